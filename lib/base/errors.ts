@@ -1,0 +1,53 @@
+/**
+ * Operating errors: the failures a correct program meets (not leader, timeout, bad input, disk
+ * full). Each has a stable `code`, documented in this one table, and a `retriable` flag that says
+ * whether the same call may succeed later. Kafka error codes are mapped from these at exactly one
+ * point (the server's dispatch), never elsewhere.
+ */
+export const ErrorCodes = {
+  /** This node is not the leader of the group; `leaderId` names the leader when it is known. */
+  NOT_LEADER: { retriable: true, doc: 'this node is not the leader; retry on the leader' },
+  /** A proposal was dropped (leadership transfer under way, or the node stepped down). */
+  PROPOSAL_DROPPED: { retriable: true, doc: 'the proposal was dropped before it was appended' },
+  /** The leader holds more uncommitted bytes than `maxUncommittedBytes` allows. */
+  UNCOMMITTED_LIMIT: { retriable: true, doc: 'too many uncommitted bytes; retry once the backlog commits' },
+  /** A membership change is already pending, or the leader has not committed in its term yet. */
+  CONFIG_CHANGE_PENDING: { retriable: true, doc: 'another membership change is in progress' },
+  /** A membership change that would be unsafe or meaningless (remove the last voter, ...). */
+  CONFIG_CHANGE_INVALID: { retriable: false, doc: 'the membership change is not valid for the current configuration' },
+  /** A read could not be served (leader changed before the read index was confirmed). */
+  READ_DROPPED: { retriable: true, doc: 'the read was dropped; retry it' },
+  /** The operation did not finish in time; its outcome is unknown (it may still take effect). */
+  TIMEOUT: { retriable: true, doc: 'timed out; the outcome is unknown' },
+  /** The component was closed while the operation was pending. */
+  CLOSED: { retriable: false, doc: 'the component is closed' },
+  /** A leadership transfer target is not a voter, or is this node. */
+  TRANSFER_INVALID: { retriable: false, doc: 'invalid leadership transfer target' },
+  /** A setting is missing, of the wrong type, or out of range; the message names the setting. */
+  INVALID_CONFIG: { retriable: false, doc: 'invalid configuration' },
+  /** Bytes on disk or on the wire that fail validation (CRC, length, magic). */
+  CORRUPT: { retriable: false, doc: 'corrupt data' },
+  /** A bounded queue or buffer is full. */
+  BACKPRESSURE: { retriable: true, doc: 'a bounded queue is full; retry later' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class FlotillaError extends Error {
+  override readonly name = 'FlotillaError';
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  /** Extra facts for the caller (for NOT_LEADER: `leaderId`). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(`${code}: ${message}`);
+    this.code = code;
+    this.retriable = ErrorCodes[code].retriable;
+    this.details = Object.freeze({ ...details });
+  }
+}
+
+export function isFlotillaError(err: unknown, code?: ErrorCode): err is FlotillaError {
+  return err instanceof FlotillaError && (code === undefined || err.code === code);
+}
