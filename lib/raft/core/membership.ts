@@ -1,24 +1,60 @@
 /**
- * Membership changes, one server at a time. A Config entry's data is an encoded ConfigChange:
- * byte 0 = format version (1), byte 1 = ConfigChangeType, bytes 2..5 = node id (uint32 BE).
+ * Membership changes, one server at a time. A Config entry carries the change AND the whole
+ * membership after it (as hashicorp/raft does), so any node, even one that joined with an empty
+ * configuration and never saw the group's bootstrap, knows the membership from the latest Config
+ * entry in its log alone: no fold over older entries, no base to get wrong.
+ *
+ * Format (big-endian): u8 version (1) | u8 ConfigChangeType | u32 node |
+ *   u16 voter count | u32 voter ids... | u16 learner count | u32 learner ids...
  */
 import { FlotillaError } from '../../base/errors.js';
 import { ConfigChangeType, type ConfigChange, type Membership, type NodeId } from './types.js';
 
-export function encodeConfigChange(change: ConfigChange): Uint8Array {
-  const out = new Uint8Array(6);
+export interface ConfigEntry {
+  readonly change: ConfigChange;
+  /** The membership in force from this entry on. */
+  readonly membership: Membership;
+}
+
+export function encodeConfigEntry(change: ConfigChange, membership: Membership): Uint8Array {
+  const size = 6 + 2 + 4 * membership.voters.length + 2 + 4 * membership.learners.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
   out[0] = 1;
   out[1] = change.type;
-  new DataView(out.buffer).setUint32(2, change.node);
+  view.setUint32(2, change.node);
+  let at = 6;
+  for (const list of [membership.voters, membership.learners]) {
+    view.setUint16(at, list.length);
+    at += 2;
+    for (const id of list) {
+      view.setUint32(at, id);
+      at += 4;
+    }
+  }
   return out;
 }
 
-export function decodeConfigChange(data: Uint8Array): ConfigChange {
-  if (data.byteLength !== 6 || data[0] !== 1 || (data[1] ?? 255) > 3) {
-    throw new FlotillaError('CORRUPT', `bad config change entry (${data.byteLength} bytes)`);
-  }
+export function decodeConfigEntry(data: Uint8Array): ConfigEntry {
+  const bad = (why: string): never => {
+    throw new FlotillaError('CORRUPT', `bad config entry (${data.byteLength} bytes): ${why}`);
+  };
+  if (data.byteLength < 10 || data[0] !== 1 || (data[1] ?? 255) > 3) bad('header');
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  return { type: data[1] as ConfigChangeType, node: view.getUint32(2) };
+  const change: ConfigChange = { type: data[1] as ConfigChangeType, node: view.getUint32(2) };
+  let at = 6;
+  const lists: NodeId[][] = [];
+  for (let l = 0; l < 2; l++) {
+    if (at + 2 > data.byteLength) bad('truncated');
+    const n = view.getUint16(at);
+    at += 2;
+    if (at + 4 * n > data.byteLength) bad('truncated');
+    const ids: NodeId[] = [];
+    for (let i = 0; i < n; i++, at += 4) ids.push(view.getUint32(at));
+    lists.push(ids);
+  }
+  if (at !== data.byteLength) bad('trailing bytes');
+  return { change, membership: membershipOf(lists[0]!, lists[1]!) };
 }
 
 /** The membership after `change`, or an INVALID error saying why it does not apply. */

@@ -21,7 +21,7 @@ export interface Entry {
   readonly index: number;
   readonly term: number;
   readonly type: EntryType;
-  /** Application bytes (Normal), an encoded ConfigChange (Config), empty (Noop). */
+  /** Application bytes (Normal); for Config, encodeConfigEntry(change, membership after it) from membership.ts; empty (Noop). */
   readonly data: Uint8Array;
 }
 
@@ -210,6 +210,7 @@ export interface InitialState {
   /**
    * Every Config entry in the durable log after the snapshot, in index order: the core uses the
    * latest configuration in its log, committed or not, and must be able to fall back on truncation.
+   * The membership of each is read from the entry itself (decodeConfigEntry in membership.ts).
    */
   readonly configEntries: readonly ConfigAt[];
   /** The last applied index (at least the snapshot index). */

@@ -1,0 +1,144 @@
+import { expect } from 'chai';
+import { ConfigChangeType, Role } from '../../../lib/raft/core/types.js';
+import { isFlotillaError } from '../../../lib/base/errors.js';
+import { membershipOf } from '../../../lib/raft/core/membership.js';
+import { Cluster } from './harness.js';
+
+describe('RaftCore', () => {
+  it('a single node elects itself and commits', () => {
+    const c = new Cluster([1]);
+    c.node(1).core.campaign();
+    c.deliverAll();
+    expect(c.node(1).core.role).to.equal(Role.Leader);
+    c.propose(1, 'a');
+    expect(c.appliedTexts(1)).to.deep.equal(['a']);
+  });
+
+  it('three nodes elect one leader and replicate', () => {
+    const c = new Cluster([1, 2, 3]);
+    const leader = c.electLeader();
+    for (let i = 0; i < 10; i++) c.propose(leader, `v${i}`);
+    c.tick(2);
+    for (const id of [1, 2, 3]) expect(c.appliedTexts(id)).to.have.length(10);
+    expect(c.leaders()).to.deep.equal([leader]);
+  });
+
+  it('refuses proposals on a follower with the leader id', () => {
+    const c = new Cluster([1, 2, 3]);
+    const leader = c.electLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    try {
+      c.node(follower).core.propose([Buffer.from('x')]);
+      expect.fail('accepted');
+    } catch (err) {
+      expect(isFlotillaError(err, 'NOT_LEADER')).to.equal(true);
+      expect((err as { details: { leaderId: number } }).details.leaderId).to.equal(leader);
+    }
+  });
+
+  it('a leader cut off from the quorum steps down (check-quorum), and a new one is elected', () => {
+    const c = new Cluster([1, 2, 3]);
+    const old = c.electLeader();
+    c.isolate(old);
+    c.tick(25);
+    expect(c.node(old).core.role).to.not.equal(Role.Leader);
+    const others = [1, 2, 3].filter((id) => id !== old);
+    const fresh = c.electLeader(others);
+    expect(fresh).to.not.equal(old);
+    c.propose(fresh, 'after');
+    c.heal();
+    c.tick(30);
+    expect(c.appliedTexts(old)).to.include('after');
+  });
+
+  it('a partitioned node rejoins without disrupting the leader (pre-vote)', () => {
+    const c = new Cluster([1, 2, 3]);
+    const leader = c.electLeader();
+    const lone = [1, 2, 3].find((id) => id !== leader)!;
+    c.isolate(lone);
+    c.tick(100);
+    const term = c.node(leader).core.term;
+    expect(c.node(lone).core.term).to.equal(term);
+    c.heal();
+    c.tick(30);
+    expect(c.node(leader).core.role).to.equal(Role.Leader);
+    expect(c.node(leader).core.term).to.equal(term);
+  });
+
+  it('serves ReadIndex reads on the leader and on a follower', () => {
+    const c = new Cluster([1, 2, 3]);
+    const leader = c.electLeader();
+    c.propose(leader, 'x');
+    c.node(leader).core.readIndex(7);
+    c.deliverAll();
+    expect(c.node(leader).reads).to.deep.equal([{ id: 7, index: c.node(leader).core.commit }]);
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    c.node(follower).core.readIndex(8);
+    c.deliverAll();
+    expect(c.node(follower).reads.map((r) => r.id)).to.deep.equal([8]);
+  });
+
+  it('adds a learner, promotes it once caught up, and removes the leader', () => {
+    const c = new Cluster([1, 2, 3]);
+    const leader = c.electLeader();
+    for (let i = 0; i < 5; i++) c.propose(leader, `v${i}`);
+    c.add(4, membershipOf([]));
+    c.node(leader).core.proposeConfigChange({ type: ConfigChangeType.AddLearner, node: 4 });
+    c.deliverAll();
+    c.tick(3);
+    expect(c.appliedTexts(4)).to.have.length(5);
+    c.node(leader).core.proposeConfigChange({ type: ConfigChangeType.PromoteLearner, node: 4 });
+    c.tick(3);
+    expect(c.node(4).core.membership.voters).to.deep.equal([1, 2, 3, 4]);
+    c.node(leader).core.proposeConfigChange({ type: ConfigChangeType.Remove, node: leader });
+    c.tick(3);
+    expect(c.node(leader).core.role).to.not.equal(Role.Leader);
+    const remaining = [1, 2, 3, 4].filter((id) => id !== leader);
+    const next = c.electLeader(remaining);
+    c.propose(next, 'after removal');
+    c.tick(2);
+    for (const id of remaining) expect(c.appliedTexts(id)).to.include('after removal');
+  });
+
+  it('transfers leadership', () => {
+    const c = new Cluster([1, 2, 3]);
+    const leader = c.electLeader();
+    const target = [1, 2, 3].find((id) => id !== leader)!;
+    c.node(leader).core.transferLeadership(target);
+    c.deliverAll();
+    c.tick(2);
+    expect(c.leaders()).to.deep.equal([target]);
+  });
+
+  it('sends a snapshot in chunks to a follower behind the log start', () => {
+    const c = new Cluster([1, 2, 3], { snapshotChunkBytes: 4 });
+    const leader = c.electLeader();
+    const lagging = [1, 2, 3].find((id) => id !== leader)!;
+    c.isolate(lagging);
+    for (let i = 0; i < 20; i++) c.propose(leader, `v${i}`);
+    const ln = c.node(leader);
+    const applied = ln.core.status().applied;
+    const meta = ln.core.snapshotMetaAt(applied);
+    ln.storage.compact(meta, Buffer.from('snapshot-data-of-some-length'));
+    c.heal();
+    c.tick(5);
+    const lg = c.node(lagging);
+    expect(lg.storage.snap.index).to.equal(meta.index);
+    expect(Buffer.from(lg.storage.snapData).toString()).to.equal('snapshot-data-of-some-length');
+    c.propose(leader, 'after');
+    c.tick(2);
+    expect(c.appliedTexts(lagging)).to.include('after');
+  });
+
+  it('restarts from durable state and keeps its log', () => {
+    const c = new Cluster([1, 2, 3]);
+    const leader = c.electLeader();
+    for (let i = 0; i < 3; i++) c.propose(leader, `v${i}`);
+    c.tick(2);
+    for (const id of [1, 2, 3]) c.restart(id);
+    const again = c.electLeader();
+    c.propose(again, 'v3');
+    c.tick(2);
+    for (const id of [1, 2, 3]) expect(c.appliedTexts(id)).to.deep.equal(['v0', 'v1', 'v2', 'v3']);
+  });
+});
