@@ -1,0 +1,277 @@
+/**
+ * RaftHost: runs every Raft group of one node. One ticker drives all groups; the work of every
+ * group touched in an event-loop turn is gathered into one cycle:
+ *
+ *   1. take each touched group's Ready; stage its writes in its store; send its `messages`
+ *      (one frame per peer carrying every group's messages, so the heartbeats of all groups bound
+ *      for one peer travel together);
+ *   2. flush every staged store at once (group commit: one durable write per store per cycle);
+ *   3. send every `persistedMessages` (again one frame per peer);
+ *   4. apply committed entries, serve reads, advance.
+ *
+ * One cycle runs at a time: work that arrives during a flush waits for the next cycle, which is
+ * what batches proposals under load. A failure to write durably, or a violated invariant, is fatal:
+ * the host stops and reports it (a node must not go on with state it cannot trust).
+ *
+ * Wire payload between hosts: `{ g: [[groupId, Message[]], ...] }`, sent through a Transport
+ * (lib/transport) that frames it with msgpackr.
+ */
+import { assert } from '../base/assert.js';
+import { type SettingsOf, validateSettings } from '../base/settings.js';
+import type { Message, NodeId, Ready } from './core/types.js';
+
+/** The part of a Transport the host needs (lib/transport's TCP and memory transports fit). */
+export interface HostTransport {
+  send(to: NodeId, payload: unknown): boolean;
+  onReceive(handler: (from: NodeId, payload: unknown) => void): void;
+}
+
+export interface WirePayload {
+  readonly g: ReadonlyArray<readonly [string, readonly Message[]]>;
+}
+
+export const hostSettings = {
+  tickMs: { type: 'int', default: 100, min: 1, max: 60_000, unit: 'ms', doc: 'length of one Raft tick: the heartbeat is heartbeatTicks ticks, the election timeout electionTicksMin..Max ticks' },
+  maxGroups: { type: 'int', default: 100_000, min: 1, max: 10_000_000, unit: 'groups', doc: 'Raft groups one node may host' },
+} as const;
+
+export type HostSettings = SettingsOf<typeof hostSettings>;
+
+/** What the host needs of a group (RaftNode implements it). */
+export interface HostedGroup {
+  readonly groupId: string;
+  /** Ticks the core and expires timed-out requests. */
+  onTick(nowMs: number): void;
+  onMessage(m: Message): void;
+  hasReady(): boolean;
+  ready(): Ready;
+  stage(rd: Ready): void;
+  flush(): Promise<void>;
+  /** Applies, serves reads, advances. */
+  finish(rd: Ready): Promise<void>;
+}
+
+export interface RaftHostOptions {
+  readonly nodeId: NodeId;
+  readonly transport: HostTransport;
+  readonly settings?: Readonly<Record<string, unknown>>;
+  readonly logger?: (line: string) => void;
+  /** Called once with the error that stopped the host. Default: rethrow, ending the process. */
+  readonly onFatal?: (err: unknown) => void;
+  /** Monotonic milliseconds (default: performance.now). */
+  readonly nowMs?: () => number;
+}
+
+export class RaftHost {
+  readonly nodeId: NodeId;
+  readonly settings: HostSettings;
+  private readonly transport: HostTransport;
+  private readonly groups = new Map<string, HostedGroup>();
+  private readonly touched = new Set<HostedGroup>();
+  private readonly logger: ((line: string) => void) | undefined;
+  private readonly onFatal: (err: unknown) => void;
+  private readonly nowMs: () => number;
+  private ticker: ReturnType<typeof setInterval> | null = null;
+  private scheduled = false;
+  private cycling = false;
+  private closed = false;
+  private fatal: unknown = null;
+  private idleWaiters: (() => void)[] = [];
+  /** Counters for metrics. */
+  readonly stats = { cycles: 0, readies: 0, framesSent: 0, framesDropped: 0, messagesReceived: 0, unknownGroup: 0 };
+
+  constructor(options: RaftHostOptions) {
+    this.nodeId = options.nodeId;
+    this.settings = validateSettings(hostSettings, options.settings, 'host');
+    this.transport = options.transport;
+    this.logger = options.logger;
+    this.nowMs = options.nowMs ?? (() => performance.now());
+    this.onFatal = options.onFatal ?? ((err) => {
+      setImmediate(() => {
+        throw err;
+      });
+    });
+    this.transport.onReceive((from, payload) => this.receive(from, payload));
+  }
+
+  start(): void {
+    if (this.ticker || this.closed) return;
+    this.ticker = setInterval(() => this.tick(), this.settings.tickMs);
+    this.ticker.unref?.();
+  }
+
+  /** Adds a group (RaftNode.create calls this). */
+  register(group: HostedGroup): void {
+    assert(!this.closed, 'host: register after close');
+    assert(!this.groups.has(group.groupId), () => `host: group ${group.groupId} is already registered`);
+    assert(this.groups.size < this.settings.maxGroups, () => `host: more than host.maxGroups (${this.settings.maxGroups}) groups`);
+    this.groups.set(group.groupId, group);
+    this.touch(group);
+  }
+
+  unregister(group: HostedGroup): void {
+    if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+    this.touched.delete(group);
+  }
+
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  /** Marks a group as having work; a cycle runs on a later turn of the event loop. */
+  touch(group: HostedGroup): void {
+    if (this.closed) return;
+    this.touched.add(group);
+    if (!this.scheduled && !this.cycling) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        void this.cycle();
+      });
+    }
+  }
+
+  /** Resolves once no cycle is running and no group has work (tests, clean shutdown). */
+  async idle(): Promise<void> {
+    if (!this.cycling && !this.scheduled && this.touched.size === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    await this.idle();
+    this.closed = true;
+  }
+
+  get failed(): unknown {
+    return this.fatal;
+  }
+
+  private tick(): void {
+    const now = this.nowMs();
+    for (const g of this.groups.values()) {
+      try {
+        g.onTick(now);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      this.touch(g);
+    }
+  }
+
+  private receive(from: NodeId, payload: unknown): void {
+    if (this.closed) return;
+    const groups = (payload as Partial<WirePayload> | null)?.g;
+    if (!Array.isArray(groups)) {
+      this.logger?.(`host ${this.nodeId}: malformed payload from node ${from}`);
+      return;
+    }
+    for (const item of groups) {
+      if (!Array.isArray(item) || item.length !== 2) continue;
+      const [groupId, messages] = item as [unknown, unknown];
+      const group = typeof groupId === 'string' ? this.groups.get(groupId) : undefined;
+      if (!group || !Array.isArray(messages)) {
+        this.stats.unknownGroup++;
+        continue;
+      }
+      for (const m of messages as Message[]) {
+        if (m === null || typeof m !== 'object' || m.to !== this.nodeId || m.from !== from) continue;
+        this.stats.messagesReceived++;
+        try {
+          group.onMessage(m);
+        } catch (err) {
+          this.fail(err);
+          return;
+        }
+      }
+      this.touch(group);
+    }
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.cycling || this.closed || this.fatal) return;
+    this.cycling = true;
+    try {
+      for (;;) {
+        const batch: [HostedGroup, Ready][] = [];
+        for (const g of this.touched) {
+          if (g.hasReady()) batch.push([g, g.ready()]);
+        }
+        this.touched.clear();
+        if (batch.length === 0) break;
+        this.stats.cycles++;
+        this.stats.readies += batch.length;
+        const outbox = new Outbox();
+        for (const [g, rd] of batch) {
+          g.stage(rd);
+          outbox.add(g.groupId, rd.messages);
+        }
+        this.sendAll(outbox);
+        await Promise.all(batch.map(([g]) => g.flush()));
+        const persisted = new Outbox();
+        for (const [g, rd] of batch) persisted.add(g.groupId, rd.persistedMessages);
+        this.sendAll(persisted);
+        for (const [g, rd] of batch) {
+          await g.finish(rd);
+          this.touched.add(g);
+        }
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.cycling = false;
+    }
+    if (this.touched.size > 0 && !this.fatal && !this.closed) {
+      this.touch(this.touched.values().next().value!);
+    } else {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private sendAll(outbox: Outbox): void {
+    for (const [to, groups] of outbox.byPeer) {
+      const payload: WirePayload = { g: [...groups] };
+      if (this.transport.send(to, payload)) this.stats.framesSent++;
+      else this.stats.framesDropped++;
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.logger?.(`host ${this.nodeId}: FATAL ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    this.closed = true;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+    this.onFatal(err);
+  }
+}
+
+/** Messages gathered per peer, then per group. */
+class Outbox {
+  readonly byPeer = new Map<NodeId, Map<string, Message[]>>();
+
+  add(groupId: string, messages: readonly Message[]): void {
+    for (const m of messages) {
+      let groups = this.byPeer.get(m.to);
+      if (!groups) {
+        groups = new Map();
+        this.byPeer.set(m.to, groups);
+      }
+      let list = groups.get(groupId);
+      if (!list) {
+        list = [];
+        groups.set(groupId, list);
+      }
+      list.push(m);
+    }
+  }
+}

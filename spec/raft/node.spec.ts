@@ -1,0 +1,130 @@
+import { expect } from 'chai';
+import { isFlotillaError } from '../../lib/base/errors.js';
+import { membershipOf } from '../../lib/raft/core/membership.js';
+import { MemoryGroupStore } from '../../lib/raft/group-store.js';
+import { type HostTransport, RaftHost } from '../../lib/raft/host.js';
+import { RaftNode } from '../../lib/raft/node.js';
+import type { StateMachine } from '../../lib/raft/state-machine.js';
+import type { NodeId } from '../../lib/raft/core/types.js';
+
+/** A register state machine: commands are "key=value"; apply returns the index. */
+class KvMachine implements StateMachine<number> {
+  map = new Map<string, string>();
+  apply(command: Uint8Array, index: number): number {
+    const [k, v] = Buffer.from(command).toString().split('=');
+    this.map.set(k!, v!);
+    return index;
+  }
+  snapshot(): Uint8Array {
+    return Buffer.from(JSON.stringify([...this.map]));
+  }
+  restore(data: Uint8Array): void {
+    this.map = new Map(JSON.parse(Buffer.from(data).toString()) as [string, string][]);
+  }
+}
+
+/** In-process links delivering on a later turn; `down` cuts a node off. */
+class LocalNet {
+  handlers = new Map<NodeId, (from: NodeId, payload: unknown) => void>();
+  down = new Set<NodeId>();
+  transport(id: NodeId): HostTransport {
+    return {
+      send: (to, payload) => {
+        if (this.down.has(id) || this.down.has(to)) return true;
+        setImmediate(() => {
+          if (!this.down.has(to)) this.handlers.get(to)?.(id, structuredClone(payload));
+        });
+        return true;
+      },
+      onReceive: (handler) => {
+        this.handlers.set(id, handler);
+      },
+    };
+  }
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('RaftNode on RaftHost', () => {
+  const ids = [1, 2, 3];
+  let net: LocalNet;
+  let hosts: RaftHost[];
+  let nodes: RaftNode<number>[];
+  let machines: KvMachine[];
+
+  beforeEach(async () => {
+    net = new LocalNet();
+    hosts = [];
+    nodes = [];
+    machines = [];
+    for (const id of ids) {
+      const host = new RaftHost({ nodeId: id, transport: net.transport(id), settings: { tickMs: 5 } });
+      const sm = new KvMachine();
+      const node = await RaftNode.create({
+        host, groupId: 'g', store: new MemoryGroupStore(membershipOf(ids)), stateMachine: sm,
+        node: { snapshotEntries: 50, snapshotTrailingEntries: 5 },
+      });
+      host.start();
+      hosts.push(host);
+      nodes.push(node);
+      machines.push(sm);
+    }
+  });
+
+  afterEach(async () => {
+    for (const n of nodes) await n.close();
+    for (const h of hosts) await h.close();
+  });
+
+  const leader = (): RaftNode<number> | undefined => nodes.find((n) => n.isLeader && !net.down.has(n.nodeId));
+
+  it('elects a leader, applies proposals everywhere and answers with apply results', async () => {
+    await until(() => leader() !== undefined);
+    const l = leader()!;
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => l.propose(Buffer.from(`k${i}=v${i}`))));
+    expect(new Set(results).size).to.equal(20);
+    await until(() => machines.every((m) => m.map.size === 20));
+    const follower = nodes.find((n) => !n.isLeader)!;
+    const v = await follower.read(() => machines[nodes.indexOf(follower)]!.map.get('k19'));
+    expect(v).to.equal('v19');
+  });
+
+  it('refuses a proposal on a follower with the leader id', async () => {
+    await until(() => leader() !== undefined);
+    const follower = nodes.find((n) => !n.isLeader)!;
+    try {
+      await follower.propose(Buffer.from('a=b'));
+      expect.fail('accepted');
+    } catch (err) {
+      expect(isFlotillaError(err, 'NOT_LEADER')).to.equal(true);
+    }
+  });
+
+  it('fails over when the leader is cut off, and catches it up through a snapshot', async () => {
+    await until(() => leader() !== undefined);
+    const old = leader()!;
+    await old.propose(Buffer.from('before=1'));
+    net.down.add(old.nodeId);
+    await until(() => leader() !== undefined && leader() !== old);
+    const fresh = leader()!;
+    for (let i = 0; i < 120; i++) await fresh.propose(Buffer.from(`x${i}=${i}`));
+    net.down.clear();
+    const oldSm = machines[nodes.indexOf(old)]!;
+    await until(() => oldSm.map.get('x119') === '119');
+    expect(oldSm.map.get('before')).to.equal('1');
+  });
+
+  it('transfers leadership', async () => {
+    await until(() => leader() !== undefined);
+    const l = leader()!;
+    const target = nodes.find((n) => n !== l)!;
+    await l.transferLeadership(target.nodeId);
+    await until(() => target.isLeader);
+  });
+});
