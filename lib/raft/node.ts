@@ -408,6 +408,7 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
       // Between two cycles no apply runs, so the state is exactly as of `applied`.
       const index = this.applied;
       const meta = this.core.snapshotMetaAt(index);
+      if (meta === null) return; // a snapshot from the leader is about to replace the state
       const data = await this.sm.snapshot();
       const keepFrom = Math.max(1, index - this.settings.snapshotTrailingEntries + 1);
       await this.store.saveSnapshot(meta, data, keepFrom);

@@ -211,14 +211,19 @@ export class RaftCore {
     };
   }
 
-  /** What a snapshot taken at `index` (<= applied) must carry: its term and the configuration. */
-  snapshotMetaAt(index: number): SnapshotMeta {
+  /**
+   * What a snapshot taken at `index` (<= applied) must carry: its term and the configuration in
+   * force there. Null while a snapshot received from the leader waits to be installed (it will
+   * replace the whole state, so taking one now is pointless).
+   */
+  snapshotMetaAt(index: number): SnapshotMeta | null {
     assert(index <= this.log.applied, () => `raft: snapshot at ${index} above applied ${this.log.applied}`);
+    if (this.log.pendingSnapshot !== null) return null;
     const term = this.log.term(index);
     assert(term >= 0, () => `raft: snapshot at ${index}: the term is no longer known`);
+    assert(index >= this.configs[0]!.index, () => `raft: snapshot at ${index} below the oldest config ${this.configs[0]!.index}`);
     let membership = this.configs[0]!.membership;
     for (const c of this.configs) if (c.index <= index) membership = c.membership;
-    assert(index >= this.configs[0]!.index, () => `raft: snapshot at ${index} below the oldest config ${this.configs[0]!.index}`);
     return { index, term, membership };
   }
 

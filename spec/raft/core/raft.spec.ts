@@ -118,7 +118,7 @@ describe('RaftCore', () => {
     for (let i = 0; i < 20; i++) c.propose(leader, `v${i}`);
     const ln = c.node(leader);
     const applied = ln.core.status().applied;
-    const meta = ln.core.snapshotMetaAt(applied);
+    const meta = ln.core.snapshotMetaAt(applied)!;
     ln.storage.compact(meta, Buffer.from('snapshot-data-of-some-length'));
     c.heal();
     c.tick(5);
