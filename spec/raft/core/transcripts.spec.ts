@@ -17,11 +17,12 @@ describe('RaftCore transcripts', () => {
       for (const m of batch) c.node(m.to).core.step(m);
     }
     const voter = c.node(2).core;
-    if (!voter.hasReady()) return;
+    expect(voter.hasReady()).to.equal(true);
     const rd = voter.ready();
     const granted = rd.persistedMessages.filter((m) => m.type === MessageType.VoteResponse && !m.reject);
-    expect(rd.messages.filter((m) => m.type === MessageType.VoteResponse && !m.reject)).to.have.length(0);
-    if (granted.length > 0) expect(rd.hardState?.vote).to.equal(1);
+    expect(granted.map((m) => m.to)).to.deep.equal([1]);
+    expect(rd.messages.filter((m) => m.type === MessageType.VoteResponse)).to.have.length(0);
+    expect(rd.hardState).to.include({ vote: 1, term: 1 });
     voter.advance(rd);
   });
 
