@@ -29,6 +29,8 @@ export const ErrorCodes = {
   CORRUPT: { retriable: false, doc: 'corrupt data' },
   /** A bounded queue or buffer is full. */
   BACKPRESSURE: { retriable: true, doc: 'a bounded queue is full; retry later' },
+  /** A value, batch or request larger than its named limit (the message names the limit). */
+  TOO_LARGE: { retriable: false, doc: 'larger than its size limit' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
