@@ -14,10 +14,12 @@
  *   28  meta     msgpack { index, term, membership: { voters, learners } } (kv.ts's codec)
  *   28 + metaLength  data
  * The header is checked on open (magic, CRC, file length = header + dataLength, name = meta);
- * the data CRC on open when `verifyOnOpen` is set, and on every read that covers the data from 0
- * to its end in order (how both the leader's transfer and `chunks()` read it).
+ * the data CRC on open when `verifyOnOpen` is set, by `chunks()` / `readAll()`, and by read()
+ * whenever reads cover the data from 0 to its end in order (a leader's transfer to one follower;
+ * transfers to two followers at once interleave, and then read() checks nothing rather than
+ * raising a false alarm).
  *
- * Crash safety: a snapshot is written to `<name>.<incoming|local>.tmp`, header last, then fsynced,
+ * Crash safety: a snapshot is written to `<name>.<incoming|local>-<n>.tmp`, header last, then fsynced,
  * renamed to its final name (atomic), and the directory fsynced; only then are older snapshots
  * deleted. A crash at any point leaves the old snapshot (tmp not renamed: discarded on open) or the
  * new one (renamed: on open the newest valid `.snap` wins and older ones are deleted), never a mix.
@@ -209,6 +211,7 @@ export class FileSnapshotStore implements SnapshotStore {
   /** Installs (rename + cleanup) run one at a time. */
   private installs: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private tmpSeq = 0;
 
   private constructor(dir: string, settings: SnapshotSettings) {
     this.dir = dir;
@@ -382,7 +385,8 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 
   private async startWrite(meta: SnapshotMeta, kind: 'incoming' | 'local'): Promise<Writing> {
-    const tmpName = `${snapshotFileName(meta)}.${kind}.tmp`;
+    // A sequence number keeps two writes of the same snapshot (a local one racing an incoming one) apart.
+    const tmpName = `${snapshotFileName(meta)}.${kind}-${++this.tmpSeq}.tmp`;
     const fh = await open(join(this.dir, tmpName), 'w');
     // Reserve the header with the final length: it is rewritten with the data's length and CRC last.
     const header = encodeHeader(meta, 0, 0);
