@@ -1,0 +1,103 @@
+/**
+ * How one Raft entry becomes one Kafka record batch v2, and back. Pure (no I/O).
+ *
+ * The Raft term rides in `partitionLeaderEpoch`. Two formats:
+ * - 'opaque' (the Raft library): a Normal entry's data is the value of a single record (null key),
+ *   baseOffset = Raft index. Reads unwrap the value.
+ * - 'batch' (Flotilla partitions): a Normal entry's data IS a complete record batch v2 whose
+ *   baseOffset the proposer set; stored verbatim except that partitionLeaderEpoch is set to the
+ *   term (outside the CRC). Reads return the batch bytes.
+ * Noop and Config entries, both formats: a control batch (attributes bit 5) of one record whose key
+ * is [int16 version 0, int16 type] (0x7f01 no-op, 0x7f02 config) and whose value is the entry's
+ * data. baseOffset = the Raft index ('opaque') or the previous batch's last offset + 1 ('batch'),
+ * deterministic on every replica. Timestamps are -1 so the bytes are too.
+ */
+import { assert, unreachable } from '../base/assert.js';
+import { FlotillaError } from '../base/errors.js';
+import { BatchHeader, assertValidBatch, decodeRecords, setPartitionLeaderEpoch } from '../records/batch.js';
+import { ControlType, encodeBatch, encodeControlBatch } from '../records/encode.js';
+import { type Entry, EntryType } from '../raft/core/types.js';
+
+export const LogFormat = { Opaque: 'opaque', Batch: 'batch' } as const;
+export type LogFormat = (typeof LogFormat)[keyof typeof LogFormat];
+
+export interface EncodedEntry {
+  readonly batch: Buffer;
+  /** The entry as reads will return it (in 'batch' format, data is the stored batch). */
+  readonly entry: Entry;
+  /** Kafka offset after this batch (lastOffset + 1). */
+  readonly nextOffset: number;
+}
+
+/** Encodes `entry`; `nextOffset` is the offset after the previous batch ('batch' format control batches). */
+export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number, batchBytesMax: number): EncodedEntry {
+  let batch: Buffer;
+  let out: Entry = entry;
+  switch (entry.type) {
+    case EntryType.Normal:
+      if (format === LogFormat.Opaque) {
+        batch = encodeBatch({ records: [{ key: null, value: entry.data }], baseOffset: entry.index, partitionLeaderEpoch: entry.term });
+      } else {
+        assertValidBatch(entry.data, 0, batchBytesMax, `entry ${entry.index}`);
+        if (new BatchHeader(entry.data).sizeBytes !== entry.data.byteLength) {
+          throw new FlotillaError('CORRUPT', `entry ${entry.index}: data holds more than one batch`);
+        }
+        batch = Buffer.from(entry.data);
+        setPartitionLeaderEpoch(batch, entry.term);
+        assert(raftControlType(batch) === null, () => `entry ${entry.index}: a Normal entry's batch may not be a Raft control batch`);
+        out = { index: entry.index, term: entry.term, type: entry.type, data: batch };
+      }
+      break;
+    case EntryType.Noop:
+    case EntryType.Config:
+      batch = encodeControlBatch(
+        entry.type === EntryType.Noop ? ControlType.RaftNoop : ControlType.RaftConfig,
+        entry.data,
+        format === LogFormat.Opaque ? entry.index : nextOffset,
+        entry.term,
+      );
+      break;
+    default:
+      return unreachable(entry.type, 'entry type');
+  }
+  if (batch.length > batchBytesMax) {
+    throw new FlotillaError('INVALID_CONFIG', `entry ${entry.index} takes ${batch.length} bytes, more than log.batchBytesMax (${batchBytesMax})`);
+  }
+  return { batch, entry: out, nextOffset: new BatchHeader(batch).lastOffset + 1 };
+}
+
+/** The Raft control type of a control batch (Noop/Config), or null for any other batch. */
+export function raftControlType(batch: Uint8Array): EntryType | null {
+  const header = new BatchHeader(batch);
+  if (!header.isControl || header.compression !== 0) return null;
+  const [record] = decodeRecords(batch, 1);
+  const key = record?.key;
+  if (!key || key.byteLength < 4) return null;
+  const type = (key[2] as number) * 256 + (key[3] as number);
+  if (type === ControlType.RaftNoop) return EntryType.Noop;
+  if (type === ControlType.RaftConfig) return EntryType.Config;
+  return null;
+}
+
+/**
+ * Decodes a batch that already passed checkBatch back into the entry at `index`. The returned data
+ * are views into `batch` (callers pass a buffer of their own).
+ */
+export function decodeEntry(batch: Uint8Array, index: number, format: LogFormat): Entry {
+  const header = new BatchHeader(batch);
+  const term = header.partitionLeaderEpoch;
+  if (format === LogFormat.Opaque && header.baseOffset !== index) {
+    throw new FlotillaError('CORRUPT', `batch at index ${index} has baseOffset ${header.baseOffset}`);
+  }
+  const control = raftControlType(batch);
+  if (control !== null) {
+    const [record] = decodeRecords(batch, 1);
+    return { index, term, type: control, data: record?.value ?? new Uint8Array(0) };
+  }
+  if (format === LogFormat.Batch) return { index, term, type: EntryType.Normal, data: batch };
+  if (header.isControl || header.recordCount !== 1) {
+    throw new FlotillaError('CORRUPT', `batch at index ${index} is not an opaque entry (control ${header.isControl}, ${header.recordCount} records)`);
+  }
+  const [record] = decodeRecords(batch, 1);
+  return { index, term, type: EntryType.Normal, data: record?.value ?? new Uint8Array(0) };
+}
