@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,43 @@ describe('LevelKv', () => {
     expect(kv.stats.syncWrites).to.equal(1);
     expect(kv.stats.batches).to.equal(500);
     expect(await kv.get('raft/g499/hard')).to.deep.equal({ term: 1, vote: 499, commit: 0 });
+    await kv.close();
+  });
+
+  it('recovers every acknowledged write after the process is killed (SIGKILL) mid-stream', async function () {
+    this.timeout(15_000);
+    const at = join(dir, 'kv');
+    const module = new URL('../../lib/storage/level-kv.js', import.meta.url).href;
+    // The child writes batches forever, printing each index once its write has resolved.
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `
+      const { LevelKv } = await import(${JSON.stringify(module)});
+      const kv = await LevelKv.open(${JSON.stringify(at)});
+      for (let i = 0; ; i++) {
+        await kv.batch([{ type: 'put', key: 'n/' + String(i).padStart(8, '0'), value: i }, { type: 'put', key: 'last', value: i }], { sync: i % 2 === 0 });
+        process.stdout.write(i + '\\n');
+      }
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let acked = -1;
+    let buffered = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        buffered += d.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop()!;
+        for (const l of lines) acked = Number(l);
+        if (acked >= 300 && child.exitCode === null && !child.killed) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+    });
+    await new Promise((r) => child.once('exit', r));
+    const kv = await LevelKv.open(at);
+    const last = (await kv.get('last')) as number;
+    expect(last).to.be.at.least(acked);
+    const keys = await kv.range({ prefix: 'n/' });
+    expect(keys.length).to.equal(last + 1);
+    expect(keys.map(([, v]) => v)).to.deep.equal([...Array(last + 1).keys()]);
     await kv.close();
   });
 });
