@@ -136,6 +136,8 @@ interface Segment {
 class ChunkReader {
   private buf: Buffer = Buffer.alloc(0);
   private start = 0;
+  /** Bytes of `buf` read from the file (the rest is stale). */
+  private valid = 0;
 
   private readonly fd: number;
   private readonly size: number;
@@ -149,7 +151,7 @@ class ChunkReader {
 
   /** `len` bytes at `pos` (fewer at the end of the file), valid until the next call. */
   at(pos: number, len: number): Buffer {
-    if (pos < this.start || pos + len > this.start + this.buf.length) {
+    if (pos < this.start || pos + len > this.start + this.valid) {
       const want = Math.min(Math.max(len, this.chunkBytes), this.size - pos);
       if (this.buf.length < want) this.buf = Buffer.allocUnsafe(Math.max(want, this.chunkBytes));
       let got = 0;
@@ -159,6 +161,7 @@ class ChunkReader {
         got += n;
       }
       this.start = pos;
+      this.valid = got;
       return this.buf.subarray(0, Math.min(len, got));
     }
     return this.buf.subarray(pos - this.start, pos - this.start + len);
@@ -338,11 +341,16 @@ export class SegmentLogStore implements LogStore {
     assert(Number.isSafeInteger(nextOffset) && nextOffset >= 0, () => `reset nextOffset ${nextOffset}`);
     // Delete last to first (a crash leaves a prefix of the old log under the old checkpoint), make
     // the deletions durable, and only then move the checkpoint: never stale entries after it.
-    for (const seg of this.segments.reverse()) this.retire(seg);
-    this.segments = [];
-    if (this.settings.fsync) fsyncDirSync(this.dir);
-    this.prev = { prevIndex: index, prevTerm: term, nextOffset };
-    replaceFileSync(this.dir, CHECKPOINT_FILE, encodeCheckpoint(this.prev), this.settings.fsync);
+    try {
+      for (const seg of this.segments.reverse()) this.retire(seg);
+      this.segments = [];
+      if (this.settings.fsync) fsyncDirSync(this.dir);
+      this.prev = { prevIndex: index, prevTerm: term, nextOffset };
+      replaceFileSync(this.dir, CHECKPOINT_FILE, encodeCheckpoint(this.prev), this.settings.fsync);
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
     this.dirDirty = false;
     this.cache = [];
     this.cacheBytes = 0;
@@ -727,7 +735,14 @@ export class SegmentLogStore implements LogStore {
       this.segments.pop();
     }
     const active = this.segments.at(-1);
-    if (active) active.createdMs = this.clock.nowMs();
+    if (active) {
+      active.createdMs = this.clock.nowMs();
+      // The active segment grows: its index is written when it is sealed, never before.
+      if (active.indexSaved) {
+        rmSync(this.path(active, INDEX_SUFFIX), { force: true });
+        active.indexSaved = false;
+      }
+    }
     this.cacheStart = this.lastIndex() + 1;
     if (cuts.length > 0 && this.settings.fsync) {
       // Recovery runs once, before any use: make the cuts durable synchronously.

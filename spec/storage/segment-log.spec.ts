@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { isFlotillaError } from '../../lib/base/errors.js';
 import { BatchHeader, batchSizeAt, checkBatch, decodeRecords } from '../../lib/records/batch.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import { type Entry, EntryType } from '../../lib/raft/core/types.js';
+import { MemoryLogStore } from '../../lib/storage/memory-log-store.js';
 import { SegmentLogStore } from '../../lib/storage/segment-log.js';
 import { type LogStoreFixture, entry, logStoreConformance, plain, range } from './log-store-conformance.js';
 
@@ -352,5 +354,83 @@ describe('SegmentLogStore', () => {
       }
       expect(isFlotillaError(err, 'INVALID_CONFIG'), JSON.stringify(settings)).to.equal(true);
     }
+  });
+});
+
+describe('SegmentLogStore flushes', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('lets appends, truncations and compactions run while an fsync is in flight', async () => {
+    dir = tempDir();
+    const clock = new ManualClock();
+    const s = await SegmentLogStore.open({ dir, clock, settings: SMALL });
+    const flushes: Promise<void>[] = [];
+    for (let round = 0; round < 20; round++) {
+      const from = Math.max(s.firstIndex(), s.lastIndex() - 5 + 1);
+      const es = range(from, from + 30, round + 1, round);
+      s.append(es);
+      flushes.push(s.flush());
+      if (round % 5 === 4) s.compact(s.lastIndex() - 40);
+    }
+    await Promise.all(flushes);
+    const first = s.firstIndex();
+    const mine = s.entries(first, s.lastIndex() + 1, Number.MAX_SAFE_INTEGER);
+    await s.close();
+    const again = await SegmentLogStore.open({ dir, clock, settings: SMALL });
+    expect(again.recovery.cuts).to.deep.equal([]);
+    expect(plain(again.entries(first, again.lastIndex() + 1, Number.MAX_SAFE_INTEGER))).to.deep.equal(plain(mine));
+    await again.close();
+  });
+});
+
+describe('SegmentLogStore against its twin', () => {
+  it('agrees with MemoryLogStore over random appends, truncations, compactions, resets and reopens', async () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('append' as const), back: fc.nat(12), count: fc.integer({ min: 1, max: 25 }), bump: fc.boolean() }),
+      fc.record({ kind: fc.constant('compact' as const), back: fc.nat(60) }),
+      fc.record({ kind: fc.constant('reset' as const), ahead: fc.integer({ min: -20, max: 20 }) }),
+      fc.record({ kind: fc.constant('reopen' as const) }),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), async (ops) => {
+      const dir = tempDir();
+      const clock = new ManualClock();
+      const settings = { ...SMALL, segmentBytesMax: 2048, cacheBytesMax: 1024 };
+      let real = await SegmentLogStore.open({ dir, clock, settings });
+      const twin = new MemoryLogStore();
+      let term = 1;
+      try {
+        for (const [k, o] of ops.entries()) {
+          if (o.kind === 'append') {
+            const from = Math.max(real.firstIndex(), real.lastIndex() + 1 - o.back);
+            if (o.bump) term++;
+            const es = range(from, from + o.count, term, k);
+            real.append(es);
+            twin.append(es);
+          } else if (o.kind === 'compact') {
+            real.compact(real.lastIndex() - o.back);
+          } else if (o.kind === 'reset') {
+            const index = Math.max(0, real.lastIndex() + o.ahead);
+            term++;
+            real.reset(index, term);
+            twin.reset(index, term);
+          } else {
+            await real.flush();
+            await real.close();
+            real = await SegmentLogStore.open({ dir, clock, settings });
+            expect(real.recovery.cuts).to.deep.equal([]);
+          }
+          expect(real.lastIndex()).to.equal(twin.lastIndex());
+          const first = real.firstIndex();
+          expect(first).to.be.at.least(twin.firstIndex());
+          expect(real.term(first - 1)).to.equal(twin.term(first - 1));
+          expect(plain(real.entries(first, real.lastIndex() + 1, Number.MAX_SAFE_INTEGER)))
+            .to.deep.equal(plain(twin.entries(first, twin.lastIndex() + 1, Number.MAX_SAFE_INTEGER)));
+        }
+      } finally {
+        await real.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }), { numRuns: 40 });
   });
 });
