@@ -53,6 +53,11 @@ export class MemoryGroupStore implements GroupStore {
     this.snap = { index: 0, term: 0, membership: bootstrap };
   }
 
+  /** The durable hard state (tests and the simulator check against it). */
+  get hardState(): HardState {
+    return this.hard;
+  }
+
   initialState(): InitialState {
     return {
       hardState: this.hard,

@@ -54,6 +54,11 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest message in flight (its answer may have been lost). */
+  freeFirst(): void {
+    if (this.count > 0) this.freeTo(this.indexes[this.head]!);
+  }
+
   reset(): void {
     this.indexes.length = 0;
     this.sizes.length = 0;

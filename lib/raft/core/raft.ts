@@ -859,13 +859,25 @@ export class RaftCore {
       // The follower answered a heartbeat sent after appends it does not hold: they were lost.
       // Probe again from the match (if they were merely reordered, this only costs a resend).
       pr.becomeProbe();
+    } else if (pr.state === 'replicate' && pr.inflights.full()) {
+      // The window is full and the follower is alive: an answer was lost. Free one slot so the
+      // next append goes out and draws an answer (as etcd does).
+      pr.inflights.freeFirst();
     }
     if (pr.state === 'snapshot') {
       // Chunks may have been lost: resend from the last acknowledged offset.
       pr.snapshotSendOffset = pr.snapshotAckedOffset;
       this.sendSnapshotChunks(m.from, pr);
     } else if (pr.match < this.log.lastIndex()) {
-      this.sendAppend(m.from, pr, false);
+      if (pr.state === 'replicate' && pr.next > this.log.lastIndex()) {
+        // Everything was sent but not all acknowledged: an answer may be lost. An empty append
+        // at the end of the window draws a fresh answer (accept: the match moves; reject: back off).
+        const prevIndex = pr.next - 1;
+        const prevTerm = this.log.term(prevIndex);
+        if (prevTerm >= 0) this.send(this.message(MessageType.Append, m.from, { index: prevIndex, logTerm: prevTerm, commit: this.log.committed }));
+      } else {
+        this.sendAppend(m.from, pr, false);
+      }
     }
     this.releaseReadRounds();
   }
@@ -890,7 +902,8 @@ export class RaftCore {
         }
         entries = got;
       }
-      if (entries.length === 0 && (sent || !sendIfEmpty)) return;
+      // A probe goes out even empty: its answer tells where the follower's log stands.
+      if (entries.length === 0 && (sent || (!sendIfEmpty && pr.state !== 'probe'))) return;
       this.send(this.message(MessageType.Append, to, { index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed }));
       sent = true;
       if (entries.length > 0) {
@@ -1165,8 +1178,23 @@ export class RaftCore {
     return this.configs[this.configs.length - 1]!;
   }
 
+  /**
+   * Whether this node may campaign: it is a voter in its latest configuration, or in the latest
+   * committed one. The second case matters when a leader removing itself loses leadership before
+   * the removal commits: its own log says it is no voter, while the others (without that entry)
+   * still need its vote; it must be able to win (counting votes by its latest configuration), finish
+   * the change and step down. Otherwise the group is stuck.
+   */
   private promotable(): boolean {
-    return this.membership.voters.includes(this.selfId) && this.log.pendingSnapshot === null;
+    if (this.log.pendingSnapshot !== null) return false;
+    if (this.membership.voters.includes(this.selfId)) return true;
+    return this.committedMembership().voters.includes(this.selfId);
+  }
+
+  private committedMembership(): Membership {
+    let m = this.configs[0]!.membership;
+    for (const c of this.configs) if (c.index <= this.log.committed) m = c.membership;
+    return m;
   }
 
   private tallyWon(): boolean {
