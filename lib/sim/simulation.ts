@@ -266,8 +266,13 @@ export class Simulation {
     let leaderTerm = 0;
     let stableSince = 0;
     let nextCheck = this.now;
+    const stepCap = this.step + 40 * Math.max(this.step, 10_000);
     while (this.violations.length === 0) {
       if (!this.next()) break;
+      if (this.step > stepCap) {
+        this.violate('liveness', `no quiescence after ${stepCap} steps (time ${this.now}): an event storm`);
+        return;
+      }
       if (this.now < nextCheck) continue;
       nextCheck = this.now + TICK * 5;
       // The operator finishes a pending replacement so the configuration has no dead voter.
@@ -537,9 +542,7 @@ export class Simulation {
    */
   private checkDurableQuorum(n: NodeState, index: number): void {
     const m = n.core.membership;
-    let term = -1;
-    const ls = n.store;
-    if (index <= ls.lastIndex() && index >= ls.firstIndex() - 1) term = ls.term(index);
+    const term = n.core.logTerm(index);
     let durable = 0;
     for (const id of m.voters) {
       const other = this.nodes.get(id);

@@ -211,6 +211,11 @@ export class RaftCore {
     };
   }
 
+  /** The term of the entry at `index` in this node's log (durable or not), or -1 if unknown. */
+  logTerm(index: number): number {
+    return this.log.term(index);
+  }
+
   /**
    * What a snapshot taken at `index` (<= applied) must carry: its term and the configuration in
    * force there. Null while a snapshot received from the leader waits to be installed (it will
@@ -808,11 +813,16 @@ export class RaftCore {
         pr.recentActive = true;
         if (pr.state !== 'snapshot' || m.index !== pr.snapshotIndex) return;
         if (m.reject) {
+          // The follower holds no transfer of this snapshot (it restarted): start over.
           pr.snapshotSendOffset = 0;
           pr.snapshotAckedOffset = 0;
         } else {
-          pr.snapshotAckedOffset = Math.max(pr.snapshotAckedOffset, m.chunkOffset);
-          pr.snapshotSendOffset = m.chunkOffset;
+          // Progress only: a stale or duplicated answer never rewinds the window (that would feed
+          // a storm of resends); lost chunks are resent from the acknowledged offset once per
+          // heartbeat instead.
+          if (m.chunkOffset <= pr.snapshotAckedOffset) return;
+          pr.snapshotAckedOffset = m.chunkOffset;
+          pr.snapshotSendOffset = Math.max(pr.snapshotSendOffset, m.chunkOffset);
         }
         this.sendSnapshotChunks(m.from, pr);
         return;
