@@ -757,6 +757,11 @@ export class RaftCore {
       this.send(this.message(MessageType.AppendResponse, m.from, { index: this.log.committed }));
       return;
     }
+    if (this.log.pendingSnapshot !== null && !this.log.pendingSnapshotHanded) {
+      // A snapshot waits to be installed through the next Ready, which writes its chunks before
+      // installing: chunks of another snapshot would land in between. The leader resends.
+      return;
+    }
     const same = this.incoming !== null && this.incoming.meta.index === meta.index && this.incoming.meta.term === meta.term;
     if (m.chunkOffset === 0 && !same) {
       this.incoming = { meta, nextOffset: 0 };
