@@ -47,12 +47,11 @@ export interface DiskGroupStoreOptions {
   readonly group?: string;
   /** 'opaque' for the Raft library, 'batch' for Kafka partitions. */
   readonly format?: 'opaque' | 'batch';
-  readonly clock?: Clock;
+  /** For segment ages (the composition root passes the system clock). */
+  readonly clock: Clock;
   readonly logSettings?: Readonly<Record<string, unknown>>;
   readonly logger?: (line: string) => void;
 }
-
-const wallClock: Clock = { nowMs: () => performance.now(), wallMs: () => Date.now() };
 
 export async function openDiskGroupStore(options: DiskGroupStoreOptions): Promise<DiskGroupStore> {
   const fsync = options.fsync ?? true;
@@ -63,7 +62,7 @@ export async function openDiskGroupStore(options: DiskGroupStoreOptions): Promis
   const snapshots = await FileSnapshotStore.open(join(options.dir, 'snapshots'));
   const segments = await SegmentLogStore.open({
     dir: join(options.dir, 'log'),
-    clock: options.clock ?? wallClock,
+    clock: options.clock,
     settings: { format: options.format ?? 'opaque', fsync, ...options.logSettings },
     onRecovery: (report: RecoveryReport) => {
       for (const cut of report.cuts) {

@@ -1,0 +1,114 @@
+/**
+ * `npm run bench:raft -- [--json] [--entries N] [--inflight N] [--entry-bytes N]`
+ *
+ * A 3-node Raft group of real processes on loopback (real TCP, real segment files and LevelDB in a
+ * temporary directory), 1 KiB entries, many proposals in flight, measured on the leader: entries/s,
+ * MB/s, p50/p99 commit latency — once with fsync on (the default: durable before acknowledged) and
+ * once with fsync off. It prints its parameters, the machine and the figures; it asserts nothing.
+ * Compare with ../shared/bench/RESULTS.md (etcd 3.4, 3 members, fsync per commit).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    entries: { type: 'string', default: '50000' },
+    inflight: { type: 'string', default: '256' },
+    'entry-bytes': { type: 'string', default: '1024' },
+    'base-port': { type: 'string', default: '17400' },
+  },
+});
+const entries = Number(values.entries);
+const inflight = Number(values.inflight);
+const entryBytes = Number(values['entry-bytes']);
+const basePort = Number(values['base-port']);
+
+interface Figures {
+  fsync: boolean;
+  entries: number;
+  errors: number;
+  entriesPerSecond: number;
+  megabytesPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+async function runOnce(fsync: boolean, round: number): Promise<Figures> {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-raft-'));
+  const ports = [1, 2, 3].map((i) => basePort + round * 10 + i);
+  const children: ChildProcess[] = [];
+  const leaderElected = new Promise<ChildProcess>((resolve) => {
+    for (let i = 1; i <= 3; i++) {
+      const child = fork(new URL('./bench-raft-node.js', import.meta.url), [String(i), join(dir, `n${i}`), ports.join(','), String(fsync)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      child.on('message', (m: { type: string }) => {
+        if (m.type === 'leader') resolve(child);
+      });
+      children.push(child);
+    }
+  });
+  try {
+    const l = await leaderElected;
+    // Warm up (JIT, connections), then measure.
+    await load(l, Math.min(2000, entries), inflight);
+    const result = await load(l, entries, inflight);
+    const sorted = result.latenciesMs.sort((a, b) => a - b);
+    const eps = result.latenciesMs.length / result.seconds;
+    return {
+      fsync, entries: result.latenciesMs.length, errors: result.errors,
+      entriesPerSecond: Math.round(eps),
+      megabytesPerSecond: Number(((eps * entryBytes) / 1e6).toFixed(1)),
+      p50Ms: Number(quantile(sorted, 0.5).toFixed(2)),
+      p99Ms: Number(quantile(sorted, 0.99).toFixed(2)),
+      p999Ms: Number(quantile(sorted, 0.999).toFixed(2)),
+    };
+  } finally {
+    for (const c of children) c.send({ type: 'stop' });
+    await Promise.all(children.map((c) => new Promise((r) => {
+      const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+      c.on('exit', () => {
+        clearTimeout(timer);
+        r(undefined);
+      });
+    })));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function load(child: ChildProcess, count: number, inFlight: number): Promise<{ seconds: number; latenciesMs: number[]; errors: number }> {
+  return new Promise((resolve) => {
+    const onMessage = (m: { type: string; seconds: number; latenciesMs: number[]; errors: number }): void => {
+      if (m.type !== 'result') return;
+      child.off('message', onMessage);
+      resolve(m);
+    };
+    child.on('message', onMessage);
+    child.send({ type: 'load', entries: count, inflight: inFlight, entryBytes });
+  });
+}
+
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
+if (!values.json) {
+  console.log(`bench:raft — 3 processes on loopback, ${entries} entries of ${entryBytes} B, ${inflight} proposals in flight`);
+  console.log(`machine: ${machine}`);
+}
+const results: Figures[] = [];
+for (const [round, fsync] of [true, false].entries()) {
+  const r = await runOnce(fsync, round);
+  results.push(r);
+  if (!values.json) {
+    console.log(`fsync ${fsync ? 'on ' : 'off'}: ${r.entriesPerSecond} entries/s, ${r.megabytesPerSecond} MB/s, commit latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, p999 ${r.p999Ms} ms (${r.errors} errors)`);
+  }
+}
+if (values.json) {
+  console.log(JSON.stringify({ scenario: 'raft-3-nodes', machine, entryBytes, inflight, fsyncOn: results[0], fsyncOff: results[1] }));
+}
