@@ -1,53 +1,89 @@
 /**
  * TcpTransport: the real transport between Flotilla nodes.
  *
- * One TCP connection per peer pair, carrying every Raft group's traffic both ways. The rule that
- * makes it one: the node with the LOWER id dials, the higher one accepts. So there is no race of
- * simultaneous dials to break; a new inbound connection from a peer replaces the old one (the
- * peer restarted, or noticed a dead connection before we did).
+ * One TCP connection per peer pair carries every Raft group's traffic, both ways. The rule that
+ * makes it one: the node with the LOWER id dials, the node with the higher id accepts. Both sides
+ * apply the same rule to the same two ids, so they never dial each other at once; the acceptor
+ * refuses (with a reason) a hello from a higher id, and when a second connection from the same
+ * lower-id peer completes its handshake, the newer one replaces the older one (the peer restarted,
+ * or noticed a dead connection before we did: its new connection is the live one).
  *
- * Per peer: a bounded queue (frames and bytes); frames queued in one event-loop turn go out in one
- * socket write; when the socket pushes back (`write()` returns false) frames wait in the queue until
- * 'drain', and past the bound `send()` drops and returns false — Raft resends what matters. A
- * dialer reconnects with jittered exponential back-off. A malformed or oversized frame, a wrong
- * cluster id or an unexpected node id closes that one connection and is logged and counted; the
- * other peers are not affected. TCP_NODELAY is on; an idle timeout catches dead peers.
+ * Handshake: the dialer sends HELLO {protocolVersion, clusterId, nodeId}; the acceptor checks it
+ * (version, cluster id, a known peer with a lower id) and answers with its own HELLO, or with one
+ * carrying `reject: reason` before closing. The dialer checks the answer the same way (and that it
+ * comes from the node it meant to dial). Until the handshake completes a connection may carry
+ * frames of at most maxHelloBytes, and it must complete within connectTimeoutMs.
+ *
+ * Sending: a bounded queue per peer (frames and bytes; fewer frames while the peer is not
+ * connected). `send()` encodes, queues and returns at once; once per event-loop turn every peer's
+ * queue leaves in one corked socket write (a single writev). When the socket pushes back
+ * (`write()` returned false) the queue holds frames until 'drain', and past its bound `send()`
+ * drops and returns false — Raft resends what matters.
+ *
+ * Failures: a malformed or oversized frame closes that one connection (logged, counted in the
+ * peer's badFrames); other peers are not affected. A dialer reconnects with jittered exponential
+ * back-off. TCP_NODELAY and TCP keep-alive are on; in addition one coarse timer per transport sends
+ * a PING on a connection that sent nothing for pingIntervalMs and closes a connection that
+ * received nothing for idleTimeoutMs, so a dead peer is noticed within seconds, not TCP's hours.
+ *
+ * Lifecycle: new -> setPeers() (any time) -> start() -> send()/onReceive() -> close() (writes
+ * what is queued to connected peers, ends the sockets, waits for at most closeDrainMs) or
+ * destroy() (at once).
  */
 import { type Server, type Socket, createConnection, createServer } from 'node:net';
+import type { Clock } from '../base/clock.js';
+import { isFlotillaError } from '../base/errors.js';
 import type { Prng } from '../base/prng.js';
 import type { NodeId } from '../raft/core/types.js';
 import {
-  FrameReader, type Hello, PROTOCOL_VERSION, type PeerAddress, type PeerStats, type Transport, type TransportSettings,
-  decodeBody, encodeFrame, validateTransportSettings,
+  FRAME_HEADER_BYTES, FrameKind, FrameReader, type Hello, PROTOCOL_VERSION, type PeerAddress, type PeerStats, type Transport,
+  type TransportSettings, type TransportStats, decodeFrame, encodeFrame, reconnectDelayMs, validateTransportSettings,
 } from './transport.js';
-
-/** Frames kept for a peer that is not connected (the newest win). */
-const DISCONNECTED_QUEUE_FRAMES = 256;
 
 export interface TcpTransportOptions {
   readonly nodeId: NodeId;
   readonly clusterId: string;
+  /** Where to listen for peers (port 0: any free port; read it back from `port`). */
   readonly listen: PeerAddress;
-  /** Jitter for reconnect back-off. */
+  /** Jitter for reconnect back-off (seeded by the caller; never Math.random). */
   readonly prng: Prng;
+  /** Monotonic time for the connect, ping and idle checks. */
+  readonly clock: Clock;
   readonly settings?: Readonly<Record<string, unknown>>;
   readonly logger?: (line: string) => void;
+}
+
+type MutablePeerStats = { -readonly [K in keyof PeerStats]: PeerStats[K] };
+
+interface Connection {
+  readonly socket: Socket;
+  readonly outbound: boolean;
+  /** Known from the start when we dialed; set by the hello when we accepted. */
+  peer: Peer | null;
+  ready: boolean;
+  /** Refused during the handshake: closing, ignore what else arrives. */
+  refused: boolean;
+  readonly openedMs: number;
+  lastReceivedMs: number;
+  lastSentMs: number;
+  readonly reader: FrameReader;
 }
 
 interface Peer {
   readonly id: NodeId;
   address: PeerAddress;
-  socket: Socket | null;
-  /** Set once the hello exchange completed on `socket`. */
-  ready: boolean;
+  /** The connection in use (ready) or being set up by us as the dialer. */
+  conn: Connection | null;
   queue: Buffer[];
   queuedBytes: number;
-  flushScheduled: boolean;
+  /** The socket said write() false: wait for 'drain'. */
   blocked: boolean;
-  backoffMs: number;
+  /** Failed connection attempts since the last handshake (drives the back-off). */
+  attempts: number;
   reconnectTimer: ReturnType<typeof setTimeout> | null;
-  readonly stats: PeerStats;
+  everConnected: boolean;
   removed: boolean;
+  readonly stats: MutablePeerStats;
 }
 
 export class TcpTransport implements Transport {
@@ -56,19 +92,27 @@ export class TcpTransport implements Transport {
   private readonly clusterId: string;
   private readonly listenAddress: PeerAddress;
   private readonly prng: Prng;
+  private readonly clock: Clock;
   private readonly logger: (line: string) => void;
   private readonly peers = new Map<NodeId, Peer>();
-  private readonly inbound = new Set<Socket>();
+  private readonly connections = new Set<Connection>();
+  private readonly dirty = new Set<Peer>();
+  private flushScheduled = false;
+  private rejectedConnections = 0;
   private receiveHandler: (from: NodeId, payload: unknown) => void = () => {};
   private peerStateHandler: (peer: NodeId, connected: boolean) => void = () => {};
   private server: Server | null = null;
+  private ticker: ReturnType<typeof setInterval> | null = null;
+  private closing = false;
   private closed = false;
+  private closePromise: Promise<void> | null = null;
 
   constructor(options: TcpTransportOptions) {
     this.nodeId = options.nodeId;
     this.clusterId = options.clusterId;
     this.listenAddress = options.listen;
     this.prng = options.prng;
+    this.clock = options.clock;
     this.settings = validateTransportSettings(options.settings);
     this.logger = options.logger ?? (() => {});
   }
@@ -79,10 +123,14 @@ export class TcpTransport implements Transport {
     return typeof address === 'object' && address ? address.port : this.listenAddress.port;
   }
 
+  /** Open sockets, greeted or not (for tests and diagnostics). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   async start(): Promise<void> {
-    if (this.server) return;
-    const server = createServer((socket) => this.accept(socket));
-    server.on('error', (err) => this.logger(`transport ${this.nodeId}: server error: ${err.message}`));
+    if (this.server || this.closing) return;
+    const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.listenAddress.port, this.listenAddress.host, () => {
@@ -90,7 +138,12 @@ export class TcpTransport implements Transport {
         resolve();
       });
     });
+    server.on('error', (err) => this.log(`listener error: ${err.message}`));
     this.server = server;
+    const s = this.settings;
+    const periodMs = Math.max(5, Math.floor(Math.min(s.pingIntervalMs, s.connectTimeoutMs, s.idleTimeoutMs) / 2));
+    this.ticker = setInterval(() => this.tick(), periodMs);
+    this.ticker.unref();
     for (const peer of this.peers.values()) this.maybeDial(peer);
   }
 
@@ -104,14 +157,20 @@ export class TcpTransport implements Transport {
       if (existing) {
         if (existing.address.host !== address.host || existing.address.port !== address.port) {
           existing.address = address;
-          if (id > this.nodeId) this.dropSocket(existing, 'peer address changed');
+          if (this.dials(existing) && existing.conn) {
+            this.log(`peer ${id} moved to ${address.host}:${address.port}; reconnecting`);
+            existing.conn.socket.destroy();
+          }
         }
         continue;
       }
       const peer: Peer = {
-        id, address, socket: null, ready: false, queue: [], queuedBytes: 0, flushScheduled: false, blocked: false,
-        backoffMs: this.settings.reconnectMinMs, reconnectTimer: null, removed: false,
-        stats: { connected: false, queuedFrames: 0, queuedBytes: 0, framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0, dropped: 0, reconnects: 0, badFrames: 0 },
+        id, address, conn: null, queue: [], queuedBytes: 0, blocked: false, attempts: 0, reconnectTimer: null,
+        everConnected: false, removed: false,
+        stats: {
+          connected: false, queuedFrames: 0, queuedBytes: 0, framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0,
+          dropped: 0, reconnects: 0, badFrames: 0, flushes: 0,
+        },
       };
       this.peers.set(id, peer);
       if (this.server) this.maybeDial(peer);
@@ -120,29 +179,25 @@ export class TcpTransport implements Transport {
 
   send(to: NodeId, payload: unknown): boolean {
     const peer = this.peers.get(to);
-    if (!peer || this.closed) return false;
+    if (!peer || this.closing) return false;
     let frame: Buffer;
     try {
-      frame = encodeFrame(payload, this.settings.maxFrameBytes);
+      frame = encodeFrame(FrameKind.Data, payload, this.settings.maxFrameBytes);
     } catch (err) {
+      if (!isFlotillaError(err, 'TOO_LARGE')) throw err;
       peer.stats.dropped++;
-      this.logger(`transport ${this.nodeId}: frame to ${to} dropped: ${(err as Error).message}`);
+      this.log(`frame to ${to} dropped: ${err.message}`);
       return false;
     }
-    if (peer.queue.length >= this.settings.maxQueuedFrames || peer.queuedBytes + frame.length > this.settings.maxQueuedBytes) {
+    const ready = peer.conn?.ready === true;
+    const maxFrames = ready ? this.settings.maxQueuedFrames : this.settings.maxQueuedFramesOffline;
+    if (peer.queue.length >= maxFrames || peer.queuedBytes + frame.length > this.settings.maxQueuedBytes) {
       peer.stats.dropped++;
       return false;
-    }
-    if (!peer.ready && peer.queue.length >= DISCONNECTED_QUEUE_FRAMES) {
-      // While the peer is away keep only the newest frames: old heartbeats and appends are stale
-      // by the time it is back, and Raft resends what still matters.
-      const old = peer.queue.shift()!;
-      peer.queuedBytes -= old.length;
-      peer.stats.dropped++;
     }
     peer.queue.push(frame);
     peer.queuedBytes += frame.length;
-    this.scheduleFlush(peer);
+    this.markDirty(peer);
     return true;
   }
 
@@ -154,232 +209,369 @@ export class TcpTransport implements Transport {
     this.peerStateHandler = handler;
   }
 
-  stats(): Map<NodeId, PeerStats> {
-    const out = new Map<NodeId, PeerStats>();
-    for (const [id, p] of this.peers) out.set(id, { ...p.stats, connected: p.ready, queuedFrames: p.queue.length, queuedBytes: p.queuedBytes });
-    return out;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    // Give queued frames a moment to leave.
-    const deadline = Date.now() + this.settings.closeDrainMs;
-    while (Date.now() < deadline && [...this.peers.values()].some((p) => p.ready && p.queue.length > 0)) {
-      await new Promise((r) => setTimeout(r, 5));
+  stats(): TransportStats {
+    const peers = new Map<NodeId, PeerStats>();
+    for (const [id, p] of this.peers) {
+      peers.set(id, { ...p.stats, connected: p.conn?.ready === true, queuedFrames: p.queue.length, queuedBytes: p.queuedBytes });
     }
-    this.destroy();
-    const server = this.server;
-    this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    return { peers, rejectedConnections: this.rejectedConnections };
   }
 
-  /** Closes everything at once, dropping what is queued. */
+  close(): Promise<void> {
+    this.closePromise ??= this.drainAndClose();
+    return this.closePromise;
+  }
+
   destroy(): void {
+    this.closing = true;
+    if (this.closed) return;
     this.closed = true;
-    for (const peer of this.peers.values()) this.removePeer(peer);
-    for (const socket of this.inbound) socket.destroy();
-    this.inbound.clear();
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    for (const peer of [...this.peers.values()]) this.forget(peer);
+    for (const conn of this.connections) conn.socket.destroy();
+    this.connections.clear();
+    this.dirty.clear();
+    this.server?.close();
   }
 
-  // ---- Connections ----------------------------------------------------------------------------
+  // ---- Closing ---------------------------------------------------------------------------------
+
+  private async drainAndClose(): Promise<void> {
+    if (this.closed) return;
+    this.closing = true;
+    const server = this.server;
+    const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    for (const peer of this.peers.values()) {
+      if (peer.reconnectTimer) clearTimeout(peer.reconnectTimer);
+      peer.reconnectTimer = null;
+    }
+    // Connected peers get what is queued (the socket buffers it, bounded by maxQueuedBytes),
+    // then an orderly end; connections still in their handshake are dropped.
+    const ended: Promise<void>[] = [];
+    for (const conn of [...this.connections]) {
+      const peer = conn.peer;
+      if (conn.ready && peer && peer.conn === conn) {
+        this.flush(peer, true);
+        ended.push(new Promise((resolve) => conn.socket.once('close', () => resolve())));
+        conn.socket.end();
+      } else {
+        conn.socket.destroy();
+      }
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.settings.closeDrainMs);
+    });
+    await Promise.race([Promise.all(ended), deadline]);
+    clearTimeout(timer);
+    this.destroy();
+    await serverClosed;
+  }
+
+  // ---- Connections -----------------------------------------------------------------------------
+
+  /** The lower id dials. */
+  private dials(peer: Peer): boolean {
+    return this.nodeId < peer.id;
+  }
 
   private maybeDial(peer: Peer): void {
-    if (this.closed || peer.removed || peer.id < this.nodeId || peer.socket || peer.reconnectTimer) return;
-    const socket = createConnection({ host: peer.address.host, port: peer.address.port });
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 1000);
-    peer.socket = socket;
-    const connectTimer = setTimeout(() => {
-      if (!peer.ready) socket.destroy(new Error(`no greeting within ${this.settings.connectTimeoutMs} ms`));
-    }, this.settings.connectTimeoutMs);
-    socket.once('connect', () => {
-      socket.write(encodeFrame({ v: PROTOCOL_VERSION, cluster: this.clusterId, node: this.nodeId } satisfies Hello, this.settings.maxFrameBytes));
+    if (this.closing || !this.server || peer.removed || !this.dials(peer) || peer.conn || peer.reconnectTimer) return;
+    const socket = createConnection({
+      host: peer.address.host, port: peer.address.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000,
     });
-    this.readFrames(socket, (body) => {
-      if (!peer.ready) {
-        const why = this.checkHello(body, peer.id);
-        if (why) {
-          this.logger(`transport ${this.nodeId}: connection to ${peer.id} rejected: ${why}`);
-          peer.stats.badFrames++;
-          socket.destroy();
-          return;
-        }
-        clearTimeout(connectTimer);
-        this.setReady(peer, socket);
-        return;
-      }
-      this.deliver(peer, body);
-    }, peer);
-    socket.on('close', () => {
-      clearTimeout(connectTimer);
-      if (peer.socket === socket) this.onSocketClosed(peer);
+    const conn = this.track(socket, true, peer);
+    peer.conn = conn;
+    socket.once('connect', () => {
+      this.write(conn, encodeFrame(FrameKind.Hello, this.hello(), this.settings.maxHelloBytes));
     });
     socket.on('error', (err) => {
-      if (peer.ready) this.logger(`transport ${this.nodeId}: connection to ${peer.id} failed: ${err.message}`);
+      // Refused dials repeat while a peer is down: log the first and then at powers of two.
+      const n = peer.attempts;
+      if (conn.ready || (n & (n - 1)) === 0) this.log(`connection to ${peer.id} at ${peer.address.host}:${peer.address.port} failed: ${err.message}`);
     });
   }
 
   private accept(socket: Socket): void {
-    if (this.closed) {
+    if (this.closing) {
       socket.destroy();
       return;
     }
     socket.setNoDelay(true);
-    socket.setKeepAlive(true, 1000);
-    this.inbound.add(socket);
-    let peer: Peer | null = null;
-    const greetTimer = setTimeout(() => {
-      if (!peer) socket.destroy();
-    }, this.settings.connectTimeoutMs);
-    this.readFrames(socket, (body) => {
-      if (peer) {
-        this.deliver(peer, body);
-        return;
-      }
-      const hello = body as Partial<Hello>;
-      const claimed = typeof hello?.node === 'number' ? this.peers.get(hello.node) : undefined;
-      let why = this.checkHello(body, claimed?.id ?? -1);
-      if (!why && claimed && claimed.id > this.nodeId) why = `node ${claimed.id} has a higher id and must accept, not dial`;
-      if (why || !claimed) {
-        this.logger(`transport ${this.nodeId}: inbound connection rejected: ${why ?? 'unknown node'}`);
-        socket.destroy();
-        return;
-      }
-      clearTimeout(greetTimer);
-      peer = claimed;
-      if (peer.socket && peer.socket !== socket) {
-        const old = peer.socket;
-        peer.socket = null;
-        peer.ready = false;
-        old.destroy();
-      }
-      socket.write(encodeFrame({ v: PROTOCOL_VERSION, cluster: this.clusterId, node: this.nodeId } satisfies Hello, this.settings.maxFrameBytes));
-      this.setReady(peer, socket);
-    }, null);
-    socket.on('close', () => {
-      clearTimeout(greetTimer);
-      this.inbound.delete(socket);
-      if (peer && peer.socket === socket) this.onSocketClosed(peer);
+    const conn = this.track(socket, false, null);
+    socket.on('error', (err) => {
+      if (conn.ready) this.log(`connection from ${conn.peer?.id} failed: ${err.message}`);
     });
-    socket.on('error', () => {});
   }
 
-  private checkHello(body: unknown, expected: NodeId): string | null {
-    const hello = body as Partial<Hello> | null;
-    if (!hello || typeof hello !== 'object') return 'malformed greeting';
-    if (hello.v !== PROTOCOL_VERSION) return `protocol version ${String(hello.v)} (this node speaks ${PROTOCOL_VERSION})`;
-    if (hello.cluster !== this.clusterId) return `cluster id "${String(hello.cluster)}" is not "${this.clusterId}"`;
-    if (hello.node !== expected) return `node id ${String(hello.node)} is not the expected ${expected}`;
-    return null;
+  /** Wires the socket's reading and closing; the same for both directions. */
+  private track(socket: Socket, outbound: boolean, peer: Peer | null): Connection {
+    const now = this.clock.nowMs();
+    const conn: Connection = {
+      socket, outbound, peer, ready: false, refused: false, openedMs: now, lastReceivedMs: now, lastSentMs: now,
+      reader: new FrameReader(this.settings.maxHelloBytes),
+    };
+    this.connections.add(conn);
+    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    socket.on('close', () => {
+      this.connections.delete(conn);
+      const p = conn.peer;
+      if (p && p.conn === conn) this.lost(p, conn);
+    });
+    return conn;
   }
 
-  private readFrames(socket: Socket, onBody: (body: unknown) => void, peerForStats: Peer | null): void {
-    const reader = new FrameReader(this.settings.maxFrameBytes);
-    socket.setTimeout(this.settings.idleTimeoutMs, () => socket.destroy(new Error('idle timeout')));
-    socket.on('data', (chunk: Buffer) => {
-      let bodies: Buffer[];
+  private onData(conn: Connection, chunk: Buffer): void {
+    if (conn.socket.destroyed || conn.refused) return;
+    conn.lastReceivedMs = this.clock.nowMs();
+    let contents: Buffer[];
+    try {
+      contents = conn.reader.push(chunk);
+    } catch (err) {
+      this.badFrame(conn, (err as Error).message);
+      return;
+    }
+    for (const content of contents) {
+      // A handler may have closed or replaced this connection (or the whole transport).
+      if (conn.socket.destroyed || conn.refused) return;
+      let frame;
       try {
-        bodies = reader.push(chunk);
+        frame = decodeFrame(content);
       } catch (err) {
-        this.badFrame(socket, peerForStats, (err as Error).message);
+        this.badFrame(conn, (err as Error).message);
         return;
       }
-      for (const raw of bodies) {
-        let body: unknown;
-        try {
-          body = decodeBody(raw);
-        } catch (err) {
-          this.badFrame(socket, peerForStats, `undecodable frame: ${(err as Error).message}`);
+      if (!conn.ready) {
+        if (frame.kind !== FrameKind.Hello) {
+          this.badFrame(conn, `frame of kind ${frame.kind} before the handshake`);
           return;
         }
-        if (socket.destroyed) return;
-        onBody(body);
+        if (conn.outbound) this.onHelloAnswer(conn, frame.body);
+        else this.onHello(conn, frame.body);
+        continue;
       }
-    });
-  }
-
-  private badFrame(socket: Socket, peer: Peer | null, why: string): void {
-    if (peer) peer.stats.badFrames++;
-    this.logger(`transport ${this.nodeId}: closing a connection${peer ? ` with ${peer.id}` : ''}: ${why}`);
-    socket.destroy();
-  }
-
-  private deliver(peer: Peer, body: unknown): void {
-    peer.stats.framesReceived++;
-    // The handler (the Raft host) handles its own failures; one escaping here is a bug: let it
-    // crash the process loudly.
-    this.receiveHandler(peer.id, body);
-  }
-
-  private setReady(peer: Peer, socket: Socket): void {
-    peer.socket = socket;
-    peer.ready = true;
-    peer.blocked = false;
-    peer.backoffMs = this.settings.reconnectMinMs;
-    socket.on('drain', () => {
-      peer.blocked = false;
-      this.scheduleFlush(peer);
-    });
-    this.peerStateHandler(peer.id, true);
-    this.scheduleFlush(peer);
-  }
-
-  private onSocketClosed(peer: Peer): void {
-    const wasReady = peer.ready;
-    peer.socket = null;
-    peer.ready = false;
-    peer.blocked = false;
-    if (wasReady) this.peerStateHandler(peer.id, false);
-    if (this.closed || peer.removed || peer.id < this.nodeId) return;
-    peer.stats.reconnects++;
-    const jitter = 0.5 + this.prng.next();
-    const delay = Math.min(this.settings.reconnectMaxMs, Math.round(peer.backoffMs * jitter));
-    peer.backoffMs = Math.min(this.settings.reconnectMaxMs, peer.backoffMs * 2);
-    peer.reconnectTimer = setTimeout(() => {
-      peer.reconnectTimer = null;
-      this.maybeDial(peer);
-    }, delay);
-  }
-
-  private dropSocket(peer: Peer, why: string): void {
-    if (peer.socket) {
-      this.logger(`transport ${this.nodeId}: closing connection with ${peer.id}: ${why}`);
-      peer.socket.destroy();
+      const peer = conn.peer!;
+      if (frame.kind === FrameKind.Ping) continue;
+      if (frame.kind === FrameKind.Hello) {
+        this.badFrame(conn, 'a second hello');
+        return;
+      }
+      peer.stats.framesReceived++;
+      peer.stats.bytesReceived += FRAME_HEADER_BYTES + content.length;
+      // The handler (the Raft host) deals with its own failures; one escaping here is a bug: let
+      // it end the process loudly rather than be mistaken for a network fault.
+      this.receiveHandler(peer.id, frame.body);
     }
   }
 
+  /** Acceptor: the dialer's hello. */
+  private onHello(conn: Connection, body: unknown): void {
+    const hello = asHello(body);
+    let why = this.checkHello(hello);
+    let peer: Peer | undefined;
+    if (!why && hello) {
+      peer = this.peers.get(hello.nodeId);
+      if (!peer) why = `node ${hello.nodeId} is not a known peer`;
+      else if (this.dials(peer)) why = `node ${hello.nodeId} has the higher id and must accept, not dial (the lower id dials)`;
+    }
+    if (why || !peer) {
+      this.rejectedConnections++;
+      this.log(`inbound connection from ${String(hello?.nodeId ?? 'an unknown node')} refused: ${why ?? 'malformed hello'}`);
+      conn.refused = true;
+      this.write(conn, encodeFrame(FrameKind.Hello, { ...this.hello(), reject: why ?? 'malformed hello' }, this.settings.maxHelloBytes));
+      conn.socket.end();
+      conn.socket.destroySoon();
+      return;
+    }
+    const old = peer.conn;
+    if (old && old !== conn) {
+      this.log(`a new connection from ${peer.id} replaces the old one`);
+      // Detach first so the old socket's close does not count as losing the peer.
+      old.peer = null;
+      peer.conn = null;
+      old.socket.destroy();
+    }
+    conn.peer = peer;
+    this.write(conn, encodeFrame(FrameKind.Hello, this.hello(), this.settings.maxHelloBytes));
+    this.ready(peer, conn);
+  }
+
+  /** Dialer: the acceptor's answer. */
+  private onHelloAnswer(conn: Connection, body: unknown): void {
+    const peer = conn.peer!;
+    const hello = asHello(body);
+    let why = hello?.reject !== undefined ? `refused by the peer: ${hello.reject}` : this.checkHello(hello);
+    if (!why && hello && hello.nodeId !== peer.id) why = `the node at ${peer.address.host}:${peer.address.port} is ${hello.nodeId}, not ${peer.id}`;
+    if (why) {
+      this.rejectedConnections++;
+      this.log(`connection to ${peer.id} closed: ${why}`);
+      conn.socket.destroy();
+      return;
+    }
+    this.ready(peer, conn);
+  }
+
+  private hello(): Hello {
+    return { protocolVersion: PROTOCOL_VERSION, clusterId: this.clusterId, nodeId: this.nodeId };
+  }
+
+  /** Why the hello is unacceptable (version, cluster), or null. */
+  private checkHello(hello: Hello | null): string | null {
+    if (!hello) return 'malformed hello';
+    if (hello.protocolVersion !== PROTOCOL_VERSION) return `protocol version ${hello.protocolVersion} (this node speaks ${PROTOCOL_VERSION})`;
+    if (hello.clusterId !== this.clusterId) return `cluster id "${hello.clusterId}" is not "${this.clusterId}"`;
+    return null;
+  }
+
+  private ready(peer: Peer, conn: Connection): void {
+    conn.ready = true;
+    conn.reader.maxFrameBytes = this.settings.maxFrameBytes;
+    peer.conn = conn;
+    peer.blocked = false;
+    peer.attempts = 0;
+    if (peer.everConnected) peer.stats.reconnects++;
+    peer.everConnected = true;
+    conn.socket.on('drain', () => {
+      if (peer.conn !== conn) return;
+      peer.blocked = false;
+      this.markDirty(peer);
+    });
+    this.markDirty(peer);
+    this.peerStateHandler(peer.id, true);
+  }
+
+  private lost(peer: Peer, conn: Connection): void {
+    peer.conn = null;
+    peer.blocked = false;
+    if (conn.ready) {
+      this.log(`connection with ${peer.id} lost`);
+      // What waits now waits for a new connection: keep only what the offline bound allows.
+      const excess = peer.queue.length - this.settings.maxQueuedFramesOffline;
+      if (excess > 0) {
+        for (const f of peer.queue.splice(0, excess)) peer.queuedBytes -= f.length;
+        peer.stats.dropped += excess;
+      }
+      this.peerStateHandler(peer.id, false);
+    }
+    if (this.closing || peer.removed || !this.dials(peer)) return;
+    const delayMs = reconnectDelayMs(peer.attempts, this.settings, this.prng);
+    peer.attempts++;
+    peer.reconnectTimer = setTimeout(() => {
+      peer.reconnectTimer = null;
+      this.maybeDial(peer);
+    }, delayMs);
+  }
+
+  private badFrame(conn: Connection, why: string): void {
+    const peer = conn.peer;
+    if (peer && conn.ready) peer.stats.badFrames++;
+    else this.rejectedConnections++;
+    this.log(`closing the connection ${conn.outbound ? 'to' : 'from'} ${peer ? String(peer.id) : 'an unidentified node'}: ${why}`);
+    conn.socket.destroy();
+  }
+
   private removePeer(peer: Peer): void {
+    const wasConnected = peer.conn?.ready === true;
+    this.forget(peer);
+    if (wasConnected) this.peerStateHandler(peer.id, false);
+  }
+
+  private forget(peer: Peer): void {
     peer.removed = true;
     if (peer.reconnectTimer) clearTimeout(peer.reconnectTimer);
     peer.reconnectTimer = null;
-    peer.socket?.destroy();
-    peer.socket = null;
-    peer.ready = false;
+    const conn = peer.conn;
+    peer.conn = null;
+    if (conn) {
+      conn.peer = null;
+      conn.socket.destroy();
+    }
     peer.queue = [];
     peer.queuedBytes = 0;
+    this.dirty.delete(peer);
     this.peers.delete(peer.id);
   }
 
-  private scheduleFlush(peer: Peer): void {
-    if (peer.flushScheduled || !peer.ready || peer.blocked || peer.queue.length === 0) return;
-    peer.flushScheduled = true;
+  /** One coarse timer for every connection: handshake deadline, pings, dead-peer detection. */
+  private tick(): void {
+    const now = this.clock.nowMs();
+    const s = this.settings;
+    for (const conn of this.connections) {
+      if (conn.socket.destroyed) continue;
+      if (conn.refused) {
+        // The refused peer did not close its end in time.
+        if (now - conn.openedMs > s.connectTimeoutMs) conn.socket.destroy();
+        continue;
+      }
+      if (!conn.ready) {
+        if (now - conn.openedMs > s.connectTimeoutMs) {
+          if (!conn.outbound) this.rejectedConnections++;
+          this.log(`connection ${conn.outbound ? `to ${conn.peer?.id}` : 'from an unidentified node'} not greeted within ${s.connectTimeoutMs} ms; closing`);
+          conn.socket.destroy();
+        }
+        continue;
+      }
+      if (now - conn.lastReceivedMs > s.idleTimeoutMs) {
+        this.log(`nothing received from ${conn.peer?.id} for ${Math.round(now - conn.lastReceivedMs)} ms; closing the connection`);
+        conn.socket.destroy();
+        continue;
+      }
+      if (now - conn.lastSentMs >= s.pingIntervalMs && conn.socket.writableLength === 0) {
+        this.write(conn, encodeFrame(FrameKind.Ping, null, s.maxFrameBytes));
+      }
+    }
+  }
+
+  // ---- Writing ---------------------------------------------------------------------------------
+
+  private write(conn: Connection, frame: Buffer): boolean {
+    conn.lastSentMs = this.clock.nowMs();
+    return conn.socket.write(frame);
+  }
+
+  private markDirty(peer: Peer): void {
+    if (peer.blocked || peer.conn?.ready !== true || peer.queue.length === 0) return;
+    this.dirty.add(peer);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
     setImmediate(() => {
-      peer.flushScheduled = false;
-      this.flush(peer);
+      this.flushScheduled = false;
+      const peers = [...this.dirty];
+      this.dirty.clear();
+      for (const p of peers) this.flush(p, false);
     });
   }
 
-  /** One socket write for everything queued this turn. */
-  private flush(peer: Peer): void {
-    const socket = peer.socket;
-    if (!socket || !peer.ready || peer.blocked || peer.queue.length === 0) return;
+  /** Everything queued for the peer in one corked write (one writev). */
+  private flush(peer: Peer, evenIfBlocked: boolean): void {
+    const conn = peer.conn;
+    if (!conn || !conn.ready || (peer.blocked && !evenIfBlocked) || peer.queue.length === 0 || conn.socket.destroyed) return;
     const frames = peer.queue;
     const bytes = peer.queuedBytes;
     peer.queue = [];
     peer.queuedBytes = 0;
     peer.stats.framesSent += frames.length;
     peer.stats.bytesSent += bytes;
-    const ok = socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
+    peer.stats.flushes++;
+    conn.lastSentMs = this.clock.nowMs();
+    const socket = conn.socket;
+    let ok = true;
+    socket.cork();
+    for (const frame of frames) ok = socket.write(frame);
+    socket.uncork();
     if (!ok) peer.blocked = true;
   }
+
+  private log(line: string): void {
+    this.logger(`transport ${this.nodeId}: ${line}`);
+  }
+}
+
+function asHello(body: unknown): Hello | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const h = body as Record<string, unknown>;
+  if (typeof h.protocolVersion !== 'number' || typeof h.clusterId !== 'string' || typeof h.nodeId !== 'number') return null;
+  if (h.reject !== undefined && typeof h.reject !== 'string') return null;
+  return h as unknown as Hello;
 }

@@ -1,15 +1,31 @@
 /**
- * The node-to-node transport interface, its settings and its frame codec. A transport carries
- * opaque payloads (any msgpack-encodable value: the Raft host sends `{ g: [[group, messages]] }`)
- * between nodes of one cluster, one connection per peer pair, with bounded queues: `send` never
- * blocks and never grows a queue past its limit — it drops and returns false, and Raft retries.
+ * The node-to-node transport: its interface, settings, frame codec and reconnect back-off.
  *
- * Frame format (both directions): u32 BE body length | msgpackr body. The first frame on a
- * connection, each way, is the hello `{ v: 1, cluster, node }`; a wrong cluster id, an unexpected
- * node id, a malformed body or a frame over `maxFrameBytes` closes that connection only.
+ * A transport carries opaque payloads (any msgpack-encodable value; the Raft host sends
+ * `{ g: [[groupId, Message[]], ...] }`) between the nodes of one cluster, one connection per peer
+ * pair, with bounded queues: `send` never blocks and never grows a queue past its limit — it
+ * drops, counts the drop and returns false, and Raft retries.
+ *
+ * Frame format (both directions, TCP and the memory twin alike):
+ *
+ *   u32 BE length | u8 kind | body            length = 1 + body bytes, at most maxFrameBytes
+ *
+ *   kind 1 HELLO  body = msgpack { protocolVersion, clusterId, nodeId, reject? }
+ *   kind 2 DATA   body = msgpack payload (what `send` was given)
+ *   kind 3 PING   body empty (keeps an idle connection provably alive)
+ *
+ * The kind byte keeps transport control traffic out of the payload's namespace: a payload can be
+ * any value, and a ping never reaches the receive handler.
+ *
+ * Encoding: msgpackr with plain maps (no records, no extension types), so the bytes never depend
+ * on what was sent before and any msgpack implementation can read them. Numbers stay numbers
+ * (64-bit integers decode as numbers), and binary fields (Uint8Array, Buffer) decode as Buffers
+ * that are views onto the received frame (zero copy: copy one if you keep it for long and the
+ * frame was large).
  */
-import { Packr } from 'msgpackr';
+import { C1, Packr } from 'msgpackr';
 import { FlotillaError } from '../base/errors.js';
+import type { Prng } from '../base/prng.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import type { NodeId } from '../raft/core/types.js';
 
@@ -18,41 +34,63 @@ export interface PeerAddress {
   readonly port: number;
 }
 
+/** Counters for one peer. Frames and bytes count whole frames, header included. */
 export interface PeerStats {
-  connected: boolean;
-  queuedFrames: number;
-  queuedBytes: number;
-  framesSent: number;
-  bytesSent: number;
-  framesReceived: number;
-  bytesReceived: number;
-  dropped: number;
-  reconnects: number;
-  badFrames: number;
+  /** The link is up: handshake done (TCP) or not cut (memory). */
+  readonly connected: boolean;
+  readonly queuedFrames: number;
+  readonly queuedBytes: number;
+  readonly framesSent: number;
+  readonly bytesSent: number;
+  readonly framesReceived: number;
+  readonly bytesReceived: number;
+  /** Frames `send` refused (queue full, frame too large) or that a cut link lost. */
+  readonly dropped: number;
+  /** Connections to this peer established after the first one. */
+  readonly reconnects: number;
+  /** Malformed or oversized frames received from this peer (each closed the connection). */
+  readonly badFrames: number;
+  /** Socket writes: frames queued within one event-loop turn leave in one write. */
+  readonly flushes: number;
+}
+
+export interface TransportStats {
+  readonly peers: ReadonlyMap<NodeId, PeerStats>;
+  /** Inbound connections closed before they identified a peer (bad hello, garbage, timeout). */
+  readonly rejectedConnections: number;
 }
 
 export interface Transport {
   readonly nodeId: NodeId;
+  /** Starts listening (TCP: on this node's peer address) and connecting to known peers. */
   start(): Promise<void>;
-  /** Adds, removes or changes peers at run time. */
+  /** Adds, removes or changes peers at run time; an entry for this node itself is ignored. */
   setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void;
-  /** Queues a frame for `to`; false when dropped (unknown peer, queue full, closed). */
+  /**
+   * Queues a frame for `to`, delivered in order on a later turn. False when it was dropped:
+   * unknown peer, queue full (frames or bytes), frame over maxFrameBytes, or closing.
+   */
   send(to: NodeId, payload: unknown): boolean;
   onReceive(handler: (from: NodeId, payload: unknown) => void): void;
   onPeerState(handler: (peer: NodeId, connected: boolean) => void): void;
-  stats(): Map<NodeId, PeerStats>;
-  /** Flushes what is queued (briefly), then closes. */
+  stats(): TransportStats;
+  /** Writes what is queued for connected peers (for at most closeDrainMs), then closes. */
   close(): Promise<void>;
+  /** Closes at once, dropping whatever is queued. */
+  destroy(): void;
 }
 
 export const transportSettings = {
-  maxFrameBytes: { type: 'int', default: 64 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024, unit: 'bytes', doc: 'largest frame sent or accepted between nodes' },
-  maxQueuedFrames: { type: 'int', default: 4096, min: 1, max: 1_000_000, unit: 'frames', doc: 'frames queued for one peer before send() drops' },
-  maxQueuedBytes: { type: 'int', default: 128 * 1024 * 1024, min: 1024, max: 2 ** 40, unit: 'bytes', doc: 'bytes queued for one peer before send() drops' },
-  reconnectMinMs: { type: 'int', default: 50, min: 1, max: 60_000, unit: 'ms', doc: 'first reconnect back-off (doubles, with jitter)' },
+  maxFrameBytes: { type: 'int', default: 64 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024, unit: 'bytes', doc: 'largest frame (kind byte + body) sent or accepted between nodes; a larger one is dropped on send and closes the connection on receipt' },
+  maxHelloBytes: { type: 'int', default: 4096, min: 64, max: 1024 * 1024, unit: 'bytes', doc: 'largest frame accepted before the handshake completes (an unidentified connection cannot make us buffer more)' },
+  maxQueuedFrames: { type: 'int', default: 4096, min: 1, max: 1_000_000, unit: 'frames', doc: 'frames queued for one connected peer before send() drops' },
+  maxQueuedBytes: { type: 'int', default: 256 * 1024 * 1024, min: 1024, max: 2 ** 40, unit: 'bytes', doc: 'bytes queued for one peer before send() drops' },
+  maxQueuedFramesOffline: { type: 'int', default: 64, min: 1, max: 1_000_000, unit: 'frames', doc: 'frames queued for a peer that is not connected before send() drops (they would be stale on reconnect; Raft resends what matters)' },
+  reconnectMinMs: { type: 'int', default: 50, min: 1, max: 60_000, unit: 'ms', doc: 'first reconnect back-off (doubles per failed attempt, with jitter)' },
   reconnectMaxMs: { type: 'int', default: 2_000, min: 1, max: 600_000, unit: 'ms', doc: 'longest reconnect back-off' },
-  connectTimeoutMs: { type: 'int', default: 3_000, min: 10, max: 600_000, unit: 'ms', doc: 'a connection not established and greeted by then is abandoned' },
-  idleTimeoutMs: { type: 'int', default: 30_000, min: 100, max: 3_600_000, unit: 'ms', doc: 'a connection silent this long is closed (the Raft host sends heartbeats far more often)' },
+  connectTimeoutMs: { type: 'int', default: 3_000, min: 10, max: 600_000, unit: 'ms', doc: 'a connection not established and greeted both ways by then is abandoned' },
+  pingIntervalMs: { type: 'int', default: 1_000, min: 10, max: 600_000, unit: 'ms', doc: 'a connection that sent nothing for this long sends a ping frame' },
+  idleTimeoutMs: { type: 'int', default: 10_000, min: 50, max: 3_600_000, unit: 'ms', doc: 'a connection that received nothing (not even a ping) for this long is deemed dead and closed' },
   closeDrainMs: { type: 'int', default: 500, min: 0, max: 60_000, unit: 'ms', doc: 'how long close() waits for queued frames to be written' },
 } as const;
 
@@ -61,84 +99,152 @@ export type TransportSettings = SettingsOf<typeof transportSettings>;
 export function validateTransportSettings(input?: Readonly<Record<string, unknown>>): TransportSettings {
   return validateSettings(transportSettings, input, 'transport', (s, fail) => {
     if (s.reconnectMaxMs < s.reconnectMinMs) fail('reconnectMaxMs', `must be at least reconnectMinMs (${s.reconnectMinMs})`);
+    if (s.maxHelloBytes > s.maxFrameBytes) fail('maxHelloBytes', `must be at most maxFrameBytes (${s.maxFrameBytes})`);
+    if (s.maxQueuedBytes < s.maxFrameBytes + FRAME_HEADER_BYTES) {
+      fail('maxQueuedBytes', `must hold at least one frame of maxFrameBytes (${s.maxFrameBytes + FRAME_HEADER_BYTES})`);
+    }
+    if (s.maxQueuedFramesOffline > s.maxQueuedFrames) fail('maxQueuedFramesOffline', `must be at most maxQueuedFrames (${s.maxQueuedFrames})`);
+    if (s.idleTimeoutMs < 2 * s.pingIntervalMs) fail('idleTimeoutMs', `must be at least twice pingIntervalMs (${2 * s.pingIntervalMs}), or a quiet peer looks dead`);
   });
 }
 
 export const PROTOCOL_VERSION = 1;
 
+/** The 4-byte length prefix. */
+export const FRAME_HEADER_BYTES = 4;
+
+export const FrameKind = {
+  Hello: 1,
+  Data: 2,
+  Ping: 3,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
 export interface Hello {
-  readonly v: number;
-  readonly cluster: string;
-  readonly node: NodeId;
+  readonly protocolVersion: number;
+  readonly clusterId: string;
+  readonly nodeId: NodeId;
+  /** Set by an acceptor that refuses the connection: the reason, logged by the dialer. */
+  readonly reject?: string;
 }
+
+/** A decoded frame. */
+export type Frame =
+  | { readonly kind: typeof FrameKind.Hello; readonly body: unknown }
+  | { readonly kind: typeof FrameKind.Data; readonly body: unknown }
+  | { readonly kind: typeof FrameKind.Ping };
 
 /** One codec for every frame: plain maps (no records), so bytes never depend on history. */
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
-export function encodeFrame(payload: unknown, maxFrameBytes: number): Buffer {
+/** Encodes one frame; throws TOO_LARGE when its length would exceed `maxFrameBytes`. */
+export function encodeFrame(kind: FrameKind, payload: unknown, maxFrameBytes: number): Buffer {
+  if (kind === FrameKind.Ping) return PING_FRAME;
   const body = packr.pack(payload);
-  if (body.length > maxFrameBytes) {
-    throw new FlotillaError('BACKPRESSURE', `frame of ${body.length} bytes exceeds transport.maxFrameBytes (${maxFrameBytes})`);
+  const length = 1 + body.length;
+  if (length > maxFrameBytes) {
+    throw new FlotillaError('TOO_LARGE', `frame of ${length} bytes exceeds transport.maxFrameBytes (${maxFrameBytes})`, { bytes: length, limit: maxFrameBytes });
   }
-  const frame = Buffer.allocUnsafe(4 + body.length);
-  frame.writeUInt32BE(body.length, 0);
-  body.copy(frame, 4);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+  frame.writeUInt32BE(length, 0);
+  frame[FRAME_HEADER_BYTES] = kind;
+  body.copy(frame, FRAME_HEADER_BYTES + 1);
   return frame;
 }
 
-export function decodeBody(body: Buffer): unknown {
-  return packr.unpack(body);
+const PING_FRAME = Buffer.from([0, 0, 0, 1, FrameKind.Ping]);
+
+/**
+ * Decodes a frame's content (what follows the length prefix). Throws CORRUPT on an unknown kind,
+ * an undecodable body, or a ping with a body.
+ */
+export function decodeFrame(content: Buffer): Frame {
+  const kind = content[0];
+  if (kind === FrameKind.Ping) {
+    if (content.length !== 1) throw new FlotillaError('CORRUPT', `ping frame with a ${content.length - 1}-byte body`);
+    return { kind };
+  }
+  if (kind !== FrameKind.Hello && kind !== FrameKind.Data) throw new FlotillaError('CORRUPT', `unknown frame kind ${String(kind)}`);
+  if (content.length < 2) throw new FlotillaError('CORRUPT', 'frame without a body');
+  let body: unknown;
+  try {
+    body = packr.unpack(content.subarray(1));
+  } catch (err) {
+    throw new FlotillaError('CORRUPT', `undecodable frame body: ${(err as Error).message}`);
+  }
+  // msgpackr decodes the never-used byte 0xc1 to a marker instead of failing. A body that is
+  // nothing but that is garbage; deeper in a payload the receiver's own shape checks catch it.
+  if (body === C1) throw new FlotillaError('CORRUPT', 'undecodable frame body: 0xc1');
+  return { kind, body };
 }
 
 /**
- * Splits a byte stream into frame bodies. Throws FlotillaError CORRUPT on a frame over the limit
- * (the caller closes the connection).
+ * Splits a byte stream into frame contents (kind byte + body, without the length prefix).
+ * Throws FlotillaError CORRUPT on a length of 0 or over `maxFrameBytes` (the caller closes the
+ * connection). The limit can be raised once the peer is identified. Each byte is copied at most
+ * once: complete frames in one chunk are returned as views onto it.
  */
 export class FrameReader {
+  maxFrameBytes: number;
   private chunks: Buffer[] = [];
   private total = 0;
-  /** Length (with header) of the frame being assembled, or -1 before its header is read. */
+  /** Length, with prefix, of the frame being assembled, or -1 before its prefix is read. */
   private needed = -1;
-  private readonly maxFrameBytes: number;
 
   constructor(maxFrameBytes: number) {
     this.maxFrameBytes = maxFrameBytes;
   }
 
-  /** Returns the complete frame bodies the chunk finishes. Each byte is copied at most once. */
+  /** Bytes held for a frame not yet complete. */
+  get bufferedBytes(): number {
+    return this.total;
+  }
+
   push(chunk: Buffer): Buffer[] {
+    if (chunk.length === 0) return [];
     this.chunks.push(chunk);
     this.total += chunk.length;
-    if (this.needed < 0) this.readHeader();
+    if (this.needed < 0) this.readPrefix();
     if (this.needed < 0 || this.total < this.needed) return [];
     const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
     const out: Buffer[] = [];
     let at = 0;
-    for (;;) {
-      if (buf.length - at < 4) break;
+    while (buf.length - at >= FRAME_HEADER_BYTES) {
       const length = this.checkLength(buf.readUInt32BE(at));
-      if (buf.length - at < 4 + length) break;
-      out.push(buf.subarray(at + 4, at + 4 + length));
-      at += 4 + length;
+      if (buf.length - at < FRAME_HEADER_BYTES + length) break;
+      out.push(buf.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length));
+      at += FRAME_HEADER_BYTES + length;
     }
     const rest = buf.subarray(at);
     this.chunks = rest.length > 0 ? [rest] : [];
     this.total = rest.length;
     this.needed = -1;
-    this.readHeader();
+    this.readPrefix();
     return out;
   }
 
-  private readHeader(): void {
-    if (this.total < 4) return;
-    const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
-    this.needed = 4 + this.checkLength(head.readUInt32BE(0));
+  private readPrefix(): void {
+    if (this.total < FRAME_HEADER_BYTES) return;
+    if (this.chunks[0]!.length < FRAME_HEADER_BYTES) this.chunks = [Buffer.concat(this.chunks, this.total)];
+    this.needed = FRAME_HEADER_BYTES + this.checkLength(this.chunks[0]!.readUInt32BE(0));
   }
 
   private checkLength(length: number): number {
+    if (length === 0) throw new FlotillaError('CORRUPT', 'frame of length 0');
     if (length > this.maxFrameBytes) {
-      throw new FlotillaError('CORRUPT', `frame of ${length} bytes exceeds transport.maxFrameBytes (${this.maxFrameBytes})`);
+      throw new FlotillaError('CORRUPT', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
     }
     return length;
   }
+}
+
+/**
+ * The delay before reconnect attempt `attempt` (0 = the first after a loss): exponential from
+ * reconnectMinMs, capped at reconnectMaxMs, with "equal jitter" — uniform in [base/2, base] — so
+ * peers that lost each other at the same moment do not redial in lockstep, yet never retry much
+ * sooner than the back-off intends.
+ */
+export function reconnectDelayMs(attempt: number, settings: Pick<TransportSettings, 'reconnectMinMs' | 'reconnectMaxMs'>, prng: Prng): number {
+  const base = Math.min(settings.reconnectMaxMs, settings.reconnectMinMs * 2 ** Math.min(attempt, 30));
+  return Math.max(1, Math.round(base / 2 + prng.next() * (base / 2)));
 }

@@ -1,28 +1,33 @@
 import { expect } from 'chai';
 import { type Socket, connect } from 'node:net';
+import type { Clock } from '../../lib/base/clock.js';
 import { Xoshiro128 } from '../../lib/base/prng.js';
+import type { NodeId } from '../../lib/raft/core/types.js';
 import { TcpTransport } from '../../lib/transport/tcp-transport.js';
-import { encodeFrame } from '../../lib/transport/transport.js';
-import { transportConformance, until } from './transport-conformance.js';
+import { FrameKind, FrameReader, decodeFrame, encodeFrame } from '../../lib/transport/transport.js';
+import { isConnected, peerStats, sleep, transportConformance, until } from './transport-conformance.js';
 
-const BASE = 30000 + Math.floor(Math.random() * 20000);
-let round = 0;
+const clock: Clock = { nowMs: () => performance.now(), wallMs: () => Date.now() };
+const LOCAL = '127.0.0.1';
 
-function portOf(id: number, r: number): number {
-  return BASE + r * 10 + id;
+function tcp(id: NodeId, opts: { cluster?: string; port?: number; settings?: Record<string, unknown>; log?: string[] } = {}): TcpTransport {
+  return new TcpTransport({
+    nodeId: id, clusterId: opts.cluster ?? 'c', listen: { host: LOCAL, port: opts.port ?? 0 }, prng: new Xoshiro128(id), clock,
+    settings: { reconnectMinMs: 5, reconnectMaxMs: 50, ...opts.settings },
+    logger: opts.log ? (line) => opts.log!.push(line) : undefined,
+  });
 }
 
 transportConformance('TcpTransport', () => {
-  const r = round++;
   const made: TcpTransport[] = [];
   return {
     async make(id, settings) {
-      const t = new TcpTransport({ nodeId: id, clusterId: 'test', listen: { host: '127.0.0.1', port: portOf(id, r) }, prng: new Xoshiro128(id), settings });
+      const t = tcp(id, { settings });
       await t.start();
       made.push(t);
       return t;
     },
-    address: (id) => ({ host: '127.0.0.1', port: portOf(id, r) }),
+    address: (t) => ({ host: LOCAL, port: (t as TcpTransport).port }),
     async cleanup() {
       for (const t of made) await t.close();
     },
@@ -32,96 +37,130 @@ transportConformance('TcpTransport', () => {
 describe('TcpTransport', () => {
   const made: TcpTransport[] = [];
   const sockets: Socket[] = [];
-  let r = 0;
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.destroy();
     for (const t of made.splice(0)) await t.close();
   });
 
-  const make = async (id: number, cluster = 'c', settings: Record<string, unknown> = {}): Promise<TcpTransport> => {
-    const t = new TcpTransport({ nodeId: id, clusterId: cluster, listen: { host: '127.0.0.1', port: portOf(id, 500 + r) }, prng: new Xoshiro128(id), settings: { reconnectMinMs: 5, reconnectMaxMs: 50, ...settings } });
+  const make = async (id: NodeId, opts: Parameters<typeof tcp>[1] = {}): Promise<TcpTransport> => {
+    const t = tcp(id, opts);
     await t.start();
     made.push(t);
     return t;
   };
-  const link = (a: TcpTransport, b: TcpTransport): void => {
-    a.setPeers(new Map([[b.nodeId, { host: '127.0.0.1', port: b.port }]]));
-    b.setPeers(new Map([[a.nodeId, { host: '127.0.0.1', port: a.port }]]));
+  const link = (...ts: TcpTransport[]): void => {
+    for (const t of ts) t.setPeers(new Map(ts.filter((o) => o !== t).map((o) => [o.nodeId, { host: LOCAL, port: o.port }])));
   };
-  beforeEach(() => {
-    r++;
+
+  /** A raw client socket, with the frames it receives decoded. */
+  const rawClient = async (port: number): Promise<{ socket: Socket; frames: ReturnType<typeof decodeFrame>[]; closed: Promise<void> }> => {
+    const socket = connect({ host: LOCAL, port });
+    sockets.push(socket);
+    const frames: ReturnType<typeof decodeFrame>[] = [];
+    const reader = new FrameReader(1 << 20);
+    socket.on('data', (chunk: Buffer) => {
+      for (const c of reader.push(chunk)) frames.push(decodeFrame(c));
+    });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((res) => socket.once('close', () => res()));
+    await new Promise((res) => socket.once('connect', res));
+    return { socket, frames, closed };
+  };
+  const hello = (node: NodeId, cluster = 'c'): Buffer => encodeFrame(FrameKind.Hello, { protocolVersion: 1, clusterId: cluster, nodeId: node }, 4096);
+
+  it('a frame over the receiver\'s limit closes that connection only: counted, logged, the other peers unaffected, then it reconnects', async () => {
+    const logB: string[] = [];
+    const a = await make(1, { settings: { maxFrameBytes: 1 << 20 } });
+    const b = await make(2, { settings: { maxFrameBytes: 4096 }, log: logB });
+    const c = await make(3, { settings: { maxFrameBytes: 4096 } });
+    link(a, b, c);
+    const atB: unknown[] = [];
+    b.onReceive((from, p) => atB.push([from, p]));
+    await until(() => isConnected(a, 2) && isConnected(b, 3) && isConnected(a, 3));
+    expect(a.send(2, { big: Buffer.alloc(10_000) })).to.equal(true);
+    await until(() => peerStats(b, 1).badFrames === 1);
+    expect(logB.some((l) => /exceeds the limit of 4096/.test(l))).to.equal(true);
+    // b <-> c never noticed.
+    expect(c.send(2, { from: 'c' })).to.equal(true);
+    await until(() => atB.length === 1);
+    expect(atB[0]).to.deep.equal([3, { from: 'c' }]);
+    expect(peerStats(b, 3).reconnects).to.equal(0);
+    // a redials; small frames flow again.
+    await until(() => isConnected(a, 2) && peerStats(a, 2).reconnects === 1);
+    a.send(2, { small: true });
+    await until(() => atB.length === 2);
+    expect(atB[1]).to.deep.equal([1, { small: true }]);
   });
 
-  const rawClient = async (port: number): Promise<Socket> => {
-    const s = connect({ host: '127.0.0.1', port });
-    sockets.push(s);
-    await new Promise((res) => s.once('connect', res));
-    return s;
-  };
+  it('garbage bytes close the connection: before the hello (rejected), and after it (a bad frame of that peer)', async () => {
+    const log: string[] = [];
+    const b = await make(2, { log });
+    const a = await make(1);
+    link(a, b);
+    await until(() => isConnected(b, 1));
+    const before = await rawClient(b.port);
+    before.socket.write(Buffer.from([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]));
+    await before.closed;
+    expect(b.stats().rejectedConnections).to.equal(1);
+    // Posing as node 1 replaces a's connection (the newest wins), then misbehaves.
+    const after = await rawClient(b.port);
+    after.socket.write(hello(1));
+    await until(() => after.frames.length === 1);
+    expect(after.frames[0]!.kind).to.equal(FrameKind.Hello);
+    after.socket.write(Buffer.from([0, 0, 0, 4, FrameKind.Data, 0xc1, 0xc1, 0xc1]));
+    await after.closed;
+    expect(peerStats(b, 1).badFrames).to.equal(1);
+    expect(log.some((l) => /undecodable frame body/.test(l))).to.equal(true);
+    // The real node 1 comes back by itself.
+    await until(() => isConnected(a, 2) && isConnected(b, 1));
+  });
 
-  it('an oversized frame closes that connection only; the other peer keeps working', async () => {
-    const a = await make(1, 'c', { maxFrameBytes: 4096 });
-    const b = await make(2, 'c', { maxFrameBytes: 4096 });
-    const c = await make(3, 'c', { maxFrameBytes: 4096 });
-    a.setPeers(new Map([[2, { host: '127.0.0.1', port: b.port }], [3, { host: '127.0.0.1', port: c.port }]]));
-    b.setPeers(new Map([[1, { host: '127.0.0.1', port: a.port }]]));
-    c.setPeers(new Map([[1, { host: '127.0.0.1', port: a.port }]]));
-    const atC: unknown[] = [];
-    c.onReceive((_f, p) => atC.push(p));
-    await until(() => a.stats().get(2)!.connected && a.stats().get(3)!.connected);
-    // A raw socket posing as node 1 at b sends a header announcing a huge frame.
-    const raw = await rawClient(b.port);
-    raw.write(encodeFrame({ v: 1, cluster: 'c', node: 1 }, 4096));
-    const closed = new Promise((res) => raw.once('close', res));
+  it('an unidentified connection may not send a large frame, nor stay silent', async () => {
+    const b = await make(2, { settings: { connectTimeoutMs: 100 } });
+    const big = await rawClient(b.port);
     const header = Buffer.alloc(4);
-    header.writeUInt32BE(1_000_000);
-    raw.write(header);
-    await closed;
-    a.send(3, { still: 'fine' });
-    await until(() => atC.length === 1);
+    header.writeUInt32BE(100_000);
+    big.socket.write(header);
+    await big.closed;
+    const silent = await rawClient(b.port);
+    await silent.closed;
+    expect(b.stats().rejectedConnections).to.equal(2);
   });
 
-  it('garbage bytes close the connection and are counted', async () => {
-    const b = await make(2);
-    const a = await make(1);
+  it('rejects a wrong cluster id, with the reason logged on both sides', async () => {
+    const logA: string[] = [];
+    const logB: string[] = [];
+    const a = await make(1, { cluster: 'one', log: logA });
+    const b = await make(2, { cluster: 'two', log: logB });
     link(a, b);
-    await until(() => b.stats().get(1)!.connected);
-    const raw = await rawClient(b.port);
-    const closed = new Promise((res) => raw.once('close', res));
-    raw.write(Buffer.from([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]));
-    await closed;
+    await until(() => logA.some((l) => /refused by the peer: cluster id "one" is not "two"/.test(l)));
+    expect(logB.some((l) => /refused: cluster id "one" is not "two"/.test(l))).to.equal(true);
+    expect(isConnected(a, 2)).to.equal(false);
+    expect(isConnected(b, 1)).to.equal(false);
+    expect(a.send(2, { x: 1 })).to.equal(true);
+    expect(b.stats().rejectedConnections).to.be.at.least(1);
   });
 
-  it('rejects a wrong cluster id', async () => {
-    const a = await make(1, 'one');
-    const b = await make(2, 'two');
-    link(a, b);
-    await new Promise((res) => setTimeout(res, 100));
-    expect(a.stats().get(2)!.connected).to.equal(false);
-    expect(b.stats().get(1)!.connected).to.equal(false);
+  it('rejects an unexpected node id: a dial that reaches another node, and a hello from an unknown node', async () => {
+    const logA: string[] = [];
+    const logC: string[] = [];
+    const a = await make(1, { log: logA });
+    const c = await make(3, { log: logC });
+    c.setPeers(new Map([[1, { host: LOCAL, port: a.port }]]));
+    // a believes node 2 lives at c's address.
+    a.setPeers(new Map([[2, { host: LOCAL, port: c.port }]]));
+    await until(() => logA.some((l) => /refused by the peer: node 1 is not a known peer/.test(l)) || logA.some((l) => /is 3, not 2/.test(l)));
+    // c knows 1, so it accepts 1's hello; a then sees the answer comes from 3, not 2.
+    await until(() => logA.some((l) => /the node at 127\.0\.0\.1:\d+ is 3, not 2/.test(l)));
+    expect(isConnected(a, 2)).to.equal(false);
+    const raw = await rawClient(c.port);
+    raw.socket.write(hello(0));
+    await raw.closed;
+    expect(raw.frames[0]).to.deep.include({ kind: FrameKind.Hello });
+    expect((raw.frames[0] as { body: { reject: string } }).body.reject).to.equal('node 0 is not a known peer');
   });
 
-  it('reconnects after the peer restarts', async () => {
-    const a = await make(1);
-    let b = await make(2);
-    link(a, b);
-    await until(() => a.stats().get(2)!.connected);
-    const port = b.port;
-    await b.close();
-    made.splice(made.indexOf(b), 1);
-    await until(() => !a.stats().get(2)!.connected);
-    b = new TcpTransport({ nodeId: 2, clusterId: 'c', listen: { host: '127.0.0.1', port }, prng: new Xoshiro128(2) });
-    await b.start();
-    made.push(b);
-    b.setPeers(new Map([[1, { host: '127.0.0.1', port: a.port }]]));
-    const got: unknown[] = [];
-    b.onReceive((_f, p) => got.push(p));
-    await until(() => a.stats().get(2)!.connected, 5000);
-    a.send(2, { after: 'restart' });
-    await until(() => got.length === 1);
-  });
-
-  it('keeps one connection per pair: the lower id dials, both directions share it', async () => {
+  it('refuses a dial from the higher id: the lower id dials, and both directions share its connection', async () => {
     const a = await make(1);
     const b = await make(2);
     link(a, b);
@@ -129,11 +168,136 @@ describe('TcpTransport', () => {
     a.onReceive((_f, p) => atA.push(p));
     b.send(1, { from: 'b' });
     await until(() => atA.length === 1);
-    // A dial from the higher id is refused.
     const raw = await rawClient(a.port);
-    const closed = new Promise((res) => raw.once('close', res));
-    raw.write(encodeFrame({ v: 1, cluster: 'c', node: 2 }, 1 << 20));
-    await closed;
-    expect(a.stats().get(2)!.connected).to.equal(true);
+    raw.socket.write(hello(2));
+    await raw.closed;
+    expect((raw.frames[0] as { body: { reject: string } }).body.reject).to.match(/higher id and must accept/);
+    expect(isConnected(a, 2)).to.equal(true);
+    expect(a.connectionCount).to.equal(1);
+  });
+
+  it('simultaneous start: both sides add each other in the same turn and send at once; one connection carries it all', async () => {
+    const a = await make(1);
+    const b = await make(2);
+    const atA: number[] = [];
+    const atB: number[] = [];
+    a.onReceive((_f, p) => atA.push((p as { i: number }).i));
+    b.onReceive((_f, p) => atB.push((p as { i: number }).i));
+    link(a, b);
+    for (let i = 0; i < 50; i++) {
+      a.send(2, { i });
+      b.send(1, { i });
+    }
+    await until(() => atA.length === 50 && atB.length === 50);
+    expect(atA).to.deep.equal([...Array(50).keys()]);
+    expect(atB).to.deep.equal([...Array(50).keys()]);
+    expect(a.connectionCount).to.equal(1);
+    expect(b.connectionCount).to.equal(1);
+    expect(peerStats(a, 2).reconnects + peerStats(b, 1).reconnects).to.equal(0);
+  });
+
+  it('a second connection from the same peer replaces the first', async () => {
+    const b = await make(2);
+    b.setPeers(new Map([[1, { host: LOCAL, port: 1 }]]));
+    const first = await rawClient(b.port);
+    first.socket.write(hello(1));
+    await until(() => isConnected(b, 1));
+    const second = await rawClient(b.port);
+    second.socket.write(hello(1));
+    await first.closed;
+    expect(isConnected(b, 1)).to.equal(true);
+    b.send(1, { to: 'second' });
+    await until(() => second.frames.length === 2);
+    expect(second.frames[1]).to.deep.equal({ kind: FrameKind.Data, body: { to: 'second' } });
+  });
+
+  it('reconnects after the peer restarts on the same port', async () => {
+    const a = await make(1);
+    let b = await make(2);
+    link(a, b);
+    await until(() => isConnected(a, 2));
+    const port = b.port;
+    await b.close();
+    made.splice(made.indexOf(b), 1);
+    await until(() => !isConnected(a, 2));
+    await sleep(30);
+    b = await make(2, { port });
+    b.setPeers(new Map([[1, { host: LOCAL, port: a.port }]]));
+    const got: unknown[] = [];
+    b.onReceive((_f, p) => got.push(p));
+    await until(() => isConnected(a, 2));
+    expect(peerStats(a, 2).reconnects).to.equal(1);
+    a.send(2, { after: 'restart' });
+    await until(() => got.length === 1);
+  });
+
+  it('follows a peer to a new address', async () => {
+    const a = await make(1);
+    const b1 = await make(2);
+    link(a, b1);
+    await until(() => isConnected(a, 2));
+    await b1.close();
+    const b2 = await make(2);
+    b2.setPeers(new Map([[1, { host: LOCAL, port: a.port }]]));
+    a.setPeers(new Map([[2, { host: LOCAL, port: b2.port }]]));
+    const got: unknown[] = [];
+    b2.onReceive((_f, p) => got.push(p));
+    await until(() => isConnected(a, 2));
+    a.send(2, { moved: true });
+    await until(() => got.length === 1);
+  });
+
+  it('pings keep a quiet connection alive; a silent peer is closed as dead', async () => {
+    const settings = { pingIntervalMs: 20, idleTimeoutMs: 100 };
+    const a = await make(1, { settings });
+    const b = await make(2, { settings });
+    link(a, b);
+    await until(() => isConnected(a, 2));
+    await sleep(300);
+    expect(isConnected(a, 2)).to.equal(true);
+    expect(peerStats(a, 2).reconnects).to.equal(0);
+    // A peer that greets and then never speaks again (a dead host) is dropped.
+    const c = await make(3, { settings });
+    c.setPeers(new Map([[1, { host: LOCAL, port: 1 }]]));
+    const dead = await rawClient(c.port);
+    dead.socket.write(hello(1));
+    await until(() => isConnected(c, 1));
+    const t0 = Date.now();
+    await dead.closed;
+    expect(Date.now() - t0).to.be.within(50, 1000);
+    expect(dead.frames.filter((f) => f.kind === FrameKind.Ping).length).to.be.at.least(1);
+  });
+
+  it('backpressure: a peer that stops reading fills the bounded queue, then send drops', async () => {
+    const b = await make(2, { settings: { maxFrameBytes: 1024 * 1024, maxQueuedFrames: 10_000, maxQueuedBytes: 4 * 1024 * 1024 } });
+    b.setPeers(new Map([[1, { host: LOCAL, port: 1 }]]));
+    const raw = await rawClient(b.port);
+    raw.socket.write(hello(1));
+    await until(() => isConnected(b, 1));
+    raw.socket.pause();
+    const frame = { data: Buffer.alloc(64 * 1024) };
+    let refused = 0;
+    for (let turn = 0; turn < 400 && refused === 0; turn++) {
+      for (let i = 0; i < 16; i++) if (!b.send(1, frame)) refused++;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(refused).to.be.above(0);
+    const s = peerStats(b, 1);
+    expect(s.queuedBytes).to.be.at.most(4 * 1024 * 1024);
+    expect(s.dropped).to.equal(refused);
+    expect(isConnected(b, 1)).to.equal(true);
+  });
+
+  it('frames queued in one turn leave in one write', async () => {
+    const a = await make(1);
+    const b = await make(2);
+    link(a, b);
+    await until(() => isConnected(a, 2));
+    let n = 0;
+    b.onReceive(() => n++);
+    const before = peerStats(a, 2).flushes;
+    for (let i = 0; i < 100; i++) a.send(2, { i });
+    await until(() => n === 100);
+    expect(peerStats(a, 2).flushes - before).to.equal(1);
   });
 });
