@@ -1,0 +1,26 @@
+/**
+ * `node dist/scripts/settings-table.js` prints every settings table as Markdown: the source of the
+ * README's configuration section (config is data: one table feeds validation and the docs).
+ */
+import { settingsMarkdown } from '../lib/base/settings.js';
+import { raftSettings } from '../lib/raft/core/config.js';
+import { hostSettings } from '../lib/raft/host.js';
+import { nodeSettings } from '../lib/raft/node.js';
+import { batcherSettings, kvSettings } from '../lib/storage/kv.js';
+import { segmentLogSettings } from '../lib/storage/segment-log.js';
+import { snapshotSettings } from '../lib/storage/snapshot-store.js';
+import { transportSettings } from '../lib/transport/transport.js';
+
+const tables: [string, string, Parameters<typeof settingsMarkdown>[0]][] = [
+  ['raft', 'The Raft core (per group; time in ticks)', raftSettings],
+  ['node', 'RaftNode (per group)', nodeSettings],
+  ['host', 'RaftHost (per process)', hostSettings],
+  ['transport', 'Node-to-node transport', transportSettings],
+  ['log', 'Segment log (per group)', segmentLogSettings],
+  ['snapshot', 'Snapshot files (per group)', snapshotSettings],
+  ['kv', 'LevelDB (per node)', kvSettings],
+  ['batcher', 'LevelDB group commit (per node)', batcherSettings],
+];
+for (const [scope, title, table] of tables) {
+  console.log(`#### ${title}\n\n${settingsMarkdown(table, scope)}\n`);
+}
