@@ -325,18 +325,17 @@ export class TcpTransport implements Transport {
   private onData(conn: Connection, chunk: Buffer): void {
     if (conn.socket.destroyed || conn.refused) return;
     conn.lastReceivedMs = this.clock.nowMs();
-    let contents: Buffer[];
-    try {
-      contents = conn.reader.push(chunk);
-    } catch (err) {
-      this.badFrame(conn, (err as Error).message);
-      return;
-    }
-    for (const content of contents) {
+    conn.reader.push(chunk);
+    // Frame by frame: the hello raises the reader's limit for the frames behind it.
+    for (;;) {
       // A handler may have closed or replaced this connection (or the whole transport).
       if (conn.socket.destroyed || conn.refused) return;
       let frame;
+      let bytes: number;
       try {
+        const content = conn.reader.next();
+        if (!content) return;
+        bytes = FRAME_HEADER_BYTES + content.length;
         frame = decodeFrame(content);
       } catch (err) {
         this.badFrame(conn, (err as Error).message);
@@ -358,7 +357,7 @@ export class TcpTransport implements Transport {
         return;
       }
       peer.stats.framesReceived++;
-      peer.stats.bytesReceived += FRAME_HEADER_BYTES + content.length;
+      peer.stats.bytesReceived += bytes;
       // The handler (the Raft host) deals with its own failures; one escaping here is a bug: let
       // it end the process loudly rather than be mistaken for a network fault.
       this.receiveHandler(peer.id, frame.body);

@@ -180,53 +180,59 @@ export function decodeFrame(content: Buffer): Frame {
 
 /**
  * Splits a byte stream into frame contents (kind byte + body, without the length prefix).
- * Throws FlotillaError CORRUPT on a length of 0 or over `maxFrameBytes` (the caller closes the
- * connection). The limit can be raised once the peer is identified. Each byte is copied at most
- * once: complete frames in one chunk are returned as views onto it.
+ * `push` appends what the socket read; `next` returns one complete frame or null. The limit is
+ * checked when a frame is taken, so a caller can raise it between frames (once the handshake is
+ * done) even for frames that arrived in the same chunk as the hello. Throws FlotillaError CORRUPT
+ * on a length of 0 or over `maxFrameBytes` as soon as the prefix is readable (the caller closes
+ * the connection). Frames inside one chunk are views onto it; a frame spread over several chunks
+ * is copied once, when it is complete.
  */
 export class FrameReader {
   maxFrameBytes: number;
   private chunks: Buffer[] = [];
   private total = 0;
-  /** Length, with prefix, of the frame being assembled, or -1 before its prefix is read. */
-  private needed = -1;
 
   constructor(maxFrameBytes: number) {
     this.maxFrameBytes = maxFrameBytes;
   }
 
-  /** Bytes held for a frame not yet complete. */
+  /** Bytes held for frames not yet taken. */
   get bufferedBytes(): number {
     return this.total;
   }
 
-  push(chunk: Buffer): Buffer[] {
-    if (chunk.length === 0) return [];
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.total += chunk.length;
-    if (this.needed < 0) this.readPrefix();
-    if (this.needed < 0 || this.total < this.needed) return [];
-    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
+  }
+
+  next(): Buffer | null {
+    if (this.total < FRAME_HEADER_BYTES) return null;
+    let head = this.chunks[0]!;
+    if (head.length < FRAME_HEADER_BYTES) head = this.merge();
+    const length = this.checkLength(head.readUInt32BE(0));
+    const end = FRAME_HEADER_BYTES + length;
+    if (this.total < end) return null;
+    if (head.length < end) head = this.merge();
+    const content = head.subarray(FRAME_HEADER_BYTES, end);
+    if (head.length > end) this.chunks[0] = head.subarray(end);
+    else this.chunks.shift();
+    this.total -= end;
+    return content;
+  }
+
+  /** Every complete frame (for tests and simple readers). */
+  drain(): Buffer[] {
     const out: Buffer[] = [];
-    let at = 0;
-    while (buf.length - at >= FRAME_HEADER_BYTES) {
-      const length = this.checkLength(buf.readUInt32BE(at));
-      if (buf.length - at < FRAME_HEADER_BYTES + length) break;
-      out.push(buf.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length));
-      at += FRAME_HEADER_BYTES + length;
-    }
-    const rest = buf.subarray(at);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.total = rest.length;
-    this.needed = -1;
-    this.readPrefix();
+    for (let c = this.next(); c; c = this.next()) out.push(c);
     return out;
   }
 
-  private readPrefix(): void {
-    if (this.total < FRAME_HEADER_BYTES) return;
-    if (this.chunks[0]!.length < FRAME_HEADER_BYTES) this.chunks = [Buffer.concat(this.chunks, this.total)];
-    this.needed = FRAME_HEADER_BYTES + this.checkLength(this.chunks[0]!.readUInt32BE(0));
+  private merge(): Buffer {
+    const all = Buffer.concat(this.chunks, this.total);
+    this.chunks = [all];
+    return all;
   }
 
   private checkLength(length: number): number {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { type Socket, connect } from 'node:net';
+import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 import type { Clock } from '../../lib/base/clock.js';
 import { Xoshiro128 } from '../../lib/base/prng.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
@@ -59,7 +59,8 @@ describe('TcpTransport', () => {
     const frames: ReturnType<typeof decodeFrame>[] = [];
     const reader = new FrameReader(1 << 20);
     socket.on('data', (chunk: Buffer) => {
-      for (const c of reader.push(chunk)) frames.push(decodeFrame(c));
+      reader.push(chunk);
+      for (const c of reader.drain()) frames.push(decodeFrame(c));
     });
     socket.on('error', () => {});
     const closed = new Promise<void>((res) => socket.once('close', () => res()));
@@ -209,6 +210,27 @@ describe('TcpTransport', () => {
     b.send(1, { to: 'second' });
     await until(() => second.frames.length === 2);
     expect(second.frames[1]).to.deep.equal({ kind: FrameKind.Data, body: { to: 'second' } });
+  });
+
+  it('a data frame larger than maxHelloBytes right behind the hello answer, in one segment, is delivered', async () => {
+    // A raw acceptor posing as node 2 answers the hello and sends a big frame in the same write.
+    const server = createServer((s) => {
+      sockets.push(s);
+      s.once('data', () => s.write(Buffer.concat([hello(2), encodeFrame(FrameKind.Data, { big: Buffer.alloc(20_000, 1) }, 1 << 20)])));
+    });
+    await new Promise<void>((res) => server.listen(0, LOCAL, () => res()));
+    try {
+      const a = await make(1);
+      const got: unknown[] = [];
+      a.onReceive((_f, p) => got.push(p));
+      a.setPeers(new Map([[2, { host: LOCAL, port: (server.address() as AddressInfo).port }]]));
+      await until(() => got.length === 1);
+      expect((got[0] as { big: Buffer }).big.length).to.equal(20_000);
+      expect(peerStats(a, 2).badFrames).to.equal(0);
+    } finally {
+      for (const s of sockets.splice(0)) s.destroy();
+      await new Promise((res) => server.close(res));
+    }
   });
 
   it('reconnects after the peer restarts on the same port', async () => {

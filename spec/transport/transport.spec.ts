@@ -36,11 +36,11 @@ describe('transport frames', () => {
     for (let cut1 = 0; cut1 <= stream.length; cut1 += 7) {
       for (const cut2 of [cut1, Math.min(stream.length, cut1 + 1), Math.min(stream.length, cut1 + 3)]) {
         const reader = new FrameReader(4096);
-        const out = [
-          ...reader.push(stream.subarray(0, cut1)),
-          ...reader.push(stream.subarray(cut1, cut2)),
-          ...reader.push(stream.subarray(cut2)),
-        ];
+        const out: Buffer[] = [];
+        for (const part of [stream.subarray(0, cut1), stream.subarray(cut1, cut2), stream.subarray(cut2)]) {
+          reader.push(part);
+          out.push(...reader.drain());
+        }
         expect(out.map((c) => decodeFrame(c))).to.deep.equal([
           { kind: FrameKind.Data, body: { n: 1, s: 'x'.repeat(300) } }, { kind: FrameKind.Ping }, { kind: FrameKind.Data, body: [1, 2, 3] },
         ]);
@@ -51,13 +51,30 @@ describe('transport frames', () => {
 
   it('throws CORRUPT on a length over the limit as soon as the prefix is read, and on length 0', () => {
     const reader = new FrameReader(100);
-    expect(() => reader.push(Buffer.from([0, 0, 0, 101]))).to.throw(/exceeds the limit of 100/);
-    expect(() => new FrameReader(100).push(Buffer.from([0, 0, 0, 0]))).to.throw(/length 0/);
-    // Byte by byte too.
+    reader.push(Buffer.from([0, 0, 0, 101]));
+    expect(() => reader.next()).to.throw(/exceeds the limit of 100/);
+    const zero = new FrameReader(100);
+    zero.push(Buffer.from([0, 0, 0, 0]));
+    expect(() => zero.next()).to.throw(/length 0/);
+    // Byte by byte too: the prefix is judged as soon as it is whole, before any body arrives.
     const slow = new FrameReader(100);
+    for (const b of [0, 0, 1]) {
+      slow.push(Buffer.from([b]));
+      expect(slow.next()).to.equal(null);
+    }
     slow.push(Buffer.from([0]));
-    slow.push(Buffer.from([0, 1]));
-    expect(() => slow.push(Buffer.from([0]))).to.throw(/exceeds/);
+    expect(() => slow.next()).to.throw(/exceeds/);
+  });
+
+  it('applies the limit frame by frame, so it can be raised between two frames of one chunk', () => {
+    const small = encodeFrame(FrameKind.Hello, { hi: 1 }, 4096);
+    const big = encodeFrame(FrameKind.Data, Buffer.alloc(10_000), 1 << 20);
+    const reader = new FrameReader(4096);
+    reader.push(Buffer.concat([small, big]));
+    expect(decodeFrame(reader.next()!)).to.deep.equal({ kind: FrameKind.Hello, body: { hi: 1 } });
+    reader.maxFrameBytes = 1 << 20;
+    expect((decodeFrame(reader.next()!) as { body: Buffer }).body.length).to.equal(10_000);
+    expect(reader.next()).to.equal(null);
   });
 });
 
