@@ -37,6 +37,9 @@ export const hostSettings = {
 
 export type HostSettings = SettingsOf<typeof hostSettings>;
 
+/** Ticks caught up at most after a pause (more than any election timeout needs). */
+const MAX_CATCH_UP_TICKS = 1000;
+
 /** What the host needs of a group (RaftNode implements it). */
 export interface HostedGroup {
   readonly groupId: string;
@@ -72,6 +75,7 @@ export class RaftHost {
   private readonly onFatal: (err: unknown) => void;
   private readonly nowMs: () => number;
   private ticker: ReturnType<typeof setInterval> | null = null;
+  private lastTickMs: number | null = null;
   private scheduled = false;
   private cycling = false;
   private closed = false;
@@ -149,11 +153,20 @@ export class RaftHost {
     return this.fatal;
   }
 
+  /**
+   * One interval of the ticker. Ticks follow the monotonic clock, not the timer: after the process
+   * was paused (SIGSTOP, a long GC) the missed ticks are caught up at once (bounded), so a leader
+   * that was frozen notices its lease ran out instead of serving reads on a stale one.
+   */
   private tick(): void {
     const now = this.nowMs();
+    const due = this.lastTickMs === null ? 1 : Math.floor((now - this.lastTickMs) / this.settings.tickMs);
+    if (due <= 0) return;
+    const ticks = Math.min(due, MAX_CATCH_UP_TICKS);
+    this.lastTickMs = due > MAX_CATCH_UP_TICKS ? now : (this.lastTickMs ?? now) + ticks * this.settings.tickMs;
     for (const g of this.groups.values()) {
       try {
-        g.onTick(now);
+        for (let i = 0; i < ticks; i++) g.onTick(now);
       } catch (err) {
         this.fail(err);
         return;
