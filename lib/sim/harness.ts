@@ -6,15 +6,16 @@
  * them later. The random simulation (simulation.ts) explores; this harness pins situations down.
  *
  * Each node is a RaftCore over a MemoryGroupStore (its disk: survives `crash`, gone on `wipe`)
- * and a text state machine (the list of Normal entries applied, as strings), which is volatile
+ * and a text state machine (the list of Normal entries applied, as strings, trailing padding
+ * trimmed), which is volatile
  * and rebuilt from the latest snapshot on restart. The host side follows the Ready contract of
  * types.ts exactly: messages go on the network at once; the writes (chunks, snapshot, entries,
  * hard state) land on the store when the Ready is persisted (immediately, unless the node is held);
  * then persistedMessages go out, committed entries are applied, reads are served, `advance`.
  *
  * Safety is checked after every operation, so a transcript cannot pass by looking away: at most
- * one leader per term, every index applied anywhere holds the same entry everywhere (state
- * machine safety), applied <= commit, and a durable term never goes backwards. A breach throws an
+ * one leader per term, every index applied anywhere holds the same entry everywhere and no node
+ * overwrites an entry it applied (state machine safety), applied <= commit, and a durable term never goes backwards. A breach throws an
  * AssertionFailure that names it.
  *
  * Lifecycle: `new Harness({voters})`, then drive; it holds no timers or I/O, so there is nothing
@@ -24,12 +25,13 @@
 import { assert } from '../base/assert.js';
 import { Xoshiro128 } from '../base/prng.js';
 import { membershipOf } from '../raft/core/membership.js';
-import { RaftCore } from '../raft/core/raft.js';
+import { type PlantedBug, RaftCore } from '../raft/core/raft.js';
 import {
-  type ConfigChangeType, type Entry, EntryType, type HardState, type Message, type MessageType,
+  type ConfigChangeType, type Entry, EntryType, type HardState, type Message, MessageType,
   type NodeId, type Ready, Role, emptyMembership,
 } from '../raft/core/types.js';
 import { MemoryGroupStore } from '../raft/group-store.js';
+import { PlantedBugCore } from './planted-bugs.js';
 
 /** Which messages in flight an operation touches; every given field must match. */
 export interface MessageFilter {
@@ -51,6 +53,10 @@ export interface HarnessOptions {
    * Lets a transcript start from a figure of the Raft paper.
    */
   readonly logs?: Readonly<Record<NodeId, { readonly terms: readonly number[]; readonly term?: number }>>;
+  /** Spaces appended to each seeded entry's text (so a small maxMessageBytes fits one per append). */
+  readonly pad?: number;
+  /** Runs every node with this planted bug (to show a transcript catches it). */
+  readonly plant?: PlantedBug;
   readonly maxInFlight?: number;
 }
 
@@ -91,6 +97,7 @@ export class Harness {
   private readonly settings: Readonly<Record<string, unknown>>;
   private readonly prng: Xoshiro128;
   private readonly maxInFlight: number;
+  private readonly plant: PlantedBug | null;
   // Global knowledge for the safety checks.
   private readonly leaderOfTerm = new Map<number, NodeId>();
   private readonly appliedAt = new Map<number, string>();
@@ -99,11 +106,12 @@ export class Harness {
     this.settings = { ...defaultHarnessSettings, ...options.settings };
     this.prng = new Xoshiro128(options.seed ?? 1);
     this.maxInFlight = options.maxInFlight ?? 100_000;
+    this.plant = options.plant ?? null;
     const bootstrap = membershipOf(options.voters, options.learners ?? []);
     for (const id of [...options.voters, ...(options.learners ?? [])]) {
       const store = new MemoryGroupStore(bootstrap);
       const log = options.logs?.[id];
-      if (log) seedLog(store, log.terms, log.term);
+      if (log) seedLog(store, log.terms, log.term, options.pad ?? 0);
       this.nodes.set(id, this.makeNode(id, store, this.settings));
     }
     this.check();
@@ -214,10 +222,13 @@ export class Harness {
     assert(until(), () => `harness: condition not reached in ${maxRounds} rounds\n${this.describe()}`);
   }
 
-  /** Campaigns `id` and settles the election; the leader's first entry is left to replicate. */
+  /**
+   * Campaigns `id` and delivers the (pre-)votes and their answers only: the new leader's first
+   * appends are left in flight for the test to deliver, drop or settle.
+   */
   elect(id: NodeId): void {
     this.campaign(id);
-    this.settle();
+    this.settle({ type: electionTypes });
     assert(this.core(id).role === Role.Leader, () => `harness: node ${id} did not win\n${this.describe()}`);
   }
 
@@ -351,7 +362,8 @@ export class Harness {
   // ---- The host ------------------------------------------------------------------------------
 
   private makeNode(id: NodeId, store: MemoryGroupStore, settings: Readonly<Record<string, unknown>>): HarnessNode {
-    const core = new RaftCore({ id, log: store, initial: store.initialState(), prng: this.prng.fork(), settings });
+    const coreOptions = { id, log: store, initial: store.initialState(), prng: this.prng.fork(), settings };
+    const core = this.plant ? new PlantedBugCore(coreOptions, this.plant) : new RaftCore(coreOptions);
     const state = decodeState(store.readSnapshot(0, store.snapshotSize()));
     return {
       id, store, core, alive: true, held: false, inFlight: null, applied: state.applied,
@@ -372,6 +384,12 @@ export class Harness {
   private finish(n: HarnessNode): void {
     const rd = n.inFlight!;
     const before = n.store.hardState;
+    for (const e of rd.entries) {
+      if (e.index > n.appliedIndex) break;
+      if (e.index >= n.store.firstIndex() && e.index <= n.store.lastIndex()) {
+        assert(n.store.term(e.index) === e.term, () => `state machine safety: node ${n.id} overwrites its applied entry ${e.index} (term ${n.store.term(e.index)}) with term ${e.term}`);
+      }
+    }
     n.store.stage(rd);
     assert(n.store.hardState.term >= before.term, () => `harness: node ${n.id} durable term ${before.term} -> ${n.store.hardState.term}`);
     if (rd.snapshot) {
@@ -394,7 +412,7 @@ export class Harness {
     assert(known === undefined || known === what, () => `state machine safety: node ${n.id} applies ${what} at ${e.index}, another node applied ${known}`);
     this.appliedAt.set(e.index, what);
     n.appliedIndex = e.index;
-    if (e.type === EntryType.Normal) n.applied.push(text(e.data));
+    if (e.type === EntryType.Normal) n.applied.push(text(e.data).trimEnd());
   }
 
   private send(messages: readonly Message[]): void {
@@ -425,6 +443,8 @@ export class Harness {
   }
 }
 
+const electionTypes: readonly MessageType[] = [MessageType.PreVote, MessageType.PreVoteResponse, MessageType.Vote, MessageType.VoteResponse];
+
 function matches(m: Message, f: MessageFilter): boolean {
   if (f.type !== undefined && (typeof f.type === 'number' ? m.type !== f.type : !f.type.includes(m.type))) return false;
   if (f.from !== undefined && m.from !== f.from) return false;
@@ -440,8 +460,8 @@ function writeOf(entries: readonly Entry[], hardState: HardState | null): Ready 
   };
 }
 
-function seedLog(store: MemoryGroupStore, terms: readonly number[], term?: number): void {
-  const entries: Entry[] = terms.map((t, i) => ({ index: i + 1, term: t, type: EntryType.Normal, data: encoder.encode(`${i + 1}@${t}`) }));
+function seedLog(store: MemoryGroupStore, terms: readonly number[], term: number | undefined, pad: number): void {
+  const entries: Entry[] = terms.map((t, i) => ({ index: i + 1, term: t, type: EntryType.Normal, data: encoder.encode(`${i + 1}@${t}${' '.repeat(pad)}`) }));
   store.stage(writeOf(entries, { term: term ?? terms[terms.length - 1] ?? 0, vote: 0, commit: 0 }));
 }
 
