@@ -155,9 +155,15 @@ describe('examples/kv: three processes', function () {
     const replacement = new KvProcess(4, join(root, 'n4'), victim.peerPort - victim.id);
     nodes.push(replacement);
     replacement.start(`${cluster},${replacement.spec}`, true);
-    const add = await fetch(`http://127.0.0.1:${leader.httpPort}/members/4`, {
-      method: 'POST', body: JSON.stringify({ peer: `127.0.0.1:${replacement.peerPort}`, http: `127.0.0.1:${replacement.httpPort}` }),
-    });
+    // Adding waits for the new node to catch up; a retriable answer (503) on a loaded machine is
+    // retried, as an operator would (each step of the endpoint is idempotent).
+    const add = await until('the new member to be added', async () => {
+      const res = await fetch(`http://127.0.0.1:${leader.httpPort}/members/4`, {
+        method: 'POST', body: JSON.stringify({ peer: `127.0.0.1:${replacement.peerPort}`, http: `127.0.0.1:${replacement.httpPort}` }),
+      });
+      if (res.status === 503) return null;
+      return res;
+    }, 90_000);
     expect(add.status, await add.clone().text()).to.equal(200);
     const remove = await fetch(`http://127.0.0.1:${leader.httpPort}/members/${victim.id}`, { method: 'DELETE' });
     expect(remove.status).to.equal(200);
