@@ -14,7 +14,7 @@
  * leader must be elected and stay, every client request must resolve and every replica converge.
  *
  * Invariants (each violation is reported by name): election-safety, leader-append-only,
- * log-matching (committed entries agree everywhere), leader-completeness, committed-durable-quorum,
+ * log-matching (entries with the same index and term agree wherever written; applied ones too), leader-completeness, committed-durable-quorum,
  * term-monotonic, vote-once, commit-monotonic, commit-current-term, applied-le-commit,
  * vote-before-durable, ack-before-durable, prevote-term-change, truncated-committed,
  * config-change-rule, read-linearizable, exactly-once, replicas-converge, liveness, assertion.
@@ -23,7 +23,7 @@ import { AssertionFailure } from '../base/assert.js';
 import { FlotillaError } from '../base/errors.js';
 import { type Prng, Xoshiro128 } from '../base/prng.js';
 import { membershipOf, quorumOf } from '../raft/core/membership.js';
-import { type PlantedBug, RaftCore } from '../raft/core/raft.js';
+import { type PlantedBug, RaftCore, type RaftCoreOptions } from '../raft/core/raft.js';
 import {
   ConfigChangeType, type Entry, EntryType, type Membership, type Message, MessageType, type NodeId, type Ready, Role,
 } from '../raft/core/types.js';
@@ -44,6 +44,8 @@ export interface SimOptions {
   readonly stopAtFirst?: boolean;
   /** Receives the cluster's state when a violation ends the run. */
   readonly debug?: (text: string) => void;
+  /** Builds each node's core instead of RaftCore (tests of the checker: a core that misbehaves). */
+  readonly coreFactory?: (options: RaftCoreOptions) => RaftCore;
 }
 
 export interface Violation {
@@ -171,6 +173,7 @@ export class Simulation {
   private readonly plant: PlantedBug | null;
   private readonly stopAtFirst: boolean;
   private readonly debug: ((text: string) => void) | null;
+  private readonly coreFactory: ((options: RaftCoreOptions) => RaftCore) | null;
   private readonly queue = new EventQueue<Ev>();
   private readonly nodes = new Map<NodeId, NodeState>();
   private readonly clients: ClientState[] = [];
@@ -188,6 +191,8 @@ export class Simulation {
   // Global knowledge for the checks.
   private readonly leaderOfTerm = new Map<number, NodeId>();
   private readonly committed = new Map<number, { term: number; hash: number }>();
+  /** Every entry written anywhere: index -> [term, hash, term, hash, ...] (one pair per term). */
+  private readonly written = new Map<number, number[]>();
   private globalCommit = 0;
   private readonly votes = new Map<string, NodeId>();
   private readonly ackedVersion = new Map<number, number>();
@@ -204,6 +209,7 @@ export class Simulation {
     this.plant = options.plant ?? null;
     this.stopAtFirst = options.stopAtFirst ?? true;
     this.debug = options.debug ?? null;
+    this.coreFactory = options.coreFactory ?? null;
     this.profile = drawProfile(this.prng);
     const pr = this.profile;
     this.settings = {
@@ -424,6 +430,7 @@ export class Simulation {
     if (n.core.role === Role.Leader && rd.entries.length > 0 && rd.entries[0]!.index <= n.store.lastIndex()) {
       this.violate('leader-append-only', `leader ${n.id} (term ${n.core.term}) rewrites index ${rd.entries[0]!.index} (durable last ${n.store.lastIndex()})`);
     }
+    if (n.core.role === Role.Leader && rd.entries.length > 0) this.checkConfigAppend(n, rd);
     for (const m of rd.messages) this.send(n, m);
     this.schedule({ kind: 'persisted', node: n.id, life: n.life, time: this.now + this.prng.int(1, 8), seq: 0 });
   }
@@ -460,9 +467,56 @@ export class Simulation {
     this.maybeSnapshot(n);
   }
 
+  /**
+   * At most one configuration change is uncommitted: a leader appends a Config entry only when
+   * every Config entry in its log is committed. (The commit index seen here is at least the one
+   * when the change was proposed, so this never blames a legal append.)
+   */
+  private checkConfigAppend(n: NodeState, rd: Ready): void {
+    let i = 0;
+    while (i < rd.entries.length && rd.entries[i]!.type !== EntryType.Config) i++;
+    if (i === rd.entries.length) return;
+    const commit = n.core.commit;
+    const s = n.store;
+    const first = rd.entries[0]!.index;
+    let pending = 0;
+    for (let at = Math.max(commit + 1, s.firstIndex()); at < first && at <= s.lastIndex(); at++) {
+      if (s.entries(at, at + 1, 0)[0]!.type === EntryType.Config) pending = at;
+    }
+    for (; i < rd.entries.length; i++) {
+      const e = rd.entries[i]!;
+      if (e.type !== EntryType.Config) continue;
+      if (pending > commit) this.violate('config-change-rule', `leader ${n.id} (term ${n.core.term}) appends a config change at ${e.index} while the one at ${pending} is uncommitted (commit ${commit})`);
+      pending = e.index;
+    }
+  }
+
+  /**
+   * Log matching, for every entry written anywhere (not only the committed ones): two entries
+   * with the same index and term are the same entry.
+   */
+  private checkLogMatching(n: NodeState, entries: readonly Entry[]): void {
+    for (const e of entries) {
+      const hash = hashEntry(e);
+      let seen = this.written.get(e.index);
+      if (seen === undefined) {
+        seen = [];
+        this.written.set(e.index, seen);
+      }
+      let found = false;
+      for (let k = 0; k < seen.length; k += 2) {
+        if (seen[k] !== e.term) continue;
+        found = true;
+        if (seen[k + 1] !== hash) this.violate('log-matching', `node ${n.id} writes index ${e.index} term ${e.term} unlike the entry another node holds there in that term`);
+      }
+      if (!found) seen.push(e.term, hash);
+    }
+  }
+
   /** Checks a Ready's writes against what is durable before they land. */
   private checkWrite(n: NodeState, rd: Ready): void {
     const store = n.store;
+    this.checkLogMatching(n, rd.entries);
     if (rd.entries.length > 0) {
       const first = rd.entries[0]!.index;
       if (first <= store.lastIndex()) {
@@ -620,6 +674,7 @@ export class Simulation {
 
   private makeCore(id: NodeId, store: MemoryGroupStore): RaftCore {
     const options = { id, log: store, initial: store.initialState(), prng: this.prng.fork(), settings: this.settings };
+    if (this.coreFactory) return this.coreFactory(options);
     return this.plant ? new PlantedBugCore(options, this.plant) : new RaftCore(options);
   }
 
@@ -775,7 +830,7 @@ export class Simulation {
     // The rule: a leader appends a config entry only after committing an entry of its term, and
     // with no other config change uncommitted.
     const st = l.core.status();
-    const commitTerm = this.committed.get(st.commit)?.term ?? (st.commit === 0 ? 0 : -1);
+    const commitTerm = st.commit === 0 ? 0 : l.core.logTerm(st.commit);
     if (commitTerm !== -1 && commitTerm !== st.term) {
       this.violate('config-change-rule', `leader ${l.id} of term ${st.term} appended a config change with its commit ${st.commit} in term ${commitTerm}`);
     }
