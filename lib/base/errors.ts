@@ -31,6 +31,14 @@ export const ErrorCodes = {
   BACKPRESSURE: { retriable: true, doc: 'a bounded queue is full; retry later' },
   /** A value, batch or request larger than its named limit (the message names the limit). */
   TOO_LARGE: { retriable: false, doc: 'larger than its size limit' },
+  /** A topic name, partition count or replication factor that Kafka's rules reject. */
+  INVALID_TOPIC: { retriable: false, doc: 'invalid topic name, partition count or replication factor' },
+  /** A topic of that name already exists (or is still being deleted). */
+  TOPIC_EXISTS: { retriable: false, doc: 'a topic of that name already exists' },
+  /** No topic (or partition) of that name or id is known to the metadata image. */
+  UNKNOWN_TOPIC: { retriable: true, doc: 'unknown topic or partition; metadata may be stale' },
+  /** The replication factor exceeds the number of eligible (registered, unfenced) nodes. */
+  NOT_ENOUGH_NODES: { retriable: true, doc: 'fewer eligible nodes than the replication factor needs' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
