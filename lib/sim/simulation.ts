@@ -68,6 +68,8 @@ export interface SimResult {
     readonly snapshotsInstalled: number;
     readonly configChanges: number;
     readonly finalCommit: number;
+    /** 1 when the liveness phase began under partial connectivity. */
+    readonly partialConnectivity: number;
   };
 }
 
@@ -201,7 +203,7 @@ export class Simulation {
   private issuedWrites = 0;
   private replace: { old: NodeId; fresh: NodeId } | null = null;
 
-  private readonly stats = { writesAcked: 0, readsServed: 0, leaderChanges: 0, crashes: 0, snapshotsInstalled: 0, configChanges: 0, finalCommit: 0 };
+  private readonly stats = { writesAcked: 0, readsServed: 0, leaderChanges: 0, crashes: 0, snapshotsInstalled: 0, configChanges: 0, finalCommit: 0, partialConnectivity: 0 };
 
   constructor(options: SimOptions) {
     this.seed = options.seed;
@@ -267,6 +269,14 @@ export class Simulation {
       if (!n.alive && !n.wiped) this.restart(n);
     }
     const electionUnits = 20 * TICK * 1.2;
+    // Half the seeds with pre-vote first go through partial connectivity. Its draws come from a
+    // PRNG of their own, so the rest of each seed's run is the same with or without this phase.
+    if (this.profile.preVote && this.replace === null) {
+      const aux = new Xoshiro128(this.seed ^ 0x2545f491);
+      if (aux.chance(0.5) && !this.partlyConnected(aux, electionUnits)) return;
+      this.cuts.clear();
+      this.cutEpoch++;
+    }
     const deadline = this.now + 60 * electionUnits;
     let leader: NodeId = 0;
     let leaderTerm = 0;
@@ -308,6 +318,60 @@ export class Simulation {
         return;
       }
     }
+  }
+
+  /**
+   * Liveness under partial connectivity (the Cloudflare case; etcd prevote_checkquorum.txt): a
+   * random quorum of the voters is fully connected, every other node keeps only some of its links
+   * to it, each direction drawn apart. With pre-vote and check-quorum a leader must be elected
+   * within 60 election timeouts and then keep its term for 5. Returns false on a violation.
+   */
+  private partlyConnected(aux: Prng, electionUnits: number): boolean {
+    let ref: NodeState | undefined;
+    for (const n of this.nodes.values()) if (n.alive && (!ref || n.core.commit > ref.core.commit)) ref = n;
+    if (!ref || ref.core.membership.voters.length < 3) return true;
+    const voters = ref.core.membership.voters.slice();
+    for (let i = voters.length - 1; i > 0; i--) {
+      const j = aux.int(0, i);
+      [voters[i], voters[j]] = [voters[j]!, voters[i]!];
+    }
+    const core = voters.slice(0, quorumOf(ref.core.membership));
+    this.stats.partialConnectivity = 1;
+    for (const x of this.nodes.keys()) {
+      if (core.includes(x)) continue;
+      for (const c of core) {
+        if (aux.chance(0.5)) this.cuts.add(`${x}>${c}`);
+        if (aux.chance(0.5)) this.cuts.add(`${c}>${x}`);
+      }
+    }
+    const deadline = this.now + 60 * electionUnits;
+    const stepCap = this.step + 20 * Math.max(this.step, 10_000);
+    let leader: NodeId = 0;
+    let leaderTerm = 0;
+    let stableSince = this.now;
+    let nextCheck = this.now;
+    while (this.violations.length === 0) {
+      if (!this.next()) return false;
+      if (this.step > stepCap) {
+        this.violate('liveness', `partial connectivity: no quiescence after ${stepCap} steps (time ${this.now}): an event storm`);
+        return false;
+      }
+      if (this.now < nextCheck) continue;
+      nextCheck = this.now + TICK * 5;
+      const l = this.currentLeader();
+      if (!l || l.core.term !== leaderTerm || l.id !== leader) {
+        leader = l?.id ?? 0;
+        leaderTerm = l?.core.term ?? 0;
+        stableSince = this.now;
+      }
+      if (leader !== 0 && this.now - stableSince >= 5 * electionUnits) return true;
+      if (this.now > deadline) {
+        const st = [...this.nodes.values()].filter((n) => n.alive).map((n) => `${n.id}:${['F', 'P', 'C', 'L'][n.core.role]}t${n.core.term}`).join(' ');
+        this.violate('liveness', `partial connectivity (core ${core.join(',')}, cut ${[...this.cuts].join(' ')}): no leader kept its term for 5 election timeouts (nodes ${st})`);
+        return false;
+      }
+    }
+    return false;
   }
 
   private converged(l: NodeState): boolean {
