@@ -16,16 +16,17 @@
  * Invariants (each violation is reported by name): election-safety, leader-append-only,
  * log-matching (entries with the same index and term agree wherever written; applied ones too), leader-completeness, committed-durable-quorum,
  * term-monotonic, vote-once, commit-monotonic, commit-current-term, applied-le-commit,
- * vote-before-durable, ack-before-durable, prevote-term-change, truncated-committed,
+ * vote-before-durable, ack-before-durable, prevote-term-change, truncated-committed, snapshot-meta,
  * config-change-rule, read-linearizable, exactly-once, replicas-converge, liveness, assertion.
  */
 import { AssertionFailure } from '../base/assert.js';
 import { FlotillaError } from '../base/errors.js';
 import { type Prng, Xoshiro128 } from '../base/prng.js';
-import { membershipOf, quorumOf } from '../raft/core/membership.js';
+import { decodeConfigEntry, membershipOf, quorumOf } from '../raft/core/membership.js';
 import { type PlantedBug, RaftCore, type RaftCoreOptions } from '../raft/core/raft.js';
 import {
   ConfigChangeType, type Entry, EntryType, type Membership, type Message, MessageType, type NodeId, type Ready, Role,
+  type SnapshotMeta,
 } from '../raft/core/types.js';
 import { MemoryGroupStore } from '../raft/group-store.js';
 import { EventQueue, type SimEvent } from './event-queue.js';
@@ -193,6 +194,8 @@ export class Simulation {
   // Global knowledge for the checks.
   private readonly leaderOfTerm = new Map<number, NodeId>();
   private readonly committed = new Map<number, { term: number; hash: number }>();
+  /** The committed configurations, by index (index 0: the bootstrap one). */
+  private readonly configHistory: { index: number; membership: Membership }[] = [];
   /** Every entry written anywhere: index -> [term, hash, term, hash, ...] (one pair per term). */
   private readonly written = new Map<number, number[]>();
   private globalCommit = 0;
@@ -223,6 +226,7 @@ export class Simulation {
     };
     const ids = Array.from({ length: pr.nodes }, (_, i) => i + 1);
     this.nextNodeId = pr.nodes + 1;
+    this.configHistory.push({ index: 0, membership: membershipOf(ids) });
     for (const id of ids) this.addNode(id, membershipOf(ids));
     for (let c = 1; c <= pr.clients; c++) {
       const client: ClientState = { id: c, seq: 0, op: null };
@@ -517,6 +521,7 @@ export class Simulation {
     this.checkWrite(n, rd);
     n.store.stage(rd);
     if (rd.snapshot) {
+      this.checkSnapshotMeta(n, rd.snapshot, 'installs');
       n.kv = SimKv.restore(n.store.readSnapshot(0, n.store.snapshotSize()));
       this.stats.snapshotsInstalled++;
     }
@@ -632,6 +637,9 @@ export class Simulation {
       if (known.term !== e.term || known.hash !== hash) this.violate('log-matching', `node ${n.id} applies index ${e.index} term ${e.term}, others applied term ${known.term}`);
     } else {
       this.committed.set(e.index, { term: e.term, hash });
+      if (e.type === EntryType.Config && e.index > this.configHistory[this.configHistory.length - 1]!.index) {
+        this.configHistory.push({ index: e.index, membership: decodeConfigEntry(e.data).membership });
+      }
     }
     if (e.index > this.globalCommit) this.globalCommit = e.index;
     const { duplicate } = n.kv.applyEntry(e.index, e.term, e.data, e.type === EntryType.Normal);
@@ -683,11 +691,31 @@ export class Simulation {
     return lines.join('\n');
   }
 
+  /**
+   * A snapshot carries the term of its last entry and the configuration in force there (the
+   * latest committed one at or below its index): otherwise a node restored from it counts
+   * quorums with the wrong voters.
+   */
+  private checkSnapshotMeta(n: NodeState, meta: SnapshotMeta, verb: string): void {
+    const known = this.committed.get(meta.index);
+    if (meta.index > this.globalCommit) this.violate('snapshot-meta', `node ${n.id} ${verb} a snapshot at ${meta.index}, above the committed index ${this.globalCommit}`);
+    if (known && known.term !== meta.term) this.violate('snapshot-meta', `node ${n.id} ${verb} a snapshot at ${meta.index} with term ${meta.term}; the entry there has term ${known.term}`);
+    let expected = this.configHistory[0]!.membership;
+    for (const c of this.configHistory) {
+      if (c.index > meta.index) break;
+      expected = c.membership;
+    }
+    if (!sameMembers(expected.voters, meta.membership.voters) || !sameMembers(expected.learners, meta.membership.learners)) {
+      this.violate('snapshot-meta', `node ${n.id} ${verb} a snapshot at ${meta.index} with voters ${meta.membership.voters.join(',')} learners ${meta.membership.learners.join(',')}; in force there: voters ${expected.voters.join(',')} learners ${expected.learners.join(',')}`);
+    }
+  }
+
   private maybeSnapshot(n: NodeState): void {
     const snapIndex = n.store.snapshotMeta().index;
     if (n.kv.applied - snapIndex < this.profile.snapshotEvery) return;
     const meta = n.core.snapshotMetaAt(n.kv.applied);
     if (!meta) return;
+    this.checkSnapshotMeta(n, meta, 'takes');
     void n.store.saveSnapshot(meta, n.kv.snapshot(), Math.max(1, n.kv.applied - this.prng.int(0, 20) + 1));
   }
 
@@ -1002,6 +1030,12 @@ export class Simulation {
   private violate(kind: string, detail: string): void {
     this.violations.push({ kind, step: this.step, time: this.now, detail });
   }
+}
+
+function sameMembers(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  if (a.length !== b.length) return false;
+  for (const id of a) if (!b.includes(id)) return false;
+  return true;
 }
 
 function hashEntry(e: Entry): number {

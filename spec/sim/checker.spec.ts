@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { RaftCore } from '../../lib/raft/core/raft.js';
-import { EntryType, type Ready } from '../../lib/raft/core/types.js';
+import { EntryType, type Ready, type SnapshotMeta } from '../../lib/raft/core/types.js';
 import { type SimResult, runSeed } from '../../lib/sim/simulation.js';
 
 /** Runs seeds from 1 with a misbehaving core until one reports a violation (bounded). */
@@ -47,6 +47,14 @@ class Scribbler extends Tampering {
   }
 }
 
+/** Takes snapshots without their configuration (pitfall: a restored node counts the wrong quorum). */
+class Forgetful extends RaftCore {
+  override snapshotMetaAt(index: number): SnapshotMeta | null {
+    const meta = super.snapshotMetaAt(index);
+    return meta && { ...meta, membership: { voters: meta.membership.voters.slice(1), learners: meta.membership.learners } };
+  }
+}
+
 describe('the simulation checker on hand-made misbehaviour', function () {
   this.timeout(120_000);
 
@@ -60,6 +68,12 @@ describe('the simulation checker on hand-made misbehaviour', function () {
     const r = firstViolation((o) => new Scribbler(o));
     expect(r, 'no violation found').to.not.equal(null);
     expect(r!.violations[0]!.kind).to.equal('log-matching');
+  });
+
+  it('a snapshot without the configuration in force at its index: snapshot-meta', () => {
+    const r = firstViolation((o) => new Forgetful(o));
+    expect(r, 'no violation found').to.not.equal(null);
+    expect(r!.violations[0]!.kind).to.equal('snapshot-meta');
   });
 
   it('an honest core on the same seeds: nothing', () => {
