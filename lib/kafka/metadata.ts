@@ -1,0 +1,58 @@
+/**
+ * Metadata (key 3): brokers, controller, topics, partitions and their leaders. Implemented
+ * v4-v9 (flexible from v9). The maximum must stay 9 until topic IDs exist (research 1.5, P4).
+ *
+ * Request:  topics (null = all topics from v1), v4 adds allowAutoTopicCreation, v8 adds
+ *           includeClusterAuthorizedOperations and includeTopicAuthorizedOperations, v9 flexible.
+ * Response: v1 adds broker rack, controllerId, topic isInternal; v2 clusterId; v3 throttleTimeMs;
+ *           v5 partition offlineReplicas; v7 partition leaderEpoch; v8 topic and cluster
+ *           authorized operations; v9 flexible.
+ */
+import { defineApi } from './api.js';
+import { array, bool, field as f, int16, int32, nullableField as nf, string, struct, type ValueOf } from './schema.js';
+
+const request = struct([
+  nf('topics', array(struct([
+    f('name', string, '0+'),
+  ])), '0+', '1+'),
+  f('allowAutoTopicCreation', bool, '4+', { default: true }),
+  f('includeClusterAuthorizedOperations', bool, '8+'),
+  f('includeTopicAuthorizedOperations', bool, '8+'),
+]);
+
+const AUTHORIZED_OPERATIONS_NONE = -(2 ** 31);
+
+const response = struct([
+  f('throttleTimeMs', int32, '3+'),
+  f('brokers', array(struct([
+    f('nodeId', int32, '0+'),
+    f('host', string, '0+'),
+    f('port', int32, '0+'),
+    nf('rack', string, '1+', '1+'),
+  ])), '0+'),
+  nf('clusterId', string, '2+', '2+'),
+  f('controllerId', int32, '1+', { default: -1 }),
+  f('topics', array(struct([
+    f('errorCode', int16, '0+'),
+    f('name', string, '0+'),
+    f('isInternal', bool, '1+'),
+    f('partitions', array(struct([
+      f('errorCode', int16, '0+'),
+      f('partitionIndex', int32, '0+'),
+      f('leaderId', int32, '0+'),
+      f('leaderEpoch', int32, '7+', { default: -1 }),
+      f('replicaNodes', array(int32), '0+'),
+      f('isrNodes', array(int32), '0+'),
+      f('offlineReplicas', array(int32), '5+'),
+    ])), '0+'),
+    f('topicAuthorizedOperations', int32, '8+', { default: AUTHORIZED_OPERATIONS_NONE }),
+  ])), '0+'),
+  f('clusterAuthorizedOperations', int32, '8+', { default: AUTHORIZED_OPERATIONS_NONE }),
+]);
+
+export type MetadataRequest = ValueOf<typeof request>;
+export type MetadataResponse = ValueOf<typeof response>;
+
+export const metadataApi = defineApi({
+  apiKey: 3, name: 'Metadata', minVersion: 4, maxVersion: 9, flexibleFrom: 9, request, response,
+});

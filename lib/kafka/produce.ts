@@ -1,0 +1,45 @@
+/**
+ * Produce (key 0): append record batches. Implemented v3-v7 (none flexible; Kafka's flexible
+ * versions start at 9). v3 is the first with record batch v2 and adds transactionalId; v4-v6 are
+ * the same as v3 (v4: KAFKA_STORAGE_ERROR may be returned); v7 allows zstd.
+ * The record set stays a raw Buffer (a view into the request frame): lib/records validates it.
+ *
+ * Response: v1 adds throttleTimeMs, v2 logAppendTimeMs, v5 logStartOffset.
+ * acks = 0 means the client expects no response at all (the server sends nothing).
+ */
+import { defineApi } from './api.js';
+import { array, field as f, int16, int32, int64, nullableField as nf, records, string, struct, type ValueOf } from './schema.js';
+
+const request = struct([
+  nf('transactionalId', string, '3+', '0+'),
+  f('acks', int16, '0+'),
+  f('timeoutMs', int32, '0+'),
+  f('topics', array(struct([
+    f('name', string, '0+'),
+    f('partitions', array(struct([
+      f('partitionIndex', int32, '0+'),
+      nf('records', records, '0+', '0+'),
+    ])), '0+'),
+  ])), '0+'),
+]);
+
+const response = struct([
+  f('responses', array(struct([
+    f('name', string, '0+'),
+    f('partitions', array(struct([
+      f('partitionIndex', int32, '0+'),
+      f('errorCode', int16, '0+'),
+      f('baseOffset', int64, '0+'),
+      f('logAppendTimeMs', int64, '2+', { default: -1 }),
+      f('logStartOffset', int64, '5+', { default: -1 }),
+    ])), '0+'),
+  ])), '0+'),
+  f('throttleTimeMs', int32, '1+'),
+]);
+
+export type ProduceRequest = ValueOf<typeof request>;
+export type ProduceResponse = ValueOf<typeof response>;
+
+export const produceApi = defineApi({
+  apiKey: 0, name: 'Produce', minVersion: 3, maxVersion: 7, flexibleFrom: 9, request, response,
+});
