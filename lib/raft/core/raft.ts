@@ -822,12 +822,18 @@ export class RaftCore {
           pr.snapshotSendOffset = 0;
           pr.snapshotAckedOffset = 0;
         } else {
-          // Progress only: a stale or duplicated answer never rewinds the window (that would feed
-          // a storm of resends); lost chunks are resent from the acknowledged offset once per
-          // heartbeat instead.
-          if (m.chunkOffset <= pr.snapshotAckedOffset) return;
-          pr.snapshotAckedOffset = m.chunkOffset;
-          pr.snapshotSendOffset = Math.max(pr.snapshotSendOffset, m.chunkOffset);
+          if (m.chunkOffset === pr.snapshotAckedOffset) return; // a duplicate: nothing new
+          if (m.chunkOffset < pr.snapshotAckedOffset) {
+            // Behind what it acknowledged: the follower restarted its transfer (or this answer is
+            // stale). Resend from its offset; if stale, its next answers move us forward again.
+            // One window per such answer, never more: no storm.
+            pr.snapshotAckedOffset = m.chunkOffset;
+            pr.snapshotSendOffset = m.chunkOffset;
+          } else {
+            // Progress. Lost chunks are resent from the acknowledged offset once per heartbeat.
+            pr.snapshotAckedOffset = m.chunkOffset;
+            pr.snapshotSendOffset = Math.max(pr.snapshotSendOffset, m.chunkOffset);
+          }
         }
         this.sendSnapshotChunks(m.from, pr);
         return;
