@@ -92,6 +92,8 @@ export interface SwarmProfile {
   readMode: 'safe' | 'lease';
   preVote: boolean;
   clients: number;
+  /** Chance per chaos event (every 5 units) to clog one directed link for 50-1500 units. */
+  clogP: number;
 }
 
 function drawProfile(p: Prng): SwarmProfile {
@@ -114,6 +116,7 @@ function drawProfile(p: Prng): SwarmProfile {
     readMode: p.chance(0.3) ? 'lease' : 'safe',
     preVote: p.chance(0.85),
     clients: p.int(1, 3),
+    clogP: 0,
   };
 }
 
@@ -190,6 +193,13 @@ export class Simulation {
   private cuts = new Set<string>();
   private cutEpoch = 0;
   private faultsOn = true;
+  /**
+   * Path clogs (TigerBeetle's swizzle-clog): a directed link holds every message for a while,
+   * then lets them through together. Drawn from a PRNG of their own, so seeds without clogs run
+   * exactly as before clogs existed. Key: from * 1024 + to; value: the time the clog ends.
+   */
+  private readonly aux: Prng;
+  private readonly clogs = new Map<number, number>();
 
   // Global knowledge for the checks.
   private readonly leaderOfTerm = new Map<number, NodeId>();
@@ -216,6 +226,8 @@ export class Simulation {
     this.debug = options.debug ?? null;
     this.coreFactory = options.coreFactory ?? null;
     this.profile = drawProfile(this.prng);
+    this.aux = new Xoshiro128((options.seed ^ 0x7f4a7c15) >>> 0);
+    this.profile.clogP = this.aux.chance(0.35) ? this.aux.next() * 0.01 : 0;
     const pr = this.profile;
     this.settings = {
       electionTicksMin: 10, electionTicksMax: 20, heartbeatTicks: 1,
@@ -266,6 +278,7 @@ export class Simulation {
   /** Heals every fault and waits for a stable leader, resolved clients and converged replicas. */
   private liveness(): void {
     this.faultsOn = false;
+    this.clogs.clear();
     this.cuts.clear();
     this.cutEpoch++;
     for (const n of this.nodes.values()) {
@@ -726,8 +739,21 @@ export class Simulation {
     if (this.cuts.has(`${m.from}>${m.to}`)) return;
     const pr = this.profile;
     if (this.faultsOn && this.prng.chance(pr.dropP)) return;
-    this.schedule({ kind: 'deliver', msg: m, time: this.now + this.delay(), seq: 0 });
-    if (this.faultsOn && this.prng.chance(pr.dupP)) this.schedule({ kind: 'deliver', msg: m, time: this.now + this.delay() * 3, seq: 0 });
+    this.schedule({ kind: 'deliver', msg: m, time: this.clogged(m, this.now + this.delay()), seq: 0 });
+    if (this.faultsOn && this.prng.chance(pr.dupP)) this.schedule({ kind: 'deliver', msg: m, time: this.clogged(m, this.now + this.delay() * 3), seq: 0 });
+  }
+
+  /** The delivery time of a message on a clogged link: after the clog ends, in the same order. */
+  private clogged(m: Message, time: number): number {
+    if (this.clogs.size === 0 || !this.faultsOn) return time;
+    const key = m.from * 1024 + m.to;
+    const until = this.clogs.get(key);
+    if (until === undefined) return time;
+    if (until <= this.now) {
+      this.clogs.delete(key);
+      return time;
+    }
+    return until + (time - this.now);
   }
 
   private delay(): number {
@@ -831,6 +857,12 @@ export class Simulation {
     }
     if (p.chance(pr.memberP)) this.membershipChange();
     this.operate();
+    if (pr.clogP > 0 && this.aux.chance(pr.clogP)) {
+      const ids = [...this.nodes.keys()];
+      const from = ids[this.aux.int(0, ids.length - 1)]!;
+      const to = ids[this.aux.int(0, ids.length - 1)]!;
+      if (from !== to) this.clogs.set(from * 1024 + to, this.now + this.aux.int(50, 1500));
+    }
   }
 
   private partition(): void {
