@@ -1,0 +1,174 @@
+/**
+ * The dispatch table: every API Flotilla speaks, by key, with the versions it advertises and its
+ * codecs. Adding an API is one module (see api-versions.ts for the shape) and one line in `apiList`.
+ * The ApiVersions response is built from this table, so what is advertised is exactly what is
+ * implemented.
+ *
+ * Frames: a request frame here is the bytes after the int32 size prefix (the transport strips it);
+ * `encodeResponseFrame` and `encodeRequestFrame` write the prefix themselves, to save a copy.
+ *
+ * Lifecycle of a request on the server:
+ *   parseRequest(frame) → { kind: 'request', header, api, body }  → handler → encodeResponseFrame
+ *                       → { kind: 'unsupported', header, ... }    → answer UNSUPPORTED_VERSION
+ *                                                                   (unsupportedVersionResponseFrame
+ *                                                                   for ApiVersions; for other APIs
+ *                                                                   Kafka closes the connection)
+ * Malformed frames throw FlotillaError('CORRUPT'): the server closes that connection.
+ */
+import { assert } from '../base/assert.js';
+import { apiVersionsApi, type ApiVersionsResponse } from './api-versions.js';
+import { createTopicsApi } from './create-topics.js';
+import { deleteTopicsApi } from './delete-topics.js';
+import { errorCode } from './errors.js';
+import { fetchApi } from './fetch.js';
+import {
+  type RequestHeader,
+  decodeRequestHeader,
+  decodeRequestHeaderPrefix,
+  decodeResponseHeader,
+  encodeRequestHeader,
+  encodeResponseHeader,
+  requestHeaderVersion,
+  responseHeaderVersion,
+} from './header.js';
+import { listOffsetsApi } from './list-offsets.js';
+import { metadataApi } from './metadata.js';
+import { Reader, Writer } from './primitives.js';
+import { produceApi } from './produce.js';
+
+/**
+ * The type-erased view the dispatcher holds. A handler that knows its API uses the typed module
+ * export (e.g. `produceApi`) instead.
+ */
+export interface AnyApi {
+  readonly apiKey: number;
+  readonly name: string;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly flexibleFrom: number;
+  isFlexible(version: number): boolean;
+  decodeRequest(r: Reader, version: number): unknown;
+  decodeResponse(r: Reader, version: number): unknown;
+}
+
+/** One line per API. */
+const apiList: readonly AnyApi[] = [
+  produceApi,
+  fetchApi,
+  listOffsetsApi,
+  metadataApi,
+  apiVersionsApi,
+  createTopicsApi,
+  deleteTopicsApi,
+];
+
+export const apis: ReadonlyMap<number, AnyApi> = (() => {
+  const m = new Map<number, AnyApi>();
+  for (const api of apiList) {
+    assert(!m.has(api.apiKey), () => `api key ${api.apiKey} registered twice`);
+    m.set(api.apiKey, api);
+  }
+  return m;
+})();
+
+export function lookupApi(apiKey: number): AnyApi | undefined {
+  return apis.get(apiKey);
+}
+
+/** The ApiVersions body listing every API in the table, sorted by key. */
+export function apiVersionsBody(errorCodeValue = 0, throttleTimeMs = 0): ApiVersionsResponse {
+  return {
+    errorCode: errorCodeValue,
+    apiKeys: [...apis.values()]
+      .sort((a, b) => a.apiKey - b.apiKey)
+      .map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
+    throttleTimeMs,
+    supportedFeatures: [],
+    finalizedFeaturesEpoch: -1,
+    finalizedFeatures: [],
+    zkMigrationReady: false,
+  };
+}
+
+export type ParsedRequest =
+  | { readonly kind: 'request'; readonly header: RequestHeader; readonly api: AnyApi; readonly body: unknown }
+  /** A key this broker does not know, or a version outside its range; the body is not read. */
+  | {
+      readonly kind: 'unsupported';
+      readonly apiKey: number;
+      readonly apiVersion: number;
+      readonly correlationId: number;
+    };
+
+/**
+ * Parses one request frame (without its size prefix). For a known API and version it reads the
+ * header (v1, or v2 for flexible versions) and the body, which must fill the frame exactly.
+ */
+export function parseRequest(frame: Buffer): ParsedRequest {
+  const prefix = decodeRequestHeaderPrefix(new Reader(frame));
+  const api = apis.get(prefix.apiKey);
+  if (api === undefined || prefix.apiVersion < api.minVersion || prefix.apiVersion > api.maxVersion) {
+    return { kind: 'unsupported', ...prefix };
+  }
+  const r = new Reader(frame);
+  const header = decodeRequestHeader(r, requestHeaderVersion(api.isFlexible(prefix.apiVersion)));
+  const body = api.decodeRequest(r, prefix.apiVersion);
+  return { kind: 'request', header, api, body };
+}
+
+interface Encodable<T> {
+  readonly apiKey: number;
+  isFlexible(version: number): boolean;
+  encodeResponse(w: Writer, version: number, body: T): void;
+}
+
+/** Size prefix, response header (v0/v1 as the API and version require) and body, in one buffer. */
+export function encodeResponseFrame<T>(
+  api: Encodable<T>,
+  version: number,
+  correlationId: number,
+  body: T,
+  frameBytesMax?: number,
+): Buffer {
+  const w = new Writer(256, frameBytesMax);
+  w.int32(0);
+  encodeResponseHeader(w, correlationId, responseHeaderVersion(api.apiKey, api.isFlexible(version)));
+  api.encodeResponse(w, version, body);
+  return w.int32At(0, w.offset - 4).finish();
+}
+
+/**
+ * The answer to an ApiVersions request of a version this broker does not speak (KIP-511):
+ * UNSUPPORTED_VERSION in the v0 body (header v0), with the supported keys listed so that the
+ * client can retry at a version both sides know.
+ */
+export function unsupportedApiVersionsFrame(correlationId: number): Buffer {
+  return encodeResponseFrame(apiVersionsApi, 0, correlationId, apiVersionsBody(errorCode('UNSUPPORTED_VERSION')));
+}
+
+/** A request frame with its size prefix: tests, tools and a future client. */
+export function encodeRequestFrame<Req>(
+  api: { readonly apiKey: number; isFlexible(version: number): boolean; encodeRequest(w: Writer, version: number, body: Req): void },
+  version: number,
+  correlationId: number,
+  clientId: string | null,
+  body: Req,
+): Buffer {
+  const w = new Writer();
+  w.int32(0);
+  encodeRequestHeader(w, { apiKey: api.apiKey, apiVersion: version, correlationId, clientId },
+    requestHeaderVersion(api.isFlexible(version)));
+  api.encodeRequest(w, version, body);
+  return w.int32At(0, w.offset - 4).finish();
+}
+
+/** Decodes a response frame (without its size prefix) of a known API and version. */
+export function parseResponse<Res>(
+  api: { readonly apiKey: number; isFlexible(version: number): boolean; decodeResponse(r: Reader, version: number): Res },
+  version: number,
+  frame: Buffer,
+): { correlationId: number; body: Res } {
+  const r = new Reader(frame);
+  const { correlationId } = decodeResponseHeader(r, responseHeaderVersion(api.apiKey, api.isFlexible(version)));
+  return { correlationId, body: api.decodeResponse(r, version) };
+}

@@ -1,0 +1,159 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { isFlotillaError } from '../../lib/base/errors.js';
+import type { ApiDefinition } from '../../lib/kafka/api.js';
+import { apiVersionsApi } from '../../lib/kafka/api-versions.js';
+import {
+  apis, apiVersionsBody, encodeRequestFrame, encodeResponseFrame, parseRequest, parseResponse, unsupportedApiVersionsFrame,
+} from '../../lib/kafka/apis.js';
+import { createTopicsApi } from '../../lib/kafka/create-topics.js';
+import { deleteTopicsApi } from '../../lib/kafka/delete-topics.js';
+import { fetchApi } from '../../lib/kafka/fetch.js';
+import { listOffsetsApi } from '../../lib/kafka/list-offsets.js';
+import { metadataApi } from '../../lib/kafka/metadata.js';
+import { Reader, Writer } from '../../lib/kafka/primitives.js';
+import { produceApi } from '../../lib/kafka/produce.js';
+import { messageArb } from './schema-arbitrary.js';
+
+const SEED = 20261125;
+const all = [apiVersionsApi, metadataApi, produceApi, fetchApi, listOffsetsApi, createTopicsApi, deleteTopicsApi] as unknown as ApiDefinition<unknown, unknown>[];
+
+function versionsOf(api: ApiDefinition<unknown, unknown>): number[] {
+  const out: number[] = [];
+  for (let v = api.minVersion; v <= api.maxVersion; v++) out.push(v);
+  return out;
+}
+
+function encodeBody(fn: (w: Writer) => void): Buffer {
+  const w = new Writer(16);
+  fn(w);
+  return Buffer.from(w.finish());
+}
+
+function expectCorrupt(fn: () => unknown, what: string): void {
+  try {
+    fn();
+  } catch (err) {
+    if (isFlotillaError(err, 'CORRUPT')) return;
+    throw new Error(`${what}: expected CORRUPT, got ${String(err)}`);
+  }
+  throw new Error(`${what}: decoded without error`);
+}
+
+describe('kafka apis', () => {
+  it('registers every API module once, with the advertised ranges of research 1.3', () => {
+    expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 18, 19, 20]);
+    const ranges = Object.fromEntries([...apis.values()].map((a) => [a.name, [a.minVersion, a.maxVersion]]));
+    expect(ranges).to.deep.equal({
+      Produce: [3, 7], Fetch: [4, 12], ListOffsets: [1, 5], Metadata: [4, 9],
+      ApiVersions: [0, 3], CreateTopics: [3, 7], DeleteTopics: [1, 6],
+    });
+  });
+
+  it('builds the ApiVersions body from the table, sorted by key', () => {
+    const body = apiVersionsBody();
+    expect(body.apiKeys.map((k) => k.apiKey)).to.deep.equal([0, 1, 2, 3, 18, 19, 20]);
+    expect(body.apiKeys.find((k) => k.apiKey === 18)).to.deep.equal({ apiKey: 18, minVersion: 0, maxVersion: 3 });
+  });
+
+  for (const api of all) {
+    describe(api.name, () => {
+      for (const version of versionsOf(api)) {
+        it(`v${version}${api.isFlexible(version) ? ' (flexible)' : ''}: request and response round-trip`, () => {
+          fc.assert(fc.property(messageArb(api.request, version), (req) => {
+            const bytes = encodeBody((w) => api.encodeRequest(w, version, req));
+            expect(api.decodeRequest(new Reader(bytes), version)).to.deep.equal(req);
+          }), { seed: SEED, numRuns: 60 });
+          fc.assert(fc.property(messageArb(api.response, version), (res) => {
+            const bytes = encodeBody((w) => api.encodeResponse(w, version, res));
+            expect(api.decodeResponse(new Reader(bytes), version)).to.deep.equal(res);
+          }), { seed: SEED, numRuns: 60 });
+        });
+
+        it(`v${version}: a request frame truncated at every byte, or with a trailing byte, is CORRUPT`, () => {
+          const samples = fc.sample(messageArb(api.request, version), { seed: SEED + version, numRuns: 4 });
+          for (const req of samples) {
+            const frame = encodeRequestFrame(api, version, 7, 'client', req).subarray(4);
+            const parsed = parseRequest(frame);
+            expect(parsed.kind).to.equal('request');
+            for (let n = 0; n < frame.length; n++) {
+              expectCorrupt(() => parseRequest(frame.subarray(0, n)), `${api.name} v${version} cut at ${n}/${frame.length}`);
+            }
+            expectCorrupt(() => parseRequest(Buffer.concat([frame, Buffer.from([0])])), 'trailing byte');
+          }
+        });
+
+        it(`v${version}: a response truncated at every byte is CORRUPT`, () => {
+          const samples = fc.sample(messageArb(api.response, version), { seed: SEED - version, numRuns: 3 });
+          for (const res of samples) {
+            const body = encodeBody((w) => api.encodeResponse(w, version, res));
+            for (let n = 0; n < body.length; n++) {
+              expectCorrupt(() => api.decodeResponse(new Reader(body.subarray(0, n)), version), `cut at ${n}`);
+            }
+          }
+        });
+
+        it(`v${version}: random and mutated bytes decode or throw CORRUPT, nothing else`, () => {
+          const valid = fc.sample(messageArb(api.request, version), { seed: SEED, numRuns: 1 })[0];
+          const base = encodeBody((w) => api.encodeRequest(w, version, valid));
+          const mutated = fc.tuple(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }))
+            .map(([edits]) => {
+              const b = Buffer.from(base);
+              for (const [i, x] of edits) if (b.length > 0) b[i % b.length] = x;
+              return b;
+            });
+          const random = fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b));
+          fc.assert(fc.property(fc.oneof(mutated, random), (bytes) => {
+            try {
+              api.decodeRequest(new Reader(bytes), version);
+              api.decodeResponse(new Reader(bytes), version);
+            } catch (err) {
+              if (!isFlotillaError(err, 'CORRUPT')) throw err;
+            }
+          }), { seed: SEED, numRuns: 200 });
+        });
+      }
+    });
+  }
+
+  describe('parseRequest', () => {
+    it('reports an unknown key or an out-of-range version as unsupported, without reading the body', () => {
+      const unknownKey = Buffer.from('7fff0000000000050000', 'hex');
+      expect(parseRequest(unknownKey)).to.deep.equal({ kind: 'unsupported', apiKey: 0x7fff, apiVersion: 0, correlationId: 5 });
+      // ApiVersions v4 from a newer client: header v2, a body we do not parse.
+      const v4 = Buffer.from('0012000400000009000178000361620000', 'hex');
+      expect(parseRequest(v4)).to.deep.equal({ kind: 'unsupported', apiKey: 18, apiVersion: 4, correlationId: 9 });
+      expect(parseRequest(Buffer.from('00000002000000010000', 'hex')).kind).to.equal('unsupported'); // Produce v2
+    });
+
+    it('answers an unsupported ApiVersions with UNSUPPORTED_VERSION in the v0 body, keys listed', () => {
+      const frame = unsupportedApiVersionsFrame(9);
+      expect(frame.readInt32BE(0)).to.equal(frame.length - 4);
+      const { correlationId, body } = parseResponse(apiVersionsApi, 0, frame.subarray(4));
+      expect(correlationId).to.equal(9);
+      expect(body.errorCode).to.equal(35);
+      expect(body.apiKeys).to.have.length(7);
+    });
+
+    it('reads the header of a flexible request (v2: tagged fields after the int16 clientId)', () => {
+      const frame = encodeRequestFrame(metadataApi, 9, 42, null, {
+        topics: [{ name: 'x' }], allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: true,
+      });
+      const parsed = parseRequest(frame.subarray(4));
+      if (parsed.kind !== 'request') throw new Error('expected a request');
+      expect(parsed.header).to.deep.equal({ apiKey: 3, apiVersion: 9, correlationId: 42, clientId: null });
+      expect(parsed.body).to.deep.include({ topics: [{ name: 'x' }], includeTopicAuthorizedOperations: true });
+    });
+
+    it('round-trips a response frame with header v1 for flexible versions and v0 otherwise', () => {
+      const body = { throttleTimeMs: 0, responses: [{ name: 't', errorCode: 0, topicId: '00000000-0000-0000-0000-000000000000', errorMessage: null }] };
+      const flexible = encodeResponseFrame(deleteTopicsApi, 4, 3, body);
+      const classic = encodeResponseFrame(deleteTopicsApi, 3, 3, body);
+      // v4 (flexible): 4 size + 4 correlation + 1 tagged header; v3: no tagged header.
+      expect(flexible.subarray(4, 9).toString('hex')).to.equal('0000000300');
+      expect(parseResponse(deleteTopicsApi, 4, flexible.subarray(4)).body.responses[0]?.name).to.equal('t');
+      expect(parseResponse(deleteTopicsApi, 3, classic.subarray(4)).body.responses[0]?.name).to.equal('t');
+    });
+  });
+});
