@@ -75,8 +75,12 @@ export interface HarnessNode {
   /** Normal entries applied, as text, from index 1 (snapshot contents first). */
   applied: string[];
   appliedIndex: number;
-  /** Reads served: read id -> the applied index they were served at. */
-  readonly reads: Map<number, number>;
+  /**
+   * Reads served: read id -> { index: the read index, texts: the state machine as the read saw
+   * it }. A read is served once applied >= its index; until then it waits in `readsWaiting`.
+   */
+  readonly reads: Map<number, { index: number; texts: string[] }>;
+  readsWaiting: { id: number; index: number }[];
   readonly droppedReads: number[];
   settings: Readonly<Record<string, unknown>>;
 }
@@ -367,7 +371,7 @@ export class Harness {
     const state = decodeState(store.readSnapshot(0, store.snapshotSize()));
     return {
       id, store, core, alive: true, held: false, inFlight: null, applied: state.applied,
-      appliedIndex: store.snapshotMeta().index, reads: new Map(), droppedReads: [], settings,
+      appliedIndex: store.snapshotMeta().index, reads: new Map(), readsWaiting: [], droppedReads: [], settings,
     };
   }
 
@@ -399,7 +403,15 @@ export class Harness {
     }
     this.send(rd.persistedMessages);
     for (const e of rd.committedEntries) this.apply(n, e);
-    for (const r of rd.readStates) if (r.index <= n.appliedIndex) n.reads.set(r.id, n.appliedIndex);
+    n.readsWaiting.push(...rd.readStates);
+    if (n.readsWaiting.length > 0) {
+      const still: { id: number; index: number }[] = [];
+      for (const r of n.readsWaiting) {
+        if (r.index <= n.appliedIndex) n.reads.set(r.id, { index: r.index, texts: n.applied.slice() });
+        else still.push(r);
+      }
+      n.readsWaiting = still;
+    }
     n.droppedReads.push(...rd.droppedReads);
     n.core.advance(rd);
     n.inFlight = null;
