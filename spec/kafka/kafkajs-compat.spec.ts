@@ -1,0 +1,148 @@
+// Cross-check against KafkaJS 2.2.4's own protocol encoders and decoders (devDependency): every
+// request at the version KafkaJS sends to this broker is encoded by KafkaJS and parsed by us, and
+// every response we encode at that version is decoded by KafkaJS. The bytes come from an
+// independent implementation, so a field misplaced in both our encoder and our decoder shows here.
+import { expect } from 'chai';
+import { createRequire } from 'node:module';
+import { apiVersionsApi } from '../../lib/kafka/api-versions.js';
+import { apiVersionsBody, encodeResponseFrame, parseRequest } from '../../lib/kafka/apis.js';
+import { createTopicsApi } from '../../lib/kafka/create-topics.js';
+import { deleteTopicsApi } from '../../lib/kafka/delete-topics.js';
+import { fetchApi } from '../../lib/kafka/fetch.js';
+import { listOffsetsApi } from '../../lib/kafka/list-offsets.js';
+import { metadataApi } from '../../lib/kafka/metadata.js';
+import { produceApi } from '../../lib/kafka/produce.js';
+import { assertValidBatch, BatchHeader } from '../../lib/records/batch.js';
+import { encodeBatch } from '../../lib/records/encode.js';
+
+const require = createRequire(import.meta.url);
+const kafkajsRequest = require('kafkajs/src/protocol/request.js');
+
+type Api = { apiKey: number; isFlexible(v: number): boolean; encodeResponse(w: never, v: number, body: never): void };
+
+/** KafkaJS frames a request (size, header v1, body); we parse it without the size prefix. */
+async function fromKafkaJs(module: string, version: number, args: unknown): Promise<{ header: unknown; body: any }> {
+  const request = require(`kafkajs/src/protocol/requests/${module}/v${version}/request.js`)(args);
+  const encoder = await kafkajsRequest({ correlationId: 11, clientId: 'kafkajs', request });
+  const frame: Buffer = encoder.buffer;
+  const parsed = parseRequest(frame.subarray(4));
+  if (parsed.kind !== 'request') throw new Error(`${module} v${version} unsupported`);
+  expect(parsed.header).to.deep.equal({ apiKey: request.apiKey, apiVersion: version, correlationId: 11, clientId: 'kafkajs' });
+  return { header: parsed.header, body: parsed.body };
+}
+
+/** We encode a response frame; KafkaJS decodes the payload after the correlation id. */
+async function toKafkaJs(module: string, api: Api, version: number, body: unknown): Promise<any> {
+  const frame = encodeResponseFrame(api as never, version, 11, body as never);
+  expect(frame.readInt32BE(4)).to.equal(11);
+  return require(`kafkajs/src/protocol/requests/${module}/v${version}/response.js`).decode(frame.subarray(8));
+}
+
+describe('kafka codecs against KafkaJS 2.2.4', () => {
+  it('ApiVersions v2: KafkaJS reads our advertised table', async () => {
+    const { body } = await fromKafkaJs('apiVersions', 2, undefined);
+    expect(body).to.deep.equal({ clientSoftwareName: '', clientSoftwareVersion: '' });
+    const decoded = await toKafkaJs('apiVersions', apiVersionsApi, 2, apiVersionsBody());
+    expect(decoded.errorCode).to.equal(0);
+    expect(decoded.apiVersions).to.deep.include({ apiKey: 0, minVersion: 3, maxVersion: 7 });
+    expect(decoded.apiVersions).to.have.length(apiVersionsBody().apiKeys.length);
+  });
+
+  it('Metadata v6: null topics means all; KafkaJS reads brokers, controller, partitions', async () => {
+    expect((await fromKafkaJs('metadata', 6, { topics: [] })).body).to.deep.include({ topics: null, allowAutoTopicCreation: true });
+    expect((await fromKafkaJs('metadata', 6, { topics: ['a', 'b'], allowAutoTopicCreation: false })).body)
+      .to.deep.include({ topics: [{ name: 'a' }, { name: 'b' }], allowAutoTopicCreation: false });
+    const decoded = await toKafkaJs('metadata', metadataApi, 6, {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: 1, host: 'h1', port: 9092, rack: null }, { nodeId: 2, host: 'h2', port: 9093, rack: 'r' }],
+      clusterId: 'flotilla',
+      controllerId: 2,
+      topics: [{
+        errorCode: 0, name: 't', isInternal: false,
+        partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 3, replicaNodes: [1, 2], isrNodes: [1], offlineReplicas: [2] }],
+        topicAuthorizedOperations: 0,
+      }],
+      clusterAuthorizedOperations: 0,
+    });
+    expect(decoded.brokers).to.deep.equal([{ nodeId: 1, host: 'h1', port: 9092, rack: null }, { nodeId: 2, host: 'h2', port: 9093, rack: 'r' }]);
+    expect(decoded.clusterId).to.equal('flotilla');
+    expect(decoded.controllerId).to.equal(2);
+    expect(decoded.topicMetadata).to.deep.equal([{
+      topicErrorCode: 0, topic: 't', isInternal: false,
+      partitionMetadata: [{ partitionErrorCode: 0, partitionId: 0, leader: 1, replicas: [1, 2], isr: [1], offlineReplicas: [2] }],
+    }]);
+  });
+
+  it('Produce v7: the record batch KafkaJS built arrives as raw bytes that lib/records validates', async () => {
+    const { body } = await fromKafkaJs('produce', 7, {
+      acks: -1, timeout: 30000, transactionalId: null, producerId: -1, producerEpoch: 0,
+      topicData: [{ topic: 't', partitions: [{ partition: 2, firstSequence: 0, messages: [{ key: 'k', value: 'v' }, { value: 'w' }] }] }],
+    });
+    expect(body.acks).to.equal(-1);
+    expect(body.timeoutMs).to.equal(30000);
+    expect(body.transactionalId).to.equal(null);
+    const part = body.topics[0].partitions[0];
+    expect(part.partitionIndex).to.equal(2);
+    expect(assertValidBatch(part.records, 0, part.records.length)).to.equal(part.records.length);
+    expect(new BatchHeader(part.records).recordCount).to.equal(2);
+    const decoded = await toKafkaJs('produce', produceApi, 7, {
+      responses: [{ name: 't', partitions: [{ partitionIndex: 2, errorCode: 0, baseOffset: 40, logAppendTimeMs: -1, logStartOffset: 0 }] }],
+      throttleTimeMs: 0,
+    });
+    expect(decoded.topics).to.deep.equal([{ topicName: 't', partitions: [{ partition: 2, errorCode: 0, baseOffset: '40', logAppendTime: '-1', logStartOffset: '0' }] }]);
+  });
+
+  it('Fetch v11: KafkaJS request fields, and KafkaJS decodes the records of our response', async () => {
+    const { body } = await fromKafkaJs('fetch', 11, {
+      replicaId: -1, maxWaitTime: 5000, minBytes: 1, maxBytes: 10485760, isolationLevel: 1,
+      topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: '7', maxBytes: 1048576 }] }],
+    });
+    expect(body).to.deep.include({ replicaId: -1, maxWaitMs: 5000, minBytes: 1, maxBytes: 10485760, isolationLevel: 1, sessionId: 0, sessionEpoch: -1, rackId: '' });
+    expect(body.topics).to.deep.equal([{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 7, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1048576 }] }]);
+    const batch = encodeBatch({ records: [{ key: Buffer.from('k'), value: Buffer.from('v') }], baseOffset: 7 });
+    const decoded = await toKafkaJs('fetch', fetchApi, 11, {
+      throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+      responses: [{ topic: 't', partitions: [{
+        partitionIndex: 0, errorCode: 0, highWatermark: 8, lastStableOffset: 8, logStartOffset: 0,
+        divergingEpoch: { epoch: -1, endOffset: -1 }, currentLeader: { leaderId: -1, leaderEpoch: -1 }, snapshotId: { endOffset: -1, epoch: -1 },
+        abortedTransactions: [{ producerId: 9, firstOffset: 3 }], preferredReadReplica: -1, records: batch,
+      }] }],
+    });
+    const p = decoded.responses[0].partitions[0];
+    expect(p.highWatermark).to.equal('8');
+    expect(p.abortedTransactions).to.deep.equal([{ producerId: '9', firstOffset: '3' }]);
+    expect(p.messages).to.have.length(1);
+    expect(p.messages[0].offset).to.equal('7');
+    expect(p.messages[0].value.toString()).to.equal('v');
+  });
+
+  it('ListOffsets v3, CreateTopics v3, DeleteTopics v1: both directions', async () => {
+    const lo = await fromKafkaJs('listOffsets', 3, { replicaId: -1, isolationLevel: 1, topics: [{ topic: 't', partitions: [{ partition: 1, timestamp: -2 }] }] });
+    expect(lo.body).to.deep.equal({ replicaId: -1, isolationLevel: 1, topics: [{ name: 't', partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -2 }] }] });
+    const loRes = await toKafkaJs('listOffsets', listOffsetsApi, 3, {
+      throttleTimeMs: 0, topics: [{ name: 't', partitions: [{ partitionIndex: 1, errorCode: 0, timestamp: -1, offset: 12, leaderEpoch: -1 }] }],
+    });
+    expect(loRes.responses).to.deep.equal([{ topic: 't', partitions: [{ partition: 1, errorCode: 0, timestamp: '-1', offset: '12' }] }]);
+
+    const ct = await fromKafkaJs('createTopics', 3, {
+      topics: [{ topic: 'n', numPartitions: 3, replicationFactor: 1, replicaAssignment: [], configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      timeout: 1000, validateOnly: false,
+    });
+    expect(ct.body).to.deep.equal({
+      topics: [{ name: 'n', numPartitions: 3, replicationFactor: 1, assignments: [], configs: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      timeoutMs: 1000, validateOnly: false,
+    });
+    const ctRes = await toKafkaJs('createTopics', createTopicsApi, 3, {
+      throttleTimeMs: 0,
+      topics: [{ name: 'n', topicId: '00000000-0000-0000-0000-000000000000', errorCode: 36, errorMessage: 'exists', topicConfigErrorCode: 0, numPartitions: -1, replicationFactor: -1, configs: [] }],
+    });
+    expect(ctRes.topicErrors).to.deep.equal([{ topic: 'n', errorCode: 36, errorMessage: 'exists' }]);
+
+    const dt = await fromKafkaJs('deleteTopics', 1, { topics: ['x', 'y'], timeout: 500 });
+    expect(dt.body).to.deep.equal({ topics: [], topicNames: ['x', 'y'], timeoutMs: 500 });
+    const dtRes = await toKafkaJs('deleteTopics', deleteTopicsApi, 1, {
+      throttleTimeMs: 0, responses: [{ name: 'x', topicId: '00000000-0000-0000-0000-000000000000', errorCode: 0, errorMessage: null }],
+    });
+    expect(dtRes.topicErrors).to.deep.equal([{ topic: 'x', errorCode: 0 }]);
+  });
+});
