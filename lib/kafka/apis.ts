@@ -17,10 +17,15 @@
  */
 import { assert } from '../base/assert.js';
 import { apiVersionsApi, type ApiVersionsResponse } from './api-versions.js';
+import { alterConfigsApi } from './alter-configs.js';
+import { createPartitionsApi } from './create-partitions.js';
 import { createTopicsApi } from './create-topics.js';
+import { deleteRecordsApi } from './delete-records.js';
 import { deleteTopicsApi } from './delete-topics.js';
+import { describeConfigsApi } from './describe-configs.js';
 import { errorCode } from './errors.js';
 import { fetchApi } from './fetch.js';
+import { findCoordinatorApi } from './find-coordinator.js';
 import {
   type RequestHeader,
   decodeRequestHeader,
@@ -60,6 +65,11 @@ const apiList: readonly AnyApi[] = [
   apiVersionsApi,
   createTopicsApi,
   deleteTopicsApi,
+  findCoordinatorApi,
+  deleteRecordsApi,
+  createPartitionsApi,
+  describeConfigsApi,
+  alterConfigsApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {
