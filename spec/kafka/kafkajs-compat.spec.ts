@@ -7,7 +7,12 @@ import { createRequire } from 'node:module';
 import { apiVersionsApi } from '../../lib/kafka/api-versions.js';
 import { apiVersionsBody, encodeResponseFrame, parseRequest } from '../../lib/kafka/apis.js';
 import { createTopicsApi } from '../../lib/kafka/create-topics.js';
+import { alterConfigsApi } from '../../lib/kafka/alter-configs.js';
+import { createPartitionsApi } from '../../lib/kafka/create-partitions.js';
+import { deleteRecordsApi } from '../../lib/kafka/delete-records.js';
 import { deleteTopicsApi } from '../../lib/kafka/delete-topics.js';
+import { describeConfigsApi } from '../../lib/kafka/describe-configs.js';
+import { findCoordinatorApi } from '../../lib/kafka/find-coordinator.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
 import { listOffsetsApi } from '../../lib/kafka/list-offsets.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
@@ -32,10 +37,13 @@ async function fromKafkaJs(module: string, version: number, args: unknown): Prom
 }
 
 /** We encode a response frame; KafkaJS decodes the payload after the correlation id. */
-async function toKafkaJs(module: string, api: Api, version: number, body: unknown): Promise<any> {
+async function toKafkaJs(module: string, api: Api, version: number, body: unknown, factoryArgs?: unknown): Promise<any> {
   const frame = encodeResponseFrame(api as never, version, 11, body as never);
   expect(frame.readInt32BE(4)).to.equal(11);
-  return require(`kafkajs/src/protocol/requests/${module}/v${version}/response.js`).decode(frame.subarray(8));
+  let response = require(`kafkajs/src/protocol/requests/${module}/v${version}/response.js`);
+  // A few KafkaJS responses are factories over the request's arguments.
+  if (factoryArgs !== undefined) response = response(factoryArgs);
+  return response.decode(frame.subarray(8));
 }
 
 describe('kafka codecs against KafkaJS 2.2.4', () => {
@@ -144,5 +152,47 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
       throttleTimeMs: 0, responses: [{ name: 'x', topicId: '00000000-0000-0000-0000-000000000000', errorCode: 0, errorMessage: null }],
     });
     expect(dtRes.topicErrors).to.deep.equal([{ topic: 'x', errorCode: 0 }]);
+  });
+
+  it('FindCoordinator v2, DeleteRecords v1, CreatePartitions v1, DescribeConfigs v2, AlterConfigs v1', async () => {
+    const fc = await fromKafkaJs('findCoordinator', 2, { coordinatorKey: 'group-a', coordinatorType: 0 });
+    expect(fc.body).to.deep.equal({ key: 'group-a', keyType: 0, coordinatorKeys: [] });
+    const fcRes = await toKafkaJs('findCoordinator', findCoordinatorApi, 2, {
+      throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: 3, host: 'h3', port: 9094, coordinators: [],
+    });
+    expect(fcRes).to.deep.include({ errorCode: 0, errorMessage: null, coordinator: { nodeId: 3, host: 'h3', port: 9094 } });
+
+    const dr = await fromKafkaJs('deleteRecords', 1, { topics: [{ topic: 't', partitions: [{ partition: 0, offset: '5' }] }], timeout: 100 });
+    expect(dr.body).to.deep.equal({ topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: 5 }] }], timeoutMs: 100 });
+    const drRes = await toKafkaJs('deleteRecords', deleteRecordsApi, 1, {
+      throttleTimeMs: 0, topics: [{ name: 't', partitions: [{ partitionIndex: 0, lowWatermark: 5, errorCode: 0 }] }],
+    }, { topics: [{ topic: 't', partitions: [{ partition: 0, offset: '5' }] }] });
+    expect(drRes.topics).to.deep.equal([{ topic: 't', partitions: [{ partition: 0, lowWatermark: 5n, errorCode: 0 }] }]);
+
+    const cp = await fromKafkaJs('createPartitions', 1, { topicPartitions: [{ topic: 't', count: 4, assignments: [[1, 2]] }], timeout: 100 });
+    expect(cp.body).to.deep.equal({ topics: [{ name: 't', count: 4, assignments: [{ brokerIds: [1, 2] }] }], timeoutMs: 100, validateOnly: false });
+    const cpRes = await toKafkaJs('createPartitions', createPartitionsApi, 1, {
+      throttleTimeMs: 0, results: [{ name: 't', errorCode: 37, errorMessage: 'no' }],
+    });
+    expect(cpRes.topicErrors).to.deep.equal([{ topic: 't', errorCode: 37, errorMessage: 'no' }]);
+
+    const dc = await fromKafkaJs('describeConfigs', 2, { resources: [{ type: 2, name: 't', configNames: ['retention.ms'] }], includeSynonyms: true });
+    expect(dc.body).to.deep.equal({ resources: [{ resourceType: 2, resourceName: 't', configurationKeys: ['retention.ms'] }], includeSynonyms: true });
+    const dcRes = await toKafkaJs('describeConfigs', describeConfigsApi, 2, {
+      throttleTimeMs: 0,
+      results: [{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't', configs: [{
+        name: 'retention.ms', value: '1000', readOnly: false, configSource: 1, isSensitive: false,
+        synonyms: [{ name: 'retention.ms', value: '1000', source: 1 }],
+      }] }],
+    });
+    expect(dcRes.resources[0].configEntries[0]).to.deep.include({ configName: 'retention.ms', configValue: '1000', readOnly: false, isSensitive: false, configSource: 1 });
+    expect(dcRes.resources[0].configEntries[0].configSynonyms).to.deep.equal([{ configName: 'retention.ms', configValue: '1000', configSource: 1 }]);
+
+    const ac = await fromKafkaJs('alterConfigs', 1, { resources: [{ type: 2, name: 't', configEntries: [{ name: 'retention.ms', value: '5' }] }], validateOnly: true });
+    expect(ac.body).to.deep.equal({ resources: [{ resourceType: 2, resourceName: 't', configs: [{ name: 'retention.ms', value: '5' }] }], validateOnly: true });
+    const acRes = await toKafkaJs('alterConfigs', alterConfigsApi, 1, {
+      throttleTimeMs: 0, responses: [{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't' }],
+    });
+    expect(acRes.resources).to.deep.equal([{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't' }]);
   });
 });
