@@ -339,7 +339,7 @@ export class Simulation {
 
   /**
    * Liveness under partial connectivity (the Cloudflare case; etcd prevote_checkquorum.txt): a
-   * random quorum of the voters is fully connected, every other node keeps only some of its links
+   * random quorum of the voters (of every configuration a live node holds) is fully connected, every other node keeps only some of its links
    * to it, each direction drawn apart. With pre-vote and check-quorum a leader must be elected
    * within 60 election timeouts and then keep its term for 5. Returns false on a violation.
    */
@@ -353,6 +353,18 @@ export class Simulation {
       [voters[i], voters[j]] = [voters[j]!, voters[i]!];
     }
     const core = voters.slice(0, quorumOf(ref.core.membership));
+    // Nodes may still disagree on the configuration (an uncommitted change, a removed node that
+    // never heard of it): the core must be a quorum in every one, or no leader could be expected.
+    for (const n of this.nodes.values()) {
+      if (!n.alive) continue;
+      const m = n.core.membership;
+      const extra = m.voters.filter((id) => !core.includes(id) && this.nodes.get(id)?.alive === true);
+      let have = m.voters.filter((id) => core.includes(id)).length;
+      while (have < quorumOf(m) && extra.length > 0) {
+        core.push(extra.splice(aux.int(0, extra.length - 1), 1)[0]!);
+        have++;
+      }
+    }
     this.stats.partialConnectivity = 1;
     for (const x of this.nodes.keys()) {
       if (core.includes(x)) continue;
