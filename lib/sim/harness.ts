@@ -7,16 +7,16 @@
  *
  * Each node is a RaftCore over a MemoryGroupStore (its disk: survives `crash`, gone on `wipe`)
  * and a text state machine (the list of Normal entries applied, as strings, trailing padding
- * trimmed), which is volatile
- * and rebuilt from the latest snapshot on restart. The host side follows the Ready contract of
- * types.ts exactly: messages go on the network at once; the writes (chunks, snapshot, entries,
- * hard state) land on the store when the Ready is persisted (immediately, unless the node is held);
- * then persistedMessages go out, committed entries are applied, reads are served, `advance`.
+ * trimmed), which is volatile and rebuilt from the latest snapshot on restart. The host side
+ * follows the Ready contract of types.ts exactly: messages go on the network at once; the writes
+ * (chunks, snapshot, entries, hard state) land on the store when the Ready is persisted (at once,
+ * unless the node is held); then persistedMessages go out, committed entries are applied, reads
+ * are served once applied reaches their index, `advance`.
  *
  * Safety is checked after every operation, so a transcript cannot pass by looking away: at most
  * one leader per term, every index applied anywhere holds the same entry everywhere and no node
- * overwrites an entry it applied (state machine safety), applied <= commit, and a durable term never goes backwards. A breach throws an
- * AssertionFailure that names it.
+ * overwrites an entry it applied (state machine safety), applied <= commit, and a durable term
+ * never goes backwards. A breach throws an AssertionFailure that names it.
  *
  * Lifecycle: `new Harness({voters})`, then drive; it holds no timers or I/O, so there is nothing
  * to close. Messages in flight are bounded (`maxInFlight`, default 100,000): a test that floods
