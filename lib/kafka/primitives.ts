@@ -251,17 +251,15 @@ export class Reader {
   /**
    * A tagged-field section. `onTag(tag, reader)` gets a reader bounded to that field's bytes and
    * returns true if it knew the tag; unknown tags are skipped (forward compatibility). A known
-   * field must fill its declared size exactly. Tags must be strictly ascending, as Kafka writes them.
+   * field must fill its declared size exactly. Kafka writes tags in ascending order but its readers
+   * do not insist, and neither do we (a repeated tag: the last one wins).
    */
   taggedFields(onTag: (tag: number, field: Reader) => boolean): void {
     const count = this.uvarint();
     // Each tagged field takes at least two bytes (tag and size).
     if (count * 2 > this.remaining) throw corrupt(`${count} tagged fields cannot fit in ${this.remaining} bytes`);
-    let previous = -1;
     for (let i = 0; i < count; i++) {
       const tag = this.uvarint();
-      if (tag <= previous) throw corrupt(`tagged field ${tag} after ${previous}: tags must ascend`);
-      previous = tag;
       const size = this.uvarint();
       this.need(size, `tagged field ${tag}`);
       const field = new Reader(this.buf, this.pos, this.pos + size);
