@@ -126,7 +126,21 @@ export function assignReplicas(opts: {
   const replicaCount = sorted.map((x) => opts.load?.replicas.get(x.id) ?? 0);
   const leaderCount = sorted.map((x) => opts.load?.leaders.get(x.id) ?? 0);
   const racks = sorted.map(rackOf);
-  const out: number[][] = [];
+  // Phase 1: replica sets. Each replica goes to the node whose rack this partition uses least,
+  // then whose rack holds the fewest replicas per node, then with the fewest replicas, then
+  // leading the fewest; the rotation by partition index breaks ties so equal nodes
+  // take turns. Taking the least loaded node every time keeps replica counts within one.
+  const sets: number[][] = [];
+  // Ties go to nodes leading fewer partitions already, so phase 2 has room to spread leaders.
+  const priorLeaders = [...leaderCount];
+  // Replicas per rack: the rack whose nodes hold fewest replicas each goes first, so with racks of
+  // equal size rack loads stay within one and so do the nodes inside them.
+  const rackLoad = new Map<string, number>();
+  const rackSize = new Map<string, number>();
+  racks.forEach((rack, i) => {
+    rackLoad.set(rack, (rackLoad.get(rack) ?? 0) + (replicaCount[i] ?? 0));
+    rackSize.set(rack, (rackSize.get(rack) ?? 0) + 1);
+  });
   for (let p = 0; p < partitionCount; p++) {
     const chosen: number[] = [];
     const rackUse = new Map<string, number>();
@@ -135,7 +149,9 @@ export function assignReplicas(opts: {
       let bestKey: readonly number[] = [];
       for (let i = 0; i < n; i++) {
         if (chosen.includes(i)) continue;
-        const key = [rackUse.get(racks[i] ?? '') ?? 0, replicaCount[i] ?? 0, leaderCount[i] ?? 0, (i - (p % n) + n) % n];
+        const rack = racks[i] ?? '';
+        const perNode = (rackLoad.get(rack) ?? 0) / (rackSize.get(rack) ?? 1);
+        const key = [rackUse.get(rack) ?? 0, perNode, replicaCount[i] ?? 0, priorLeaders[i] ?? 0, rotation(i, p, chosen[0], n)];
         if (best === -1 || lessThan(key, bestKey)) {
           best = i;
           bestKey = key;
@@ -143,18 +159,85 @@ export function assignReplicas(opts: {
       }
       chosen.push(best);
       rackUse.set(racks[best] ?? '', (rackUse.get(racks[best] ?? '') ?? 0) + 1);
+      replicaCount[best] = (replicaCount[best] ?? 0) + 1;
+      rackLoad.set(racks[best] ?? '', (rackLoad.get(racks[best] ?? '') ?? 0) + 1);
     }
-    let leaderAt = 0;
-    for (let k = 1; k < chosen.length; k++) {
-      if ((leaderCount[chosen[k] ?? 0] ?? 0) < (leaderCount[chosen[leaderAt] ?? 0] ?? 0)) leaderAt = k;
-    }
-    const [leader] = chosen.splice(leaderAt, 1);
-    const ordered = [leader ?? 0, ...chosen];
-    for (const i of ordered) replicaCount[i] = (replicaCount[i] ?? 0) + 1;
-    leaderCount[leader ?? 0] = (leaderCount[leader ?? 0] ?? 0) + 1;
-    out.push(ordered.map((i) => sorted[i]?.id ?? -1));
+    sets.push(chosen);
   }
-  return out;
+  // Phase 2: preferred leaders. Greedily the member leading least, then augmenting paths
+  // (a leads p where b is a replica, b leads p' where c is, ...) move one leadership from a most
+  // loaded node to a node leading two fewer, until none is left: the optimal spread for these sets.
+  const leaderAt = sets.map((set) => {
+    let at = 0;
+    for (let k = 1; k < set.length; k++) if ((leaderCount[set[k] ?? 0] ?? 0) < (leaderCount[set[at] ?? 0] ?? 0)) at = k;
+    const leader = set[at] ?? 0;
+    leaderCount[leader] = (leaderCount[leader] ?? 0) + 1;
+    return at;
+  });
+  for (let rounds = 0; rounds < partitionCount * n && augmentLeaders(sets, leaderAt, leaderCount); rounds++);
+  return sets.map((set, p) => {
+    const at = leaderAt[p] ?? 0;
+    const ordered = [set[at] ?? 0, ...set.filter((_, k) => k !== at)];
+    return ordered.map((i) => sorted[i]?.id ?? -1);
+  });
+}
+
+/**
+ * The tie-break among equal nodes: the first replica walks round the nodes with the partition
+ * index; the others start after the first at a shift that grows every round of n partitions (as
+ * Kafka's assignment does), so the same pairs do not repeat and a lost node's replicas have many
+ * different partners to recover from.
+ */
+function rotation(i: number, p: number, first: number | undefined, n: number): number {
+  if (first === undefined) return (((i - p) % n) + n) % n;
+  return (((i - first - 1 - Math.floor(p / n)) % n) + n) % n;
+}
+
+/**
+ * One augmenting path from a node leading the most to a node leading at least two fewer, applied;
+ * false when there is none (or the spread is already within one).
+ */
+function augmentLeaders(sets: readonly number[][], leaderAt: number[], leaderCount: number[]): boolean {
+  const max = Math.max(...leaderCount);
+  if (max - Math.min(...leaderCount) <= 1) return false;
+  const ledBy = new Map<number, number[]>();
+  sets.forEach((set, p) => {
+    const leader = set[leaderAt[p] ?? 0] ?? 0;
+    const list = ledBy.get(leader) ?? [];
+    list.push(p);
+    ledBy.set(leader, list);
+  });
+  for (let u = 0; u < leaderCount.length; u++) {
+    if (leaderCount[u] !== max) continue;
+    // BFS over nodes; via[v] = the partition whose leadership moves to v on the path.
+    const via = new Map<number, number>([[u, -1]]);
+    const queue = [u];
+    for (let q = 0; q < queue.length; q++) {
+      const a = queue[q] ?? 0;
+      for (const p of ledBy.get(a) ?? []) {
+        for (const b of sets[p] ?? []) {
+          if (via.has(b)) continue;
+          via.set(b, p);
+          if ((leaderCount[b] ?? 0) <= max - 2) {
+            // Walk back: each partition on the path passes its leadership one step on.
+            let v = b;
+            while (v !== u) {
+              const pv = via.get(v) ?? -1;
+              const set = sets[pv] ?? [];
+              const from = set[leaderAt[pv] ?? 0] ?? 0;
+              leaderAt[pv] = set.indexOf(v);
+              v = from;
+            }
+            leaderCount[u] = (leaderCount[u] ?? 0) - 1;
+            leaderCount[b] = (leaderCount[b] ?? 0) + 1;
+            return true;
+          }
+          queue.push(b);
+        }
+      }
+    }
+  }
+  return false;
 }
 
 function lessThan(a: readonly number[], b: readonly number[]): boolean {
