@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { apiVersionsApi } from '../../lib/kafka/api-versions.js';
 import { encodeRequestFrame, encodeResponseFrame, parseRequest, parseResponse } from '../../lib/kafka/apis.js';
+import { fetchApi } from '../../lib/kafka/fetch.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
 import { produceApi } from '../../lib/kafka/produce.js';
 
@@ -145,6 +146,48 @@ describe('kafka golden bytes', () => {
       const bytes = hex(`00000005 | 00000001 0001 ${str('t')} 00000001 00000000 0000 000000000000002a ffffffffffffffff 0000000000000000 | 00000000`);
       expect(encodeResponseFrame(produceApi, 7, 5, body)).to.deep.equal(framed(bytes));
       expect(parseResponse(produceApi, 7, bytes).body).to.deep.equal(body);
+    });
+  });
+
+  describe('Fetch v12 (flexible, as platformatic sends it)', () => {
+    const request = {
+      clusterId: null, replicaId: -1, maxWaitMs: 500, minBytes: 1, maxBytes: 0xa00000, isolationLevel: 1,
+      sessionId: 0, sessionEpoch: 0,
+      topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: 3, fetchOffset: 7, lastFetchedEpoch: 3, logStartOffset: -1, partitionMaxBytes: 0x100000 }] }],
+      forgottenTopicsData: [], rackId: '',
+    };
+    const requestBody = `ffffffff 000001f4 00000001 00a00000 01 00000000 00000000 |
+      02 02 ${str('t')} 02 00000000 00000003 0000000000000007 00000003 ffffffffffffffff 00100000 00 00 | 01 01`;
+
+    it('request: header v2, compact arrays, no tagged field when clusterId is null', () => {
+      const bytes = hex(`0001 000c 00000006 0002 ${str('pk')} 00 | ${requestBody} 00`);
+      expect(encodeRequestFrame(fetchApi, 12, 6, 'pk', request)).to.deep.equal(framed(bytes));
+      const parsed = parseRequest(bytes);
+      if (parsed.kind !== 'request') throw new Error('expected a request');
+      expect(parsed.body).to.deep.equal(request);
+    });
+
+    it('request with the tagged clusterId (tag 0)', () => {
+      const bytes = hex(`0001 000c 00000006 0002 ${str('pk')} 00 | ${requestBody} 01 00 02 02 ${str('c')}`);
+      expect(encodeRequestFrame(fetchApi, 12, 6, 'pk', { ...request, clusterId: 'c' })).to.deep.equal(framed(bytes));
+      const parsed = parseRequest(bytes);
+      if (parsed.kind !== 'request') throw new Error('expected a request');
+      expect(parsed.body).to.deep.equal({ ...request, clusterId: 'c' });
+    });
+
+    it('response: header v1; the tagged currentLeader (tag 1) is a struct with its own tagged section', () => {
+      const response = {
+        throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+        responses: [{ topic: 't', partitions: [{
+          partitionIndex: 0, errorCode: 0, highWatermark: 8, lastStableOffset: 8, logStartOffset: 0,
+          divergingEpoch: { epoch: -1, endOffset: -1 }, currentLeader: { leaderId: 1, leaderEpoch: 3 }, snapshotId: { endOffset: -1, epoch: -1 },
+          abortedTransactions: null, preferredReadReplica: -1, records: hex('abcd'),
+        }] }],
+      };
+      const bytes = hex(`00000006 00 | 00000000 0000 00000000 | 02 02 ${str('t')} 02 00000000 0000
+        0000000000000008 0000000000000008 0000000000000000 00 ffffffff 03 abcd | 01 01 09 00000001 00000003 00 | 00 | 00`);
+      expect(encodeResponseFrame(fetchApi, 12, 6, response)).to.deep.equal(framed(bytes));
+      expect(parseResponse(fetchApi, 12, bytes).body).to.deep.equal(response);
     });
   });
 });
