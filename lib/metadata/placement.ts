@@ -22,6 +22,7 @@
  * Node ids, partitions and their order come in as data; no randomness: the same input always gives
  * the same plan.
  */
+import { assert } from '../base/assert.js';
 import { FlotillaError } from '../base/errors.js';
 import type { MetadataImage } from './image.js';
 import { RecordLimits } from './records.js';
@@ -259,6 +260,7 @@ export function balanceLeaders(opts: {
   readonly liveNodes: Iterable<number>;
   readonly maxMoves: number;
 }): LeaderMove[] {
+  assert(Number.isInteger(opts.maxMoves) && opts.maxMoves >= 0, () => `balanceLeaders: maxMoves ${opts.maxMoves} is not a count`);
   const live = new Set(opts.liveNodes);
   const leaders = opts.partitions.map((p) => p.leaderId);
   const count = new Map<number, number>();
