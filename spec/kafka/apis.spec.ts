@@ -101,13 +101,16 @@ describe('kafka apis', () => {
               return b;
             });
           const random = fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b));
-          fc.assert(fc.property(fc.oneof(mutated, random), (bytes) => {
+          const onlyCorrupt = (fn: () => unknown): void => {
             try {
-              api.decodeRequest(new Reader(bytes), version);
-              api.decodeResponse(new Reader(bytes), version);
+              fn();
             } catch (err) {
               if (!isFlotillaError(err, 'CORRUPT')) throw err;
             }
+          };
+          fc.assert(fc.property(fc.oneof(mutated, random), (bytes) => {
+            onlyCorrupt(() => api.decodeRequest(new Reader(bytes), version));
+            onlyCorrupt(() => api.decodeResponse(new Reader(bytes), version));
           }), { seed: SEED, numRuns: 200 });
         });
       }
@@ -115,6 +118,24 @@ describe('kafka apis', () => {
   }
 
   describe('parseRequest', () => {
+    it('on any frame (random header of a registered API, random body) returns or throws CORRUPT only', () => {
+      const keyed = fc.tuple(fc.constantFrom(...all), fc.nat({ max: 20 }), fc.uint8Array({ maxLength: 80 }))
+        .map(([api, v, rest]) => {
+          const head = Buffer.alloc(4);
+          head.writeInt16BE(api.apiKey, 0);
+          head.writeInt16BE(v, 2);
+          return Buffer.concat([head, Buffer.from(rest)]);
+        });
+      fc.assert(fc.property(fc.oneof(keyed, fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b))), (frame) => {
+        try {
+          const parsed = parseRequest(frame);
+          expect(['request', 'unsupported']).to.include(parsed.kind);
+        } catch (err) {
+          if (!isFlotillaError(err, 'CORRUPT')) throw err;
+        }
+      }), { seed: SEED, numRuns: 2000 });
+    });
+
     it('reports an unknown key or an out-of-range version as unsupported, without reading the body', () => {
       const unknownKey = Buffer.from('7fff0000000000050000', 'hex');
       expect(parseRequest(unknownKey)).to.deep.equal({ kind: 'unsupported', apiKey: 0x7fff, apiVersion: 0, correlationId: 5 });
