@@ -66,7 +66,11 @@ function byTopicPartition(a: TopicPartitionRef, b: TopicPartitionRef): number {
 export class MetadataDelta {
   /** Changed entries: a value is the new state, null means removed. */
   private readonly brokers = new Map<number, BrokerImage | null>();
-  private readonly topics = new Map<string, TopicImage | null>();
+  /**
+   * Changed topics as drafts whose partition list is copied once per delta and then changed in
+   * place (so creating a topic of n partitions costs O(n), not O(n^2)); frozen by `apply()`.
+   */
+  private readonly topics = new Map<string, TopicDraft | null>();
   private readonly names = new Map<string, string | null>();
   private readonly configs = new Map<string, Map<string, string>>();
   private producerIds: ProducerIdsImage | undefined;
@@ -137,7 +141,7 @@ export class MetadataDelta {
       case 'Topic':
         if (this.topicByName(record.name) !== undefined) misfit(record, `topic "${record.name}" exists`);
         if (this.topic(record.topicId) !== undefined) misfit(record, `topic id ${record.topicId} exists`);
-        this.topics.set(record.topicId, Object.freeze({ topicId: record.topicId, name: record.name, replicationFactor: record.replicationFactor, partitions: Object.freeze([]) }));
+        this.topics.set(record.topicId, { topicId: record.topicId, name: record.name, replicationFactor: record.replicationFactor, partitions: [] });
         this.names.set(record.name, record.topicId);
         break;
       case 'Partition': {
@@ -223,25 +227,32 @@ export class MetadataDelta {
   }
 
   private setPartition(t: TopicImage, p: PartitionImage): void {
-    const partitions = [...t.partitions];
-    partitions[p.partition] = p;
-    const next: TopicImage = Object.freeze({ ...t, partitions: Object.freeze(partitions) });
-    this.topics.set(t.topicId, next);
-    this.names.set(t.name, t.topicId);
+    let draft = this.topics.get(t.topicId);
+    if (draft === undefined || draft === null) {
+      draft = { topicId: t.topicId, name: t.name, replicationFactor: t.replicationFactor, partitions: [...t.partitions] };
+      this.topics.set(t.topicId, draft);
+    }
+    draft.partitions[p.partition] = p;
   }
 
   /** The image after every replayed record. */
   apply(): MetadataImage {
     const b = this.base;
-    const topicsById = merge(b.topicsById, this.topics);
+    const frozen = new Map<string, TopicImage | null>();
+    for (const [id, t] of this.topics) {
+      frozen.set(id, t === null ? null : Object.freeze({ ...t, partitions: Object.freeze([...t.partitions]) }));
+    }
+    const topicsById = merge(b.topicsById, frozen);
     let topicsByName = b.topicsByName;
-    if (this.names.size > 0) {
+    if (this.names.size > 0 || frozen.size > 0) {
       const byName = new Map(b.topicsByName);
       for (const [name, id] of this.names) {
         const t = id === null ? undefined : topicsById.get(id);
         if (t === undefined) byName.delete(name);
         else byName.set(name, t);
       }
+      // A changed topic is a new object: the name index must point at it too.
+      for (const t of frozen.values()) if (t !== null) byName.set(t.name, t);
       topicsByName = byName;
     }
     let configs = b.configs;
@@ -320,6 +331,13 @@ export class MetadataDelta {
     }
     return { start: start.sort(byTopicPartition), stop: stop.sort(byTopicPartition), update: update.sort(byTopicPartition) };
   }
+}
+
+interface TopicDraft {
+  readonly topicId: string;
+  readonly name: string;
+  readonly replicationFactor: number;
+  readonly partitions: PartitionImage[];
 }
 
 function merge<K, V>(base: ReadonlyMap<K, V>, changed: ReadonlyMap<K, V | null>): ReadonlyMap<K, V> {

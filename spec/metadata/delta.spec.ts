@@ -282,6 +282,9 @@ describe('metadata/delta', () => {
             }
           }
           image = delta.apply();
+          // The two topic indexes agree, object for object.
+          expect(image.topicsByName.size).to.equal(image.topicsById.size);
+          for (const t of image.topicsById.values()) expect(image.topicsByName.get(t.name)).to.equal(t);
           for (const node of [0, 1, 2, 3, 4, 5]) expect([...(heldByNode[node] ?? [])].sort()).to.deep.equal([...held(image, node)].sort());
           if (to % 2 === 0) image = decodeSnapshot(encodeSnapshot(image));
           from = to;
