@@ -48,6 +48,8 @@ export interface MetadataChanges {
   readonly partitionsChanged: readonly TopicPartitionRef[];
   /** Nodes registered, unregistered, re-registered or (un)fenced. */
   readonly brokersChanged: readonly number[];
+  /** Nodes registered again under a new incarnation id: their disks were wiped. */
+  readonly brokersReincarnated: readonly number[];
   /** Config resource keys (`topic:name`, `broker:id`) whose values changed. */
   readonly configsChanged: readonly string[];
   readonly producerIdsChanged: boolean;
@@ -292,6 +294,11 @@ export class MetadataDelta {
       }
     }
     const brokersChanged = [...this.brokers.keys()].filter((id) => this.brokers.get(id) !== (this.base.brokers.get(id) ?? null));
+    const brokersReincarnated = brokersChanged.filter((id) => {
+      const was = this.base.brokers.get(id);
+      const now = this.brokers.get(id);
+      return was !== undefined && now != null && was.incarnationId !== now.incarnationId;
+    });
     const configsChanged: string[] = [];
     for (const [key, values] of this.configs) {
       const old = this.base.configs.get(key);
@@ -302,6 +309,7 @@ export class MetadataDelta {
       topicsDeleted: topicsDeleted.sort(),
       partitionsChanged: partitionsChanged.sort(byTopicPartition),
       brokersChanged: brokersChanged.sort((x, y) => x - y),
+      brokersReincarnated: brokersReincarnated.sort((x, y) => x - y),
       configsChanged: configsChanged.sort(),
       producerIdsChanged: this.producerIds !== undefined,
       securityChanged: this.acls.size + this.scram.size + this.quotas.size > 0,

@@ -127,6 +127,7 @@ describe('metadata/delta', () => {
     ]);
     const image = delta.apply();
     expect(delta.changes().brokersChanged).to.deep.equal([0, 1, 2, 7]);
+    expect(delta.changes().brokersReincarnated).to.deep.equal([1]);
     expect(image.brokers.get(0)?.fenced).to.equal(true);
     expect(image.brokers.get(1)?.incarnationId).to.equal(uuidOf(1099));
     expect(image.brokers.has(2)).to.equal(false);
