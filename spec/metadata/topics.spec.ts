@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import type { ErrorCode } from '../../lib/base/errors.js';
 import { isFlotillaError } from '../../lib/base/errors.js';
+import { MetadataDelta } from '../../lib/metadata/delta.js';
+import { partitionsOf, placementNodes, planDecommission } from '../../lib/metadata/placement.js';
+import type { MetadataRecord } from '../../lib/metadata/records.js';
 import { createPartitionsRecords, createTopicRecords, deleteTopicRecords, validateTopicName } from '../../lib/metadata/topics.js';
 import { register, replay, uuidOf } from './helpers.js';
 
@@ -63,5 +66,23 @@ describe('metadata/topics', () => {
     const load = [0, 1, 2].map((id) => partitions.filter((p) => p.replicas.includes(id)).length);
     expect(Math.max(...load) - Math.min(...load)).to.be.at.most(1);
     expect(load.reduce((a, b) => a + b)).to.equal(10);
+  });
+
+  it('decommissions a node end to end: the plan as records, the node stops everything, others start', () => {
+    const four = replay([register(3, 'a', false)], cluster);
+    const image = replay(createTopicRecords(four, { name: 'orders', topicId: uuidOf(1), partitionCount: 8, replicationFactor: 3 }), four);
+    const held = image.replicasOn(3).length;
+    expect(held).to.be.greaterThan(0);
+    const plan = planDecommission({ nodeId: 3, partitions: partitionsOf(image), nodes: placementNodes(image) });
+    const records: MetadataRecord[] = plan.map((p) => ({ type: 'Partition', topicId: p.topicId, partition: p.partition, replicas: p.replicas }));
+    records.push({ type: 'BrokerFencing', brokerId: 3, fenced: true });
+    const delta = new MetadataDelta(image).replayAll(records);
+    const leaving = delta.replicaChangesFor(3);
+    expect(leaving.start).to.deep.equal([]);
+    expect(leaving.stop).to.have.length(held);
+    for (const s of leaving.stop) expect(s.deleted).to.equal(false);
+    // Node 3 was in rack "a" with node 0: rack spread sends its replicas to node 0.
+    expect(delta.replicaChangesFor(0).start).to.have.length(held);
+    expect(delta.apply().replicasOn(3)).to.deep.equal([]);
   });
 });
