@@ -347,7 +347,13 @@ export class Simulation {
     let ref: NodeState | undefined;
     for (const n of this.nodes.values()) if (n.alive && (!ref || n.core.commit > ref.core.commit)) ref = n;
     if (!ref || ref.core.membership.voters.length < 3) return true;
-    const voters = ref.core.membership.voters.slice();
+    const alive = (id: NodeId): boolean => this.nodes.get(id)?.alive === true;
+    // Every configuration a live node holds must have a quorum of live voters, or no leader could
+    // be expected even with every link up.
+    for (const n of this.nodes.values()) {
+      if (n.alive && n.core.membership.voters.filter(alive).length < quorumOf(n.core.membership)) return true;
+    }
+    const voters = ref.core.membership.voters.filter(alive);
     for (let i = voters.length - 1; i > 0; i--) {
       const j = aux.int(0, i);
       [voters[i], voters[j]] = [voters[j]!, voters[i]!];
@@ -358,7 +364,7 @@ export class Simulation {
     for (const n of this.nodes.values()) {
       if (!n.alive) continue;
       const m = n.core.membership;
-      const extra = m.voters.filter((id) => !core.includes(id) && this.nodes.get(id)?.alive === true);
+      const extra = m.voters.filter((id) => !core.includes(id) && alive(id));
       let have = m.voters.filter((id) => core.includes(id)).length;
       while (have < quorumOf(m) && extra.length > 0) {
         core.push(extra.splice(aux.int(0, extra.length - 1), 1)[0]!);
@@ -953,7 +959,8 @@ export class Simulation {
         this.propose(l, { type: ConfigChangeType.PromoteLearner, node: job.fresh });
       } else if (m.voters.includes(job.old)) {
         this.propose(l, { type: ConfigChangeType.Remove, node: job.old });
-      } else {
+      } else if (l.core.status().pendingConfigIndex === 0) {
+        // Done only once the removal is committed: an uncommitted one may still be lost.
         this.replace = null;
       }
     } catch (err) {
