@@ -219,7 +219,8 @@ export class RaftCore {
   /**
    * What a snapshot taken at `index` (<= applied) must carry: its term and the configuration in
    * force there. Null while a snapshot received from the leader waits to be installed (it will
-   * replace the whole state, so taking one now is pointless).
+   * replace the whole state, so taking one now is pointless), and where this node does not know
+   * the configuration (a node that joined empty, below its first Config entry).
    */
   snapshotMetaAt(index: number): SnapshotMeta | null {
     assert(index <= this.log.applied, () => `raft: snapshot at ${index} above applied ${this.log.applied}`);
@@ -229,6 +230,10 @@ export class RaftCore {
     assert(index >= this.configs[0]!.index, () => `raft: snapshot at ${index} below the oldest config ${this.configs[0]!.index}`);
     let membership = this.configs[0]!.membership;
     for (const c of this.configs) if (c.index <= index) membership = c.membership;
+    // A node that joined with an empty configuration does not know the one in force below its
+    // first Config entry: a snapshot must never claim "no voters". The host waits and snapshots
+    // once it has applied past that entry.
+    if (membership.voters.length === 0) return null;
     return { index, term, membership };
   }
 
