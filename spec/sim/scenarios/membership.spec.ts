@@ -100,6 +100,20 @@ describe('scenario: learner promotion', () => {
   });
 });
 
+describe('scenario: a joiner catching up from the log', () => {
+  it('offers no snapshot below its first config entry (it does not know the configuration there), or the right one', () => {
+    const h = steady([1, 2, 3]);
+    for (let i = 0; i < 5; i++) h.propose(1, `e${i}`);
+    h.run(() => h.node(1).appliedIndex === 6);
+    h.join(4);
+    const at = h.changeConfig(1, ConfigChangeType.AddLearner, 4);
+    h.run(() => h.node(4).appliedIndex >= at);
+    const meta = h.core(4).snapshotMetaAt(at - 1);
+    if (meta !== null) expect(meta.membership).to.deep.equal({ voters: [1, 2, 3], learners: [] });
+    expect(h.core(4).snapshotMetaAt(at)!.membership).to.deep.equal({ voters: [1, 2, 3], learners: [4] });
+  });
+});
+
 describe('scenario: a wiped disk rejoins under a new id, from a snapshot', () => {
   it('remove the old id, add the new one as learner (snapshot in chunks), promote it', () => {
     const h = steady([1, 2, 3], { snapshotChunkBytes: 16, snapshotInflightChunks: 2 });
