@@ -742,10 +742,20 @@ export class RaftCore {
   private appendFollower(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     const first = entries[0]!.index;
+    if (first <= this.log.lastIndex()) this.dropQueuedAcksFrom(first);
     // Configurations from a replaced suffix no longer hold.
     while (this.configs.length > 1 && this.configs[this.configs.length - 1]!.index >= first) this.configs.pop();
     this.log.append(entries);
     for (const e of entries) if (e.type === EntryType.Config) this.applyConfigEntry(e);
+  }
+
+  /**
+   * Append answers not yet handed out promise that entries are durable once the next Ready is
+   * written; when those entries are replaced before that write, the promise would be false (the
+   * write holds the replacement). Drop them: the leader asks again.
+   */
+  private dropQueuedAcksFrom(index: number): void {
+    this.persistedMsgs = this.persistedMsgs.filter((m) => m.type !== MessageType.AppendResponse || m.reject || m.index < index);
   }
 
   private handleHeartbeat(m: Message): void {
@@ -799,6 +809,7 @@ export class RaftCore {
       return false;
     }
     this.debug(`node ${this.selfId} restores a snapshot at index ${meta.index} term ${meta.term}`);
+    this.dropQueuedAcksFrom(meta.index + 1);
     this.log.restore(meta);
     this.configs = [{ index: meta.index, term: meta.term, membership: meta.membership }];
     this.pendingConfigIndex = 0;
