@@ -934,6 +934,13 @@ export class Simulation {
         // Replace a voter whose disk is wiped: it never returns under its id.
         const old = m.voters[p.int(0, m.voters.length - 1)]!;
         if (old === l.id) return;
+        // Only within the fault tolerance: every configuration a live node holds (an uncommitted
+        // one too) keeps a live quorum without the wiped node. Beyond it, nothing can be expected.
+        for (const n of this.nodes.values()) {
+          if (!n.alive) continue;
+          const cm = n.core.membership;
+          if (cm.voters.filter((id) => id !== old && this.nodes.get(id)?.alive === true).length < quorumOf(cm)) return;
+        }
         this.crash(this.nodes.get(old)!, true);
         const fresh = this.nextNodeId++;
         this.addNode(fresh, membershipOf([]));
