@@ -15,6 +15,7 @@ const FOUND: readonly [number, string][] = [
   [53051, 'a joiner took a snapshot below its first config entry with an empty configuration (fix: no snapshot where the node does not know the configuration)'],
   [67931, 'the same, with a two-node cluster'],
   [129805, 'an append answer queued for entries a later step replaced went out after the replacing write (fix: such answers are dropped)'],
+  [147005, 'a single voter counted its own vote before its term was durable, so after a crash it named two entries with one (index, term) (fix: the self-vote counts at advance)'],
   [61770, 'checker: the partial-connectivity core was a quorum of one configuration but not of an uncommitted newer one (fix: a quorum of every live configuration)'],
   [95213, 'checker: the partial-connectivity core counted wiped voters (fix: live voters only, and skip when a configuration has no live quorum)'],
   [100504, 'checker: the operator forgot a replacement whose removal was uncommitted and then lost (fix: done only once the removal commits)'],

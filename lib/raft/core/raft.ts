@@ -119,6 +119,8 @@ export class RaftCore {
   private configs: ConfigAt[];
   private readonly progress = new Map<NodeId, Progress>();
   private votes = new Map<NodeId, boolean>();
+  /** A candidate waits for its term and vote to be durable before counting its own vote. */
+  private selfVotePending = false;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -484,6 +486,11 @@ export class RaftCore {
     if (rd.snapshot || lastHanded >= 0) this.log.stableTo(lastHanded, rd.snapshot);
     else this.log.handedUpTo = this.log.stableIndex;
     if (rd.hardState) this.durable = rd.hardState;
+    if (this.selfVotePending && this.currentRole === Role.Candidate && this.durable.term === this.currentTerm && this.durable.vote === this.selfId) {
+      this.selfVotePending = false;
+      this.votes.set(this.selfId, true);
+      if (this.tallyWon()) this.becomeLeader();
+    }
     if (rd.committedEntries.length > 0) {
       const last = rd.committedEntries[rd.committedEntries.length - 1]!.index;
       assert(last > this.log.applied || rd.snapshot !== null, () => `raft: applied would move back to ${last}`);
@@ -513,6 +520,7 @@ export class RaftCore {
     assert(this.currentRole !== Role.Leader, 'raft: leader cannot become pre-candidate');
     // The term and vote do not change: a pre-vote changes no durable state.
     this.votes = new Map();
+    this.selfVotePending = false;
     this.dropReads();
     this.currentRole = Role.PreCandidate;
     this.lead = 0;
@@ -559,6 +567,7 @@ export class RaftCore {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.drawElectionTimeout();
     this.votes = new Map();
+    this.selfVotePending = false;
     this.progress.clear();
     this.leadTransferee = 0;
     this.leaseRevoked = false;
@@ -602,11 +611,17 @@ export class RaftCore {
   }
 
   private requestVotes(type: MessageType, term: number, transfer: boolean): void {
-    this.votes.set(this.selfId, true);
-    if (this.tallyWon()) {
-      if (type === MessageType.PreVote) this.hup(true);
-      else this.becomeLeader();
-      return;
+    if (type === MessageType.PreVote) {
+      this.votes.set(this.selfId, true);
+      if (this.tallyWon()) {
+        this.hup(true);
+        return;
+      }
+    } else {
+      // A candidate's own vote counts only once its new term and vote are durable (advance):
+      // otherwise a group of one voter could lead, crash before the write, come back in the old
+      // term and win the same term again, naming two entries with one (index, term).
+      this.selfVotePending = true;
     }
     const lastIndex = this.log.lastIndex();
     const lastTerm = this.log.lastTerm();
