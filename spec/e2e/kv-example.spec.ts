@@ -133,6 +133,7 @@ describe('examples/kv: three processes', function () {
     const others = nodes.filter((n) => n !== leader);
     const fresh = await until('a new leader', () => leaderOf(others));
     const failoverMs = Date.now() - killedAt;
+    console.log(`      new leader ${failoverMs} ms after kill -9 (election timeout ${ELECTION_TIMEOUT_MS / 2}-${ELECTION_TIMEOUT_MS} ms)`);
     // Two election timeouts, plus slack for a loaded CI machine's timers.
     expect(failoverMs).to.be.below(2 * ELECTION_TIMEOUT_MS + 1500);
     for (let i = 0; i < 100; i++) expect(await fresh.get(`k${i}`)).to.equal(`v${i}`);
