@@ -23,7 +23,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { assert } from '../base/assert.js';
-import { FlotillaError, isFlotillaError } from '../base/errors.js';
+import { FlotillaError } from '../base/errors.js';
 import { type Prng, Xoshiro128 } from '../base/prng.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { RaftCore, type RaftStatus } from './core/raft.js';
@@ -460,11 +460,6 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
     this.reads.clear();
     this.transferWaiters = [];
   }
-}
-
-/** Whether an error from this API may succeed if retried (on the leader, later). */
-export function isRetriable(err: unknown): boolean {
-  return isFlotillaError(err) && err.retriable;
 }
 
 function hashSeed(text: string): number {
