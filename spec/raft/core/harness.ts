@@ -1,77 +1,19 @@
 /**
- * A small synchronous harness for unit tests of RaftCore: in-memory durable storage per node that
- * follows the Ready contract, and a network that delivers messages when asked. (The full fault
- * simulator lives in lib/sim; this one keeps unit tests short and exact.)
+ * A small synchronous harness for unit tests of RaftCore: each node's durable state is a
+ * MemoryGroupStore (the library's in-memory GroupStore, which follows the Ready contract), and a
+ * network delivers messages when asked. The simulator's richer transcript harness is
+ * lib/sim/harness.ts; this one keeps the core's API tests short.
  */
 import { Xoshiro128 } from '../../../lib/base/prng.js';
 import { RaftCore } from '../../../lib/raft/core/raft.js';
-import { decodeConfigEntry, membershipOf } from '../../../lib/raft/core/membership.js';
-import {
-  type ConfigAt, type Entry, EntryType, type HardState, type LogReader, type Membership, type Message,
-  type NodeId, type Ready, type SnapshotMeta,
-} from '../../../lib/raft/core/types.js';
-
-export class MemStorage implements LogReader {
-  entriesList: Entry[] = [];
-  snap: SnapshotMeta;
-  snapData: Uint8Array = new Uint8Array(0);
-  hard: HardState = { term: 0, vote: 0, commit: 0 };
-  configs: ConfigAt[] = [];
-  incoming: Uint8Array[] = [];
-
-  constructor(membership: Membership) {
-    this.snap = { index: 0, term: 0, membership };
-  }
-
-  firstIndex(): number { return this.snap.index + 1; }
-  lastIndex(): number { return this.snap.index + this.entriesList.length; }
-  term(index: number): number {
-    if (index === this.snap.index) return this.snap.term;
-    const e = this.entriesList[index - this.snap.index - 1];
-    if (!e) throw new Error(`term(${index}) out of range`);
-    return e.term;
-  }
-  entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    const out: Entry[] = [];
-    let bytes = 0;
-    for (let i = lo; i < hi; i++) {
-      const e = this.entriesList[i - this.snap.index - 1];
-      if (!e) throw new Error(`entries(${lo}, ${hi}) out of range at ${i}`);
-      bytes += e.data.byteLength + 16;
-      if (out.length > 0 && bytes > maxBytes) break;
-      out.push(e);
-    }
-    return out;
-  }
-  snapshotMeta(): SnapshotMeta { return this.snap; }
-  snapshotSize(): number { return this.snapData.byteLength; }
-  readSnapshot(offset: number, maxBytes: number): Uint8Array { return this.snapData.subarray(offset, offset + maxBytes); }
-
-  append(entries: readonly Entry[]): void {
-    if (entries.length === 0) return;
-    const first = entries[0]!.index;
-    this.entriesList.length = first - this.snap.index - 1;
-    this.configs = this.configs.filter((c) => c.index < first);
-    for (const e of entries) {
-      this.entriesList.push(e);
-      if (e.type === EntryType.Config) {
-        this.configs.push({ index: e.index, term: e.term, membership: decodeConfigEntry(e.data).membership });
-      }
-    }
-  }
-
-  compact(meta: SnapshotMeta, data: Uint8Array): void {
-    this.entriesList = this.entriesList.slice(meta.index - this.snap.index);
-    this.snap = meta;
-    this.snapData = data;
-    this.configs = this.configs.filter((c) => c.index > meta.index);
-  }
-}
+import { membershipOf } from '../../../lib/raft/core/membership.js';
+import { type Entry, EntryType, type Membership, type Message, type NodeId, type Ready } from '../../../lib/raft/core/types.js';
+import { MemoryGroupStore } from '../../../lib/raft/group-store.js';
 
 export interface TestNode {
   id: NodeId;
   core: RaftCore;
-  storage: MemStorage;
+  storage: MemoryGroupStore;
   applied: Entry[];
   reads: { id: number; index: number }[];
   dropped: number[];
@@ -89,16 +31,16 @@ export class Cluster {
   }
 
   add(id: NodeId, membership: Membership, settings: Record<string, unknown> = {}): TestNode {
-    const storage = new MemStorage(membership);
+    const storage = new MemoryGroupStore(membership);
     const node: TestNode = { id, storage, applied: [], reads: [], dropped: [], core: this.makeCore(id, storage, settings) };
     this.nodes.set(id, node);
     return node;
   }
 
-  private makeCore(id: NodeId, storage: MemStorage, settings: Record<string, unknown>): RaftCore {
+  private makeCore(id: NodeId, storage: MemoryGroupStore, settings: Record<string, unknown>): RaftCore {
     return new RaftCore({
       id, log: storage, prng: new Xoshiro128(this.seed++ * 7919 + id),
-      initial: { hardState: storage.hard, configEntries: storage.configs, applied: storage.snap.index },
+      initial: storage.initialState(),
       settings: { electionTicksMin: 10, electionTicksMax: 20, ...settings },
     });
   }
@@ -107,7 +49,7 @@ export class Cluster {
   restart(id: NodeId, settings: Record<string, unknown> = {}): void {
     const n = this.node(id);
     n.core = this.makeCore(id, n.storage, settings);
-    n.applied = n.applied.filter((e) => e.index <= n.storage.snap.index);
+    n.applied = n.applied.filter((e) => e.index <= n.storage.snapshotMeta().index);
   }
 
   node(id: NodeId): TestNode {
@@ -130,22 +72,11 @@ export class Cluster {
 
   private handle(n: TestNode, rd: Ready): void {
     this.inbox.push(...rd.messages);
-    if (rd.snapshotChunks.length > 0) {
-      for (const c of rd.snapshotChunks) {
-        if (c.offset === 0) n.storage.incoming = [];
-        n.storage.incoming.push(c.data);
-      }
-    }
+    n.storage.stage(rd);
     if (rd.snapshot) {
-      const data = Buffer.concat(n.storage.incoming);
-      n.storage.entriesList = [];
-      n.storage.configs = [];
-      n.storage.snap = rd.snapshot;
-      n.storage.snapData = data;
+      const data = n.storage.readSnapshot(0, n.storage.snapshotSize());
       n.applied = [{ index: rd.snapshot.index, term: rd.snapshot.term, type: EntryType.Noop, data }];
     }
-    n.storage.append(rd.entries);
-    if (rd.hardState) n.storage.hard = rd.hardState;
     this.inbox.push(...rd.persistedMessages);
     for (const e of rd.committedEntries) n.applied.push(e);
     n.reads.push(...rd.readStates);

@@ -119,12 +119,12 @@ describe('RaftCore', () => {
     const ln = c.node(leader);
     const applied = ln.core.status().applied;
     const meta = ln.core.snapshotMetaAt(applied)!;
-    ln.storage.compact(meta, Buffer.from('snapshot-data-of-some-length'));
+    void ln.storage.saveSnapshot(meta, Buffer.from('snapshot-data-of-some-length'), meta.index + 1);
     c.heal();
     c.tick(5);
     const lg = c.node(lagging);
-    expect(lg.storage.snap.index).to.equal(meta.index);
-    expect(Buffer.from(lg.storage.snapData).toString()).to.equal('snapshot-data-of-some-length');
+    expect(lg.storage.snapshotMeta().index).to.equal(meta.index);
+    expect(Buffer.from(lg.storage.readSnapshot(0, lg.storage.snapshotSize())).toString()).to.equal('snapshot-data-of-some-length');
     c.propose(leader, 'after');
     c.tick(2);
     expect(c.appliedTexts(lagging)).to.include('after');
