@@ -39,6 +39,26 @@ export const ErrorCodes = {
   UNKNOWN_TOPIC: { retriable: true, doc: 'unknown topic or partition; metadata may be stale' },
   /** The replication factor exceeds the number of eligible (registered, unfenced) nodes. */
   NOT_ENOUGH_NODES: { retriable: true, doc: 'fewer eligible nodes than the replication factor needs' },
+  /** This node is not the metadata leader (the controller); `leaderId` names it when known. */
+  NOT_CONTROLLER: { retriable: true, doc: 'this node is not the controller; retry on the controller' },
+  /** The partition has no leader right now (an election is under way). */
+  LEADER_NOT_AVAILABLE: { retriable: true, doc: 'no leader is known right now; retry shortly' },
+  /** A fetch or list-offsets position outside [log start offset, log end offset]. */
+  OFFSET_OUT_OF_RANGE: { retriable: false, doc: 'the offset is outside the log' },
+  /** The caller's leader epoch is older than the partition's (its metadata is stale). */
+  FENCED_LEADER_EPOCH: { retriable: true, doc: 'the leader epoch given is older than the current one' },
+  /** The caller's leader epoch is newer than this replica knows. */
+  UNKNOWN_LEADER_EPOCH: { retriable: true, doc: 'the leader epoch given is newer than this replica knows' },
+  /** A request that is well-formed but not valid (bad field value, unsupported combination). */
+  INVALID_REQUEST: { retriable: false, doc: 'the request is not valid' },
+  /** A topic or node config key that is unknown, or a value out of range; the message names it. */
+  INVALID_TOPIC_CONFIG: { retriable: false, doc: 'invalid config key or value' },
+  /** A record batch the broker refuses (control bit from a client, bad record count, ...). */
+  INVALID_RECORD: { retriable: false, doc: 'the record batch is not valid' },
+  /** An operation the request is not allowed to do (e.g. shrink a topic's partition count). */
+  POLICY_VIOLATION: { retriable: false, doc: 'the request violates a cluster policy' },
+  /** The node is shutting down or not ready yet (metadata not caught up). */
+  NOT_READY: { retriable: true, doc: 'the node is starting or stopping; retry shortly' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

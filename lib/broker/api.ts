@@ -1,0 +1,173 @@
+/**
+ * BrokerApi: what the client listener (lib/server) asks of the node. It speaks in Flotilla's terms
+ * (topics, partitions, raw record batches, FlotillaErrors), never in Kafka's wire types: the server
+ * decodes a request, calls these, and maps every FlotillaError to a Kafka error code in one place.
+ *
+ * Errors: a method throws (or a per-partition result carries) a FlotillaError whose code says what
+ * happened: NOT_LEADER (details.leaderId), LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC, OFFSET_OUT_OF_RANGE,
+ * FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, TIMEOUT (outcome unknown), CORRUPT (bad batch),
+ * TOO_LARGE, INVALID_RECORD, INVALID_TOPIC, TOPIC_EXISTS, INVALID_TOPIC_CONFIG, POLICY_VIOLATION,
+ * NOT_CONTROLLER, NOT_READY, BACKPRESSURE, INVALID_REQUEST.
+ */
+import type { FlotillaError } from '../base/errors.js';
+import type {
+  AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
+  CreateTopicsResponse, DeleteTopicsResponse,
+} from '../metadata/controller-api.js';
+import type { MetadataImage } from '../metadata/image.js';
+
+export interface BrokerEndpoint {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+/** One partition as clients are told about it (Metadata). */
+export interface PartitionView {
+  readonly partition: number;
+  /** -1 when no leader is known. */
+  readonly leaderId: number;
+  /** The Raft term of that leader (Kafka's leader epoch), -1 when unknown. */
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  /** Replicas that are registered and unfenced (Raft has no ISR; this is the closest honest view). */
+  readonly isr: readonly number[];
+  readonly offlineReplicas: readonly number[];
+}
+
+export interface TopicView {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitions: readonly PartitionView[];
+  readonly internal: boolean;
+}
+
+export interface ClusterView {
+  readonly clusterId: string;
+  /** A live broker that accepts admin requests (it forwards them to the metadata leader). */
+  readonly controllerId: number;
+  /** Every registered, unfenced broker: all brokers advertise the same set. */
+  readonly brokers: readonly BrokerEndpoint[];
+}
+
+export type Acks = 0 | 1 | -1;
+
+export interface ProduceRequestItem {
+  readonly topic: string;
+  readonly partition: number;
+  /** The record set as received: one or more record batches v2 (a view into the request frame). */
+  readonly records: Buffer;
+  readonly acks: Acks;
+  readonly timeoutMs: number;
+  readonly transactionalId: string | null;
+}
+
+export interface ProduceResult {
+  /** The offset given to the first record (of the first batch). */
+  readonly baseOffset: number;
+  /** The broker's append time when the topic uses LogAppendTime, else -1. */
+  readonly logAppendTimeMs: number;
+  readonly logStartOffset: number;
+}
+
+export interface FetchPartitionRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly fetchOffset: number;
+  /** -1: no check. */
+  readonly currentLeaderEpoch: number;
+  readonly maxBytes: number;
+}
+
+export interface FetchRequestSpec {
+  readonly partitions: readonly FetchPartitionRequest[];
+  readonly maxWaitMs: number;
+  readonly minBytes: number;
+  readonly maxBytes: number;
+  /** 0 read_uncommitted, 1 read_committed. */
+  readonly isolationLevel: 0 | 1;
+  /** -1 for consumers; a node id for replica fetches (not used: replication is Raft's). */
+  readonly replicaId: number;
+}
+
+export interface AbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: number;
+}
+
+export interface FetchPartitionResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly error: FlotillaError | null;
+  readonly highWatermark: number;
+  readonly lastStableOffset: number;
+  readonly logStartOffset: number;
+  /** Whole record batches, back to back, served unchanged from the segment files; null when none. */
+  readonly records: Buffer | null;
+  /** Aborted transactions whose markers fall in the returned range (empty without transactions). */
+  readonly abortedTransactions: readonly AbortedTransaction[];
+  /** The leader to use instead, when the error is NOT_LEADER (-1 when unknown). */
+  readonly preferredLeaderId: number;
+}
+
+/** ListOffsets: -1 latest, -2 earliest, else a timestamp (the first offset with timestamp >= it). */
+export interface ListOffsetRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly timestamp: number;
+  readonly currentLeaderEpoch: number;
+  readonly isolationLevel: 0 | 1;
+}
+export interface ListOffsetResult {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly leaderEpoch: number;
+}
+
+export type ConfigSource = 'topic' | 'broker' | 'default';
+export interface ConfigEntryView {
+  readonly name: string;
+  readonly value: string | null;
+  readonly readOnly: boolean;
+  readonly source: ConfigSource;
+  readonly sensitive: boolean;
+  readonly doc: string;
+}
+export interface DescribeConfigsResult {
+  readonly type: 'topic' | 'broker';
+  readonly name: string;
+  readonly error: FlotillaError | null;
+  readonly entries: readonly ConfigEntryView[];
+}
+
+export interface DeleteRecordsResult {
+  readonly lowWatermark: number;
+}
+
+export interface BrokerApi {
+  readonly nodeId: number;
+
+  /** The node's current metadata image (its replica of the metadata log). */
+  image(): MetadataImage;
+  cluster(): ClusterView;
+  /** Topics by name (all when `names` is null); unknown names are left out. */
+  topics(names: readonly string[] | null): TopicView[];
+  /**
+   * Creates the named topics that do not exist, with the cluster defaults, if
+   * `auto.create.topics.enable` is on; waits until this node's metadata shows them. Names that
+   * are invalid or cannot be created are left out silently (the caller reports them unknown).
+   */
+  autoCreateTopics(names: readonly string[]): Promise<void>;
+
+  produce(item: ProduceRequestItem): Promise<ProduceResult>;
+  fetch(spec: FetchRequestSpec): Promise<FetchPartitionResult[]>;
+  listOffset(request: ListOffsetRequest): Promise<ListOffsetResult>;
+  deleteRecords(topic: string, partition: number, offset: number, timeoutMs: number): Promise<DeleteRecordsResult>;
+
+  createTopics(request: CreateTopicsRequest): Promise<CreateTopicsResponse>;
+  deleteTopics(names: readonly string[], timeoutMs: number): Promise<DeleteTopicsResponse>;
+  createPartitions(request: CreatePartitionsRequest): Promise<CreatePartitionsResponse>;
+  alterConfigs(request: AlterConfigsRequest): Promise<AlterConfigsResponse>;
+  describeConfigs(resources: readonly { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null }[]): DescribeConfigsResult[];
+}

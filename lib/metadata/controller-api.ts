@@ -1,0 +1,148 @@
+/**
+ * The controller's RPC surface: what every node asks of the metadata leader over PeerRpc
+ * (lib/cluster/rpc.ts). Method names and bodies are plain msgpack-able values. Pure types.
+ *
+ * A call that reaches a node that is not the metadata leader fails with NOT_CONTROLLER
+ * (details.leaderId when known); ControllerClient retries on the leader. Every call that changes
+ * the metadata answers with `metadataIndex`: the Raft index of the metadata log at which the
+ * change is applied. The caller may wait until its own replica of the metadata log has applied
+ * that index, so that its next Metadata response already shows the change.
+ */
+
+export const ControllerMethods = {
+  register: 'controller.register',
+  heartbeat: 'controller.heartbeat',
+  createTopics: 'controller.createTopics',
+  deleteTopics: 'controller.deleteTopics',
+  createPartitions: 'controller.createPartitions',
+  alterConfigs: 'controller.alterConfigs',
+  partitionLeader: 'controller.partitionLeader',
+  reassign: 'controller.reassign',
+  decommission: 'controller.decommission',
+  allocateProducerIds: 'controller.allocateProducerIds',
+} as const;
+
+/** An error for one item of a batch request; the codes are lib/base/errors.ts ErrorCodes. */
+export interface ItemError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface MetadataChangeResult {
+  /** The metadata log index at which the change applied (0: nothing changed). */
+  readonly metadataIndex: number;
+}
+
+export interface RegisterRequest {
+  readonly brokerId: number;
+  readonly incarnationId: string;
+  readonly host: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly rack: string | null;
+}
+
+export interface HeartbeatRequest {
+  readonly brokerId: number;
+  readonly incarnationId: string;
+  /** The metadata log index this node has applied (a node is unfenced only once caught up). */
+  readonly metadataApplied: number;
+  /** True while the node shuts down cleanly: the controller fences it at once. */
+  readonly shuttingDown?: boolean;
+}
+export interface HeartbeatResponse {
+  readonly fenced: boolean;
+}
+
+export interface CreateTopicSpec {
+  readonly name: string;
+  /** -1: the cluster default (num.partitions). */
+  readonly partitions: number;
+  /** -1: the cluster default (default.replication.factor), capped by the node count. */
+  readonly replicationFactor: number;
+  /** Manual assignment: replicas per partition (replicas[0] preferred leader), or null. */
+  readonly assignments: readonly (readonly number[])[] | null;
+  readonly configs: Readonly<Record<string, string>>;
+}
+export interface CreateTopicsRequest {
+  readonly topics: readonly CreateTopicSpec[];
+  readonly validateOnly: boolean;
+}
+export interface CreateTopicResult {
+  readonly name: string;
+  readonly error: ItemError | null;
+  readonly topicId: string | null;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+export interface CreateTopicsResponse extends MetadataChangeResult {
+  readonly results: readonly CreateTopicResult[];
+}
+
+export interface DeleteTopicsRequest {
+  readonly names: readonly string[];
+}
+export interface NamedResult {
+  readonly name: string;
+  readonly error: ItemError | null;
+}
+export interface DeleteTopicsResponse extends MetadataChangeResult {
+  readonly results: readonly NamedResult[];
+}
+
+export interface CreatePartitionsRequest {
+  readonly topics: readonly { readonly name: string; readonly count: number; readonly assignments: readonly (readonly number[])[] | null }[];
+  readonly validateOnly: boolean;
+}
+export interface CreatePartitionsResponse extends MetadataChangeResult {
+  readonly results: readonly NamedResult[];
+}
+
+export interface AlterConfigsRequest {
+  readonly resources: readonly {
+    readonly type: 'topic' | 'broker';
+    readonly name: string;
+    /** value null: remove the key (back to its default). */
+    readonly configs: readonly { readonly key: string; readonly value: string | null }[];
+    /** false (AlterConfigs): the given set replaces every key; true (Incremental): only these change. */
+    readonly incremental: boolean;
+  }[];
+  readonly validateOnly: boolean;
+}
+export interface AlterConfigsResponse extends MetadataChangeResult {
+  readonly results: readonly { readonly type: 'topic' | 'broker'; readonly name: string; readonly error: ItemError | null }[];
+}
+
+/** A partition's Raft group reports its leader (sent by the new leader on every leader change). */
+export interface PartitionLeaderReport {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+}
+export interface PartitionLeaderRequest {
+  readonly reports: readonly PartitionLeaderReport[];
+}
+
+export interface ReassignRequest {
+  readonly topic: string;
+  readonly partition: number;
+  /** The new replica set; replicas[0] is the preferred leader. */
+  readonly replicas: readonly number[];
+}
+
+export interface DecommissionRequest {
+  readonly brokerId: number;
+}
+export interface DecommissionResponse extends MetadataChangeResult {
+  /** Partitions whose replicas move off the node. */
+  readonly moved: number;
+}
+
+export interface AllocateProducerIdsRequest {
+  readonly brokerId: number;
+}
+export interface AllocateProducerIdsResponse extends MetadataChangeResult {
+  readonly firstProducerId: number;
+  readonly count: number;
+}
