@@ -4,9 +4,10 @@
  * The Raft term rides in `partitionLeaderEpoch`. Two formats:
  * - 'opaque' (the Raft library): a Normal entry's data is the value of a single record (null key),
  *   baseOffset = Raft index. Reads unwrap the value.
- * - 'batch' (Flotilla partitions): a Normal entry's data IS a complete record batch v2 whose
- *   baseOffset the proposer set; stored verbatim except that partitionLeaderEpoch is set to the
- *   term (outside the CRC). Reads return the batch bytes.
+ * - 'batch' (Flotilla partitions): a Normal entry's data IS a complete record batch v2, stored
+ *   verbatim except for two fields outside the CRC: baseOffset = the previous batch's last offset
+ *   + 1 (the log assigns offsets, deterministically on every replica) and partitionLeaderEpoch =
+ *   the term. Reads return the batch bytes.
  * Noop and Config entries, both formats: a control batch (attributes bit 5) of one record whose key
  * is [int16 version 0, int16 type] (0x7f01 no-op, 0x7f02 config) and whose value is the entry's
  * data. baseOffset = the Raft index ('opaque') or the previous batch's last offset + 1 ('batch'),
@@ -14,7 +15,7 @@
  */
 import { assert, unreachable } from '../base/assert.js';
 import { FlotillaError } from '../base/errors.js';
-import { BatchHeader, assertValidBatch, decodeRecords, setPartitionLeaderEpoch } from '../records/batch.js';
+import { BatchHeader, assertValidBatch, decodeRecords, setBaseOffset, setPartitionLeaderEpoch } from '../records/batch.js';
 import { ControlType, encodeBatch, encodeControlBatch } from '../records/encode.js';
 import { type Entry, EntryType } from '../raft/core/types.js';
 
@@ -42,8 +43,12 @@ export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number,
         if (new BatchHeader(entry.data).sizeBytes !== entry.data.byteLength) {
           throw new FlotillaError('CORRUPT', `entry ${entry.index}: data holds more than one batch`);
         }
+        // The log assigns offsets: baseOffset = the offset after the previous batch, the same on
+        // every replica (their logs match). Patched in place first (both fields lie outside the
+        // CRC), so the proposer's and the Raft core's copy of the entry carry the stored bytes.
+        setBaseOffset(entry.data, nextOffset);
+        setPartitionLeaderEpoch(entry.data, entry.term);
         batch = Buffer.from(entry.data);
-        setPartitionLeaderEpoch(batch, entry.term);
         assert(raftControlType(batch) === null, () => `entry ${entry.index}: a Normal entry's batch may not be a Raft control batch`);
         out = { index: entry.index, term: entry.term, type: entry.type, data: batch };
       }

@@ -179,6 +179,8 @@ export class SegmentLogStore implements LogStore {
   private prev: Checkpoint = { prevIndex: 0, prevTerm: 0, nextOffset: 0 };
   /** Newest entries, contiguous, ending at lastIndex: cache[i] is entry cacheStart + i. */
   private cache: Entry[] = [];
+  /** The stored batch of each cached entry (cacheRaw[i] belongs to cache[i]). */
+  private cacheRaw: Buffer[] = [];
   private cacheStart = 1;
   private cacheBytes = 0;
   private pendingBytes = 0;
@@ -276,6 +278,7 @@ export class SegmentLogStore implements LogStore {
       seg.nextOffset = enc.nextOffset;
       this.pendingBytes += enc.batch.length;
       this.cache.push(enc.entry);
+      this.cacheRaw.push(enc.batch);
       this.cacheBytes += entryBytes(enc.entry);
     }
     if (this.pendingBytes > this.settings.pendingBytesMax) this.writePending();
@@ -331,6 +334,7 @@ export class SegmentLogStore implements LogStore {
     if (this.cacheStart <= cp.prevIndex) {
       const drop = Math.min(cp.prevIndex + 1 - this.cacheStart, this.cache.length);
       for (const e of this.cache.splice(0, drop)) this.cacheBytes -= entryBytes(e);
+      this.cacheRaw.splice(0, drop);
       this.cacheStart += drop;
     }
   }
@@ -353,6 +357,7 @@ export class SegmentLogStore implements LogStore {
     }
     this.dirDirty = false;
     this.cache = [];
+    this.cacheRaw = [];
     this.cacheBytes = 0;
     this.cacheStart = index + 1;
     this.pendingBytes = 0;
@@ -365,6 +370,7 @@ export class SegmentLogStore implements LogStore {
     this.closed = true;
     for (const seg of this.segments) this.closeFd(seg);
     this.cache = [];
+    this.cacheRaw = [];
   }
 
   // ---- introspection (tests, metrics) ---------------------------------------------------------
@@ -390,6 +396,87 @@ export class SegmentLogStore implements LogStore {
   }
 
   // ---- internals: segments --------------------------------------------------------------------
+
+  // ---- Kafka offsets ('batch' format: partitions) ----------------------------------------------
+
+  /** The Kafka offset after entry `index` (its batch's lastOffset + 1); `firstIndex() - 1` allowed. */
+  offsetAfter(index: number): number {
+    this.checkUsable();
+    if (index === this.prev.prevIndex) return this.prev.nextOffset;
+    assert(index > this.prev.prevIndex && index <= this.lastIndex(), () => `offsetAfter(${index}) outside [${this.prev.prevIndex}, ${this.lastIndex()}]`);
+    return this.headerOf(index).lastOffset + 1;
+  }
+
+  /**
+   * The first entry whose batch holds `offset` or starts after it (offsets have gaps after
+   * compaction); lastIndex() + 1 when `offset` is at or past the end of the log.
+   */
+  indexOfOffset(offset: number): number {
+    this.checkUsable();
+    if (offset < this.prev.nextOffset) return this.firstIndex();
+    const segIdx = firstBy(this.segments, (s) => s.nextOffset > offset);
+    const seg = this.segments[segIdx];
+    if (seg === undefined) return this.lastIndex() + 1;
+    // Binary search over the entries of the segment (headers from the cache or the file).
+    let lo = Math.max(seg.base, this.firstIndex());
+    let hi = seg.base + seg.count - 1;
+    const start = floorBy(seg.sparse, offset, (s) => s.baseOffset);
+    if (start && start.index > lo && lo < this.cacheStart) lo = start.index;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.headerOf(mid).lastOffset >= offset) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /**
+   * The stored batches of entries [lo, hi], control batches included, back to back: at most
+   * `maxBytes` but always at least the first (so a large batch still makes progress, as Kafka does).
+   */
+  readBatches(lo: number, hi: number, maxBytes: number): Buffer[] {
+    this.checkUsable();
+    assert(lo >= this.firstIndex() && hi <= this.lastIndex(), () => `readBatches(${lo}, ${hi}) outside [${this.firstIndex()}, ${this.lastIndex()}]`);
+    const out: Buffer[] = [];
+    let bytes = 0;
+    let i = lo;
+    while (i <= hi && i < this.cacheStart) {
+      const seg = this.segmentOf(i);
+      const end = Math.min(hi, seg.base + seg.count - 1, this.cacheStart - 1);
+      let pos = this.positionOf(seg, i);
+      const reader = new ChunkReader(this.fdOf(seg), seg.written, this.settings.readChunkBytes);
+      for (; i <= end; i++) {
+        const head = reader.at(pos, LOG_OVERHEAD_BYTES);
+        if (head.length < LOG_OVERHEAD_BYTES) this.corrupt(seg, pos, 'short', 'segment ends inside a batch header');
+        const size = batchSizeAt(head);
+        if (size < 61 || size > this.settings.batchBytesMax) this.corrupt(seg, pos, 'length', `batch length ${size}`);
+        if (out.length > 0 && bytes + size > maxBytes) return out;
+        const view = reader.at(pos, size);
+        const problem = checkBatch(view, 0, this.settings.batchBytesMax);
+        if (problem) this.corrupt(seg, pos, problem.problem, problem.message);
+        out.push(Buffer.from(view));
+        bytes += size;
+        pos += size;
+      }
+    }
+    for (; i <= hi; i++) {
+      const batch = this.cacheRaw[i - this.cacheStart] as Buffer;
+      if (out.length > 0 && bytes + batch.length > maxBytes) return out;
+      out.push(batch);
+      bytes += batch.length;
+    }
+    return out;
+  }
+
+  /** The header of entry `index`'s stored batch. */
+  private headerOf(index: number): BatchHeader {
+    if (index >= this.cacheStart) return new BatchHeader(this.cacheRaw[index - this.cacheStart] as Buffer);
+    const seg = this.segmentOf(index);
+    const pos = this.positionOf(seg, index);
+    const head = new ChunkReader(this.fdOf(seg), seg.written, 64).at(pos, 61);
+    if (head.length < 61) this.corrupt(seg, pos, 'short', 'segment ends inside a batch header');
+    return new BatchHeader(Buffer.from(head));
+  }
 
   private path(seg: { base: number }, suffix: string): string {
     return join(this.dir, segmentName(seg.base) + suffix);
@@ -526,6 +613,7 @@ export class SegmentLogStore implements LogStore {
       drop++;
     }
     this.cache.splice(0, drop);
+    this.cacheRaw.splice(0, drop);
     this.cacheStart += drop;
   }
 
@@ -561,10 +649,12 @@ export class SegmentLogStore implements LogStore {
     }
     if (index < this.cacheStart) {
       this.cache = [];
+      this.cacheRaw = [];
       this.cacheBytes = 0;
       this.cacheStart = index;
     } else {
       for (const e of this.cache.splice(index - this.cacheStart)) this.cacheBytes -= entryBytes(e);
+      this.cacheRaw.splice(index - this.cacheStart);
     }
   }
 
@@ -804,6 +894,18 @@ export class SegmentLogStore implements LogStore {
     seg.dirty = true;
     return { file: this.path(seg, SEGMENT_SUFFIX), position: pos, bytesCut: size - pos, reason: cut.reason, message: cut.message };
   }
+}
+
+/** The index of the first element for which `pred` holds (pred is monotonic); length if none. */
+function firstBy<T>(items: readonly T[], pred: (t: T) => boolean): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (pred(items[mid] as T)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** The last element whose key is <= `key` in an array sorted by key (binary search). */

@@ -176,6 +176,62 @@ describe('SegmentLogStore', () => {
     expect(() => again.append([{ index: 21, term: 3, type: EntryType.Normal, data: new Uint8Array(10) }])).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'CORRUPT'));
   });
 
+  it("'batch' format: the log assigns baseOffsets; offsets map to entries and raw batches read back, from cache and disk", async () => {
+    const settings = { format: 'batch', segmentBytesMax: 2048, indexIntervalBytes: 256, cacheBytesMax: 1024, readChunkBytes: 4096 };
+    const s = await open(settings);
+    const es: Entry[] = [];
+    const starts: number[] = []; // Kafka offset of each entry's first record
+    let offset = 0;
+    for (let i = 1; i <= 60; i++) {
+      if (i % 13 === 1) {
+        es.push({ index: i, term: 1 + Math.floor(i / 13), type: EntryType.Noop, data: new Uint8Array(0) });
+        starts.push(offset);
+        offset += 1;
+        continue;
+      }
+      const n = 1 + (i % 3);
+      // The proposer's baseOffset is ignored: the log assigns it (and patches the proposer's buffer).
+      const batch = encodeBatch({ baseOffset: 999, records: Array.from({ length: n }, (_, j) => ({ key: null, value: Buffer.alloc(40, j) })), baseTimestamp: 5000 + i });
+      es.push({ index: i, term: 1 + Math.floor(i / 13), type: EntryType.Normal, data: batch });
+      starts.push(offset);
+      offset += n;
+    }
+    s.append(es);
+    for (const [k, e] of es.entries()) if (e.type === EntryType.Normal) expect(new BatchHeader(e.data).baseOffset).to.equal(starts[k]);
+    await s.flush();
+    const check = (st: SegmentLogStore): void => {
+      expect(st.offsetAfter(0)).to.equal(0);
+      expect(st.offsetAfter(60)).to.equal(offset);
+      for (let k = 0; k < es.length; k++) {
+        const index = k + 1;
+        const first = starts[k] as number;
+        const next = k + 1 < starts.length ? (starts[k + 1] as number) : offset;
+        expect(st.offsetAfter(index)).to.equal(next);
+        for (let o = first; o < next; o++) expect(st.indexOfOffset(o), `offset ${o}`).to.equal(index);
+      }
+      expect(st.indexOfOffset(offset)).to.equal(61);
+      expect(st.indexOfOffset(offset + 100)).to.equal(61);
+      const raw = st.readBatches(1, 60, 1 << 30);
+      expect(raw).to.have.length(60);
+      let next = 0;
+      for (const b of raw) {
+        expect(checkBatch(b)).to.equal(null);
+        const h = new BatchHeader(b);
+        expect(h.baseOffset).to.equal(next);
+        next = h.lastOffset + 1;
+      }
+      // maxBytes bounds the answer but never below one batch.
+      expect(st.readBatches(5, 60, 1)).to.have.length(1);
+      const some = st.readBatches(5, 60, 300);
+      expect(some.reduce((n, b) => n + b.length, 0)).to.be.at.most(300);
+    };
+    check(s);
+    await s.close();
+    store = null;
+    const again = await open(settings); // every read now comes from the files
+    check(again);
+  });
+
   it('recovers from a torn tail: cuts to the last whole batch, reports it, and appends again', async () => {
     let s = await open();
     s.append(range(1, 51, 1));
