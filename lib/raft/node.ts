@@ -9,6 +9,7 @@
  *   await node.addLearner(4); await node.promoteLearner(4); await node.removeMember(2);
  *   await node.transferLeadership(3);
  *   node.on('leader-change', ({ leaderId, term }) => ...);
+ *   node.on('applied', (appliedIndex) => ...);         // after each cycle that applied entries
  *   await node.close();
  *
  * Errors are FlotillaErrors: NOT_LEADER (details.leaderId, when known), PROPOSAL_DROPPED (the
@@ -315,6 +316,7 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
     this.serveReads();
     if (rd.softState) this.onSoftState(rd);
     this.core.advance(rd);
+    if (rd.committedEntries.length > 0 || rd.snapshot) this.emit('applied', this.applied);
     this.maybeSnapshot();
   }
 

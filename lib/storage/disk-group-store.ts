@@ -21,6 +21,7 @@
  * A snapshot the node takes itself (`saveSnapshot`) is written and renamed first, then its meta
  * saved, then whole log segments below `keepFrom` deleted.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../base/assert.js';
 import type { Clock } from '../base/clock.js';
@@ -222,11 +223,27 @@ export class DiskGroupStore implements GroupStore {
     this.log.compact(Math.min(keepFrom - 1, meta.index));
   }
 
+  /** The segment log itself (partitions read Kafka offsets and raw batches from it). */
+  get logStore(): SegmentLogStore {
+    return this.log;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.log.close();
     await this.snapshots.close();
     if (this.ownedKv) await this.ownedKv.close();
+  }
+
+  /**
+   * Closes the store and deletes the group for good: its Raft state in the KV (one synced write)
+   * first, then its directory. A crash in between leaves a directory without state, which the
+   * owner deletes as an orphan at its next start.
+   */
+  async destroy(dir: string): Promise<void> {
+    await this.state.destroy();
+    await this.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
