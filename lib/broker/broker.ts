@@ -1,0 +1,292 @@
+/**
+ * Broker: this node's implementation of BrokerApi (lib/broker/api.ts), the facade the Kafka
+ * listener calls. It reads the metadata image for topics and brokers, routes produce and fetch
+ * to the local partition leaders (ReplicaManager), long-polls fetches, and forwards admin
+ * requests to the controller (the metadata leader), waiting until this node's own replica of the
+ * metadata log shows the change so that the client's next Metadata request sees it.
+ */
+import type { Clock } from '../base/clock.js';
+import { FlotillaError, isFlotillaError } from '../base/errors.js';
+import type {
+  AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
+  CreateTopicsResponse, DeleteTopicsResponse, MetadataChangeResult,
+} from '../metadata/controller-api.js';
+import { ControllerMethods } from '../metadata/controller-api.js';
+import type { MetadataImage } from '../metadata/image.js';
+import type {
+  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult, FetchRequestSpec,
+  ListOffsetRequest, ListOffsetResult, PartitionView, ProduceRequestItem, ProduceResult, TopicView,
+} from './api.js';
+import type { Partition } from './partition.js';
+import type { ReplicaManager } from './replica-manager.js';
+
+/** This node's view of the metadata log. */
+export interface MetadataSource {
+  image(): MetadataImage;
+  /** Settles once this node has applied metadata index `index` (rejects with TIMEOUT). */
+  waitForIndex(index: number, timeoutMs: number): Promise<void>;
+}
+
+/** Calls the controller (the metadata leader), retrying until it answers. */
+export interface ControllerCaller {
+  call<T>(method: string, body: unknown): Promise<T>;
+}
+
+/** What the broker needs to know of topic configs (lib/metadata/topic-config.ts provides it). */
+export interface TopicConfigSource {
+  maxMessageBytes(image: MetadataImage, topic: string): number;
+  logAppendTime(image: MetadataImage, topic: string): boolean;
+  describe(image: MetadataImage, topic: string): ConfigEntryView[];
+}
+
+export interface BrokerSettings {
+  readonly clusterId: string;
+  readonly autoCreateTopics: boolean;
+  /** Entries DescribeConfigs shows for this node (type 'broker'). */
+  readonly nodeConfig: readonly ConfigEntryView[];
+  /** How long an admin call waits for this node's metadata to show its change. */
+  readonly metadataWaitMs?: number;
+}
+
+export interface BrokerOptions {
+  readonly nodeId: number;
+  readonly metadata: MetadataSource;
+  readonly controller: ControllerCaller;
+  readonly replicas: ReplicaManager;
+  readonly topicConfig: TopicConfigSource;
+  readonly clock: Clock;
+  readonly settings: BrokerSettings;
+  readonly logger?: (line: string) => void;
+}
+
+/** Internal topics (offsets, transactions) start with "__" and are reported as internal. */
+function isInternal(name: string): boolean {
+  return name.startsWith('__');
+}
+
+export class Broker implements BrokerApi {
+  readonly nodeId: number;
+  private readonly options: BrokerOptions;
+  private readonly metadata: MetadataSource;
+  private readonly replicas: ReplicaManager;
+  /** Fetches waiting for data (bounded by the listener's in-flight limits). */
+  readonly stats = { produced: 0, producedBytes: 0, fetched: 0, fetchedBytes: 0, longPolls: 0 };
+
+  constructor(options: BrokerOptions) {
+    this.nodeId = options.nodeId;
+    this.options = options;
+    this.metadata = options.metadata;
+    this.replicas = options.replicas;
+  }
+
+  image(): MetadataImage {
+    return this.metadata.image();
+  }
+
+  cluster(): ClusterView {
+    const image = this.image();
+    const brokers = image.unfencedBrokers().map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.clientPort, rack: b.rack }));
+    // Any live broker takes admin requests and forwards them (KRaft does the same): name this one.
+    return { clusterId: this.options.settings.clusterId, controllerId: this.nodeId, brokers };
+  }
+
+  topics(names: readonly string[] | null): TopicView[] {
+    const image = this.image();
+    const topics = names === null ? [...image.topicsByName.values()] : names.flatMap((n) => image.topicsByName.get(n) ?? []);
+    return topics.map((t) => ({
+      name: t.name,
+      topicId: t.topicId,
+      internal: isInternal(t.name),
+      partitions: t.partitions.map((p): PartitionView => {
+        const live = (id: number): boolean => image.brokers.get(id)?.fenced === false;
+        const leaderLive = p.leaderId >= 0 && live(p.leaderId);
+        return {
+          partition: p.partition,
+          leaderId: leaderLive ? p.leaderId : -1,
+          leaderEpoch: p.leaderEpoch,
+          replicas: p.replicas,
+          isr: p.replicas.filter(live),
+          offlineReplicas: p.replicas.filter((id) => !live(id)),
+        };
+      }),
+    }));
+  }
+
+  async autoCreateTopics(names: readonly string[]): Promise<void> {
+    if (!this.options.settings.autoCreateTopics) return;
+    const image = this.image();
+    const missing = [...new Set(names)].filter((n) => !image.topicsByName.has(n));
+    if (missing.length === 0) return;
+    try {
+      await this.createTopics({
+        topics: missing.map((name) => ({ name, partitions: -1, replicationFactor: -1, assignments: null, configs: {} })),
+        validateOnly: false,
+      });
+    } catch (err) {
+      this.log(`auto-create of ${missing.join(', ')} failed: ${errText(err)}`);
+    }
+  }
+
+  // ---- data -------------------------------------------------------------------------------------
+
+  /** The local partition for a client request, or the error that tells the client where to go. */
+  private local(topic: string, partition: number): Partition {
+    const p = this.replicas.get(topic, partition);
+    if (p) return p;
+    const t = this.image().topicsByName.get(topic);
+    const hint = t?.partitions[partition];
+    if (!t || !hint) throw new FlotillaError('UNKNOWN_TOPIC', `unknown topic-partition ${topic}-${partition}`);
+    throw new FlotillaError('NOT_LEADER', `node ${this.nodeId} holds no replica of ${topic}-${partition}`, { leaderId: hint.leaderId });
+  }
+
+  async produce(item: ProduceRequestItem): Promise<ProduceResult> {
+    const partition = this.local(item.topic, item.partition);
+    const image = this.image();
+    const logAppendTime = this.options.topicConfig.logAppendTime(image, item.topic);
+    const baseOffset = await partition.produce({
+      batch: item.records,
+      maxBatchBytes: this.options.topicConfig.maxMessageBytes(image, item.topic),
+      logAppendTime,
+      timeoutMs: item.timeoutMs > 0 ? item.timeoutMs : 30_000,
+    });
+    this.stats.produced++;
+    this.stats.producedBytes += item.records.byteLength;
+    return { baseOffset, logAppendTimeMs: logAppendTime ? this.options.clock.wallMs() : -1, logStartOffset: partition.logStartOffset() };
+  }
+
+  async fetch(spec: FetchRequestSpec): Promise<FetchPartitionResult[]> {
+    const deadline = this.options.clock.nowMs() + Math.max(0, spec.maxWaitMs);
+    let results = this.fetchOnce(spec);
+    for (;;) {
+      const bytes = results.reduce((n, r) => n + (r.records?.byteLength ?? 0), 0);
+      const remaining = deadline - this.options.clock.nowMs();
+      if (bytes >= Math.max(1, spec.minBytes) || remaining <= 0 || results.some((r) => r.error !== null)) break;
+      this.stats.longPolls++;
+      await this.waitForData(spec, remaining);
+      results = this.fetchOnce(spec);
+    }
+    this.stats.fetched++;
+    this.stats.fetchedBytes += results.reduce((n, r) => n + (r.records?.byteLength ?? 0), 0);
+    return results;
+  }
+
+  private fetchOnce(spec: FetchRequestSpec): FetchPartitionResult[] {
+    let budget = spec.maxBytes > 0 ? spec.maxBytes : Number.MAX_SAFE_INTEGER;
+    let any = false;
+    return spec.partitions.map((req): FetchPartitionResult => {
+      const base = { topic: req.topic, partition: req.partition, abortedTransactions: [], preferredLeaderId: -1 };
+      try {
+        const p = this.local(req.topic, req.partition);
+        p.checkServing(req.currentLeaderEpoch);
+        if (budget <= 0 && any) {
+          return { ...base, error: null, highWatermark: p.highWatermark(), lastStableOffset: p.highWatermark(), logStartOffset: p.logStartOffset(), records: null };
+        }
+        const read = p.read(req.fetchOffset, Math.max(1, Math.min(req.maxBytes, budget)));
+        const n = read.records?.byteLength ?? 0;
+        budget -= n;
+        if (n > 0) any = true;
+        // No transactions yet: the last stable offset is the high watermark, nothing is aborted.
+        return { ...base, error: null, highWatermark: read.highWatermark, lastStableOffset: read.highWatermark, logStartOffset: read.logStartOffset, records: read.records };
+      } catch (err) {
+        const error = asFlotillaError(err);
+        const leader = typeof error.details.leaderId === 'number' ? error.details.leaderId : -1;
+        return { ...base, error, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: null, preferredLeaderId: leader };
+      }
+    });
+  }
+
+  /** Settles when any partition of the fetch applies new entries, or after `ms`. */
+  private waitForData(spec: FetchRequestSpec, ms: number): Promise<void> {
+    const parts = new Set<Partition>();
+    for (const r of spec.partitions) {
+      const p = this.replicas.get(r.topic, r.partition);
+      if (p) parts.add(p);
+    }
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        for (const p of parts) p.off('data', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      for (const p of parts) p.on('data', done);
+    });
+  }
+
+  listOffset(req: ListOffsetRequest): Promise<ListOffsetResult> {
+    const p = this.local(req.topic, req.partition);
+    p.checkServing(req.currentLeaderEpoch);
+    const epoch = p.leaderEpoch;
+    if (req.timestamp === -1) return Promise.resolve({ offset: p.highWatermark(), timestamp: -1, leaderEpoch: epoch });
+    if (req.timestamp === -2) return Promise.resolve({ offset: p.logStartOffset(), timestamp: -1, leaderEpoch: epoch });
+    if (req.timestamp < 0) throw new FlotillaError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${req.timestamp}`);
+    const found = p.offsetForTimestamp(req.timestamp);
+    return Promise.resolve({ offset: found.offset, timestamp: found.timestamp, leaderEpoch: epoch });
+  }
+
+  deleteRecords(topic: string, partition: number): Promise<DeleteRecordsResult> {
+    this.local(topic, partition).checkServing();
+    // Moving the log start offset is replicated state that comes with retention (issue 7).
+    return Promise.reject(new FlotillaError('POLICY_VIOLATION', 'DeleteRecords is not supported yet: the log start offset moves with retention (issue 7)'));
+  }
+
+  // ---- admin: forwarded to the controller ---------------------------------------------------------
+
+  async createTopics(request: CreateTopicsRequest): Promise<CreateTopicsResponse> {
+    return this.forward<CreateTopicsResponse>(ControllerMethods.createTopics, request);
+  }
+
+  async deleteTopics(names: readonly string[]): Promise<DeleteTopicsResponse> {
+    return this.forward<DeleteTopicsResponse>(ControllerMethods.deleteTopics, { names });
+  }
+
+  async createPartitions(request: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {
+    return this.forward<CreatePartitionsResponse>(ControllerMethods.createPartitions, request);
+  }
+
+  async alterConfigs(request: AlterConfigsRequest): Promise<AlterConfigsResponse> {
+    return this.forward<AlterConfigsResponse>(ControllerMethods.alterConfigs, request);
+  }
+
+  describeConfigs(resources: readonly { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null }[]): DescribeConfigsResult[] {
+    const image = this.image();
+    return resources.map((r) => {
+      const pick = (entries: readonly ConfigEntryView[]): ConfigEntryView[] => (r.keys === null ? [...entries] : entries.filter((e) => r.keys?.includes(e.name)));
+      if (r.type === 'topic') {
+        if (!image.topicsByName.has(r.name)) {
+          return { type: r.type, name: r.name, error: new FlotillaError('UNKNOWN_TOPIC', `unknown topic ${r.name}`), entries: [] };
+        }
+        return { type: r.type, name: r.name, error: null, entries: pick(this.options.topicConfig.describe(image, r.name)) };
+      }
+      if (r.name !== '' && r.name !== String(this.nodeId)) {
+        return { type: r.type, name: r.name, error: new FlotillaError('INVALID_REQUEST', `node ${this.nodeId} describes only its own config, not node ${r.name}`), entries: [] };
+      }
+      return { type: r.type, name: r.name, error: null, entries: pick(this.options.settings.nodeConfig) };
+    });
+  }
+
+  private async forward<T extends MetadataChangeResult>(method: string, body: unknown): Promise<T> {
+    const result = await this.options.controller.call<T>(method, body);
+    if (result.metadataIndex > 0) {
+      try {
+        await this.metadata.waitForIndex(result.metadataIndex, this.options.settings.metadataWaitMs ?? 10_000);
+      } catch (err) {
+        this.log(`metadata did not reach index ${result.metadataIndex} in time: ${errText(err)}`);
+      }
+    }
+    return result;
+  }
+
+  private log(line: string): void {
+    this.options.logger?.(line);
+  }
+}
+
+function asFlotillaError(err: unknown): FlotillaError {
+  if (isFlotillaError(err)) return err;
+  return new FlotillaError('INVALID_REQUEST', errText(err));
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
