@@ -1,0 +1,178 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../../lib/base/clock.js';
+import { isFlotillaError } from '../../lib/base/errors.js';
+import { Partition } from '../../lib/broker/partition.js';
+import { BatchHeader, batchSizeAt, checkBatch, decodeRecords } from '../../lib/records/batch.js';
+import { encodeBatch } from '../../lib/records/encode.js';
+import type { NodeId } from '../../lib/raft/core/types.js';
+import { type HostTransport, RaftHost } from '../../lib/raft/host.js';
+import { MemoryKv } from '../../lib/storage/memory-kv.js';
+
+const clock: Clock = { nowMs: () => performance.now(), wallMs: () => Date.now() };
+
+/** In-process links delivering on a later turn. */
+class LocalNet {
+  handlers = new Map<NodeId, (from: NodeId, payload: unknown) => void>();
+  down = new Set<NodeId>();
+  transport(id: NodeId): HostTransport {
+    return {
+      send: (to, payload) => {
+        if (this.down.has(id) || this.down.has(to)) return true;
+        setImmediate(() => {
+          if (!this.down.has(to)) this.handlers.get(to)?.(id, structuredClone(payload));
+        });
+        return true;
+      },
+      onReceive: (handler) => {
+        this.handlers.set(id, handler);
+      },
+    };
+  }
+}
+
+async function until(cond: () => boolean, ms = 8000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function batchOf(n: number, tag: string, timestamp = 1_000): Buffer {
+  return encodeBatch({ baseOffset: 0, baseTimestamp: timestamp, records: Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`${tag}-${i}`) })) });
+}
+
+/** Every batch in a fetch answer, with its records' values (control batches as 'control'). */
+function parse(records: Buffer | null): { base: number; last: number; values: string[] }[] {
+  const out: { base: number; last: number; values: string[] }[] = [];
+  if (!records) return out;
+  for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
+    const b = records.subarray(pos, pos + batchSizeAt(records, pos));
+    expect(checkBatch(b)).to.equal(null);
+    const h = new BatchHeader(b);
+    out.push({ base: h.baseOffset, last: h.lastOffset, values: h.isControl ? ['control'] : decodeRecords(b).map((r) => Buffer.from(r.value ?? []).toString()) });
+  }
+  return out;
+}
+
+describe('Partition: a replica as a Raft group over batch-format segments', function () {
+  this.timeout(30_000);
+  const ids = [1, 2, 3];
+  let dir: string;
+  let net: LocalNet;
+  let hosts: Map<NodeId, RaftHost>;
+  let kvs: Map<NodeId, MemoryKv>;
+  let parts: Map<NodeId, Partition>;
+
+  async function open(id: NodeId): Promise<void> {
+    const host = new RaftHost({ nodeId: id, transport: net.transport(id), settings: { tickMs: 5 } });
+    host.start();
+    hosts.set(id, host);
+    parts.set(id, await Partition.open({
+      host, kv: kvs.get(id)!, dir: join(dir, `n${id}`), topic: 't', topicId: '00000000-0000-4000-8000-000000000001', partition: 0,
+      bootstrap: { voters: ids, learners: [] }, fsync: false, clock,
+    }));
+  }
+
+  async function closeAll(): Promise<void> {
+    for (const p of parts.values()) await p.close();
+    for (const h of hosts.values()) await h.close();
+    parts.clear();
+    hosts.clear();
+  }
+
+  const leader = (): Partition => [...parts.values()].find((p) => p.serving)!;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'flotilla-partition-'));
+    net = new LocalNet();
+    hosts = new Map();
+    kvs = new Map(ids.map((id) => [id, new MemoryKv()]));
+    parts = new Map();
+    for (const id of ids) await open(id);
+    await until(() => [...parts.values()].some((p) => p.serving));
+  });
+
+  afterEach(async () => {
+    await closeAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives committed batches consecutive offsets (after the leader\'s no-op) and serves them raw up to the high watermark', async () => {
+    const l = leader();
+    const bases: number[] = [];
+    for (let i = 0; i < 20; i++) bases.push(await l.produce({ batch: batchOf(1 + (i % 3), `b${i}`), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000 }));
+    for (let i = 1; i < bases.length; i++) expect(bases[i]).to.equal(bases[i - 1]! + 1 + ((i - 1) % 3));
+    const read = l.read(0, 1 << 20);
+    expect(read.highWatermark).to.equal(bases.at(-1)! + 1 + (19 % 3));
+    const batches = parse(read.records);
+    // Offsets are monotonic and contiguous; Raft's own entries are control batches clients skip.
+    let next = 0;
+    for (const b of batches) {
+      expect(b.base).to.equal(next);
+      next = b.last + 1;
+    }
+    expect(next).to.equal(read.highWatermark);
+    const data = batches.filter((b) => b.values[0] !== 'control');
+    expect(data.map((b) => b.base)).to.deep.equal(bases);
+    expect(data[5]!.values).to.deep.equal(['b5-0', 'b5-1', 'b5-2']);
+    // A fetch from the middle of a batch returns that whole batch first.
+    expect(parse(l.read(bases[5]! + 1, 1).records)[0]!.base).to.equal(bases[5]);
+    // At the high watermark: nothing yet; past the log end: out of range.
+    expect(l.read(read.highWatermark, 1 << 20).records).to.equal(null);
+    expect(() => l.read(read.highWatermark + 100, 1 << 20)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'OFFSET_OUT_OF_RANGE'));
+  });
+
+  it('refuses clients on followers and on stale or future leader epochs', async () => {
+    const l = leader();
+    const follower = [...parts.values()].find((p) => p !== l)!;
+    expect(() => follower.checkServing()).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'NOT_LEADER'));
+    expect(() => l.checkServing(l.leaderEpoch - 1)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'FENCED_LEADER_EPOCH'));
+    expect(() => l.checkServing(l.leaderEpoch + 1)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'UNKNOWN_LEADER_EPOCH'));
+    l.checkServing(l.leaderEpoch);
+    l.checkServing(-1);
+    // Bad input loses nothing: a corrupt batch, two batches in one, a control batch.
+    const bad = batchOf(2, 'x');
+    bad.writeUInt8(bad.readUInt8(bad.length - 1) ^ 0xff, bad.length - 1);
+    await expectCode(l.produce({ batch: bad, maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 1000 }), 'CORRUPT');
+    await expectCode(l.produce({ batch: Buffer.concat([batchOf(1, 'a'), batchOf(1, 'b')]), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 1000 }), 'INVALID_RECORD');
+    await expectCode(l.produce({ batch: batchOf(50, 'big'), maxBatchBytes: 200, logAppendTime: false, timeoutMs: 1000 }), 'TOO_LARGE');
+  });
+
+  it('keeps offsets monotonic and the high watermark from going back across leader changes and restarts', async () => {
+    let hw = 0;
+    const produced: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const l = leader();
+      for (let i = 0; i < 5; i++) produced.push(await l.produce({ batch: batchOf(2, `r${round}-${i}`), maxBatchBytes: 1 << 20, logAppendTime: true, timeoutMs: 5000 }));
+      expect(l.highWatermark()).to.be.at.least(hw);
+      hw = l.highWatermark();
+      const next = ids.find((id) => id !== l.node.nodeId)!;
+      await l.node.transferLeadership(next);
+      await until(() => parts.get(next)!.serving);
+      expect(parts.get(next)!.highWatermark()).to.be.at.least(hw);
+    }
+    for (let i = 1; i < produced.length; i++) expect(produced[i]).to.be.greaterThan(produced[i - 1]!);
+    await closeAll();
+    for (const id of ids) await open(id);
+    await until(() => [...parts.values()].some((p) => p.serving));
+    const batches = parse(leader().read(0, 1 << 22).records).filter((b) => b.values[0] !== 'control');
+    expect(batches.map((b) => b.base)).to.deep.equal(produced);
+    // LogAppendTime: the broker stamped the batches and fixed their CRC (parse checked it).
+    const raw = leader().read(produced[0]!, 1).records!;
+    expect(new BatchHeader(raw).maxTimestamp).to.be.closeTo(Date.now(), 60_000);
+  });
+});
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    expect(isFlotillaError(err) ? err.code : String(err)).to.equal(code);
+    return;
+  }
+  expect.fail(`expected ${code}`);
+}
