@@ -184,8 +184,9 @@ export class ReplicaManager {
       });
       this.byGroup.set(group, partition);
       this.byName.set(`${topic.name}/${p.partition}`, partition);
-      // A single replica elects itself at once instead of waiting out an election timeout.
-      if (isNew && p.replicas.length === 1) partition.node.campaign();
+      // The preferred leader (replicas[0]) of a new partition campaigns at once: leaders start
+      // where placement spread them, without waiting out an election timeout.
+      if (isNew && p.replicas[0] === this.options.nodeId && partition.node.status().term === 0) partition.node.campaign();
     } catch (err) {
       this.log(`cannot open replica ${topic.name}-${p.partition}: ${errText(err)}`);
     } finally {
