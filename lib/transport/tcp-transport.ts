@@ -2,14 +2,19 @@
  * TcpTransport: the real transport between Flotilla nodes.
  *
  * One TCP connection per peer pair carries every Raft group's traffic, both ways. The rule that
- * makes it one: the node with the LOWER id dials, the node with the higher id accepts. Both sides
+ * makes it one: the node with the HIGHER id dials, the node with the lower id accepts. Both sides
  * apply the same rule to the same two ids, so they never dial each other at once; the acceptor
- * refuses (with a reason) a hello from a higher id, and when a second connection from the same
- * lower-id peer completes its handshake, the newer one replaces the older one (the peer restarted,
+ * refuses (with a reason) a hello from a lower id, and when a second connection from the same
+ * higher-id peer completes its handshake, the newer one replaces the older one (the peer restarted,
  * or noticed a dead connection before we did: its new connection is the live one).
+ * Why the higher id: the controllers (configured, low ids) are known to every node, while a node
+ * that joins later is known to the others only once it has registered — which it does over this
+ * very connection. So the newcomer dials, and an acceptor takes a hello from a node it does not
+ * know yet (same cluster id) as a "learned" peer: reachable over that connection only, kept until
+ * the connection ends or `setPeers` names it.
  *
  * Handshake: the dialer sends HELLO {protocolVersion, clusterId, nodeId}; the acceptor checks it
- * (version, cluster id, a known peer with a lower id) and answers with its own HELLO, or with one
+ * (version, cluster id, a peer with a higher id, known or learned) and answers with its own HELLO, or with one
  * carrying `reject: reason` before closing. The dialer checks the answer the same way (and that it
  * comes from the node it meant to dial). Until the handshake completes a connection may carry
  * frames of at most maxHelloBytes, and it must complete within connectTimeoutMs.
@@ -83,6 +88,8 @@ interface Peer {
   reconnectTimer: ReturnType<typeof setTimeout> | null;
   everConnected: boolean;
   removed: boolean;
+  /** Accepted from a node `setPeers` has not named (yet): no address, gone with its connection. */
+  learned: boolean;
   readonly stats: MutablePeerStats;
 }
 
@@ -149,12 +156,13 @@ export class TcpTransport implements Transport {
 
   setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void {
     for (const [id, peer] of this.peers) {
-      if (!peers.has(id)) this.removePeer(peer);
+      if (!peers.has(id) && !peer.learned) this.removePeer(peer);
     }
     for (const [id, address] of peers) {
       if (id === this.nodeId) continue;
       const existing = this.peers.get(id);
       if (existing) {
+        existing.learned = false;
         if (existing.address.host !== address.host || existing.address.port !== address.port) {
           existing.address = address;
           if (this.dials(existing) && existing.conn) {
@@ -164,15 +172,7 @@ export class TcpTransport implements Transport {
         }
         continue;
       }
-      const peer: Peer = {
-        id, address, conn: null, queue: [], queuedBytes: 0, blocked: false, attempts: 0, reconnectTimer: null,
-        everConnected: false, removed: false,
-        stats: {
-          connected: false, queuedFrames: 0, queuedBytes: 0, framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0,
-          dropped: 0, reconnects: 0, badFrames: 0, flushes: 0,
-        },
-      };
-      this.peers.set(id, peer);
+      const peer = this.newPeer(id, address, false);
       if (this.server) this.maybeDial(peer);
     }
   }
@@ -271,9 +271,22 @@ export class TcpTransport implements Transport {
 
   // ---- Connections -----------------------------------------------------------------------------
 
-  /** The lower id dials. */
+  private newPeer(id: NodeId, address: PeerAddress, learned: boolean): Peer {
+    const peer: Peer = {
+      id, address, conn: null, queue: [], queuedBytes: 0, blocked: false, attempts: 0, reconnectTimer: null,
+      everConnected: false, removed: false, learned,
+      stats: {
+        connected: false, queuedFrames: 0, queuedBytes: 0, framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0,
+        dropped: 0, reconnects: 0, badFrames: 0, flushes: 0,
+      },
+    };
+    this.peers.set(id, peer);
+    return peer;
+  }
+
+  /** The higher id dials. */
   private dials(peer: Peer): boolean {
-    return this.nodeId < peer.id;
+    return this.nodeId > peer.id;
   }
 
   private maybeDial(peer: Peer): void {
@@ -371,8 +384,9 @@ export class TcpTransport implements Transport {
     let peer: Peer | undefined;
     if (!why && hello) {
       peer = this.peers.get(hello.nodeId);
-      if (!peer) why = `node ${hello.nodeId} is not a known peer`;
-      else if (this.dials(peer)) why = `node ${hello.nodeId} has the higher id and must accept, not dial (the lower id dials)`;
+      if (hello.nodeId === this.nodeId) why = `node ${hello.nodeId} has this node's own id`;
+      else if (hello.nodeId < this.nodeId) why = `node ${hello.nodeId} has the lower id and must accept, not dial (the higher id dials)`;
+      else if (!peer) peer = this.newPeer(hello.nodeId, { host: conn.socket.remoteAddress ?? '', port: 0 }, true);
     }
     if (why || !peer) {
       this.rejectedConnections++;
@@ -452,6 +466,10 @@ export class TcpTransport implements Transport {
         peer.stats.dropped += excess;
       }
       this.peerStateHandler(peer.id, false);
+    }
+    if (peer.learned && !peer.removed) {
+      this.forget(peer);
+      return;
     }
     if (this.closing || peer.removed || !this.dials(peer)) return;
     const delayMs = reconnectDelayMs(peer.attempts, this.settings, this.prng);

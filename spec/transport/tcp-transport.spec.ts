@@ -95,25 +95,25 @@ describe('TcpTransport', () => {
 
   it('garbage bytes close the connection: before the hello (rejected), and after it (a bad frame of that peer)', async () => {
     const log: string[] = [];
-    const b = await make(2, { log });
-    const a = await make(1);
+    const b = await make(1, { log });
+    const a = await make(2);
     link(a, b);
-    await until(() => isConnected(b, 1));
+    await until(() => isConnected(b, 2));
     const before = await rawClient(b.port);
     before.socket.write(Buffer.from([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]));
     await before.closed;
     expect(b.stats().rejectedConnections).to.equal(1);
-    // Posing as node 1 replaces a's connection (the newest wins), then misbehaves.
+    // Posing as node 2 replaces a's connection (the newest wins), then misbehaves.
     const after = await rawClient(b.port);
-    after.socket.write(hello(1));
+    after.socket.write(hello(2));
     await until(() => after.frames.length === 1);
     expect(after.frames[0]!.kind).to.equal(FrameKind.Hello);
     after.socket.write(Buffer.from([0, 0, 0, 4, FrameKind.Data, 0xc1, 0xc1, 0xc1]));
     await after.closed;
-    expect(peerStats(b, 1).badFrames).to.equal(1);
+    expect(peerStats(b, 2).badFrames).to.equal(1);
     expect(log.some((l) => /undecodable frame body/.test(l))).to.equal(true);
-    // The real node 1 comes back by itself.
-    await until(() => isConnected(a, 2) && isConnected(b, 1));
+    // The real node 2 comes back by itself.
+    await until(() => isConnected(a, 1) && isConnected(b, 2));
   });
 
   it('an unidentified connection may not send a large frame, nor stay silent', async () => {
@@ -131,37 +131,55 @@ describe('TcpTransport', () => {
   it('rejects a wrong cluster id, with the reason logged on both sides', async () => {
     const logA: string[] = [];
     const logB: string[] = [];
-    const a = await make(1, { cluster: 'one', log: logA });
-    const b = await make(2, { cluster: 'two', log: logB });
+    const a = await make(2, { cluster: 'one', log: logA });
+    const b = await make(1, { cluster: 'two', log: logB });
     link(a, b);
     await until(() => logA.some((l) => /refused by the peer: cluster id "one" is not "two"/.test(l)));
     expect(logB.some((l) => /refused: cluster id "one" is not "two"/.test(l))).to.equal(true);
-    expect(isConnected(a, 2)).to.equal(false);
-    expect(isConnected(b, 1)).to.equal(false);
-    expect(a.send(2, { x: 1 })).to.equal(true);
+    expect(isConnected(a, 1)).to.equal(false);
+    expect(isConnected(b, 2)).to.equal(false);
+    expect(a.send(1, { x: 1 })).to.equal(true);
     expect(b.stats().rejectedConnections).to.be.at.least(1);
   });
 
-  it('rejects an unexpected node id: a dial that reaches another node, and a hello from an unknown node', async () => {
+  it('rejects an unexpected node id: a dial that reaches another node, and a hello from a lower id', async () => {
     const logA: string[] = [];
-    const logC: string[] = [];
-    const a = await make(1, { log: logA });
-    const c = await make(3, { log: logC });
-    c.setPeers(new Map([[1, { host: LOCAL, port: a.port }]]));
-    // a believes node 2 lives at c's address.
+    const a = await make(3, { log: logA });
+    const c = await make(1);
+    // a believes node 2 lives at c's address; c takes a's hello (a higher id, learned), and a sees
+    // that the answer comes from 1, not 2.
     a.setPeers(new Map([[2, { host: LOCAL, port: c.port }]]));
-    await until(() => logA.some((l) => /refused by the peer: node 1 is not a known peer/.test(l)) || logA.some((l) => /is 3, not 2/.test(l)));
-    // c knows 1, so it accepts 1's hello; a then sees the answer comes from 3, not 2.
-    await until(() => logA.some((l) => /the node at 127\.0\.0\.1:\d+ is 3, not 2/.test(l)));
+    await until(() => logA.some((l) => /the node at 127\.0\.0\.1:\d+ is 1, not 2/.test(l)));
     expect(isConnected(a, 2)).to.equal(false);
-    const raw = await rawClient(c.port);
+    const raw = await rawClient(a.port);
     raw.socket.write(hello(0));
     await raw.closed;
     expect(raw.frames[0]).to.deep.include({ kind: FrameKind.Hello });
-    expect((raw.frames[0] as { body: { reject: string } }).body.reject).to.equal('node 0 is not a known peer');
+    expect((raw.frames[0] as { body: { reject: string } }).body.reject).to.match(/node 0 has the lower id and must accept/);
   });
 
-  it('refuses a dial from the higher id: the lower id dials, and both directions share its connection', async () => {
+  it('accepts a node it does not know yet (it joins by dialing) and forgets it with its connection', async () => {
+    const a = await make(1);
+    const b = await make(5);
+    const atA: unknown[] = [];
+    a.onReceive((from, p) => atA.push([from, p]));
+    b.setPeers(new Map([[1, { host: LOCAL, port: a.port }]]));
+    b.send(1, { hi: 'from 5' });
+    await until(() => atA.length === 1);
+    expect(atA[0]).to.deep.equal([5, { hi: 'from 5' }]);
+    // a answers over the same connection, before it has been told where 5 lives.
+    const atB: unknown[] = [];
+    b.onReceive((_f, p) => atB.push(p));
+    expect(a.send(5, { hi: 'back' })).to.equal(true);
+    await until(() => atB.length === 1);
+    // setPeers without 5 keeps the learned peer while its connection lives.
+    a.setPeers(new Map());
+    expect(isConnected(a, 5)).to.equal(true);
+    b.destroy();
+    await until(() => !a.stats().peers.has(5));
+  });
+
+  it('refuses a dial from the lower id: the higher id dials, and both directions share its connection', async () => {
     const a = await make(1);
     const b = await make(2);
     link(a, b);
@@ -169,12 +187,12 @@ describe('TcpTransport', () => {
     a.onReceive((_f, p) => atA.push(p));
     b.send(1, { from: 'b' });
     await until(() => atA.length === 1);
-    const raw = await rawClient(a.port);
-    raw.socket.write(hello(2));
+    const raw = await rawClient(b.port);
+    raw.socket.write(hello(1));
     await raw.closed;
-    expect((raw.frames[0] as { body: { reject: string } }).body.reject).to.match(/higher id and must accept/);
-    expect(isConnected(a, 2)).to.equal(true);
-    expect(a.connectionCount).to.equal(1);
+    expect((raw.frames[0] as { body: { reject: string } }).body.reject).to.match(/lower id and must accept/);
+    expect(isConnected(b, 1)).to.equal(true);
+    expect(b.connectionCount).to.equal(1);
   });
 
   it('simultaneous start: both sides add each other in the same turn and send at once; one connection carries it all', async () => {
@@ -198,16 +216,16 @@ describe('TcpTransport', () => {
   });
 
   it('a second connection from the same peer replaces the first', async () => {
-    const b = await make(2);
-    b.setPeers(new Map([[1, { host: LOCAL, port: 1 }]]));
+    const b = await make(1);
+    b.setPeers(new Map([[2, { host: LOCAL, port: 1 }]]));
     const first = await rawClient(b.port);
-    first.socket.write(hello(1));
-    await until(() => isConnected(b, 1));
+    first.socket.write(hello(2));
+    await until(() => isConnected(b, 2));
     const second = await rawClient(b.port);
-    second.socket.write(hello(1));
+    second.socket.write(hello(2));
     await first.closed;
-    expect(isConnected(b, 1)).to.equal(true);
-    b.send(1, { to: 'second' });
+    expect(isConnected(b, 2)).to.equal(true);
+    b.send(2, { to: 'second' });
     await until(() => second.frames.length === 2);
     expect(second.frames[1]).to.deep.equal({ kind: FrameKind.Data, body: { to: 'second' } });
   });
@@ -220,7 +238,7 @@ describe('TcpTransport', () => {
     });
     await new Promise<void>((res) => server.listen(0, LOCAL, () => res()));
     try {
-      const a = await make(1);
+      const a = await make(3);
       const got: unknown[] = [];
       a.onReceive((_f, p) => got.push(p));
       a.setPeers(new Map([[2, { host: LOCAL, port: (server.address() as AddressInfo).port }]]));
@@ -281,10 +299,10 @@ describe('TcpTransport', () => {
     expect(peerStats(a, 2).reconnects).to.equal(0);
     // A peer that greets and then never speaks again (a dead host) is dropped.
     const c = await make(3, { settings });
-    c.setPeers(new Map([[1, { host: LOCAL, port: 1 }]]));
+    c.setPeers(new Map([[4, { host: LOCAL, port: 1 }]]));
     const dead = await rawClient(c.port);
-    dead.socket.write(hello(1));
-    await until(() => isConnected(c, 1));
+    dead.socket.write(hello(4));
+    await until(() => isConnected(c, 4));
     const t0 = Date.now();
     await dead.closed;
     expect(Date.now() - t0).to.be.within(150, 2000);
@@ -293,22 +311,22 @@ describe('TcpTransport', () => {
 
   it('backpressure: a peer that stops reading fills the bounded queue, then send drops', async () => {
     const b = await make(2, { settings: { maxFrameBytes: 1024 * 1024, maxQueuedFrames: 10_000, maxQueuedBytes: 4 * 1024 * 1024 } });
-    b.setPeers(new Map([[1, { host: LOCAL, port: 1 }]]));
+    b.setPeers(new Map([[3, { host: LOCAL, port: 1 }]]));
     const raw = await rawClient(b.port);
-    raw.socket.write(hello(1));
-    await until(() => isConnected(b, 1));
+    raw.socket.write(hello(3));
+    await until(() => isConnected(b, 3));
     raw.socket.pause();
     const frame = { data: Buffer.alloc(64 * 1024) };
     let refused = 0;
     for (let turn = 0; turn < 400 && refused === 0; turn++) {
-      for (let i = 0; i < 16; i++) if (!b.send(1, frame)) refused++;
+      for (let i = 0; i < 16; i++) if (!b.send(3, frame)) refused++;
       await new Promise((r) => setImmediate(r));
     }
     expect(refused).to.be.above(0);
-    const s = peerStats(b, 1);
+    const s = peerStats(b, 3);
     expect(s.queuedBytes).to.be.at.most(4 * 1024 * 1024);
     expect(s.dropped).to.equal(refused);
-    expect(isConnected(b, 1)).to.equal(true);
+    expect(isConnected(b, 3)).to.equal(true);
   });
 
   it('frames queued in one turn leave in one write', async () => {
