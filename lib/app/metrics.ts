@@ -1,0 +1,184 @@
+/**
+ * Prometheus metrics (prom-client), one Registry per node so that several nodes can live in one
+ * process (tests) without sharing counters. Every series carries the label `node`.
+ *
+ * Cardinality is bounded: labels are the Raft group (one per hosted replica, bounded by the
+ * partitions this node hosts), the Kafka API name (a fixed set), and error codes (a fixed set);
+ * never topic names from clients or client ids.
+ *
+ * `serveMetrics` is the HTTP side: GET /metrics (Prometheus text format), GET /status (the node's
+ * status as JSON), GET /healthz ("ok").
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface NodeMetrics {
+  readonly registry: Registry;
+  /** Current Raft term of each group hosted here. Remove a group's series with `raftTerm.remove({ group })`. */
+  readonly raftTerm: Gauge<'group'>;
+  /** Times a group hosted here saw its leader change (a new leader, or none). */
+  readonly raftLeaderChanges: Counter;
+  /** Time from proposal to commit on the leader, in seconds. */
+  readonly raftCommitLatency: Histogram;
+  /** Entries proposed on the leaders here and not committed yet. */
+  readonly raftInFlightEntries: Gauge;
+  /** Raft groups (partition replicas and the metadata group) hosted by this node. */
+  readonly raftGroups: Gauge;
+  /** Raft groups this node leads. */
+  readonly raftGroupsLed: Gauge;
+  readonly produceRequests: Counter;
+  readonly produceRecords: Counter;
+  readonly produceBytes: Counter;
+  /** Produce partition errors by Kafka error name (e.g. NOT_LEADER_OR_FOLLOWER). */
+  readonly produceErrors: Counter<'error'>;
+  readonly fetchRequests: Counter;
+  /** Record bytes returned to fetchers. */
+  readonly fetchBytes: Counter;
+  readonly fetchErrors: Counter<'error'>;
+  /** Kafka requests by API name (Produce, Fetch, Metadata, ...). */
+  readonly kafkaRequests: Counter<'api'>;
+  /** Time to answer a Kafka request by API name, in seconds. */
+  readonly kafkaRequestDuration: Histogram<'api'>;
+  /** Kafka requests answered with (or closed for) an error, by API and error name. */
+  readonly kafkaRequestErrors: Counter<'api' | 'error'>;
+  /** Open client connections. */
+  readonly connections: Gauge;
+  /** Client connections accepted since start. */
+  readonly connectionsAccepted: Counter;
+  /** Brokers registered in the metadata image. */
+  readonly metadataBrokers: Gauge;
+  /** Brokers the metadata marks fenced (stopped heartbeating). */
+  readonly metadataFencedBrokers: Gauge;
+  /** Offset of the last metadata record this node applied. */
+  readonly metadataAppliedOffset: Gauge;
+}
+
+export interface CreateNodeMetricsOptions {
+  readonly nodeId: number;
+  /** Process figures (CPU, memory, event loop lag, GC); default true. */
+  readonly processMetrics?: boolean;
+  /** Name prefix; default "flotilla_". */
+  readonly prefix?: string;
+}
+
+export function createNodeMetrics(options: CreateNodeMetricsOptions): NodeMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: String(options.nodeId) });
+  const p = options.prefix ?? 'flotilla_';
+  const registers = [registry];
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
+  const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  return Object.freeze({
+    registry,
+    raftTerm: new Gauge({ name: `${p}raft_term`, help: 'Current Raft term of each group hosted here', labelNames: ['group'] as const, registers }),
+    raftLeaderChanges: new Counter({ name: `${p}raft_leader_changes_total`, help: 'Leader changes seen by the Raft groups hosted here', registers }),
+    raftCommitLatency: new Histogram({ name: `${p}raft_commit_latency_seconds`, help: 'Time from proposal to commit on the leader', buckets: latencyBuckets, registers }),
+    raftInFlightEntries: new Gauge({ name: `${p}raft_in_flight_entries`, help: 'Entries proposed on leaders here and not committed yet', registers }),
+    raftGroups: new Gauge({ name: `${p}raft_groups`, help: 'Raft groups hosted by this node', registers }),
+    raftGroupsLed: new Gauge({ name: `${p}raft_groups_led`, help: 'Raft groups this node leads', registers }),
+    produceRequests: new Counter({ name: `${p}produce_requests_total`, help: 'Produce requests received', registers }),
+    produceRecords: new Counter({ name: `${p}produce_records_total`, help: 'Records appended by produce requests', registers }),
+    produceBytes: new Counter({ name: `${p}produce_bytes_total`, help: 'Record batch bytes appended by produce requests', registers }),
+    produceErrors: new Counter({ name: `${p}produce_errors_total`, help: 'Produce partition errors by Kafka error name', labelNames: ['error'] as const, registers }),
+    fetchRequests: new Counter({ name: `${p}fetch_requests_total`, help: 'Fetch requests received', registers }),
+    fetchBytes: new Counter({ name: `${p}fetch_bytes_total`, help: 'Record bytes returned by fetch requests', registers }),
+    fetchErrors: new Counter({ name: `${p}fetch_errors_total`, help: 'Fetch partition errors by Kafka error name', labelNames: ['error'] as const, registers }),
+    kafkaRequests: new Counter({ name: `${p}kafka_requests_total`, help: 'Kafka requests by API', labelNames: ['api'] as const, registers }),
+    kafkaRequestDuration: new Histogram({ name: `${p}kafka_request_duration_seconds`, help: 'Time to answer a Kafka request by API', labelNames: ['api'] as const, buckets: latencyBuckets, registers }),
+    kafkaRequestErrors: new Counter({ name: `${p}kafka_request_errors_total`, help: 'Kafka requests that failed, by API and error name', labelNames: ['api', 'error'] as const, registers }),
+    connections: new Gauge({ name: `${p}connections`, help: 'Open client connections', registers }),
+    connectionsAccepted: new Counter({ name: `${p}connections_accepted_total`, help: 'Client connections accepted', registers }),
+    metadataBrokers: new Gauge({ name: `${p}metadata_brokers`, help: 'Brokers registered in the metadata', registers }),
+    metadataFencedBrokers: new Gauge({ name: `${p}metadata_fenced_brokers`, help: 'Brokers the metadata marks fenced', registers }),
+    metadataAppliedOffset: new Gauge({ name: `${p}metadata_applied_offset`, help: 'Offset of the last metadata record applied here', registers }),
+  });
+}
+
+export interface ServeMetricsOptions {
+  readonly host: string;
+  /** 0 picks a free port (see `address()`). */
+  readonly port: number;
+  readonly registry: Registry;
+  /** The node's status for GET /status; may return a promise. BigInts are written as strings. */
+  readonly status: () => unknown;
+}
+
+export interface MetricsServer {
+  address(): { host: string; port: number };
+  /** Stops listening and closes open connections. */
+  close(): Promise<void>;
+}
+
+/** Starts the metrics HTTP server; resolves once it listens (rejects if it cannot bind). */
+export async function serveMetrics(options: ServeMetricsOptions): Promise<MetricsServer> {
+  const server = createServer((req, res) => {
+    handle(options, req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `error: ${err instanceof Error ? err.message : String(err)}\n`);
+      else res.destroy();
+    });
+  });
+  // Small, bounded: no request bodies are read; slow or idle clients are cut off.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 50;
+  await new Promise<void>((resolveListen, rejectListen) => {
+    const onError = (err: Error) => rejectListen(err);
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolveListen();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  let closing: Promise<void> | null = null;
+  return {
+    address: () => ({ host: options.host, port: bound.port }),
+    close: () => {
+      closing ??= new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+async function handle(options: ServeMetricsOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    return;
+  }
+  switch (path) {
+    case '/metrics':
+      send(res, 200, options.registry.contentType, await options.registry.metrics());
+      return;
+    case '/status': {
+      const status: unknown = await options.status();
+      send(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(status, jsonReplacer, 2)}\n`);
+      return;
+    }
+    case '/healthz':
+      send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+      return;
+    default:
+      send(res, 404, 'text/plain; charset=utf-8', 'not found: try /metrics, /status or /healthz\n');
+  }
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Map) return Object.fromEntries(value);
+  if (value instanceof Set) return [...value];
+  return value;
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
