@@ -148,6 +148,7 @@ export class Broker implements BrokerApi {
       maxBatchBytes: this.options.topicConfig.maxMessageBytes(image, item.topic),
       logAppendTime,
       timeoutMs: item.timeoutMs > 0 ? item.timeoutMs : 30_000,
+      ack: item.acks === 1 ? 'appended' : 'committed',
     });
     this.stats.produced++;
     this.stats.producedBytes += item.records.byteLength;

@@ -48,6 +48,11 @@ export interface PartitionProduce {
   /** message.timestamp.type = LogAppendTime: the broker stamps the batch. */
   readonly logAppendTime: boolean;
   readonly timeoutMs: number;
+  /**
+   * 'committed' (acks=all, the default): settle once a majority holds the batch. 'appended'
+   * (acks=1): once the leader's own log holds it durably; it may still be lost with the leader.
+   */
+  readonly ack?: 'committed' | 'appended';
 }
 
 export interface PartitionRead {
@@ -207,6 +212,13 @@ export class Partition extends EventEmitter {
       timer = setTimeout(() => reject(new FlotillaError('TIMEOUT', `produce to ${this.topic}-${this.partition} not committed in ${req.timeoutMs} ms`)), Math.max(1, req.timeoutMs));
     });
     try {
+      if (req.ack === 'appended') {
+        // The log patched baseOffset into this very buffer when it appended the entry.
+        const appended = new Promise<number>((resolve, reject) => {
+          this.node.propose(batch, () => resolve(new BatchHeader(batch).baseOffset)).catch(reject);
+        });
+        return await Promise.race([appended, timeout]);
+      }
       return await Promise.race([this.node.propose(batch), timeout]);
     } finally {
       clearTimeout(timer);

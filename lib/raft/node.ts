@@ -65,6 +65,8 @@ interface Waiter<T> {
 
 interface PendingProposal<R> extends Waiter<R> {
   readonly term: number;
+  /** Called once the entry is durable in this node's log (before it commits). */
+  onAppended?: ((index: number) => void) | undefined;
 }
 
 interface PendingRead extends Waiter<void> {
@@ -156,8 +158,12 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
     return this.core.status();
   }
 
-  /** Proposes a command; settles with the state machine's result once applied on this node. */
-  propose(command: Uint8Array): Promise<R> {
+  /**
+   * Proposes a command; settles with the state machine's result once applied on this node.
+   * `onAppended`, when given, is called once the entry is durable in this node's own log (on the
+   * leader: before a majority holds it — Kafka's acks=1), unless the proposal fails first.
+   */
+  propose(command: Uint8Array, onAppended?: (index: number) => void): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       if (this.closed) return reject(new FlotillaError('CLOSED', `group ${this.groupId} is closed`));
       if (this.proposals.size >= this.settings.maxPendingProposals) {
@@ -165,7 +171,7 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
       }
       try {
         const { firstIndex, term } = this.core.propose([command]);
-        this.proposals.set(firstIndex, { resolve, reject, term, deadlineMs: this.deadline(this.settings.proposeTimeoutMs) });
+        this.proposals.set(firstIndex, { resolve, reject, term, deadlineMs: this.deadline(this.settings.proposeTimeoutMs), onAppended });
         this.host.touch(this);
       } catch (err) {
         reject(err);
@@ -299,6 +305,14 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
         if (index > rd.snapshot.index) continue;
         this.proposals.delete(index);
         p.reject(new FlotillaError('TIMEOUT', `entry ${index} was covered by a snapshot; its result is unknown`));
+      }
+    }
+    for (const e of rd.entries) {
+      const p = this.proposals.get(e.index);
+      if (p?.onAppended && p.term === e.term) {
+        const cb = p.onAppended;
+        p.onAppended = undefined;
+        cb(e.index);
       }
     }
     for (const e of rd.committedEntries) await this.applyEntry(e);

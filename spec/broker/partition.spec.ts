@@ -106,8 +106,13 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     const bases: number[] = [];
     for (let i = 0; i < 20; i++) bases.push(await l.produce({ batch: batchOf(1 + (i % 3), `b${i}`), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000 }));
     for (let i = 1; i < bases.length; i++) expect(bases[i]).to.equal(bases[i - 1]! + 1 + ((i - 1) % 3));
+    // acks=1: answered once the leader's log holds the batch, with the offset it got.
+    const one = await l.produce({ batch: batchOf(2, 'acks1'), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000, ack: 'appended' });
+    expect(one).to.equal(bases.at(-1)! + 1 + (19 % 3));
+    await until(() => l.highWatermark() === one + 2);
+    bases.push(one);
     const read = l.read(0, 1 << 20);
-    expect(read.highWatermark).to.equal(bases.at(-1)! + 1 + (19 % 3));
+    expect(read.highWatermark).to.equal(bases.at(-1)! + 2);
     const batches = parse(read.records);
     // Offsets are monotonic and contiguous; Raft's own entries are control batches clients skip.
     let next = 0;
@@ -118,6 +123,7 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     expect(next).to.equal(read.highWatermark);
     const data = batches.filter((b) => b.values[0] !== 'control');
     expect(data.map((b) => b.base)).to.deep.equal(bases);
+    expect(data.at(-1)!.values).to.deep.equal(['acks1-0', 'acks1-1']);
     expect(data[5]!.values).to.deep.equal(['b5-0', 'b5-1', 'b5-2']);
     // A fetch from the middle of a batch returns that whole batch first.
     expect(parse(l.read(bases[5]! + 1, 1).records)[0]!.base).to.equal(bases[5]);
