@@ -9,7 +9,7 @@ import type { Clock } from '../base/clock.js';
 import { FlotillaError, isFlotillaError } from '../base/errors.js';
 import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
-  CreateTopicsResponse, DeleteTopicsResponse, MetadataChangeResult,
+  CreateTopicsResponse, DecommissionRequest, DecommissionResponse, DeleteTopicsResponse, MetadataChangeResult,
 } from '../metadata/controller-api.js';
 import { ControllerMethods } from '../metadata/controller-api.js';
 import type { MetadataImage } from '../metadata/image.js';
@@ -58,6 +58,9 @@ export interface BrokerOptions {
   readonly settings: BrokerSettings;
   readonly logger?: (line: string) => void;
 }
+
+/** The broker-level config key that asks the controller to decommission the node. */
+export const DECOMMISSION_KEY = 'flotilla.decommission';
 
 /** Internal topics (offsets, transactions) start with "__" and are reported as internal. */
 function isInternal(name: string): boolean {
@@ -245,8 +248,45 @@ export class Broker implements BrokerApi {
     return this.forward<CreatePartitionsResponse>(ControllerMethods.createPartitions, request);
   }
 
+  /**
+   * Forwarded to the controller, except the node-level action `flotilla.decommission=true` on a
+   * broker resource: it asks the controller to move every replica off that node (the one client
+   * protocol carries it: `kafka-configs --entity-type brokers --entity-name N --add-config
+   * flotilla.decommission=true`, or `flotilla node decommission N`).
+   */
   async alterConfigs(request: AlterConfigsRequest): Promise<AlterConfigsResponse> {
-    return this.forward<AlterConfigsResponse>(ControllerMethods.alterConfigs, request);
+    const isDecommission = (r: AlterConfigsRequest['resources'][number]): boolean =>
+      r.type === 'broker' && r.configs.some((c) => c.key === DECOMMISSION_KEY);
+    const actions = request.resources.filter(isDecommission);
+    const rest = request.resources.filter((r) => !isDecommission(r));
+    const results: AlterConfigsResponse['results'][number][] = [];
+    let metadataIndex = 0;
+    for (const r of actions) {
+      const brokerId = Number(r.name);
+      const value = r.configs.find((c) => c.key === DECOMMISSION_KEY)?.value;
+      if (!/^\d+$/.test(r.name) || value !== 'true' || r.configs.length !== 1) {
+        results.push({ type: r.type, name: r.name, error: { code: 'INVALID_TOPIC_CONFIG', message: `${DECOMMISSION_KEY} takes the value "true" on a broker id, alone` } });
+        continue;
+      }
+      if (request.validateOnly) {
+        results.push({ type: r.type, name: r.name, error: null });
+        continue;
+      }
+      try {
+        const res = await this.forward<DecommissionResponse>(ControllerMethods.decommission, { brokerId } satisfies DecommissionRequest);
+        metadataIndex = Math.max(metadataIndex, res.metadataIndex);
+        results.push({ type: r.type, name: r.name, error: null });
+      } catch (err) {
+        const e = asFlotillaError(err);
+        results.push({ type: r.type, name: r.name, error: { code: e.code, message: e.message } });
+      }
+    }
+    if (rest.length > 0) {
+      const res = await this.forward<AlterConfigsResponse>(ControllerMethods.alterConfigs, { ...request, resources: rest });
+      metadataIndex = Math.max(metadataIndex, res.metadataIndex);
+      results.push(...res.results);
+    }
+    return { metadataIndex, results };
   }
 
   describeConfigs(resources: readonly { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null }[]): DescribeConfigsResult[] {
