@@ -1,0 +1,96 @@
+/**
+ * The shape of one API's handler. A handler module exports `handler(api, async (ctx, request) =>
+ * response)`; the dispatcher (dispatch.ts) finds it by API key, and the handler never throws: every
+ * failure of the broker is mapped (ctx.error → errors.ts) into the response, per partition or per
+ * topic. `NO_RESPONSE` answers nothing (Produce with acks=0); `CLOSE_CONNECTION` ends the
+ * connection after the responses before it (Kafka's answer to a failed acks=0 Produce).
+ */
+import type { BrokerApi } from '../broker/api.js';
+import type { ApiDefinition } from '../kafka/api.js';
+import { encodeResponseFrame } from '../kafka/apis.js';
+import type { KafkaErrorName } from '../kafka/errors.js';
+import type { RequestHeader } from '../kafka/header.js';
+import { type ErrorContext, type KafkaErrorValue, kafkaError, kafkaErrorOf } from './errors.js';
+import type { ServerMetrics } from './metrics.js';
+
+export const NO_RESPONSE = Symbol('flotilla.server.noResponse');
+export const CLOSE_CONNECTION = Symbol('flotilla.server.closeConnection');
+export type HandlerDirective = typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
+
+/** What a handler sees of the request beyond its body. */
+export interface RequestContext {
+  readonly broker: BrokerApi;
+  readonly header: RequestHeader;
+  /** The version the request was sent at (the response uses the same). */
+  readonly apiVersion: number;
+  /** Maps a BrokerApi failure (or null: success) to the Kafka code and message, counting it. */
+  error(err: unknown, context?: ErrorContext): KafkaErrorValue;
+  /** A Kafka error the server chose itself (request validation), counted. */
+  errorOf(name: KafkaErrorName, message?: string | null): KafkaErrorValue;
+}
+
+export type HandlerResult<Res> = Res | HandlerDirective;
+
+function isDirective<Res>(x: HandlerResult<Res>): x is HandlerDirective {
+  return x === NO_RESPONSE || x === CLOSE_CONNECTION;
+}
+
+/** A handler with its API's types erased: what the dispatch table holds. */
+export interface AnyHandler {
+  readonly apiKey: number;
+  readonly name: string;
+  /**
+   * Runs the handler for a decoded body and encodes the response frame (size prefix included).
+   * Rejects only on a bug (a handler that throws, a response that cannot be encoded).
+   */
+  run(ctx: RequestContext, body: unknown, responseBytesMax: number): Promise<Buffer | HandlerDirective>;
+}
+
+export function handler<Req, Res>(
+  api: ApiDefinition<Req, Res>,
+  handle: (ctx: RequestContext, request: Req) => Promise<HandlerResult<Res>>,
+): AnyHandler {
+  return Object.freeze({
+    apiKey: api.apiKey,
+    name: api.name,
+    async run(ctx: RequestContext, body: unknown, responseBytesMax: number): Promise<Buffer | HandlerDirective> {
+      // The body was decoded by `api` itself (parseRequest looks the API up by the same key).
+      const result: HandlerResult<Res> = await handle(ctx, body as Req);
+      if (isDirective(result)) return result;
+      return encodeResponseFrame(api, ctx.apiVersion, ctx.header.correlationId, result as Res, responseBytesMax);
+    },
+  });
+}
+
+/** Builds the context of one request. */
+export function requestContext(broker: BrokerApi, header: RequestHeader, metrics: ServerMetrics): RequestContext {
+  return {
+    broker,
+    header,
+    apiVersion: header.apiVersion,
+    error(err: unknown, context?: ErrorContext): KafkaErrorValue {
+      const e = kafkaError(err, context);
+      metrics.countError(e.errorCode);
+      return e;
+    },
+    errorOf(name: KafkaErrorName, message: string | null = null): KafkaErrorValue {
+      const e = kafkaErrorOf(name, message);
+      metrics.countError(e.errorCode);
+      return e;
+    },
+  };
+}
+
+/**
+ * Runs `fn` for every item concurrently and keeps the order; an item whose call throws gets
+ * `onError(err, item)` instead. Never rejects.
+ */
+export async function settleAll<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, onError: (err: unknown, item: T) => R): Promise<R[]> {
+  return Promise.all(items.map(async (item) => {
+    try {
+      return await fn(item);
+    } catch (err) {
+      return onError(err, item);
+    }
+  }));
+}

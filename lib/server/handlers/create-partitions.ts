@@ -1,0 +1,40 @@
+/**
+ * CreatePartitions (37): grow topics' partition counts (manual assignments for the new partitions
+ * only, or placement's choice). A name given twice is INVALID_REQUEST.
+ */
+import type { NamedResult } from '../../metadata/controller-api.js';
+import { createPartitionsApi } from '../../kafka/create-partitions.js';
+import type { KafkaErrorValue } from '../errors.js';
+import { handler } from '../handler.js';
+
+export const createPartitionsHandler = handler(createPartitionsApi, async (ctx, req) => {
+  const counts = new Map<string, number>();
+  for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+  const early = new Map<string, KafkaErrorValue>();
+  const topics = [];
+  for (const t of req.topics) {
+    if ((counts.get(t.name) ?? 0) > 1) {
+      early.set(t.name, ctx.errorOf('INVALID_REQUEST', `topic ${t.name} is named more than once in the request`));
+      continue;
+    }
+    topics.push({ name: t.name, count: t.count, assignments: t.assignments === null ? null : t.assignments.map((a) => [...a.brokerIds]) });
+  }
+  const results = new Map<string, NamedResult>();
+  let failure: unknown = null;
+  if (topics.length > 0) {
+    try {
+      for (const r of (await ctx.broker.createPartitions({ topics, validateOnly: req.validateOnly })).results) results.set(r.name, r);
+    } catch (err) {
+      failure = err;
+    }
+  }
+  return {
+    throttleTimeMs: 0,
+    results: req.topics.map((t) => {
+      const e = early.get(t.name);
+      if (e !== undefined) return { name: t.name, ...e };
+      const r = results.get(t.name);
+      return { name: t.name, ...(r === undefined ? ctx.error(failure ?? new Error(`no result for topic ${t.name}`)) : ctx.error(r.error)) };
+    }),
+  };
+});

@@ -1,0 +1,18 @@
+/**
+ * DeleteRecords (21): advance each partition's log start offset (offset -1: to the high
+ * watermark), concurrently; the answer carries the new low watermark.
+ */
+import { deleteRecordsApi } from '../../kafka/delete-records.js';
+import { handler, settleAll } from '../handler.js';
+
+export const deleteRecordsHandler = handler(deleteRecordsApi, async (ctx, req) => {
+  const timeoutMs = Math.max(0, req.timeoutMs);
+  const topics = await Promise.all(req.topics.map(async (t) => ({
+    name: t.name,
+    partitions: await settleAll(t.partitions, async (p) => {
+      const r = await ctx.broker.deleteRecords(t.name, p.partitionIndex, p.offset, timeoutMs);
+      return { partitionIndex: p.partitionIndex, lowWatermark: r.lowWatermark, errorCode: 0 };
+    }, (err, p) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ctx.error(err).errorCode })),
+  })));
+  return { throttleTimeMs: 0, topics };
+});

@@ -1,0 +1,71 @@
+/**
+ * DescribeConfigs (32): topic (resource type 2) and broker (4) configurations from
+ * BrokerApi.describeConfigs, with each entry's source and, when asked, its synonyms (the entry
+ * itself, as Kafka lists the effective value first). Other resource types get INVALID_REQUEST.
+ */
+import type { ConfigEntryView, ConfigSource } from '../../broker/api.js';
+import { type DescribeConfigsResponse, describeConfigsApi } from '../../kafka/describe-configs.js';
+import { handler } from '../handler.js';
+
+/** Kafka's ConfigResource.Type codes. */
+export const ResourceType = { Topic: 2, Broker: 4 } as const;
+
+/** Kafka's DescribeConfigsResponse ConfigSource codes for our three sources. */
+export function configSourceCode(source: ConfigSource): number {
+  switch (source) {
+    case 'topic': return 1; // DYNAMIC_TOPIC_CONFIG
+    case 'broker': return 4; // STATIC_BROKER_CONFIG
+    case 'default': return 5; // DEFAULT_CONFIG
+  }
+}
+
+export function resourceTypeName(code: number): 'topic' | 'broker' | null {
+  return code === ResourceType.Topic ? 'topic' : code === ResourceType.Broker ? 'broker' : null;
+}
+
+type ConfigOut = DescribeConfigsResponse['results'][number]['configs'][number];
+
+function configOut(e: ConfigEntryView, includeSynonyms: boolean): ConfigOut {
+  const source = configSourceCode(e.source);
+  return {
+    name: e.name,
+    value: e.sensitive ? null : e.value,
+    readOnly: e.readOnly,
+    configSource: source,
+    isSensitive: e.sensitive,
+    synonyms: includeSynonyms ? [{ name: e.name, value: e.sensitive ? null : e.value, source }] : [],
+  };
+}
+
+export const describeConfigsHandler = handler(describeConfigsApi, async (ctx, req) => {
+  type Resource = { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null };
+  const asked: Resource[] = [];
+  for (const r of req.resources) {
+    const type = resourceTypeName(r.resourceType);
+    if (type !== null) asked.push({ type, name: r.resourceName, keys: r.configurationKeys });
+  }
+  let answers: ReturnType<typeof ctx.broker.describeConfigs> = [];
+  let failure: unknown = null;
+  try {
+    answers = ctx.broker.describeConfigs(asked);
+  } catch (err) {
+    failure = err;
+  }
+  let next = 0;
+  const results = req.resources.map((r) => {
+    const type = resourceTypeName(r.resourceType);
+    const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+    if (type === null) {
+      const e = ctx.errorOf('INVALID_REQUEST', `resource type ${r.resourceType} is not supported`);
+      return { ...base, ...e, configs: [] };
+    }
+    const a = answers[next++];
+    if (a === undefined || a.type !== type || a.name !== r.resourceName) {
+      const e = ctx.error(failure ?? new Error(`no answer for ${type} ${r.resourceName}`));
+      return { ...base, ...e, configs: [] };
+    }
+    const e = ctx.error(a.error);
+    return { ...base, ...e, configs: a.error === null ? a.entries.map((c) => configOut(c, req.includeSynonyms)) : [] };
+  });
+  return { throttleTimeMs: 0, results };
+});

@@ -1,0 +1,51 @@
+/**
+ * The client listener's counters, read by the node's metrics exporter (prom-client lives in
+ * lib/app; these are plain numbers so the server stays free of a metrics library).
+ */
+export class ServerMetrics {
+  /** Requests parsed and dispatched, by API name (unsupported and malformed ones are not here). */
+  readonly requestsByApi = new Map<string, number>();
+  /** Kafka error codes sent back in responses (per partition, topic or request), by code. */
+  readonly errorsByCode = new Map<number, number>();
+  bytesIn = 0;
+  bytesOut = 0;
+  connectionsAccepted = 0;
+  connectionsActive = 0;
+  /** Refused at accept because `maxConnections` were open. */
+  connectionsRejected = 0;
+  /** Closed by the server because of a bad frame: oversized or lying size, garbage, unknown API. */
+  connectionsClosedForProtocol = 0;
+  /** Closed because they were idle longer than `idleTimeoutMs`. */
+  connectionsClosedIdle = 0;
+  /** A handler threw or its response failed to encode (a bug: logged with its stack). */
+  handlerFailures = 0;
+
+  countRequest(apiName: string): void {
+    this.requestsByApi.set(apiName, (this.requestsByApi.get(apiName) ?? 0) + 1);
+  }
+
+  countError(code: number): void {
+    if (code === 0) return;
+    this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1);
+  }
+
+  /** A plain copy for exporters and tests. */
+  snapshot(): {
+    requestsByApi: Record<string, number>; errorsByCode: Record<string, number>; bytesIn: number; bytesOut: number;
+    connectionsAccepted: number; connectionsActive: number; connectionsRejected: number;
+    connectionsClosedForProtocol: number; connectionsClosedIdle: number; handlerFailures: number;
+  } {
+    return {
+      requestsByApi: Object.fromEntries(this.requestsByApi),
+      errorsByCode: Object.fromEntries([...this.errorsByCode].map(([k, v]) => [String(k), v])),
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      connectionsAccepted: this.connectionsAccepted,
+      connectionsActive: this.connectionsActive,
+      connectionsRejected: this.connectionsRejected,
+      connectionsClosedForProtocol: this.connectionsClosedForProtocol,
+      connectionsClosedIdle: this.connectionsClosedIdle,
+      handlerFailures: this.handlerFailures,
+    };
+  }
+}

@@ -1,0 +1,327 @@
+// An in-memory BrokerApi for the server's tests only: one node, topics of partitions that store
+// record batches with their baseOffset rewritten (lib/records), high watermark = log end offset,
+// long-polling fetches, and simple admin. Not a model of the real broker's replication.
+import { FlotillaError } from '../../lib/base/errors.js';
+import type {
+  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult,
+  FetchRequestSpec, ListOffsetRequest, ListOffsetResult, ProduceRequestItem, ProduceResult, TopicView,
+} from '../../lib/broker/api.js';
+import type {
+  AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
+  CreateTopicsResponse, DeleteTopicsResponse,
+} from '../../lib/metadata/controller-api.js';
+import { MetadataImage } from '../../lib/metadata/image.js';
+import { topicNameProblem } from '../../lib/metadata/records.js';
+import { Attributes, BatchHeader, batchSizeAt, checkBatch, setBaseOffset, setPartitionLeaderEpoch } from '../../lib/records/batch.js';
+
+interface StoredBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestamp: number;
+  readonly bytes: Buffer;
+}
+
+interface MemoryPartition {
+  batches: StoredBatch[];
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+interface MemoryTopic {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitions: MemoryPartition[];
+  configs: Map<string, string>;
+}
+
+const TOPIC_CONFIG_DEFAULTS: Readonly<Record<string, string>> = {
+  'cleanup.policy': 'delete',
+  'retention.ms': '604800000',
+  'retention.bytes': '-1',
+  'segment.bytes': '1073741824',
+  'max.message.bytes': '1048588',
+  'message.timestamp.type': 'CreateTime',
+  'compression.type': 'producer',
+};
+
+export interface MemoryBrokerOptions {
+  readonly nodeId?: number;
+  readonly autoCreateTopics?: boolean;
+  readonly defaultPartitions?: number;
+  readonly maxBatchBytes?: number;
+}
+
+export class MemoryBroker implements BrokerApi {
+  readonly nodeId: number;
+  host = '127.0.0.1';
+  port = 9092;
+  autoCreate: boolean;
+  private readonly defaultPartitions: number;
+  private readonly maxBatchBytes: number;
+  private readonly topicsByName = new Map<string, MemoryTopic>();
+  private nextTopicId = 1;
+  private waiters = new Set<() => void>();
+  /** Calls made, for tests that check what reached the broker. */
+  readonly calls: string[] = [];
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.nodeId = options.nodeId ?? 1;
+    this.autoCreate = options.autoCreateTopics ?? true;
+    this.defaultPartitions = options.defaultPartitions ?? 1;
+    this.maxBatchBytes = options.maxBatchBytes ?? 1048588;
+  }
+
+  image(): MetadataImage {
+    return MetadataImage.EMPTY;
+  }
+
+  cluster(): ClusterView {
+    return {
+      clusterId: 'memory-cluster',
+      controllerId: this.nodeId,
+      brokers: [{ nodeId: this.nodeId, host: this.host, port: this.port, rack: null }],
+    };
+  }
+
+  topics(names: readonly string[] | null): TopicView[] {
+    const list = names === null ? [...this.topicsByName.values()] : names.map((n) => this.topicsByName.get(n)).filter((t) => t !== undefined);
+    return list.map((t) => ({
+      name: t.name,
+      topicId: t.topicId,
+      internal: false,
+      partitions: t.partitions.map((_, i) => ({
+        partition: i, leaderId: this.nodeId, leaderEpoch: 0, replicas: [this.nodeId], isr: [this.nodeId], offlineReplicas: [],
+      })),
+    }));
+  }
+
+  async autoCreateTopics(names: readonly string[]): Promise<void> {
+    this.calls.push(`autoCreateTopics ${names.join(',')}`);
+    if (!this.autoCreate) return;
+    for (const n of names) {
+      if (!this.topicsByName.has(n) && topicNameProblem(n) === null) this.addTopic(n, this.defaultPartitions, new Map());
+    }
+  }
+
+  /** Creates a topic directly (test setup). */
+  addTopic(name: string, partitions: number, configs: Map<string, string> = new Map()): void {
+    const id = (this.nextTopicId++).toString(16).padStart(12, '0');
+    this.topicsByName.set(name, {
+      name,
+      topicId: `00000000-0000-4000-8000-${id}`,
+      partitions: Array.from({ length: partitions }, () => ({ batches: [], logStartOffset: 0, logEndOffset: 0 })),
+      configs,
+    });
+  }
+
+  private partition(topic: string, partition: number): MemoryPartition {
+    const p = this.topicsByName.get(topic)?.partitions[partition];
+    if (p === undefined) throw new FlotillaError('UNKNOWN_TOPIC', `${topic}-${partition} is not known`);
+    return p;
+  }
+
+  async produce(item: ProduceRequestItem): Promise<ProduceResult> {
+    const p = this.partition(item.topic, item.partition);
+    const problem = checkBatch(item.records, 0, this.maxBatchBytes);
+    if (problem !== null) {
+      if (problem.problem === 'length' && /exceeds/.test(problem.message)) throw new FlotillaError('TOO_LARGE', problem.message);
+      throw new FlotillaError('CORRUPT', problem.message);
+    }
+    if (batchSizeAt(item.records) !== item.records.length) {
+      throw new FlotillaError('INVALID_RECORD', 'a produce request must hold exactly one record batch per partition');
+    }
+    const header = new BatchHeader(item.records);
+    if (header.isControl) throw new FlotillaError('INVALID_RECORD', 'clients may not write control batches');
+    const bytes = Buffer.from(item.records);
+    const baseOffset = p.logEndOffset;
+    setBaseOffset(bytes, baseOffset);
+    setPartitionLeaderEpoch(bytes, 0);
+    const stored = new BatchHeader(bytes);
+    p.batches.push({ baseOffset, lastOffset: stored.lastOffset, maxTimestamp: stored.maxTimestamp, bytes });
+    p.logEndOffset = stored.lastOffset + 1;
+    this.wake();
+    return { baseOffset, logAppendTimeMs: -1, logStartOffset: p.logStartOffset };
+  }
+
+  private wake(): void {
+    const ws = this.waiters;
+    this.waiters = new Set();
+    for (const w of ws) w();
+  }
+
+  private readPartition(spec: FetchRequestSpec, i: number, budget: { bytes: number }): FetchPartitionResult {
+    const req = spec.partitions[i]!;
+    const base = {
+      topic: req.topic, partition: req.partition, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
+      records: null, abortedTransactions: [], preferredLeaderId: -1,
+    };
+    let p: MemoryPartition;
+    try {
+      p = this.partition(req.topic, req.partition);
+    } catch (err) {
+      return { ...base, error: err as FlotillaError };
+    }
+    const marks = { highWatermark: p.logEndOffset, lastStableOffset: p.logEndOffset, logStartOffset: p.logStartOffset };
+    if (req.currentLeaderEpoch > 0) return { ...base, ...marks, error: new FlotillaError('UNKNOWN_LEADER_EPOCH', `epoch ${req.currentLeaderEpoch} > 0`) };
+    if (req.fetchOffset < p.logStartOffset || req.fetchOffset > p.logEndOffset) {
+      return { ...base, ...marks, error: new FlotillaError('OFFSET_OUT_OF_RANGE', `offset ${req.fetchOffset} outside [${p.logStartOffset}, ${p.logEndOffset}]`) };
+    }
+    const out: Buffer[] = [];
+    let size = 0;
+    for (const b of p.batches) {
+      if (b.lastOffset < req.fetchOffset) continue;
+      const first = out.length === 0 && budget.bytes === spec.maxBytes;
+      if (!first && (size + b.bytes.length > req.maxBytes || size + b.bytes.length > budget.bytes)) break;
+      out.push(b.bytes);
+      size += b.bytes.length;
+      if (first && (size >= req.maxBytes || size >= budget.bytes)) break;
+    }
+    budget.bytes -= size;
+    return { ...base, ...marks, error: null, records: out.length === 0 ? null : Buffer.concat(out) };
+  }
+
+  async fetch(spec: FetchRequestSpec): Promise<FetchPartitionResult[]> {
+    this.calls.push('fetch');
+    const read = (): { results: FetchPartitionResult[]; bytes: number } => {
+      const budget = { bytes: spec.maxBytes };
+      const results = spec.partitions.map((_, i) => this.readPartition(spec, i, budget));
+      return { results, bytes: results.reduce((n, r) => n + (r.records?.length ?? 0), 0) };
+    };
+    let now = read();
+    if (now.bytes >= Math.max(1, spec.minBytes) || now.results.some((r) => r.error !== null) || spec.maxWaitMs <= 0) return now.results;
+    const deadline = Date.now() + spec.maxWaitMs;
+    while (now.bytes < Math.max(1, spec.minBytes)) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { this.waiters.delete(done); resolve(); }, left);
+        const done = (): void => { clearTimeout(timer); resolve(); };
+        this.waiters.add(done);
+      });
+      now = read();
+    }
+    return now.results;
+  }
+
+  async listOffset(request: ListOffsetRequest): Promise<ListOffsetResult> {
+    const p = this.partition(request.topic, request.partition);
+    if (request.timestamp === -1) return { offset: p.logEndOffset, timestamp: -1, leaderEpoch: 0 };
+    if (request.timestamp === -2) return { offset: p.logStartOffset, timestamp: -1, leaderEpoch: 0 };
+    const b = p.batches.find((x) => x.lastOffset >= p.logStartOffset && x.maxTimestamp >= request.timestamp);
+    return b === undefined ? { offset: -1, timestamp: -1, leaderEpoch: -1 } : { offset: Math.max(b.baseOffset, p.logStartOffset), timestamp: b.maxTimestamp, leaderEpoch: 0 };
+  }
+
+  async deleteRecords(topic: string, partition: number, offset: number): Promise<DeleteRecordsResult> {
+    const p = this.partition(topic, partition);
+    const target = offset === -1 ? p.logEndOffset : offset;
+    if (target < 0 || target > p.logEndOffset) throw new FlotillaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is beyond the high watermark ${p.logEndOffset}`);
+    p.logStartOffset = Math.max(p.logStartOffset, target);
+    p.batches = p.batches.filter((b) => b.lastOffset >= p.logStartOffset);
+    return { lowWatermark: p.logStartOffset };
+  }
+
+  async createTopics(request: CreateTopicsRequest): Promise<CreateTopicsResponse> {
+    this.calls.push(`createTopics ${request.topics.map((t) => t.name).join(',')}`);
+    const results = request.topics.map((t) => {
+      const fail = (code: string, message: string) => ({ name: t.name, error: { code, message }, topicId: null, partitions: -1, replicationFactor: -1 });
+      const problem = topicNameProblem(t.name);
+      if (problem !== null) return fail('INVALID_TOPIC', `topic name "${t.name}" ${problem}`);
+      if (this.topicsByName.has(t.name)) return fail('TOPIC_EXISTS', `topic ${t.name} already exists`);
+      const partitions = t.partitions === -1 ? this.defaultPartitions : t.partitions;
+      const rf = t.replicationFactor === -1 ? 1 : t.replicationFactor;
+      if (!Number.isInteger(partitions) || partitions < 1 || partitions > 10000) return fail('INVALID_TOPIC', `partition count ${partitions} is not an integer in [1, 10000]`);
+      if (rf < 1) return fail('INVALID_TOPIC', `replication factor ${rf} is not an integer in [1, 16]`);
+      if (rf > 1) return fail('NOT_ENOUGH_NODES', `replication factor ${rf} exceeds the 1 eligible node`);
+      for (const k of Object.keys(t.configs)) {
+        if (!Object.hasOwn(TOPIC_CONFIG_DEFAULTS, k)) return fail('INVALID_TOPIC_CONFIG', `unknown topic config ${k}`);
+      }
+      if (!request.validateOnly) this.addTopic(t.name, partitions, new Map(Object.entries(t.configs)));
+      return { name: t.name, error: null, topicId: this.topicsByName.get(t.name)?.topicId ?? null, partitions, replicationFactor: rf };
+    });
+    return { metadataIndex: 1, results };
+  }
+
+  async deleteTopics(names: readonly string[]): Promise<DeleteTopicsResponse> {
+    this.calls.push(`deleteTopics ${names.join(',')}`);
+    return {
+      metadataIndex: 1,
+      results: names.map((name) => {
+        if (!this.topicsByName.delete(name)) return { name, error: { code: 'UNKNOWN_TOPIC', message: `topic ${name} does not exist` } };
+        return { name, error: null };
+      }),
+    };
+  }
+
+  async createPartitions(request: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {
+    return {
+      metadataIndex: 1,
+      results: request.topics.map((t) => {
+        const topic = this.topicsByName.get(t.name);
+        if (topic === undefined) return { name: t.name, error: { code: 'UNKNOWN_TOPIC', message: `topic ${t.name} does not exist` } };
+        if (t.count <= topic.partitions.length) {
+          return { name: t.name, error: { code: 'INVALID_TOPIC', message: `topic "${t.name}" has ${topic.partitions.length} partitions; the new count ${t.count} must be larger` } };
+        }
+        if (!request.validateOnly) {
+          while (topic.partitions.length < t.count) topic.partitions.push({ batches: [], logStartOffset: 0, logEndOffset: 0 });
+        }
+        return { name: t.name, error: null };
+      }),
+    };
+  }
+
+  async alterConfigs(request: AlterConfigsRequest): Promise<AlterConfigsResponse> {
+    return {
+      metadataIndex: 1,
+      results: request.resources.map((r) => {
+        const fail = (code: string, message: string) => ({ type: r.type, name: r.name, error: { code, message } });
+        if (r.type !== 'topic') return fail('INVALID_REQUEST', 'broker configs cannot be altered here');
+        const topic = this.topicsByName.get(r.name);
+        if (topic === undefined) return fail('UNKNOWN_TOPIC', `topic ${r.name} does not exist`);
+        for (const c of r.configs) if (!Object.hasOwn(TOPIC_CONFIG_DEFAULTS, c.key)) return fail('INVALID_TOPIC_CONFIG', `unknown topic config ${c.key}`);
+        if (!request.validateOnly) {
+          const next = r.incremental ? new Map(topic.configs) : new Map<string, string>();
+          for (const c of r.configs) {
+            if (c.value === null) next.delete(c.key);
+            else next.set(c.key, c.value);
+          }
+          topic.configs = next;
+        }
+        return { type: r.type, name: r.name, error: null };
+      }),
+    };
+  }
+
+  describeConfigs(resources: readonly { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null }[]): DescribeConfigsResult[] {
+    return resources.map((r) => {
+      if (r.type === 'broker') {
+        if (r.name !== String(this.nodeId) && r.name !== '') {
+          return { type: r.type, name: r.name, error: new FlotillaError('INVALID_REQUEST', `broker ${r.name} is not this node`), entries: [] };
+        }
+        const entries: ConfigEntryView[] = [
+          { name: 'auto.create.topics.enable', value: String(this.autoCreate), readOnly: true, source: 'broker', sensitive: false, doc: '' },
+          { name: 'num.partitions', value: String(this.defaultPartitions), readOnly: true, source: 'broker', sensitive: false, doc: '' },
+        ];
+        return { type: r.type, name: r.name, error: null, entries: entries.filter((e) => r.keys === null || r.keys.includes(e.name)) };
+      }
+      const topic = this.topicsByName.get(r.name);
+      if (topic === undefined) return { type: r.type, name: r.name, error: new FlotillaError('UNKNOWN_TOPIC', `topic ${r.name} does not exist`), entries: [] };
+      const entries: ConfigEntryView[] = Object.entries(TOPIC_CONFIG_DEFAULTS)
+        .filter(([k]) => r.keys === null || r.keys.includes(k))
+        .map(([k, v]) => {
+          const set = topic.configs.get(k);
+          return { name: k, value: set ?? v, readOnly: false, source: set === undefined ? 'default' : 'topic', sensitive: false, doc: '' };
+        });
+      return { type: r.type, name: r.name, error: null, entries };
+    });
+  }
+
+  /** Every stored batch of a partition (tests). */
+  batchesOf(topic: string, partition: number): Buffer[] {
+    return this.partition(topic, partition).batches.map((b) => b.bytes);
+  }
+
+  /** True when a stored batch is compressed with `codec` (tests). */
+  hasCodec(topic: string, partition: number, codec: number): boolean {
+    return this.batchesOf(topic, partition).some((b) => (new BatchHeader(b).attributes & Attributes.CompressionMask) === codec);
+  }
+}
