@@ -13,6 +13,7 @@ import type {
 } from '../metadata/controller-api.js';
 import { ControllerMethods } from '../metadata/controller-api.js';
 import type { MetadataImage } from '../metadata/image.js';
+import { BatchHeader } from '../records/batch.js';
 import type {
   BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult, FetchRequestSpec,
   ListOffsetRequest, ListOffsetResult, PartitionView, ProduceRequestItem, ProduceResult, TopicView,
@@ -57,6 +58,8 @@ export interface BrokerOptions {
   readonly clock: Clock;
   readonly settings: BrokerSettings;
   readonly logger?: (line: string) => void;
+  /** Time from proposal to commit of each acks=all batch, in ms (for metrics). */
+  readonly onCommitLatency?: (ms: number) => void;
 }
 
 /** The broker-level config key that asks the controller to decommission the node. */
@@ -73,7 +76,7 @@ export class Broker implements BrokerApi {
   private readonly metadata: MetadataSource;
   private readonly replicas: ReplicaManager;
   /** Fetches waiting for data (bounded by the listener's in-flight limits). */
-  readonly stats = { produced: 0, producedBytes: 0, fetched: 0, fetchedBytes: 0, longPolls: 0 };
+  readonly stats = { produced: 0, producedRecords: 0, producedBytes: 0, fetched: 0, fetchedBytes: 0, longPolls: 0 };
 
   constructor(options: BrokerOptions) {
     this.nodeId = options.nodeId;
@@ -146,6 +149,7 @@ export class Broker implements BrokerApi {
     const partition = this.local(item.topic, item.partition);
     const image = this.image();
     const logAppendTime = this.options.topicConfig.logAppendTime(image, item.topic);
+    const started = this.options.clock.nowMs();
     const baseOffset = await partition.produce({
       batch: item.records,
       maxBatchBytes: this.options.topicConfig.maxMessageBytes(image, item.topic),
@@ -153,7 +157,9 @@ export class Broker implements BrokerApi {
       timeoutMs: item.timeoutMs > 0 ? item.timeoutMs : 30_000,
       ack: item.acks === 1 ? 'appended' : 'committed',
     });
+    if (item.acks === -1) this.options.onCommitLatency?.(this.options.clock.nowMs() - started);
     this.stats.produced++;
+    this.stats.producedRecords += new BatchHeader(item.records).recordCount;
     this.stats.producedBytes += item.records.byteLength;
     return { baseOffset, logAppendTimeMs: logAppendTime ? this.options.clock.wallMs() : -1, logStartOffset: partition.logStartOffset() };
   }

@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../base/clock.js';
 import { FlotillaError } from '../base/errors.js';
 import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, updateBatchCrc, writeInt64 } from '../records/batch.js';
-import type { Membership, NodeId } from '../raft/core/types.js';
+import { type Membership, type NodeId, roleName } from '../raft/core/types.js';
 import type { RaftHost } from '../raft/host.js';
 import { type LeaderChange, RaftNode } from '../raft/node.js';
 import type { StateMachine } from '../raft/state-machine.js';
@@ -260,7 +260,7 @@ export class Partition extends EventEmitter {
     return {
       topic: this.topic,
       partition: this.partition,
-      role: s.role,
+      role: roleName(s.role),
       leader: s.leader,
       term: s.term,
       commitIndex: s.commit,

@@ -135,6 +135,11 @@ export const Role = {
 } as const;
 export type Role = (typeof Role)[keyof typeof Role];
 
+/** 'follower', 'pre-candidate', 'candidate' or 'leader' (for status pages and logs). */
+export function roleName(role: Role): string {
+  return ['follower', 'pre-candidate', 'candidate', 'leader'][role] ?? String(role);
+}
+
 /** A read that may be served once the state machine has applied `index`. */
 export interface ReadState {
   readonly id: number;

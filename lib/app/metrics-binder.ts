@@ -1,0 +1,110 @@
+/**
+ * Feeds a node's prom-client metrics (metrics.ts) from its components' plain counters and state,
+ * once a second: the components stay free of a metrics library, and a scrape costs nothing
+ * beyond reading numbers already kept. Counters move by the difference since the last pass.
+ */
+import type { Broker } from '../broker/broker.js';
+import type { ReplicaManager } from '../broker/replica-manager.js';
+import { KafkaErrors } from '../kafka/errors.js';
+import type { MetadataImage } from '../metadata/image.js';
+import { Role } from '../raft/core/types.js';
+import type { RaftNode } from '../raft/node.js';
+import type { ServerMetrics } from '../server/metrics.js';
+import type { NodeMetrics } from './metrics.js';
+
+export interface MetricsSources {
+  readonly metrics: NodeMetrics;
+  readonly metadataGroup: string;
+  readonly metadataNode: RaftNode<unknown>;
+  readonly image: () => MetadataImage;
+  readonly replicas: ReplicaManager;
+  readonly broker: Broker;
+  readonly server: () => ServerMetrics | null;
+}
+
+const errorNames = new Map<number, string>(Object.entries(KafkaErrors).map(([name, e]) => [e.code, name]));
+
+export class MetricsBinder {
+  private readonly s: MetricsSources;
+  private readonly last = new Map<string, number>();
+  private readonly leaders = new Map<string, number>();
+  private readonly groupsWithTerm = new Set<string>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(sources: MetricsSources) {
+    this.s = sources;
+  }
+
+  start(intervalMs = 1000): void {
+    this.update();
+    this.timer = setInterval(() => this.update(), intervalMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Increments `counter` by how much `value` grew since the last pass. */
+  private delta(key: string, value: number, inc: (by: number) => void): void {
+    const before = this.last.get(key) ?? 0;
+    if (value > before) inc(value - before);
+    this.last.set(key, value);
+  }
+
+  update(): void {
+    const m = this.s.metrics;
+    // Raft: every group hosted here.
+    const groups: [string, RaftNode<unknown>][] = [[this.s.metadataGroup, this.s.metadataNode], ...this.s.replicas.partitions().map((p) => [p.groupId, p.node] as [string, RaftNode<unknown>])];
+    const seen = new Set<string>();
+    let led = 0;
+    let inFlight = 0;
+    for (const [group, node] of groups) {
+      const st = node.status();
+      seen.add(group);
+      m.raftTerm.set({ group }, st.term);
+      this.groupsWithTerm.add(group);
+      if (st.role === Role.Leader) {
+        led++;
+        inFlight += Math.max(0, st.lastIndex - st.commit);
+      }
+      const prev = this.leaders.get(group);
+      if (prev !== undefined && prev !== st.leader) m.raftLeaderChanges.inc();
+      this.leaders.set(group, st.leader);
+    }
+    for (const group of [...this.groupsWithTerm]) {
+      if (seen.has(group)) continue;
+      m.raftTerm.remove({ group });
+      this.groupsWithTerm.delete(group);
+      this.leaders.delete(group);
+    }
+    m.raftGroups.set(groups.length);
+    m.raftGroupsLed.set(led);
+    m.raftInFlightEntries.set(inFlight);
+    // Metadata.
+    const image = this.s.image();
+    m.metadataBrokers.set(image.brokers.size);
+    m.metadataFencedBrokers.set([...image.brokers.values()].filter((b) => b.fenced).length);
+    m.metadataAppliedOffset.set(this.s.metadataNode.appliedIndex);
+    // Broker.
+    const b = this.s.broker.stats;
+    this.delta('produced', b.produced, (n) => m.produceRequests.inc(n));
+    this.delta('producedRecords', b.producedRecords, (n) => m.produceRecords.inc(n));
+    this.delta('producedBytes', b.producedBytes, (n) => m.produceBytes.inc(n));
+    this.delta('fetched', b.fetched, (n) => m.fetchRequests.inc(n));
+    this.delta('fetchedBytes', b.fetchedBytes, (n) => m.fetchBytes.inc(n));
+    // Kafka listener.
+    const server = this.s.server();
+    if (server) {
+      const snap = server.snapshot();
+      for (const [api, n] of Object.entries(snap.requestsByApi)) this.delta(`api:${api}`, n, (by) => m.kafkaRequests.inc({ api }, by));
+      for (const [code, n] of Object.entries(snap.errorsByCode)) {
+        const error = errorNames.get(Number(code)) ?? `code_${code}`;
+        this.delta(`err:${code}`, n, (by) => m.kafkaRequestErrors.inc({ api: 'any', error }, by));
+      }
+      m.connections.set(snap.connectionsActive);
+      this.delta('accepted', snap.connectionsAccepted, (n) => m.connectionsAccepted.inc(n));
+    }
+  }
+}
