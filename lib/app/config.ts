@@ -30,12 +30,12 @@ export type LogLevel = (typeof logLevels)[number];
  * 'string' here and are parsed and checked in `check`.
  */
 export const nodeSettings = {
-  nodeId: { type: 'int', default: -1, min: 0, max: 2 ** 31 - 1, doc: "this node's id, unique in the cluster (required, >= 0)" },
-  dataDir: { type: 'string', default: '', doc: 'directory for the logs, snapshots and metadata of this node (required)' },
+  nodeId: { type: 'int', default: -1, min: 0, max: 2 ** 31 - 1, doc: "this node's id, unique in the cluster" },
+  dataDir: { type: 'string', default: '', doc: 'directory for the logs, snapshots and metadata of this node' },
   listen: { type: 'string', default: '127.0.0.1:9092', doc: 'HOST:PORT of the Kafka client listener' },
   advertisedHost: { type: 'string', default: '', doc: 'host name given to clients in metadata (default: the listen host)' },
   peerListen: { type: 'string', default: '127.0.0.1:19092', doc: 'HOST:PORT of the listener for other nodes (Raft, controller RPCs)' },
-  controllers: { type: 'string', default: '', doc: 'the controller quorum voters: ID@HOST:PORT,... (their peer addresses; required)' },
+  controllers: { type: 'string', default: '', doc: 'the controller quorum voters: ID@HOST:PORT,... (their peer addresses)' },
   rack: { type: 'string', default: '', doc: 'rack (or zone) of this node, used to spread replicas (optional)' },
   clusterId: { type: 'string', default: 'flotilla-local', doc: 'cluster id; nodes of another cluster are refused' },
   metricsListen: { type: 'string', default: '', doc: 'HOST:PORT of the HTTP server for /metrics, /status, /healthz, or "off" (default: listen host, client port + 2000)' },

@@ -1,15 +1,41 @@
 /**
- * The `flotilla` command line (commander). Commands are added as the parts they drive land:
- * `start` and `local` with the cluster, `topics`, `groups`, `configs`, `status` after them.
+ * The `flotilla` command line (commander):
+ *   start            one node
+ *   local            a whole cluster on this machine, one process per node
+ *   topic ...        create, list, describe, delete, alter-config
+ *   cluster status   nodes, controller, partitions, each node's Raft detail
+ *   produce          stdin lines -> records
+ *   consume          records -> stdout
+ * Exit codes: 0 done, 1 the operation failed, 2 bad usage or settings (see output.ts).
  */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, type CommanderError } from 'commander';
+import { registerClusterCommands, registerTopicCommands } from './admin.js';
+import { registerConsume } from './consume.js';
+import { registerLocal } from './local.js';
+import { ExitCode } from './output.js';
+import { registerProduce } from './produce.js';
+import { registerStart } from './start.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-const program = new Command()
-  .name('flotilla')
-  .description('Flotilla: a distributed commit log (Kafka wire protocol on Raft)')
-  .version(pkg.version);
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('flotilla')
+    .description('Flotilla: a distributed commit log (Kafka wire protocol on Raft)')
+    .version(pkg.version)
+    .showHelpAfterError('(add --help for usage)')
+    // Usage errors (unknown option, missing argument, bad option value) exit 2, like bad settings.
+    .exitOverride((err: CommanderError) => {
+      process.exit(err.exitCode === 0 ? 0 : ExitCode.usage);
+    });
+  registerStart(program);
+  registerLocal(program);
+  registerTopicCommands(program);
+  registerClusterCommands(program);
+  registerProduce(program);
+  registerConsume(program);
+  return program;
+}
 
-await program.parseAsync(process.argv);
+await buildProgram().parseAsync(process.argv);

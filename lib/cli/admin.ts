@@ -1,0 +1,285 @@
+/**
+ * Admin commands against a running cluster, through KafkaJS's admin client (the Kafka wire
+ * protocol, like every other client):
+ *   flotilla topic create NAME [--partitions N] [--replication-factor R] [--config KEY=VALUE ...]
+ *   flotilla topic list | describe NAME | delete NAME
+ *   flotilla topic alter-config NAME [--set KEY=VALUE ...] [--delete KEY ...]
+ *   flotilla cluster status
+ * `cluster status` adds each node's Raft detail from the /status JSON at its metrics address
+ * (client port + 2000 by default) when that answers.
+ */
+import type { Command } from 'commander';
+import kafkajs, { type Admin, type ConfigEntries, type ITopicMetadata } from 'kafkajs';
+import { metricsPortOffset } from '../app/config.js';
+import { addClientOptions, createClient, describeClientError, type ClientOptions } from './client.js';
+import { CliError, ExitCode, collect, formatTable, intOption, printJson, printLine, reportFailure } from './output.js';
+
+const TOPIC_RESOURCE = kafkajs.ConfigResourceTypes.TOPIC;
+/** ConfigSource.TOPIC_CONFIG: a value set on the topic itself (not a default). */
+const TOPIC_CONFIG_SOURCE = 1;
+
+async function withAdmin<T>(command: string, options: ClientOptions, fn: (admin: Admin) => Promise<T>): Promise<void> {
+  let admin: Admin | undefined;
+  try {
+    admin = createClient(options).admin();
+    await admin.connect();
+    await fn(admin);
+  } catch (err) {
+    reportFailure(command, err, (e) => describeClientError(e, options.bootstrap));
+  } finally {
+    await admin?.disconnect().catch(() => undefined);
+  }
+}
+
+/** KEY=VALUE -> [KEY, VALUE]; a usage error otherwise. */
+export function parseConfigPair(text: string, option: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new CliError(`invalid ${option} ${JSON.stringify(text)}: expected KEY=VALUE`, ExitCode.usage);
+  return [text.slice(0, eq).trim(), text.slice(eq + 1)];
+}
+
+async function requireTopic(admin: Admin, name: string): Promise<void> {
+  // Describing an unknown topic by name could create it where auto-creation is on: list first.
+  const topics = await admin.listTopics();
+  if (!topics.includes(name)) throw new CliError(`unknown topic ${JSON.stringify(name)}`);
+}
+
+async function topicConfigs(admin: Admin, name: string): Promise<ConfigEntries[]> {
+  const res = await admin.describeConfigs({ resources: [{ type: TOPIC_RESOURCE, name }], includeSynonyms: false });
+  const resource = res.resources[0];
+  if (resource === undefined) return [];
+  if (resource.errorCode !== 0) throw new CliError(`describe configs of ${JSON.stringify(name)} failed: ${resource.errorMessage || `error code ${resource.errorCode}`}`);
+  return [...resource.configEntries].sort((a, b) => a.configName.localeCompare(b.configName));
+}
+
+interface PartitionRow {
+  readonly partition: number;
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly offlineReplicas: readonly number[];
+  readonly logStartOffset: string | null;
+  readonly highWatermark: string | null;
+  readonly error: number;
+}
+
+async function partitionRows(admin: Admin, topic: ITopicMetadata): Promise<PartitionRow[]> {
+  let offsets: Array<{ partition: number; high: string; low: string }> = [];
+  try {
+    offsets = await admin.fetchTopicOffsets(topic.name);
+  } catch {
+    // No leader for some partition right now: show the metadata without offsets.
+  }
+  return [...topic.partitions]
+    .sort((a, b) => a.partitionId - b.partitionId)
+    .map((p) => {
+      const o = offsets.find((x) => x.partition === p.partitionId);
+      return {
+        partition: p.partitionId,
+        leader: p.leader,
+        replicas: p.replicas,
+        isr: p.isr,
+        offlineReplicas: p.offlineReplicas ?? [],
+        logStartOffset: o?.low ?? null,
+        highWatermark: o?.high ?? null,
+        error: p.partitionErrorCode,
+      };
+    });
+}
+
+function partitionTable(rows: readonly PartitionRow[], topic?: string): string {
+  const headers = [...(topic === undefined ? [] : ['TOPIC']), 'PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG START', 'HIGH WATERMARK'];
+  return formatTable(headers, rows.map((r) => [...(topic === undefined ? [] : [topic]), r.partition, r.leader < 0 ? 'none' : r.leader, r.replicas, r.isr, r.logStartOffset, r.highWatermark]));
+}
+
+export function registerTopicCommands(program: Command): void {
+  const topic = program.command('topic').description('create, list, describe, delete and configure topics');
+
+  addClientOptions(topic.command('create').argument('<name>', 'topic name'))
+    .description('create a topic')
+    .option('-p, --partitions <n>', 'partition count (default: the cluster default)', intOption('--partitions', 1, 100_000))
+    .option('-r, --replication-factor <n>', 'replicas per partition (default: the cluster default)', intOption('--replication-factor', 1, 15))
+    .option('-c, --config <key=value>', 'topic config (repeatable)', collect)
+    .action(async (name: string, opts: ClientOptions & { partitions?: number; replicationFactor?: number; config?: string[] }) => {
+      await withAdmin('topic create', opts, async (admin) => {
+        const configEntries = (opts.config ?? []).map((c) => parseConfigPair(c, '--config')).map(([k, v]) => ({ name: k, value: v }));
+        const created = await admin.createTopics({
+          topics: [{ topic: name, numPartitions: opts.partitions, replicationFactor: opts.replicationFactor, configEntries }],
+          waitForLeaders: true,
+          timeout: opts.timeoutMs,
+        });
+        if (!created) throw new CliError(`topic ${JSON.stringify(name)} already exists`);
+        if (opts.json) printJson({ topic: name, created: true });
+        else printLine(`created topic ${name}`);
+      });
+    });
+
+  addClientOptions(topic.command('list'))
+    .description('list topics')
+    .action(async (opts: ClientOptions) => {
+      await withAdmin('topic list', opts, async (admin) => {
+        const { topics } = await admin.fetchTopicMetadata();
+        const rows = topics.map((t) => ({ name: t.name, partitions: t.partitions.length, replicationFactor: Math.max(0, ...t.partitions.map((p) => p.replicas.length)) }))
+          .sort((a, b) => a.name.localeCompare(b.name));
+        if (opts.json) printJson(rows);
+        else if (rows.length === 0) printLine('no topics');
+        else printLine(formatTable(['TOPIC', 'PARTITIONS', 'REPLICATION FACTOR'], rows.map((r) => [r.name, r.partitions, r.replicationFactor])));
+      });
+    });
+
+  addClientOptions(topic.command('describe').argument('<name>', 'topic name'))
+    .description('partitions (leader, replicas, ISR, offsets) and configs of a topic')
+    .option('--all-configs', 'show every config, defaults too')
+    .action(async (name: string, opts: ClientOptions & { allConfigs?: boolean }) => {
+      await withAdmin('topic describe', opts, async (admin) => {
+        await requireTopic(admin, name);
+        const { topics } = await admin.fetchTopicMetadata({ topics: [name] });
+        const meta = topics.find((t) => t.name === name);
+        if (meta === undefined) throw new CliError(`unknown topic ${JSON.stringify(name)}`);
+        const partitions = await partitionRows(admin, meta);
+        const configs = await topicConfigs(admin, name);
+        const shown = opts.allConfigs ? configs : configs.filter((c) => !c.isDefault && c.configSource === TOPIC_CONFIG_SOURCE);
+        if (opts.json) {
+          printJson({
+            topic: name,
+            partitions,
+            configs: Object.fromEntries(configs.map((c) => [c.configName, { value: c.isSensitive ? null : c.configValue, isDefault: c.isDefault, source: c.configSource, readOnly: c.readOnly }])),
+          });
+          return;
+        }
+        const rf = Math.max(0, ...partitions.map((p) => p.replicas.length));
+        printLine(`Topic ${name}: ${partitions.length} partition${partitions.length === 1 ? '' : 's'}, replication factor ${rf}`);
+        printLine(shown.length === 0 ? (opts.allConfigs ? 'Configs: none' : 'Configs: all defaults (--all-configs to list them)') : 'Configs:');
+        for (const c of shown) printLine(`  ${c.configName}=${c.isSensitive ? '(sensitive)' : c.configValue}`);
+        printLine(partitionTable(partitions));
+      });
+    });
+
+  addClientOptions(topic.command('delete').argument('<name>', 'topic name'))
+    .description('delete a topic and its data')
+    .action(async (name: string, opts: ClientOptions) => {
+      await withAdmin('topic delete', opts, async (admin) => {
+        await requireTopic(admin, name);
+        await admin.deleteTopics({ topics: [name], timeout: opts.timeoutMs });
+        if (opts.json) printJson({ topic: name, deleted: true });
+        else printLine(`deleted topic ${name}`);
+      });
+    });
+
+  addClientOptions(topic.command('alter-config').argument('<name>', 'topic name'))
+    .description('set or remove topic configs (others are kept)')
+    .option('-s, --set <key=value>', 'set a config (repeatable)', collect)
+    .option('-d, --delete <key>', 'remove a config, back to its default (repeatable)', collect)
+    .action(async (name: string, opts: ClientOptions & { set?: string[]; delete?: string[] }) => {
+      await withAdmin('topic alter-config', opts, async (admin) => {
+        const sets = (opts.set ?? []).map((s) => parseConfigPair(s, '--set'));
+        const deletes = opts.delete ?? [];
+        if (sets.length === 0 && deletes.length === 0) throw new CliError('give --set KEY=VALUE or --delete KEY', ExitCode.usage);
+        await requireTopic(admin, name);
+        // AlterConfigs replaces the topic's whole config set: start from the values set on the
+        // topic now, apply the changes, send the result.
+        const current = new Map((await topicConfigs(admin, name))
+          .filter((c) => !c.isDefault && c.configSource === TOPIC_CONFIG_SOURCE && !c.isSensitive)
+          .map((c) => [c.configName, c.configValue]));
+        for (const key of deletes) current.delete(key);
+        for (const [key, value] of sets) current.set(key, value);
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [{ type: TOPIC_RESOURCE, name, configEntries: [...current].map(([k, v]) => ({ name: k, value: v })) }],
+        });
+        const result = Object.fromEntries(current);
+        if (opts.json) printJson({ topic: name, configs: result });
+        else {
+          printLine(`altered configs of topic ${name}`);
+          for (const [k, v] of current) printLine(`  ${k}=${v}`);
+        }
+      });
+    });
+}
+
+/** The /status JSON of one node, or why it could not be read. */
+interface NodeStatus {
+  readonly nodeId: number;
+  readonly url: string;
+  readonly status?: unknown;
+  readonly error?: string;
+}
+
+async function fetchStatus(nodeId: number, host: string, port: number, timeoutMs: number): Promise<NodeStatus> {
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/status`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return { nodeId, url, error: `HTTP ${res.status}` };
+    return { nodeId, url, status: (await res.json()) as unknown };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    return { nodeId, url, error: cause ?? (err as Error).message };
+  }
+}
+
+/** Renders a node's /status: a table of its `groups` when it has such an array, else indented JSON. */
+export function renderNodeStatus(status: unknown): string {
+  if (status !== null && typeof status === 'object' && !Array.isArray(status)) {
+    const record = status as Record<string, unknown>;
+    const lines: string[] = [];
+    const scalars = Object.entries(record).filter(([, v]) => v === null || typeof v !== 'object');
+    if (scalars.length > 0) lines.push(scalars.map(([k, v]) => `${k}=${String(v)}`).join('  '));
+    for (const [key, value] of Object.entries(record)) {
+      if (value === null || typeof value !== 'object') continue;
+      const items = Array.isArray(value) ? value : null;
+      if (items !== null && items.length > 0 && items.every((i) => i !== null && typeof i === 'object' && !Array.isArray(i))) {
+        const columns = [...new Set(items.flatMap((i) => Object.keys(i as object)))];
+        lines.push(`${key}:`);
+        lines.push(formatTable(columns.map((c) => c.toUpperCase()), items.map((i) => columns.map((c) => (i as Record<string, unknown>)[c]))).replace(/^/gm, '  '));
+      } else {
+        lines.push(`${key}: ${JSON.stringify(value)}`);
+      }
+    }
+    return lines.join('\n');
+  }
+  return JSON.stringify(status, null, 2);
+}
+
+export function registerClusterCommands(program: Command): void {
+  const cluster = program.command('cluster').description('the cluster as a whole');
+  addClientOptions(cluster.command('status'))
+    .description('nodes, controller, partitions with leader, replicas and high watermark, and each node\'s Raft detail')
+    .option('--metrics-port-offset <n>', 'each node\'s metrics port is its client port plus this', intOption('--metrics-port-offset', 0, 65535), metricsPortOffset)
+    .option('--no-node-status', 'do not read each node\'s /status')
+    .action(async (opts: ClientOptions & { metricsPortOffset: number; nodeStatus: boolean }) => {
+      await withAdmin('cluster status', opts, async (admin) => {
+        const cl = await admin.describeCluster();
+        const { topics } = await admin.fetchTopicMetadata();
+        const brokers = [...cl.brokers].sort((a, b) => a.nodeId - b.nodeId);
+        const partitions: Array<PartitionRow & { topic: string }> = [];
+        for (const t of [...topics].sort((a, b) => a.name.localeCompare(b.name))) {
+          for (const row of await partitionRows(admin, t)) partitions.push({ topic: t.name, ...row });
+        }
+        const statuses = opts.nodeStatus
+          ? await Promise.all(brokers.map((b) => fetchStatus(b.nodeId, b.host, b.port + opts.metricsPortOffset, Math.min(opts.timeoutMs, 2000))))
+          : [];
+        if (opts.json) {
+          printJson({ clusterId: cl.clusterId, controller: cl.controller, brokers, partitions, nodes: statuses });
+          return;
+        }
+        const leaders = new Map<number, number>();
+        for (const p of partitions) if (p.leader >= 0) leaders.set(p.leader, (leaders.get(p.leader) ?? 0) + 1);
+        printLine(`Cluster ${cl.clusterId}: ${brokers.length} node${brokers.length === 1 ? '' : 's'}, controller (metadata leader) ${cl.controller ?? 'unknown'}`);
+        printLine(formatTable(['NODE', 'ADDRESS', 'LEADS', 'STATUS'], brokers.map((b) => {
+          const s = statuses.find((x) => x.nodeId === b.nodeId);
+          return [b.nodeId, `${b.host}:${b.port}`, leaders.get(b.nodeId) ?? 0, s === undefined ? '-' : s.error === undefined ? 'ok' : `unreachable (${s.error})`];
+        })));
+        printLine();
+        printLine(partitions.length === 0 ? 'no topics' : formatTable(
+          ['TOPIC', 'PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'HIGH WATERMARK'],
+          partitions.map((p) => [p.topic, p.partition, p.leader < 0 ? 'none' : p.leader, p.replicas, p.isr, p.highWatermark]),
+        ));
+        for (const s of statuses) {
+          if (s.status === undefined) continue;
+          printLine();
+          printLine(`Node ${s.nodeId} (${s.url}):`);
+          printLine(renderNodeStatus(s.status).replace(/^/gm, '  '));
+        }
+      });
+    });
+}
