@@ -1,7 +1,11 @@
 /**
- * Produce (key 0): append record batches. Implemented v3-v7 (none flexible; Kafka's flexible
+ * Produce (key 0): append record batches. Implemented v0-v7 (none flexible; Kafka's flexible
  * versions start at 9). v3 is the first with record batch v2 and adds transactionalId; v4-v6 are
  * the same as v3 (v4: KAFKA_STORAGE_ERROR may be returned); v7 allows zstd.
+ * v0-v2 are advertised and decoded (the fields are the same) only because librdkafka <= 2.11
+ * enables gzip, snappy and lz4 only when the broker's Produce range includes v0
+ * (rdkafka_msgset_writer.c asks for Produce in [0, 0]); the server answers v0-v2 requests, which
+ * carry the old message formats, with UNSUPPORTED_FOR_MESSAGE_FORMAT.
  * The record set stays a raw Buffer (a view into the request frame): lib/records validates it.
  *
  * Response: v1 adds throttleTimeMs, v2 logAppendTimeMs, v5 logStartOffset.
@@ -41,5 +45,5 @@ export type ProduceRequest = ValueOf<typeof request>;
 export type ProduceResponse = ValueOf<typeof response>;
 
 export const produceApi = defineApi({
-  apiKey: 0, name: 'Produce', minVersion: 3, maxVersion: 7, flexibleFrom: 9, request, response,
+  apiKey: 0, name: 'Produce', minVersion: 0, maxVersion: 7, flexibleFrom: 9, request, response,
 });

@@ -31,6 +31,7 @@ import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
 import { fetchHandler } from './handlers/fetch.js';
+import { findCoordinatorHandler } from './handlers/find-coordinator.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
@@ -48,6 +49,7 @@ const handlerList: readonly AnyHandler[] = [
   describeConfigsHandler,
   alterConfigsHandler,
   createPartitionsHandler,
+  findCoordinatorHandler,
 ];
 
 /** The API keys served (and advertised). */

@@ -42,7 +42,7 @@ describe('kafka apis', () => {
     expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 10, 18, 19, 20, 21, 32, 33, 37]);
     const ranges = Object.fromEntries([...apis.values()].map((a) => [a.name, [a.minVersion, a.maxVersion]]));
     expect(ranges).to.deep.equal({
-      Produce: [3, 7], Fetch: [4, 12], ListOffsets: [1, 5], Metadata: [4, 9],
+      Produce: [0, 7], Fetch: [4, 12], ListOffsets: [1, 5], Metadata: [4, 9],
       ApiVersions: [0, 3], CreateTopics: [3, 7], DeleteTopics: [1, 6],
       FindCoordinator: [0, 4], DeleteRecords: [0, 2], CreatePartitions: [0, 1], DescribeConfigs: [1, 2], AlterConfigs: [0, 2],
     });
@@ -142,7 +142,7 @@ describe('kafka apis', () => {
       // ApiVersions v4 from a newer client: header v2, a body we do not parse.
       const v4 = Buffer.from('0012000400000009000178000361620000', 'hex');
       expect(parseRequest(v4)).to.deep.equal({ kind: 'unsupported', apiKey: 18, apiVersion: 4, correlationId: 9 });
-      expect(parseRequest(Buffer.from('00000002000000010000', 'hex')).kind).to.equal('unsupported'); // Produce v2
+      expect(parseRequest(Buffer.from('00000008000000010000', 'hex')).kind).to.equal('unsupported'); // Produce v8
     });
 
     it('answers an unsupported ApiVersions with UNSUPPORTED_VERSION in the v0 body, keys listed', () => {

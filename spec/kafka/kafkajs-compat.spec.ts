@@ -52,7 +52,7 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
     expect(body).to.deep.equal({ clientSoftwareName: '', clientSoftwareVersion: '' });
     const decoded = await toKafkaJs('apiVersions', apiVersionsApi, 2, apiVersionsBody());
     expect(decoded.errorCode).to.equal(0);
-    expect(decoded.apiVersions).to.deep.include({ apiKey: 0, minVersion: 3, maxVersion: 7 });
+    expect(decoded.apiVersions).to.deep.include({ apiKey: 0, minVersion: 0, maxVersion: 7 });
     expect(decoded.apiVersions).to.have.length(apiVersionsBody().apiKeys.length);
   });
 

@@ -4,8 +4,9 @@
  * transactions); this module translates. Fetch sessions (KIP-227) are not implemented: a request
  * with sessionId 0 and epoch -1 or 0 is a full fetch and is answered with sessionId 0 ("no
  * session"), which every client accepts (research R4, P6); any other session id gets
- * FETCH_SESSION_ID_NOT_FOUND, any other epoch INVALID_FETCH_SESSION_EPOCH. Records are null when
- * the partition has none to give; abortedTransactions is null for read_uncommitted (Kafka's rule).
+ * FETCH_SESSION_ID_NOT_FOUND, any other epoch INVALID_FETCH_SESSION_EPOCH. A partition with no
+ * records to give gets an empty record set, as Kafka sends (never null: librdkafka 2.0.2 rejects a
+ * null set as "invalid MessageSetSize -1"); abortedTransactions is null for read_uncommitted.
  */
 import type { FetchPartitionRequest, FetchPartitionResult } from '../../broker/api.js';
 import { type FetchResponse, fetchApi } from '../../kafka/fetch.js';
@@ -13,6 +14,8 @@ import { handler } from '../handler.js';
 
 type PartitionOut = FetchResponse['responses'][number]['partitions'][number];
 
+/** No records: an empty record set, never null (librdkafka 2.0.2 fails on a null set: "invalid MessageSetSize -1"). */
+const EMPTY = Buffer.alloc(0);
 const NO_DIVERGING = { epoch: -1, endOffset: -1 };
 const NO_SNAPSHOT = { endOffset: -1, epoch: -1 };
 
@@ -74,7 +77,7 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
       return {
         partitionIndex: partition, errorCode: e.errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
         divergingEpoch: NO_DIVERGING, currentLeader: { leaderId: -1, leaderEpoch: -1 }, snapshotId: NO_SNAPSHOT,
-        abortedTransactions: null, preferredReadReplica: -1, records: null,
+        abortedTransactions: null, preferredReadReplica: -1, records: EMPTY,
       };
     }
     const e = ctx.error(r.error);
@@ -91,7 +94,7 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
         ? r.abortedTransactions.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
         : null,
       preferredReadReplica: -1,
-      records: r.records !== null && r.records.length > 0 ? r.records : null,
+      records: r.records ?? EMPTY,
     };
   };
   return {

@@ -5,6 +5,8 @@
  * Per-partition errors come from errors.ts. acks=0 gets no response frame at all (KafkaJS K9,
  * librdkafka); if one of its partitions failed, the connection is closed instead, as Kafka does,
  * so that the client notices and refreshes its metadata.
+ * v0-v2 (advertised only for librdkafka's codec check, see lib/kafka/produce.ts) carry message
+ * formats 0 and 1, which Flotilla does not store: UNSUPPORTED_FOR_MESSAGE_FORMAT, not retriable.
  */
 import type { Acks } from '../../broker/api.js';
 import { type ProduceResponse, produceApi } from '../../kafka/produce.js';
@@ -23,6 +25,7 @@ export const produceHandler = handler(produceApi, async (ctx, req) => {
     name: topic.name,
     partitions: await settleAll(topic.partitions, async (p): Promise<PartitionOut> => {
       if (!validAcks) return failed(p.partitionIndex, ctx.errorOf('INVALID_REQUIRED_ACKS').errorCode);
+      if (ctx.apiVersion < 3) return failed(p.partitionIndex, ctx.errorOf('UNSUPPORTED_FOR_MESSAGE_FORMAT').errorCode);
       if (p.records === null || p.records.length === 0) {
         return failed(p.partitionIndex, ctx.errorOf('INVALID_RECORD', 'no record batch').errorCode);
       }
