@@ -8,7 +8,7 @@ import type { KafkaServer } from '../../lib/server/listener.js';
 import { BatchHeader, decodeRecords } from '../../lib/records/batch.js';
 import { startServer } from './helpers.js';
 import type { MemoryBroker } from './memory-broker.js';
-import { checkRoundTrip } from './golden.js';
+import { checkRoundTrip, writeFixtures } from './golden.js';
 
 const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes } = kafkajs;
 
@@ -136,5 +136,6 @@ describe('KafkaJS 2.2.4 against KafkaServer', function () {
     for (const api of ['ApiVersions v2', 'Metadata v6', 'Produce v7', 'CreateTopics v3', 'DescribeConfigs v2', 'ListOffsets v3', 'DeleteTopics v1']) {
       expect([...seen]).to.include(api);
     }
+    if (process.env['FLOTILLA_WRITE_FIXTURES']) writeFixtures('kafkajs', frames);
   });
 });

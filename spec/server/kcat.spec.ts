@@ -4,17 +4,13 @@
 // The request frames kcat sends are captured and must re-encode byte for byte (golden bytes).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseRequest } from '../../lib/kafka/apis.js';
+import { existsSync } from 'node:fs';
 import type { KafkaServer } from '../../lib/server/listener.js';
 import { startServer } from './helpers.js';
 import type { MemoryBroker } from './memory-broker.js';
-import { checkRoundTrip } from './golden.js';
+import { checkRoundTrip, writeFixtures } from './golden.js';
 
 const KCAT = process.env['KCAT'] ?? '/usr/bin/kcat';
-const here = dirname(fileURLToPath(import.meta.url));
 
 function kcat(args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -98,18 +94,3 @@ describe('kcat (librdkafka 2.0.2) against KafkaServer', function () {
     if (process.env['FLOTILLA_WRITE_FIXTURES']) writeFixtures('kcat', frames);
   });
 });
-
-/** Writes the first frame of each API and version as spec/server/fixtures/<client>-<api>-v<N>.hex (source tree). */
-export function writeFixtures(client: string, frames: readonly Buffer[]): void {
-  const dir = join(here, '..', '..', '..', 'spec', 'server', 'fixtures');
-  mkdirSync(dir, { recursive: true });
-  const done = new Set<string>();
-  for (const f of frames) {
-    const p = parseRequest(f);
-    if (p.kind !== 'request') continue;
-    const name = `${client}-${p.api.name.toLowerCase()}-v${p.header.apiVersion}`;
-    if (done.has(name)) continue;
-    done.add(name);
-    writeFileSync(join(dir, `${name}.hex`), `${f.toString('hex')}\n`);
-  }
-}

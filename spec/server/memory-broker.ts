@@ -49,6 +49,10 @@ export interface MemoryBrokerOptions {
   readonly autoCreateTopics?: boolean;
   readonly defaultPartitions?: number;
   readonly maxBatchBytes?: number;
+  /** Upper bound on a fetch's long poll (fuzzing sets 0: answer at once). */
+  readonly fetchWaitMaxMs?: number;
+  /** Largest partition count a topic may be created or grown to. */
+  readonly partitionsMax?: number;
 }
 
 export class MemoryBroker implements BrokerApi {
@@ -58,6 +62,8 @@ export class MemoryBroker implements BrokerApi {
   autoCreate: boolean;
   private readonly defaultPartitions: number;
   private readonly maxBatchBytes: number;
+  private readonly fetchWaitMaxMs: number;
+  private readonly partitionsMax: number;
   private readonly topicsByName = new Map<string, MemoryTopic>();
   private nextTopicId = 1;
   private waiters = new Set<() => void>();
@@ -69,6 +75,8 @@ export class MemoryBroker implements BrokerApi {
     this.autoCreate = options.autoCreateTopics ?? true;
     this.defaultPartitions = options.defaultPartitions ?? 1;
     this.maxBatchBytes = options.maxBatchBytes ?? 1048588;
+    this.fetchWaitMaxMs = options.fetchWaitMaxMs ?? 60_000;
+    this.partitionsMax = options.partitionsMax ?? 10_000;
   }
 
   image(): MetadataImage {
@@ -188,8 +196,9 @@ export class MemoryBroker implements BrokerApi {
       return { results, bytes: results.reduce((n, r) => n + (r.records?.length ?? 0), 0) };
     };
     let now = read();
-    if (now.bytes >= Math.max(1, spec.minBytes) || now.results.some((r) => r.error !== null) || spec.maxWaitMs <= 0) return now.results;
-    const deadline = Date.now() + spec.maxWaitMs;
+    const waitMs = Math.min(spec.maxWaitMs, this.fetchWaitMaxMs);
+    if (now.bytes >= Math.max(1, spec.minBytes) || now.results.some((r) => r.error !== null) || waitMs <= 0) return now.results;
+    const deadline = Date.now() + waitMs;
     while (now.bytes < Math.max(1, spec.minBytes)) {
       const left = deadline - Date.now();
       if (left <= 0) break;
@@ -229,7 +238,9 @@ export class MemoryBroker implements BrokerApi {
       if (this.topicsByName.has(t.name)) return fail('TOPIC_EXISTS', `topic ${t.name} already exists`);
       const partitions = t.partitions === -1 ? this.defaultPartitions : t.partitions;
       const rf = t.replicationFactor === -1 ? 1 : t.replicationFactor;
-      if (!Number.isInteger(partitions) || partitions < 1 || partitions > 10000) return fail('INVALID_TOPIC', `partition count ${partitions} is not an integer in [1, 10000]`);
+      if (!Number.isInteger(partitions) || partitions < 1 || partitions > this.partitionsMax) {
+        return fail('INVALID_TOPIC', `partition count ${partitions} is not an integer in [1, ${this.partitionsMax}]`);
+      }
       if (rf < 1) return fail('INVALID_TOPIC', `replication factor ${rf} is not an integer in [1, 16]`);
       if (rf > 1) return fail('NOT_ENOUGH_NODES', `replication factor ${rf} exceeds the 1 eligible node`);
       for (const k of Object.keys(t.configs)) {
@@ -258,6 +269,7 @@ export class MemoryBroker implements BrokerApi {
       results: request.topics.map((t) => {
         const topic = this.topicsByName.get(t.name);
         if (topic === undefined) return { name: t.name, error: { code: 'UNKNOWN_TOPIC', message: `topic ${t.name} does not exist` } };
+        if (t.count > this.partitionsMax) return { name: t.name, error: { code: 'INVALID_TOPIC', message: `partition count ${t.count} is above ${this.partitionsMax}` } };
         if (t.count <= topic.partitions.length) {
           return { name: t.name, error: { code: 'INVALID_TOPIC', message: `topic "${t.name}" has ${topic.partitions.length} partitions; the new count ${t.count} must be larger` } };
         }
