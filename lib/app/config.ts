@@ -410,6 +410,16 @@ export function formatControllers(controllers: readonly ControllerAddress[]): st
   return controllers.map((c) => `${c.id}@${formatHostPort(c)}`).join(',');
 }
 
+/** What a string setting holds, for the README's range column. */
+const formats: Partial<Record<NodeSettingName, string>> = {
+  dataDir: 'path',
+  listen: 'HOST:PORT',
+  advertisedHost: 'host',
+  peerListen: 'HOST:PORT',
+  controllers: 'ID@HOST:PORT,...',
+  metricsListen: 'HOST:PORT \\| off',
+};
+
 /** The README's configuration table: flag, environment variable, default, range, doc. */
 export function nodeSettingsMarkdown(): string {
   const rows = ['| flag | environment | default | range | description |', '| --- | --- | --- | --- | --- |'];
@@ -418,7 +428,7 @@ export function nodeSettingsMarkdown(): string {
     const def = required ? '(required)' : spec.default === '' ? '' : `\`${String(spec.default)}\``;
     const range = spec.type === 'int'
       ? `${spec.min}..${spec.max}${'unit' in spec ? ` ${spec.unit}` : ''}`
-      : spec.type === 'enum' ? spec.values.join(' \\| ') : spec.type;
+      : spec.type === 'enum' ? spec.values.join(' \\| ') : formats[name as NodeSettingName] ?? spec.type;
     rows.push(`| \`${flagOf(name)}\` | \`${envOf(name)}\` | ${def} | ${range} | ${spec.doc} |`);
   }
   return rows.join('\n');

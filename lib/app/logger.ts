@@ -25,7 +25,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  return options.destination === undefined ? pino(logOptions) : pino(logOptions, options.destination);
+  // stdout by synchronous writes: lines keep their order and none is lost at process.exit.
+  return pino(logOptions, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
 /** A logger that drops everything (for tests and tools that want no output). */

@@ -35,6 +35,13 @@ export function recordJson(topic: string, partition: number, m: KafkaMessage): R
   };
 }
 
+/** A client error in one line, with a hint when the cluster has no consumer groups (yet). */
+export function describeConsumeError(err: unknown, bootstrap: string): string {
+  const text = describeClientError(err, bootstrap);
+  const noGroups = /group coordinator|COORDINATOR_NOT_AVAILABLE|does not support (FindCoordinator|JoinGroup|SyncGroup|Heartbeat|OffsetCommit|OffsetFetch)/i.test(text);
+  return noGroups ? `${text} (KafkaJS consumes as a consumer group member: the cluster must serve the group APIs)` : text;
+}
+
 export function registerConsume(program: Command): void {
   addClientOptions(program.command('consume'))
     .description('print the records of a topic (as a consumer group member, through KafkaJS)')
@@ -61,7 +68,7 @@ export function registerConsume(program: Command): void {
         });
         const c = consumer;
         c.on(c.events.CRASH, (event) => {
-          reportFailure('consume', event.payload.error, (e) => describeClientError(e, opts.bootstrap));
+          reportFailure('consume', event.payload.error, (e) => describeConsumeError(e, opts.bootstrap));
           void done(ExitCode.failed);
         });
         process.on('SIGINT', () => void done(ExitCode.ok));
@@ -88,7 +95,7 @@ export function registerConsume(program: Command): void {
           c.seek({ topic: opts.topic, partition: opts.partition, offset: String(opts.offset) });
         }
       } catch (err) {
-        reportFailure('consume', err, (e) => describeClientError(e, opts.bootstrap));
+        reportFailure('consume', err, (e) => describeConsumeError(e, opts.bootstrap));
         await done(typeof process.exitCode === 'number' ? process.exitCode : ExitCode.failed);
       }
     });

@@ -134,7 +134,7 @@ async function runLocal(opts: LocalOptions): Promise<void> {
     process.stderr.write(`flotilla local: node ${child.plan.nodeId} exited (${signal === null ? `code ${code}` : `signal ${signal}`}); the other nodes keep running\n`);
     if (children.every((c) => c.exited)) {
       process.stderr.write('flotilla local: every node has exited\n');
-      process.exit(ExitCode.failed);
+      void endLogs(children).then(() => process.exit(ExitCode.failed));
     }
   }));
 
@@ -164,7 +164,7 @@ async function runLocal(opts: LocalOptions): Promise<void> {
     }, opts.stopTimeoutMs);
     await Promise.all(children.map((c) => c.exit));
     clearTimeout(killTimer);
-    await Promise.all(children.map((c) => (c.log === null ? Promise.resolve() : new Promise<void>((r) => c.log?.end(r)))));
+    await endLogs(children);
     process.stderr.write('flotilla local: stopped\n');
     process.exit(ExitCode.ok);
   };
@@ -175,6 +175,11 @@ async function runLocal(opts: LocalOptions): Promise<void> {
     for (const c of children) if (!c.exited) c.process.kill('SIGKILL');
   });
   await new Promise<never>(() => undefined); // runs until a signal or every node has exited
+}
+
+/** Flushes and closes the log files (before exiting, so no line is lost). */
+function endLogs(children: readonly Child[]): Promise<unknown> {
+  return Promise.all(children.map((c) => (c.log === null || c.log.closed ? Promise.resolve() : new Promise<void>((r) => c.log?.end(r)))));
 }
 
 function spawnNode(

@@ -7,6 +7,7 @@
  * the node starts) -> startNode(). SIGINT/SIGTERM close the node, then the metrics server, and
  * exit 0; a second signal exits at once (1). A node that stops by itself (fatal error) exits 1.
  */
+import { pathToFileURL } from 'node:url';
 import { Option, type Command } from 'commander';
 import { formatHostPort, loadNodeConfig, nodeSettings, flagOf, envOf, requiredSettings, type NodeConfig } from '../app/config.js';
 import { isFlotillaError } from '../base/errors.js';
@@ -25,9 +26,12 @@ export interface FlotillaNodeLike {
 export type StartNode = (config: NodeConfig, options?: { logger?: Logger; metrics?: NodeMetrics }) => Promise<FlotillaNodeLike>;
 
 async function loadStartNode(): Promise<StartNode> {
-  const path = '../app/node.js';
-  const mod = (await import(path)) as { startNode?: StartNode };
-  if (typeof mod.startNode !== 'function') throw new Error('lib/app/node.js does not export startNode');
+  // FLOTILLA_NODE_MODULE (a file path) replaces lib/app/node.js: a seam for the CLI's own tests,
+  // which run `start` and `local` as real processes over a stand-in node.
+  const override = process.env.FLOTILLA_NODE_MODULE;
+  const specifier = override === undefined || override === '' ? '../app/node.js' : pathToFileURL(override).href;
+  const mod = (await import(specifier)) as { startNode?: StartNode };
+  if (typeof mod.startNode !== 'function') throw new Error(`${specifier} does not export startNode`);
   return mod.startNode;
 }
 

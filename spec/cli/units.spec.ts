@@ -6,7 +6,8 @@ import { describeClientError, parseBootstrap } from '../../lib/cli/client.js';
 import { planLocalCluster } from '../../lib/cli/local.js';
 import { formatTable } from '../../lib/cli/output.js';
 import { acksOf, parseAcks, toMessage } from '../../lib/cli/produce.js';
-import { loadNodeConfig } from '../../lib/app/config.js';
+import { readFileSync } from 'node:fs';
+import { loadNodeConfig, nodeSettingsMarkdown } from '../../lib/app/config.js';
 
 describe('cli units', () => {
   describe('planLocalCluster', () => {
@@ -116,5 +117,10 @@ describe('cli units', () => {
       '  a-1    2     follower',
       'extra: {"x":1}',
     ].join('\n'));
+  });
+
+  it('lib/cli/README.md holds the generated settings table', () => {
+    const readme = readFileSync(new URL('../../../lib/cli/README.md', import.meta.url), 'utf8');
+    expect(readme).to.contain(nodeSettingsMarkdown());
   });
 });
