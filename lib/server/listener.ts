@@ -100,7 +100,8 @@ export class KafkaServer {
       responseBytesMax: this.settings.maxResponseBytes,
       logger: options.logger,
     };
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Half-open: a client that shuts down its sending side still gets the answers in flight.
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.options.logger?.(`kafka server: listener error: ${err.message}`));
   }
 

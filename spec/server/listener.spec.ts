@@ -246,6 +246,19 @@ describe('KafkaServer listener (TCP)', () => {
     expect(server.metrics.connectionsRejected).to.equal(1);
   });
 
+  it('closes idle connections after idleTimeoutMs, but not one waiting on a long poll', async () => {
+    await server.close();
+    ({ server, broker, port } = await startServer({ settings: { idleTimeoutMs: 100 } }));
+    broker.addTopic('t', 1);
+    const idle = await client();
+    const busy = await client();
+    busy.send(fetch(1, 0, 400));
+    await idle.closed;
+    expect(server.metrics.connectionsClosedIdle).to.equal(1);
+    expect(correlationOf((await busy.next())!)).to.equal(1);
+    expect(busy.ended).to.equal(false);
+  });
+
   it('close() answers the requests in flight, then ends the connections', async () => {
     const c = await client();
     c.send(fetch(1, 0, 300));

@@ -1,0 +1,151 @@
+// Handlers through the dispatch path (in-process), with the memory broker bent where a case needs
+// it: leaderless partitions, auto-creation, broker failures, request validation.
+import { expect } from 'chai';
+import { FlotillaError } from '../../lib/base/errors.js';
+import type { FetchPartitionResult, FetchRequestSpec, TopicView } from '../../lib/broker/api.js';
+import type { ApiDefinition } from '../../lib/kafka/api.js';
+import { createTopicsApi } from '../../lib/kafka/create-topics.js';
+import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
+import { fetchApi } from '../../lib/kafka/fetch.js';
+import { metadataApi } from '../../lib/kafka/metadata.js';
+import { produceApi } from '../../lib/kafka/produce.js';
+import { encodeBatch } from '../../lib/records/encode.js';
+import { processFrame } from '../../lib/server/dispatch.js';
+import { ServerMetrics } from '../../lib/server/metrics.js';
+import { MemoryBroker } from './memory-broker.js';
+
+async function call<Req, Res>(broker: MemoryBroker, api: ApiDefinition<Req, Res>, version: number, body: Req): Promise<Res> {
+  const env = { broker, metrics: new ServerMetrics(), responseBytesMax: 1 << 24 };
+  const out = await processFrame(encodeRequestFrame(api, version, 1, 'test', body).subarray(4), env);
+  if (out.kind !== 'response') throw new Error(`expected a response, got ${out.kind}`);
+  expect(env.metrics.handlerFailures).to.equal(0);
+  return parseResponse(api, version, out.frame.subarray(4)).body;
+}
+
+const metadata = (topics: string[] | null, allowAutoTopicCreation = false) => ({
+  topics: topics === null ? null : topics.map((name) => ({ name })), allowAutoTopicCreation,
+  includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
+});
+
+const fetchReq = (sessionId = 0, sessionEpoch = -1, isolationLevel = 0) => ({
+  clusterId: null, replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel, sessionId, sessionEpoch,
+  topics: [{ topic: 't', partitions: [0, 1].map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 })) }],
+  forgottenTopicsData: [], rackId: '',
+});
+
+describe('server handlers', () => {
+  let broker: MemoryBroker;
+  beforeEach(() => {
+    broker = new MemoryBroker({ fetchWaitMaxMs: 0 });
+    broker.addTopic('t', 2);
+  });
+
+  describe('Metadata', () => {
+    it('null = every topic, [] = none; brokers and controller from cluster()', async () => {
+      broker.addTopic('u', 1);
+      const all = await call(broker, metadataApi, 9, metadata(null));
+      expect(all.topics.map((t) => t.name).sort()).to.deep.equal(['t', 'u']);
+      expect(all.controllerId).to.equal(1);
+      expect(all.brokers).to.deep.equal([{ nodeId: 1, host: '127.0.0.1', port: 9092, rack: null }]);
+      expect((await call(broker, metadataApi, 4, metadata([]))).topics).to.deep.equal([]);
+    });
+
+    it('unknown topics are UNKNOWN_TOPIC_OR_PARTITION, illegal names INVALID_TOPIC_EXCEPTION, unless auto-created', async () => {
+      const r = await call(broker, metadataApi, 6, metadata(['nope', 'bad name']));
+      expect(r.topics.map((t) => [t.name, t.errorCode])).to.deep.equal([['nope', 3], ['bad name', 17]]);
+      const created = await call(broker, metadataApi, 6, metadata(['fresh', 'bad name'], true));
+      expect(created.topics.map((t) => [t.name, t.errorCode, t.partitions.length])).to.deep.equal([['fresh', 0, 1], ['bad name', 17, 0]]);
+      expect(broker.calls).to.include('autoCreateTopics fresh');
+    });
+
+    it('a partition without a leader carries LEADER_NOT_AVAILABLE', async () => {
+      const leaderless = new (class extends MemoryBroker {
+        override topics(names: readonly string[] | null): TopicView[] {
+          return super.topics(names).map((t) => ({ ...t, partitions: t.partitions.map((p) => (p.partition === 1 ? { ...p, leaderId: -1, leaderEpoch: -1 } : p)) }));
+        }
+      })();
+      leaderless.addTopic('t', 2);
+      const r = await call(leaderless, metadataApi, 9, metadata(['t']));
+      expect(r.topics[0]!.errorCode).to.equal(0);
+      expect(r.topics[0]!.partitions.map((p) => [p.partitionIndex, p.errorCode, p.leaderId])).to.deep.equal([[0, 0, 1], [1, 5, -1]]);
+    });
+  });
+
+  describe('Produce', () => {
+    const batch = encodeBatch({ records: [{ value: Buffer.from('v') }] });
+    const req = (acks: number, records: Buffer | null = batch) => ({
+      transactionalId: null, acks, timeoutMs: 100,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, records }, { partitionIndex: 7, records }] }],
+    });
+
+    it('answers per partition: offsets, unknown partitions, corrupt batches', async () => {
+      const r = await call(broker, produceApi, 7, req(-1));
+      expect(r.responses[0]!.partitions.map((p) => [p.errorCode, p.baseOffset])).to.deep.equal([[0, 0], [3, -1]]);
+      const bad = Buffer.from(batch);
+      bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 1;
+      const c = await call(broker, produceApi, 7, req(1, bad));
+      expect(c.responses[0]!.partitions[0]!.errorCode).to.equal(2);
+      const n = await call(broker, produceApi, 7, req(1, null));
+      expect(n.responses[0]!.partitions[0]!.errorCode).to.equal(87);
+    });
+
+    it('rejects acks outside {-1, 0, 1} and the old message formats of v0-v2', async () => {
+      expect((await call(broker, produceApi, 7, req(2))).responses[0]!.partitions[0]!.errorCode).to.equal(21);
+      expect((await call(broker, produceApi, 2, req(1))).responses[0]!.partitions[0]!.errorCode).to.equal(43);
+      expect(broker.batchesOf('t', 0)).to.have.length(0);
+    });
+
+    it('maps broker errors (NOT_LEADER) per partition', async () => {
+      broker.produce = async () => { throw new FlotillaError('NOT_LEADER', 'leader is node 2', { leaderId: 2 }); };
+      const r = await call(broker, produceApi, 7, req(-1));
+      expect(r.responses[0]!.partitions.map((p) => p.errorCode)).to.deep.equal([6, 6]);
+    });
+  });
+
+  describe('Fetch', () => {
+    it('answers sessionId 0 with empty record sets (never null); abortedTransactions only under read_committed', async () => {
+      const r = await call(broker, fetchApi, 12, fetchReq(0, 0, 0));
+      expect(r.sessionId).to.equal(0);
+      expect(r.responses[0]!.partitions.map((p) => [p.errorCode, p.highWatermark, p.records?.length, p.abortedTransactions])).to.deep.equal([[0, 0, 0, null], [0, 0, 0, null]]);
+      const rc = await call(broker, fetchApi, 11, fetchReq(0, -1, 1));
+      expect(rc.responses[0]!.partitions[0]!.abortedTransactions).to.deep.equal([]);
+    });
+
+    it('refuses fetch sessions it does not have', async () => {
+      expect((await call(broker, fetchApi, 11, fetchReq(42, 1))).errorCode).to.equal(70);
+      expect((await call(broker, fetchApi, 11, fetchReq(0, 5))).errorCode).to.equal(71);
+    });
+
+    it('a broker failure becomes every partition\'s error; NOT_LEADER names the leader (v12 currentLeader)', async () => {
+      broker.fetch = async () => { throw new FlotillaError('NOT_READY', 'starting'); };
+      const r = await call(broker, fetchApi, 11, fetchReq());
+      expect(r.responses[0]!.partitions.map((p) => p.errorCode)).to.deep.equal([5, 5]);
+      broker.fetch = async (spec: FetchRequestSpec): Promise<FetchPartitionResult[]> => spec.partitions.map((p) => ({
+        topic: p.topic, partition: p.partition, error: new FlotillaError('NOT_LEADER', 'no'), highWatermark: -1, lastStableOffset: -1,
+        logStartOffset: -1, records: null, abortedTransactions: [], preferredLeaderId: 3,
+      }));
+      const nl = await call(broker, fetchApi, 12, fetchReq());
+      expect(nl.responses[0]!.partitions[0]).to.include({ errorCode: 6 });
+      expect(nl.responses[0]!.partitions[0]!.currentLeader).to.deep.equal({ leaderId: 3, leaderEpoch: -1 });
+    });
+  });
+
+  describe('CreateTopics', () => {
+    const topic = (name: string, numPartitions = 1, replicationFactor = 1) => ({ name, numPartitions, replicationFactor, assignments: [], configs: [] });
+
+    it('a name given twice is INVALID_REQUEST for each; v7 returns the topic id and configs', async () => {
+      const r = await call(broker, createTopicsApi, 7, { topics: [topic('a'), topic('a'), topic('b', 2)], timeoutMs: 1000, validateOnly: false });
+      expect(r.topics.map((t) => [t.name, t.errorCode])).to.deep.equal([['a', 42], ['a', 42], ['b', 0]]);
+      const b = r.topics[2]!;
+      expect(b.numPartitions).to.equal(2);
+      expect(b.topicId).to.not.equal('00000000-0000-0000-0000-000000000000');
+      expect(b.configs!.map((c) => c.name)).to.include('retention.ms');
+    });
+
+    it('maps the controller\'s refusals: exists, bad partition count, replication factor', async () => {
+      const r = await call(broker, createTopicsApi, 4, { topics: [topic('t'), topic('z', 0), topic('y', 1, 3)], timeoutMs: 1000, validateOnly: false });
+      expect(r.topics.map((t) => [t.name, t.errorCode])).to.deep.equal([['t', 36], ['z', 37], ['y', 38]]);
+      expect(r.topics[0]!.errorMessage).to.equal('topic t already exists');
+    });
+  });
+});
