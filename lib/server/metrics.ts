@@ -13,7 +13,7 @@ export class ServerMetrics {
   connectionsActive = 0;
   /** Refused at accept because `maxConnections` were open. */
   connectionsRejected = 0;
-  /** Closed by the server because of a bad frame: oversized or lying size, garbage, unknown API. */
+  /** Closed by the server: a bad frame (oversized size, garbage, unknown API or version), a failed acks=0 Produce, a handler bug. */
   connectionsClosedForProtocol = 0;
   /** Closed because they were idle longer than `idleTimeoutMs`. */
   connectionsClosedIdle = 0;
