@@ -25,6 +25,7 @@
 import { assert } from '../base/assert.js';
 import { FlotillaError } from '../base/errors.js';
 import type { MetadataImage } from './image.js';
+import { configResourceKey } from './image.js';
 import { RecordLimits } from './records.js';
 
 export interface PlacementNode {
@@ -57,9 +58,19 @@ export interface LeaderMove {
   readonly toNode: number;
 }
 
-/** The nodes new replicas may go on: registered and unfenced. */
+/**
+ * The broker config key that keeps a node out of placement: the controller sets it to "true" when
+ * it decommissions the node (removing it puts the node back into use).
+ */
+export const DECOMMISSIONED_KEY = 'flotilla.decommissioned';
+
+export function isDecommissioned(image: MetadataImage, nodeId: number): boolean {
+  return image.configs.get(configResourceKey('broker', String(nodeId)))?.get(DECOMMISSIONED_KEY) === 'true';
+}
+
+/** The nodes new replicas may go on: registered, unfenced and not decommissioned. */
 export function placementNodes(image: MetadataImage): PlacementNode[] {
-  return image.unfencedBrokers().map((b) => ({ id: b.brokerId, rack: b.rack }));
+  return image.unfencedBrokers().filter((b) => !isDecommissioned(image, b.brokerId)).map((b) => ({ id: b.brokerId, rack: b.rack }));
 }
 
 /** Every partition's replicas in `image`, by topic name then partition. */

@@ -1,0 +1,196 @@
+/**
+ * Topic configs: the per-topic keys Kafka users expect, with Kafka's names, defaults and rules.
+ * Pure. Values are stored in the metadata image as strings (Config records, as Kafka stores them);
+ * this module validates them (the controller, before it appends), describes them
+ * (DescribeConfigs) and turns them into typed values for the broker (`effectiveTopicConfig`).
+ *
+ * A bad key or value is a FlotillaError INVALID_TOPIC_CONFIG whose message names the key.
+ *
+ * Differences from Kafka, on purpose:
+ * - `flush.messages` defaults to 1: a node fsyncs before it acknowledges (docs/design.md). Kafka's
+ *   default (Long.MAX_VALUE, leave flushing to the OS) may be set per topic.
+ * - `min.insync.replicas` is accepted and shown (clients and tools set it) but Raft's majority
+ *   rule decides when a batch is committed; it has no further effect.
+ * - Long values are held as numbers: values above 2^53 - 1 (Kafka's Long.MAX_VALUE defaults) are
+ *   accepted as written and read as Number.MAX_SAFE_INTEGER ("no limit").
+ */
+import { FlotillaError } from '../base/errors.js';
+import type { MetadataImage } from './image.js';
+
+const LONG_MAX = '9223372036854775807';
+
+export type TopicConfigType = 'long' | 'int' | 'double' | 'enum' | 'list';
+
+export interface TopicConfigSpec {
+  readonly type: TopicConfigType;
+  /** The default, as Kafka writes it. */
+  readonly default: string;
+  readonly min?: number;
+  readonly max?: number;
+  /** enum: the values; list: the values each element may take. */
+  readonly values?: readonly string[];
+  readonly doc: string;
+}
+
+export const topicConfigSpecs = {
+  'cleanup.policy': { type: 'list', default: 'delete', values: ['delete', 'compact'], doc: 'delete old segments (retention), compact (keep the latest value per key), or both' },
+  'compression.type': { type: 'enum', default: 'producer', values: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'], doc: "the topic's final compression; producer keeps what the producer sent" },
+  'delete.retention.ms': { type: 'long', default: '86400000', min: 0, doc: 'how long delete markers (tombstones) stay in a compacted topic' },
+  'flush.messages': { type: 'long', default: '1', min: 1, doc: 'fsync after this many messages (Flotilla default 1: fsync before acknowledging; Kafka: 9223372036854775807)' },
+  'flush.ms': { type: 'long', default: LONG_MAX, min: 0, doc: 'fsync at least this often (ms)' },
+  'max.compaction.lag.ms': { type: 'long', default: LONG_MAX, min: 1, doc: 'longest time a message stays uncompacted' },
+  'max.message.bytes': { type: 'int', default: '1048588', min: 0, max: 2_147_483_647, doc: 'largest record batch the topic accepts (bytes)' },
+  'message.timestamp.type': { type: 'enum', default: 'CreateTime', values: ['CreateTime', 'LogAppendTime'], doc: "the producer's timestamp (CreateTime) or the broker's append time (LogAppendTime)" },
+  'min.cleanable.dirty.ratio': { type: 'double', default: '0.5', min: 0, max: 1, doc: 'share of the log not yet compacted above which the cleaner compacts' },
+  'min.compaction.lag.ms': { type: 'long', default: '0', min: 0, doc: 'shortest time a message stays uncompacted' },
+  'min.insync.replicas': { type: 'int', default: '1', min: 1, max: 2_147_483_647, doc: 'accepted for compatibility; Raft commits a batch once a majority of replicas has it' },
+  'retention.bytes': { type: 'long', default: '-1', min: -1, doc: 'largest size of a partition before old segments are deleted (-1: no limit)' },
+  'retention.ms': { type: 'long', default: '604800000', min: -1, doc: 'how long segments are kept before deletion (-1: forever)' },
+  'segment.bytes': { type: 'int', default: '1073741824', min: 14, max: 2_147_483_647, doc: 'size of one segment file' },
+  'segment.ms': { type: 'long', default: '604800000', min: 1, doc: 'time after which a segment is rolled even if not full' },
+} as const satisfies Readonly<Record<string, TopicConfigSpec>>;
+
+export type TopicConfigKey = keyof typeof topicConfigSpecs;
+
+export function isTopicConfigKey(key: string): key is TopicConfigKey {
+  return Object.hasOwn(topicConfigSpecs, key);
+}
+
+function bad(key: string, why: string): never {
+  throw new FlotillaError('INVALID_TOPIC_CONFIG', `topic config ${key.slice(0, 200)} ${why}`, { key: key.slice(0, 200) });
+}
+
+/** Checks one key and value; returns the value normalised (list elements trimmed). */
+export function validateTopicConfig(key: string, value: string): string {
+  if (!isTopicConfigKey(key)) bad(key, 'is not a known topic config');
+  const spec: TopicConfigSpec = topicConfigSpecs[key];
+  const v = value.trim();
+  switch (spec.type) {
+    case 'long':
+    case 'int': {
+      if (!/^-?\d{1,19}$/.test(v)) bad(key, `must be an integer, got "${value.slice(0, 100)}"`);
+      const big = BigInt(v);
+      const max = spec.type === 'int' ? BigInt(spec.max ?? 2_147_483_647) : BigInt(LONG_MAX);
+      if (big > max) bad(key, `must be at most ${max}, got ${v}`);
+      if (spec.min !== undefined && big < BigInt(spec.min)) bad(key, `must be at least ${spec.min}, got ${v}`);
+      return big.toString();
+    }
+    case 'double': {
+      const n = Number(v);
+      if (v === '' || !Number.isFinite(n)) bad(key, `must be a number, got "${value.slice(0, 100)}"`);
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) bad(key, `must be between ${spec.min} and ${spec.max}, got ${v}`);
+      return v;
+    }
+    case 'enum':
+      if (!(spec.values ?? []).includes(v)) bad(key, `must be one of ${(spec.values ?? []).join(', ')}, got "${value.slice(0, 100)}"`);
+      return v;
+    case 'list': {
+      const items = v.split(',').map((s) => s.trim());
+      if (items.length === 0 || items.some((s) => !(spec.values ?? []).includes(s))) {
+        bad(key, `must be a comma-separated list of ${(spec.values ?? []).join(', ')}, got "${value.slice(0, 100)}"`);
+      }
+      if (new Set(items).size !== items.length) bad(key, `names a value twice: "${value.slice(0, 100)}"`);
+      return items.join(',');
+    }
+  }
+}
+
+/** Validates every entry; returns them normalised. */
+export function validateTopicConfigs(configs: Readonly<Record<string, string>> | ReadonlyMap<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  const entries = configs instanceof Map ? [...configs] : Object.entries(configs as Readonly<Record<string, string>>);
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string') bad(k, 'must have a string value');
+    out.set(k, validateTopicConfig(k, v));
+  }
+  return out;
+}
+
+/** One entry as DescribeConfigs shows it (the shape of lib/broker/api.ts ConfigEntryView). */
+export interface TopicConfigEntry {
+  readonly name: string;
+  readonly value: string | null;
+  readonly readOnly: boolean;
+  readonly source: 'topic' | 'default';
+  readonly sensitive: boolean;
+  readonly doc: string;
+}
+
+/** Every known key of topic `topicName`, sorted by name: the topic's value or the default. */
+export function describeTopicConfig(image: MetadataImage, topicName: string): TopicConfigEntry[] {
+  const set = image.topicConfig(topicName);
+  return (Object.keys(topicConfigSpecs) as TopicConfigKey[]).sort().map((name) => {
+    const own = set.get(name);
+    const spec: TopicConfigSpec = topicConfigSpecs[name];
+    return { name, value: own ?? spec.default, readOnly: false, source: own === undefined ? 'default' : 'topic', sensitive: false, doc: spec.doc };
+  });
+}
+
+/** Typed topic config, for the broker. */
+export interface TopicConfig {
+  readonly cleanupPolicy: { readonly delete: boolean; readonly compact: boolean };
+  readonly compressionType: 'uncompressed' | 'zstd' | 'lz4' | 'snappy' | 'gzip' | 'producer';
+  readonly deleteRetentionMs: number;
+  readonly flushMessages: number;
+  readonly flushMs: number;
+  readonly maxCompactionLagMs: number;
+  readonly maxMessageBytes: number;
+  readonly messageTimestampType: 'CreateTime' | 'LogAppendTime';
+  readonly minCleanableDirtyRatio: number;
+  readonly minCompactionLagMs: number;
+  readonly minInsyncReplicas: number;
+  /** -1: no limit. */
+  readonly retentionBytes: number;
+  /** -1: forever. */
+  readonly retentionMs: number;
+  readonly segmentBytes: number;
+  readonly segmentMs: number;
+}
+
+/**
+ * The effective config of topic `name` (its own values over the defaults). A stored value that no
+ * longer validates (it never should: the controller validated it) falls back to the default.
+ */
+export function effectiveTopicConfig(image: MetadataImage, name: string): TopicConfig {
+  const set = image.topicConfig(name);
+  const raw = (key: TopicConfigKey): string => {
+    const own = set.get(key);
+    if (own !== undefined) {
+      try {
+        return validateTopicConfig(key, own);
+      } catch {
+        // fall through to the default
+      }
+    }
+    return topicConfigSpecs[key].default;
+  };
+  const num = (key: TopicConfigKey): number => {
+    const n = Number(raw(key));
+    return n > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : n;
+  };
+  const policy = raw('cleanup.policy').split(',');
+  return {
+    cleanupPolicy: { delete: policy.includes('delete'), compact: policy.includes('compact') },
+    compressionType: raw('compression.type') as TopicConfig['compressionType'],
+    deleteRetentionMs: num('delete.retention.ms'),
+    flushMessages: num('flush.messages'),
+    flushMs: num('flush.ms'),
+    maxCompactionLagMs: num('max.compaction.lag.ms'),
+    maxMessageBytes: num('max.message.bytes'),
+    messageTimestampType: raw('message.timestamp.type') as TopicConfig['messageTimestampType'],
+    minCleanableDirtyRatio: num('min.cleanable.dirty.ratio'),
+    minCompactionLagMs: num('min.compaction.lag.ms'),
+    minInsyncReplicas: num('min.insync.replicas'),
+    retentionBytes: num('retention.bytes'),
+    retentionMs: num('retention.ms'),
+    segmentBytes: num('segment.bytes'),
+    segmentMs: num('segment.ms'),
+  };
+}
+
+/** What lib/broker/broker.ts (TopicConfigSource) asks of topic configs. */
+export const topicConfigSource = {
+  maxMessageBytes: (image: MetadataImage, topic: string): number => effectiveTopicConfig(image, topic).maxMessageBytes,
+  logAppendTime: (image: MetadataImage, topic: string): boolean => effectiveTopicConfig(image, topic).messageTimestampType === 'LogAppendTime',
+  describe: (image: MetadataImage, topic: string): TopicConfigEntry[] => describeTopicConfig(image, topic),
+};
