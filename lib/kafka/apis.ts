@@ -20,12 +20,15 @@ import { apiVersionsApi, type ApiVersionsResponse } from './api-versions.js';
 import { alterConfigsApi } from './alter-configs.js';
 import { createPartitionsApi } from './create-partitions.js';
 import { createTopicsApi } from './create-topics.js';
+import { deleteGroupsApi } from './delete-groups.js';
 import { deleteRecordsApi } from './delete-records.js';
 import { deleteTopicsApi } from './delete-topics.js';
 import { describeConfigsApi } from './describe-configs.js';
+import { describeGroupsApi } from './describe-groups.js';
 import { errorCode } from './errors.js';
 import { fetchApi } from './fetch.js';
 import { findCoordinatorApi } from './find-coordinator.js';
+import { heartbeatApi } from './heartbeat.js';
 import {
   type RequestHeader,
   decodeRequestHeader,
@@ -36,10 +39,17 @@ import {
   requestHeaderVersion,
   responseHeaderVersion,
 } from './header.js';
+import { joinGroupApi } from './join-group.js';
+import { leaveGroupApi } from './leave-group.js';
+import { listGroupsApi } from './list-groups.js';
 import { listOffsetsApi } from './list-offsets.js';
 import { metadataApi } from './metadata.js';
+import { offsetCommitApi } from './offset-commit.js';
+import { offsetDeleteApi } from './offset-delete.js';
+import { offsetFetchApi } from './offset-fetch.js';
 import { Reader, Writer } from './primitives.js';
 import { produceApi } from './produce.js';
+import { syncGroupApi } from './sync-group.js';
 
 /**
  * The type-erased view the dispatcher holds. A handler that knows its API uses the typed module
@@ -70,6 +80,16 @@ const apiList: readonly AnyApi[] = [
   createPartitionsApi,
   describeConfigsApi,
   alterConfigsApi,
+  offsetCommitApi,
+  offsetFetchApi,
+  joinGroupApi,
+  heartbeatApi,
+  leaveGroupApi,
+  syncGroupApi,
+  describeGroupsApi,
+  listGroupsApi,
+  deleteGroupsApi,
+  offsetDeleteApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

@@ -1,0 +1,29 @@
+/**
+ * ListGroups (key 16): the groups this coordinator owns. Implemented v2-v4 (flexible from v3).
+ *
+ * Request:  v3 flexible; v4 statesFilter (KIP-518).
+ * Response: v1 throttleTimeMs; v2 same as v1; v3 flexible; v4 groups[].groupState.
+ */
+import { defineApi } from './api.js';
+import { array, field as f, int16, int32, string, struct, type ValueOf } from './schema.js';
+
+const request = struct([
+  f('statesFilter', array(string), '4+'),
+]);
+
+const response = struct([
+  f('throttleTimeMs', int32, '1+'),
+  f('errorCode', int16, '0+'),
+  f('groups', array(struct([
+    f('groupId', string, '0+'),
+    f('protocolType', string, '0+'),
+    f('groupState', string, '4+'),
+  ])), '0+'),
+]);
+
+export type ListGroupsRequest = ValueOf<typeof request>;
+export type ListGroupsResponse = ValueOf<typeof response>;
+
+export const listGroupsApi = defineApi({
+  apiKey: 16, name: 'ListGroups', minVersion: 2, maxVersion: 4, flexibleFrom: 3, request, response,
+});
