@@ -20,7 +20,23 @@ export const ControllerMethods = {
   reassign: 'controller.reassign',
   decommission: 'controller.decommission',
   allocateProducerIds: 'controller.allocateProducerIds',
+  unregister: 'controller.unregister',
 } as const;
+
+/**
+ * What the controller asks of the nodes. `transferLeader` goes to a partition's current leader
+ * (body TransferLeaderRequest): it moves the partition's Raft leadership to `to` (leader
+ * balancing). Every node implements the handler; it may refuse with NOT_LEADER.
+ */
+export const BrokerMethods = {
+  transferLeader: 'broker.transferLeader',
+} as const;
+
+export interface TransferLeaderRequest {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly to: number;
+}
 
 /** An error for one item of a batch request; the codes are lib/base/errors.ts ErrorCodes. */
 export interface ItemError {
@@ -42,6 +58,16 @@ export interface RegisterRequest {
   readonly rack: string | null;
 }
 
+export interface RegisterResponse extends MetadataChangeResult {
+  /** Registered nodes start fenced; heartbeats unfence them once caught up. */
+  readonly fenced: boolean;
+}
+
+/** A node leaves the cluster for good (it must hold no replicas: decommission it first). */
+export interface UnregisterRequest {
+  readonly brokerId: number;
+}
+
 export interface HeartbeatRequest {
   readonly brokerId: number;
   readonly incarnationId: string;
@@ -52,6 +78,8 @@ export interface HeartbeatRequest {
 }
 export interface HeartbeatResponse {
   readonly fenced: boolean;
+  /** The metadata index at which the node's fencing last changed (0: no change now). */
+  readonly metadataIndex?: number;
 }
 
 export interface CreateTopicSpec {
