@@ -68,6 +68,10 @@ export interface UnregisterRequest {
   readonly brokerId: number;
 }
 
+/**
+ * Sent every brokerHeartbeatIntervalMs. A node the controller does not know under this
+ * incarnation gets INVALID_REQUEST with details.reregister = true: it must register again.
+ */
 export interface HeartbeatRequest {
   readonly brokerId: number;
   readonly incarnationId: string;

@@ -51,6 +51,8 @@ export class ControllerClient {
   private readonly options: ControllerClientOptions;
   private readonly controllerIds: readonly number[];
   private knownLeader = 0;
+  /** The node that just failed to answer: not asked again first while another may answer. */
+  private avoid = 0;
   private rotation = 0;
   private closed = false;
   readonly stats = { calls: 0, attempts: 0, retries: 0 };
@@ -66,8 +68,10 @@ export class ControllerClient {
     const ids = this.controllerIds;
     if (this.knownLeader > 0 && ids.includes(this.knownLeader)) return this.knownLeader;
     const hint = this.options.leaderHint?.() ?? 0;
-    if (hint > 0 && ids.includes(hint)) return hint;
-    return ids[this.rotation % ids.length] ?? ids[0] ?? 0;
+    if (hint > 0 && hint !== this.avoid && ids.includes(hint)) return hint;
+    let id = ids[this.rotation % ids.length] ?? 0;
+    if (id === this.avoid && ids.length > 1) id = ids[++this.rotation % ids.length] ?? 0;
+    return id;
   }
 
   async call<T>(method: string, body: unknown, callOptions: ControllerCallOptions = {}): Promise<T> {
@@ -86,6 +90,7 @@ export class ControllerClient {
         const left = Math.max(1, Math.min(attemptTimeoutMs, deadline - clock.nowMs()));
         const result = await this.options.rpc.call<T>(to, method, body, left);
         this.knownLeader = to;
+        this.avoid = 0;
         await this.maybeWait(result, callOptions, deadline);
         return result;
       } catch (err) {
@@ -94,9 +99,12 @@ export class ControllerClient {
         const named = typeof err.details.leaderId === 'number' ? err.details.leaderId : 0;
         if (err.code === 'NOT_CONTROLLER' && named > 0 && named !== to) {
           this.knownLeader = named; // go straight there
+        } else if (err.code === 'NOT_READY' || err.code === 'BACKPRESSURE') {
+          this.knownLeader = to; // the leader, busy or warming up: ask it again
         } else {
           this.knownLeader = 0;
-          if (err.code !== 'NOT_READY') this.rotation++; // try the next voter (unless it is a new leader warming up)
+          this.avoid = to; // no answer, or it knows no leader: try another voter
+          this.rotation++;
         }
       }
       const wait = this.jitter(backoff);

@@ -201,6 +201,14 @@ describe('metadata/controller (3 controllers + 1 observer over a memory network)
     expect(replicaCounts(q.node(1)).get(4) ?? 0).to.equal(0);
     // Still a registered, unfenced node (it serves clients while its replicas move).
     expect(image.brokers.get(4)?.fenced).to.equal(false);
+    // Once it holds nothing it may leave for good: unregistered and out of the metadata group.
+    await until(() => leader.raft.membership.learners.includes(4), 'node 4 a learner');
+    q.node(4).lifecycle.stop();
+    const refused = await rejection(c.call(ControllerMethods.unregister, { brokerId: 3 }));
+    expect(isFlotillaError(refused, 'POLICY_VIOLATION')).to.equal(true);
+    await c.call(ControllerMethods.unregister, { brokerId: 4 }, { waitForMetadata: true });
+    expect(q.node(1).sm.image().brokers.has(4)).to.equal(false);
+    await until(() => !leader.raft.membership.learners.includes(4), 'node 4 removed from the metadata group');
   });
 
   it('balances leadership by asking current leaders to transfer', async () => {
