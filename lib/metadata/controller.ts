@@ -511,8 +511,10 @@ export class Controller {
     while (image.topicsById.has(topicId)) topicId = uuidFromPrng(this.prng);
     const manual = spec.assignments !== null && spec.assignments !== undefined && spec.assignments.length > 0;
     if (manual) {
-      if (spec.partitions !== -1 || spec.replicationFactor !== -1) {
-        throw new FlotillaError('INVALID_REQUEST', `topic "${spec.name}": give either assignments or a partition count and replication factor, not both`);
+      const given = spec.assignments ?? [];
+      // Either -1 (Kafka's wire form) or the counts the assignments imply.
+      if ((spec.partitions !== -1 && spec.partitions !== given.length) || (spec.replicationFactor !== -1 && spec.replicationFactor !== given[0]?.length)) {
+        throw new FlotillaError('INVALID_REQUEST', `topic "${spec.name}": the partition count and replication factor must be -1 (or match the assignments) when assignments are given`);
       }
       if (image.topicsByName.has(spec.name)) throw new FlotillaError('TOPIC_EXISTS', `topic "${spec.name}" already exists`, { name: spec.name });
       const lists = checkAssignments(image, spec.assignments ?? [], null);
@@ -559,7 +561,7 @@ export class Controller {
         const name = typeof t?.name === 'string' ? t.name : '';
         try {
           let recs: MetadataRecord[];
-          if (t.assignments !== null && t.assignments !== undefined) {
+          if (t.assignments !== null && t.assignments !== undefined && t.assignments.length > 0) {
             const topic = working.topicsByName.get(name);
             if (topic === undefined) throw new FlotillaError('UNKNOWN_TOPIC', `topic "${name}" does not exist`, { name });
             const current = topic.partitions.length;

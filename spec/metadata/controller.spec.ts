@@ -71,10 +71,16 @@ describe('metadata/controller (3 controllers + 1 observer over a memory network)
         { name: 'c', partitions: 1, replicationFactor: 1, assignments: null, configs: { 'retention.ms': 'soon' } },
         { name: 'd', partitions: 1, replicationFactor: 5, assignments: null, configs: {} },
         { name: 'e', partitions: -1, replicationFactor: -1, assignments: [[4, 1], [1, 2]], configs: {} },
+        { name: 'g', partitions: 1, replicationFactor: 2, assignments: [[2, 3]], configs: {} },
+        { name: 'h', partitions: 1, replicationFactor: 3, assignments: [[2, 3]], configs: {} },
+        { name: 'i', partitions: -1, replicationFactor: -1, assignments: [[2, 3], [1]], configs: {} },
+        { name: 'j', partitions: -1, replicationFactor: -1, assignments: [[2, 9]], configs: {} },
       ],
       validateOnly: false,
     }, { waitForMetadata: true });
-    expect(res.results.map((r) => r.error?.code ?? null)).to.deep.equal([null, 'INVALID_TOPIC', 'INVALID_TOPIC_CONFIG', 'NOT_ENOUGH_NODES', null]);
+    expect(res.results.map((r) => r.error?.code ?? null)).to.deep.equal([
+      null, 'INVALID_TOPIC', 'INVALID_TOPIC_CONFIG', 'NOT_ENOUGH_NODES', null, null, 'INVALID_REQUEST', 'INVALID_REQUEST', 'INVALID_REQUEST',
+    ]);
     expect(res.results[2]?.error?.message).to.contain('retention.ms');
     const image = q.node(4).sm.image();
     // Defaults: num.partitions 1, default.replication.factor 3 (4 nodes: not capped).
