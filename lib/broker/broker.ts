@@ -63,7 +63,7 @@ export interface BrokerOptions {
 }
 
 /** The broker-level config key that asks the controller to decommission the node. */
-export const DECOMMISSION_KEY = 'flotilla.decommission';
+export const DECOMMISSION_KEY = 'flotilla.decommissioned';
 
 /** Internal topics (offsets, transactions) start with "__" and are reported as internal. */
 function isInternal(name: string): boolean {
@@ -255,14 +255,14 @@ export class Broker implements BrokerApi {
   }
 
   /**
-   * Forwarded to the controller, except the node-level action `flotilla.decommission=true` on a
-   * broker resource: it asks the controller to move every replica off that node (the one client
-   * protocol carries it: `kafka-configs --entity-type brokers --entity-name N --add-config
-   * flotilla.decommission=true`, or `flotilla node decommission N`).
+   * Forwarded to the controller; setting `flotilla.decommissioned=true` on a broker resource asks
+   * the controller to decommission that node: every replica moves off it, and placement leaves it
+   * out (the one client protocol carries it: `kafka-configs --entity-type brokers --entity-name N
+   * --add-config flotilla.decommissioned=true`). Deleting the key puts the node back into use.
    */
   async alterConfigs(request: AlterConfigsRequest): Promise<AlterConfigsResponse> {
     const isDecommission = (r: AlterConfigsRequest['resources'][number]): boolean =>
-      r.type === 'broker' && r.configs.some((c) => c.key === DECOMMISSION_KEY);
+      r.type === 'broker' && r.configs.some((c) => c.key === DECOMMISSION_KEY && c.value === 'true');
     const actions = request.resources.filter(isDecommission);
     const rest = request.resources.filter((r) => !isDecommission(r));
     const results: AlterConfigsResponse['results'][number][] = [];

@@ -1,0 +1,342 @@
+/**
+ * The composition root of one Flotilla node: config -> storage -> transport -> Raft host ->
+ * metadata (controller quorum or observer) -> broker (replicas) -> Kafka listener -> metrics.
+ * Started in that order and stopped in the reverse one.
+ *
+ *   <dataDir>/state/        LevelDB: Raft state of every group, node identity, later offsets etc.
+ *   <dataDir>/metadata/     the metadata log (__cluster_metadata) and its snapshots
+ *   <dataDir>/partitions/   one directory per partition replica: <topic>-<partition>.<topicId>
+ *
+ * The node registers with the controller and serves Kafka clients once the controller has
+ * unfenced it (its metadata has caught up); until then its listener is not open, so clients
+ * never see a node that does not know the cluster yet.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { FlotillaError } from '../base/errors.js';
+import { Xoshiro128 } from '../base/prng.js';
+import type { ConfigEntryView } from '../broker/api.js';
+import { Broker } from '../broker/broker.js';
+import { ReplicaManager } from '../broker/replica-manager.js';
+import { PeerRpc } from '../cluster/rpc.js';
+import { BrokerLifecycle } from '../metadata/broker-lifecycle.js';
+import { Controller, uuidFromPrng } from '../metadata/controller.js';
+import { BrokerMethods, ControllerMethods, type PartitionLeaderReport } from '../metadata/controller-api.js';
+import { ControllerClient } from '../metadata/controller-client.js';
+import type { MetadataImage } from '../metadata/image.js';
+import { type MetadataApplyResult, MetadataStateMachine } from '../metadata/state-machine.js';
+import { topicConfigSource } from '../metadata/topic-config.js';
+import { roleName } from '../raft/core/types.js';
+import { RaftHost } from '../raft/host.js';
+import { RaftNode } from '../raft/node.js';
+import { KafkaServer } from '../server/listener.js';
+import { openDiskGroupStore } from '../storage/disk-group-store.js';
+import { KvBatcher } from '../storage/kv-batcher.js';
+import { LevelKv } from '../storage/level-kv.js';
+import { TcpTransport } from '../transport/tcp-transport.js';
+import type { NodeConfig } from './config.js';
+import { type Logger, createLogger, lineLogger } from './logger.js';
+import { MetricsBinder } from './metrics-binder.js';
+import { type NodeMetrics, createNodeMetrics } from './metrics.js';
+import { systemClock } from './system-clock.js';
+
+export const METADATA_GROUP = '__cluster_metadata';
+
+export interface FlotillaNode {
+  readonly nodeId: number;
+  clientAddress(): { host: string; port: number };
+  status(): unknown;
+  /** Settles when the node stops by itself (a fatal error) or after close(). */
+  readonly closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StartNodeOptions {
+  readonly logger?: Logger;
+  readonly metrics?: NodeMetrics;
+}
+
+interface Identity {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly incarnationId: string;
+}
+
+const IDENTITY_KEY = 'node/identity';
+
+export async function startNode(config: NodeConfig, options: StartNodeOptions = {}): Promise<FlotillaNode> {
+  const logger = options.logger ?? createLogger({ nodeId: config.nodeId, level: config.logLevel });
+  const clock = systemClock;
+  const seed = randomBytes(4).readUInt32BE(0);
+  const stops: (() => Promise<void> | void)[] = [];
+  let stopped = false;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    for (const s of stops.reverse()) {
+      try {
+        await s();
+      } catch (err) {
+        logger.error({ err }, 'error while stopping');
+      }
+    }
+    resolveClosed();
+  };
+
+  const metrics: NodeMetrics = options.metrics ?? createNodeMetrics({ nodeId: config.nodeId });
+  try {
+    // ---- storage and identity -----------------------------------------------------------------
+    mkdirSync(config.dataDir, { recursive: true });
+    const level = await LevelKv.open(join(config.dataDir, 'state'));
+    const kv = new KvBatcher(level);
+    stops.push(() => kv.close());
+    const identity = await loadIdentity(kv, config, uuidFromPrng(new Xoshiro128(seed ^ 0x2545f491)));
+    logger.info({ incarnationId: identity.incarnationId, dataDir: config.dataDir }, 'node identity');
+
+    // ---- transport, rpc, raft host -------------------------------------------------------------
+    const controllerIds = config.controllers.map((c) => c.id);
+    const isController = config.isController;
+    const transport = new TcpTransport({
+      nodeId: config.nodeId,
+      clusterId: config.clusterId,
+      listen: { host: config.peerListen.host, port: config.peerListen.port },
+      prng: new Xoshiro128(seed ^ 0x5bd1e995),
+      clock,
+      logger: lineLogger(logger, { component: 'transport' }),
+    });
+    const peers = new Map(config.controllers.map((c) => [c.id, { host: c.host, port: c.port }] as const));
+    transport.setPeers(peers);
+    await transport.start();
+    stops.push(() => transport.close());
+    const rpc = new PeerRpc({ nodeId: config.nodeId, transport, logger: lineLogger(logger, { component: 'rpc' }) });
+    stops.push(() => rpc.close());
+    const host = new RaftHost({
+      nodeId: config.nodeId,
+      transport: rpc.raftTransport,
+      settings: { tickMs: config.tickMs },
+      logger: lineLogger(logger, { component: 'raft-host' }),
+      onFatal: (err) => {
+        logger.fatal({ err }, 'raft host stopped: the node cannot go on safely');
+        void stop();
+      },
+    });
+    host.start();
+    stops.push(() => host.close());
+
+    // ---- metadata ------------------------------------------------------------------------------
+    const metadataStore = await openDiskGroupStore({
+      dir: join(config.dataDir, 'metadata'),
+      bootstrap: isController ? { voters: controllerIds, learners: [] } : { voters: [], learners: [] },
+      fsync: config.fsync,
+      kv,
+      group: METADATA_GROUP,
+      clock,
+      logger: lineLogger(logger, { group: METADATA_GROUP }),
+    });
+    const metadata = new MetadataStateMachine({ logger: lineLogger(logger, { component: 'metadata' }) });
+    const metadataNode = await RaftNode.create<MetadataApplyResult>({
+      host,
+      groupId: METADATA_GROUP,
+      store: metadataStore,
+      stateMachine: metadata,
+      node: { snapshotEntries: 1_000, snapshotTrailingEntries: 200 },
+      logger: lineLogger(logger, { group: METADATA_GROUP }),
+    });
+    stops.push(() => metadataNode.close());
+    metadataNode.on('leader-change', ({ leaderId, term }: { leaderId: number; term: number }) => {
+      logger.info({ group: METADATA_GROUP, term, leaderId }, 'metadata leader changed');
+    });
+    // Every registered node is a peer (its address comes from its registration).
+    const syncPeers = (image: MetadataImage): void => {
+      const all = new Map(peers);
+      for (const b of image.brokers.values()) all.set(b.brokerId, { host: b.host, port: b.peerPort });
+      transport.setPeers(all);
+    };
+
+    let controller: Controller | null = null;
+    if (isController) {
+      controller = new Controller({
+        nodeId: config.nodeId,
+        raft: metadataNode,
+        stateMachine: metadata,
+        rpc,
+        clock,
+        prng: new Xoshiro128(seed),
+        controllerIds,
+        settings: {
+          numPartitions: config.numPartitions,
+          defaultReplicationFactor: config.defaultReplicationFactor,
+          autoCreateTopics: config.autoCreateTopics,
+          leaderBalanceIntervalMs: 10_000,
+        },
+        logger: lineLogger(logger, { component: 'controller' }),
+      });
+      controller.start();
+      const c = controller;
+      stops.push(() => c.close());
+    }
+    const controllerClient = new ControllerClient({
+      nodeId: config.nodeId,
+      rpc,
+      controllerIds,
+      leaderHint: () => metadataNode.leaderId,
+      metadata,
+      clock,
+      prng: new Xoshiro128(seed ^ 0x68e31da4),
+      logger: lineLogger(logger, { component: 'controller-client' }),
+    });
+
+    // ---- broker --------------------------------------------------------------------------------
+    const replicas = new ReplicaManager({
+      nodeId: config.nodeId,
+      host,
+      kv,
+      dir: join(config.dataDir, 'partitions'),
+      fsync: config.fsync,
+      clock,
+      rpc,
+      reportLeaders: async (reports: PartitionLeaderReport[]) => {
+        await controllerClient.call(ControllerMethods.partitionLeader, { reports });
+      },
+      logger: lineLogger(logger, { component: 'replicas' }),
+    });
+    rpc.handle(BrokerMethods.transferLeader, async (_from, body) => {
+      const b = body as { topicId: string; partition: number; to: number };
+      const p = replicas.partitions().find((x) => x.topicId === b.topicId && x.partition === b.partition);
+      if (!p) throw new FlotillaError('UNKNOWN_TOPIC', `no replica of ${b.topicId}/${b.partition} here`);
+      await p.node.transferLeadership(b.to);
+      return true;
+    });
+    metadata.subscribe((image: MetadataImage) => {
+      syncPeers(image);
+      replicas.onImage(image);
+    });
+    replicas.start();
+    stops.push(() => replicas.close());
+
+    const nodeConfigEntries: ConfigEntryView[] = [
+      entry('broker.id', String(config.nodeId), 'the node id'),
+      entry('broker.rack', config.rack, 'the node rack'),
+      entry('auto.create.topics.enable', String(config.autoCreateTopics), 'create unknown topics on first use'),
+      entry('num.partitions', String(config.numPartitions), 'default partition count of a new topic'),
+      entry('default.replication.factor', String(config.defaultReplicationFactor), 'default replication factor of a new topic'),
+      entry('log.dirs', config.dataDir, 'where this node keeps its data'),
+    ];
+    const broker = new Broker({
+      nodeId: config.nodeId,
+      metadata,
+      controller: { call: (method, body) => controllerClient.call(method, body) },
+      replicas,
+      topicConfig: topicConfigSource,
+      clock,
+      settings: { clusterId: config.clusterId, autoCreateTopics: config.autoCreateTopics, nodeConfig: nodeConfigEntries },
+      logger: lineLogger(logger, { component: 'broker' }),
+      onCommitLatency: (ms) => metrics.raftCommitLatency.observe(ms / 1000),
+    });
+
+    // ---- membership in the cluster -----------------------------------------------------------
+    const lifecycle = new BrokerLifecycle({
+      nodeId: config.nodeId,
+      incarnationId: identity.incarnationId,
+      host: config.advertisedHost,
+      clientPort: config.listen.port,
+      peerPort: config.peerListen.port,
+      rack: config.rack,
+      controller: controllerClient,
+      metadataApplied: () => metadataNode.appliedIndex,
+      logger: lineLogger(logger, { component: 'lifecycle' }),
+    });
+    lifecycle.start().catch((err: unknown) => logger.error({ err }, 'registration failed'));
+    stops.push(async () => {
+      await lifecycle.shutdown();
+      lifecycle.stop();
+    });
+
+    // ---- Kafka listener, once the controller has unfenced this node ---------------------------
+    const server = new KafkaServer({
+      broker,
+      host: config.listen.host,
+      port: config.listen.port,
+      settings: { maxRequestBytes: config.maxRequestBytes },
+      logger: lineLogger(logger, { component: 'kafka' }),
+    });
+    stops.push(() => server.close());
+    let serving = false;
+    const openListener = async (): Promise<void> => {
+      if (serving || stopped) return;
+      serving = true;
+      await server.start();
+      replicas.removeOrphans(metadata.image());
+      logger.info({ listen: `${config.listen.host}:${config.listen.port}` }, 'serving Kafka clients');
+    };
+    lifecycle.waitUntilUnfenced().then(openListener).catch((err: unknown) => {
+      if (stopped) return;
+      logger.fatal({ err }, 'cannot open the Kafka listener');
+      void stop();
+    });
+
+    // ---- metrics -------------------------------------------------------------------------------
+    const status = (): unknown => ({
+      nodeId: config.nodeId,
+      incarnationId: identity.incarnationId,
+      serving,
+      fenced: lifecycle.fenced,
+      metadata: { ...summary(metadataNode.status()), controller: isController },
+      partitions: replicas.partitions().map((p) => p.status()),
+      transport: Object.fromEntries([...transport.stats().peers].map(([id, s]) => [id, { connected: s.connected, dropped: s.dropped }])),
+    });
+    const binder = new MetricsBinder({
+      metrics,
+      metadataGroup: METADATA_GROUP,
+      metadataNode: metadataNode as RaftNode<unknown>,
+      image: () => metadata.image(),
+      replicas,
+      broker,
+      server: () => server.metrics,
+    });
+    binder.start();
+    stops.push(() => binder.stop());
+    logger.info({ controllers: config.controllers.map((c) => `${c.id}@${c.host}:${c.port}`), controller: isController }, 'node started');
+
+    return {
+      nodeId: config.nodeId,
+      clientAddress: () => ({ host: config.advertisedHost, port: config.listen.port }),
+      status,
+      closed,
+      close: stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function entry(name: string, value: string | null, doc: string): ConfigEntryView {
+  return { name, value, readOnly: true, source: 'broker', sensitive: false, doc };
+}
+
+function summary(s: ReturnType<RaftNode['status']>): Record<string, unknown> {
+  return { role: roleName(s.role), term: s.term, leader: s.leader, commitIndex: s.commit, appliedIndex: s.applied, voters: s.membership.voters, learners: s.membership.learners };
+}
+
+/** The data dir belongs to one node of one cluster; a new dir gets a fresh incarnation id. */
+async function loadIdentity(kv: KvBatcher, config: NodeConfig, freshIncarnationId: string): Promise<Identity> {
+  const stored = (await kv.get(IDENTITY_KEY)) as Identity | undefined;
+  if (stored) {
+    if (stored.nodeId !== config.nodeId) {
+      throw new FlotillaError('INVALID_CONFIG', `invalid setting --node-id: the data dir ${config.dataDir} belongs to node ${stored.nodeId}, not ${config.nodeId}`);
+    }
+    if (stored.clusterId !== config.clusterId) {
+      throw new FlotillaError('INVALID_CONFIG', `invalid setting --cluster-id: the data dir ${config.dataDir} belongs to cluster "${stored.clusterId}", not "${config.clusterId}"`);
+    }
+    return stored;
+  }
+  const identity: Identity = { nodeId: config.nodeId, clusterId: config.clusterId, incarnationId: freshIncarnationId };
+  await kv.batch([{ type: 'put', key: IDENTITY_KEY, value: identity }], { sync: true });
+  return identity;
+}
