@@ -1,0 +1,171 @@
+/**
+ * What a group coordinator persists, and the pure function that applies it. These are the entries
+ * of an offsets partition's Raft log (the integrator chooses the bytes, e.g. msgpackr of these
+ * objects); every replica applies them with `applyRecord`, and a node that becomes coordinator
+ * rebuilds its groups from the result (`replay`, then `GroupCoordinator.loadPartition`).
+ *
+ * Record types (Kafka's `__consumer_offsets` keys and values, as plain data):
+ * - `offset-commit`   (group, topic, partition) → offset, leaderEpoch, metadata, commitTimestampMs
+ *                     (wall time; retention counts from it for groups without members);
+ * - `offset-tombstone` (group, topic, partition): the committed offset is gone (OffsetDelete,
+ *                     retention, DeleteGroups);
+ * - `group-metadata`  group → protocolType, generationId, protocolName, leaderId,
+ *                     currentStateTimestampMs and members with their subscription and assignment:
+ *                     written when a generation's assignment is complete (SyncGroup of the leader)
+ *                     and when a group becomes Empty;
+ * - `group-tombstone` group: the group's metadata is gone (DeleteGroups, retention).
+ *
+ * `applyRecord` is idempotent and order-respecting (last writer wins per key), so applying the same
+ * record twice (the coordinator's own copy and the replica's apply path) is harmless.
+ *
+ * The coordinator of group G is the leader of offsets partition
+ * `(javaStringHashCode(G) & 0x7fffffff) % offsetsTopicPartitions` (Kafka's rule; `partitionFor`).
+ */
+import { assert } from '../base/assert.js';
+
+export interface OffsetCommitRecord {
+  readonly type: 'offset-commit';
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** -1 when the client did not send one. */
+  readonly leaderEpoch: number;
+  readonly metadata: string | null;
+  readonly commitTimestampMs: number;
+}
+
+export interface OffsetTombstoneRecord {
+  readonly type: 'offset-tombstone';
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface PersistedMember {
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly sessionTimeoutMs: number;
+  readonly rebalanceTimeoutMs: number;
+  /** The member's metadata for the selected protocol (opaque: the consumer's subscription). */
+  readonly subscription: Buffer;
+  /** What the leader assigned it (opaque). */
+  readonly assignment: Buffer;
+}
+
+export interface GroupMetadataValue {
+  readonly protocolType: string;
+  readonly generationId: number;
+  readonly protocolName: string | null;
+  readonly leaderId: string | null;
+  /** Wall time of the last state change (retention of an Empty group counts from it). */
+  readonly currentStateTimestampMs: number;
+  readonly members: readonly PersistedMember[];
+}
+
+export interface GroupMetadataRecord {
+  readonly type: 'group-metadata';
+  readonly groupId: string;
+  readonly value: GroupMetadataValue;
+}
+
+export interface GroupTombstoneRecord {
+  readonly type: 'group-tombstone';
+  readonly groupId: string;
+}
+
+export type GroupRecord = OffsetCommitRecord | OffsetTombstoneRecord | GroupMetadataRecord | GroupTombstoneRecord;
+
+export interface CommittedOffset {
+  readonly offset: number;
+  readonly leaderEpoch: number;
+  readonly metadata: string | null;
+  readonly commitTimestampMs: number;
+}
+
+/**
+ * Everything one offsets partition holds: committed offsets per group (keyed by `offsetKey`) and
+ * the last persisted metadata of each group. Mutable: `applyRecord` updates it in place.
+ */
+export interface OffsetsPartitionState {
+  readonly offsets: Map<string, Map<string, CommittedOffset>>;
+  readonly groups: Map<string, GroupMetadataValue>;
+}
+
+export function emptyPartitionState(): OffsetsPartitionState {
+  return { offsets: new Map(), groups: new Map() };
+}
+
+/** The key of one topic-partition inside a group's offsets map. */
+export function offsetKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** The inverse of `offsetKey`. */
+export function parseOffsetKey(key: string): { topic: string; partition: number } {
+  const at = key.lastIndexOf('\u0000');
+  assert(at >= 0, () => `bad offset key ${JSON.stringify(key)}`);
+  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
+}
+
+/** Applies one record to `state` (in place). Pure apart from that mutation; idempotent. */
+export function applyRecord(state: OffsetsPartitionState, record: GroupRecord): void {
+  switch (record.type) {
+    case 'offset-commit': {
+      let m = state.offsets.get(record.groupId);
+      if (m === undefined) {
+        m = new Map();
+        state.offsets.set(record.groupId, m);
+      }
+      m.set(offsetKey(record.topic, record.partition), {
+        offset: record.offset, leaderEpoch: record.leaderEpoch, metadata: record.metadata, commitTimestampMs: record.commitTimestampMs,
+      });
+      return;
+    }
+    case 'offset-tombstone': {
+      const m = state.offsets.get(record.groupId);
+      if (m === undefined) return;
+      m.delete(offsetKey(record.topic, record.partition));
+      if (m.size === 0) state.offsets.delete(record.groupId);
+      return;
+    }
+    case 'group-metadata':
+      state.groups.set(record.groupId, record.value);
+      return;
+    case 'group-tombstone':
+      state.groups.delete(record.groupId);
+      return;
+  }
+}
+
+/** Rebuilds a partition's state from its records, oldest first. */
+export function replay(records: Iterable<GroupRecord>, state: OffsetsPartitionState = emptyPartitionState()): OffsetsPartitionState {
+  for (const r of records) applyRecord(state, r);
+  return state;
+}
+
+/** Java's String.hashCode (UTF-16 code units, 32-bit wrap-around). */
+export function javaStringHashCode(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** The offsets partition that coordinates `groupId` (Kafka's rule). */
+export function partitionFor(groupId: string, offsetsTopicPartitions: number): number {
+  assert(Number.isInteger(offsetsTopicPartitions) && offsetsTopicPartitions > 0, 'offsetsTopicPartitions must be a positive integer');
+  return (javaStringHashCode(groupId) & 0x7fffffff) % offsetsTopicPartitions;
+}
+
+/**
+ * Where group records go. `append` resolves once the records are replicated (committed in the
+ * offsets partition's Raft group) and applied on this node, in order; it rejects with a
+ * FlotillaError (NOT_LEADER, TIMEOUT, ...) when they may not be. The coordinator never calls it
+ * concurrently for records whose order matters to it without awaiting (it relies on the log
+ * keeping the order of calls).
+ */
+export interface GroupLog {
+  append(records: readonly GroupRecord[]): Promise<void>;
+}
