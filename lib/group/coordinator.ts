@@ -200,9 +200,9 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     const group = shard.groups.get(input.groupId);
     if (group === undefined) return syncFailure('UNKNOWN_MEMBER_ID');
     if (group.is('Dead')) return syncFailure('COORDINATOR_NOT_AVAILABLE');
+    if (this.isFenced(group, input.memberId, input.groupInstanceId)) return syncFailure('FENCED_INSTANCE_ID');
     const member = group.members.get(input.memberId);
     if (member === undefined) return syncFailure('UNKNOWN_MEMBER_ID');
-    if (this.isFenced(group, input.memberId, input.groupInstanceId)) return syncFailure('FENCED_INSTANCE_ID');
     if (input.generationId !== group.generationId) return syncFailure('ILLEGAL_GENERATION');
     switch (group.state) {
       case 'PreparingRebalance':
@@ -228,9 +228,9 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     const group = shard.groups.get(input.groupId);
     if (group === undefined) return 'UNKNOWN_MEMBER_ID';
     if (group.is('Dead')) return 'COORDINATOR_NOT_AVAILABLE';
+    if (this.isFenced(group, input.memberId, input.groupInstanceId)) return 'FENCED_INSTANCE_ID';
     const member = group.members.get(input.memberId);
     if (member === undefined) return 'UNKNOWN_MEMBER_ID';
-    if (this.isFenced(group, input.memberId, input.groupInstanceId)) return 'FENCED_INSTANCE_ID';
     if (group.is('CompletingRebalance')) {
       this.touchSession(shard, group, member);
       return 'REBALANCE_IN_PROGRESS';

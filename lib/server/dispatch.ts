@@ -18,6 +18,7 @@
  */
 import type { BrokerApi } from '../broker/api.js';
 import { FlotillaError } from '../base/errors.js';
+import type { GroupCoordinatorApi } from '../group/api.js';
 import { apiVersionsApi } from '../kafka/api-versions.js';
 import { type AnyApi, encodeResponseFrame, parseRequest } from '../kafka/apis.js';
 import { errorCode } from '../kafka/errors.js';
@@ -32,6 +33,10 @@ import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { findCoordinatorHandler } from './handlers/find-coordinator.js';
+import {
+  deleteGroupsHandler, describeGroupsHandler, heartbeatHandler, joinGroupHandler, leaveGroupHandler, listGroupsHandler,
+  offsetCommitHandler, offsetDeleteHandler, offsetFetchHandler, syncGroupHandler,
+} from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
@@ -50,6 +55,16 @@ const handlerList: readonly AnyHandler[] = [
   alterConfigsHandler,
   createPartitionsHandler,
   findCoordinatorHandler,
+  joinGroupHandler,
+  syncGroupHandler,
+  heartbeatHandler,
+  leaveGroupHandler,
+  offsetCommitHandler,
+  offsetFetchHandler,
+  describeGroupsHandler,
+  listGroupsHandler,
+  deleteGroupsHandler,
+  offsetDeleteHandler,
 ];
 
 /** The API keys served (and advertised). */
@@ -91,6 +106,8 @@ export function parseFrame(frame: Buffer): ParsedFrame {
 
 export interface DispatchEnv {
   readonly broker: BrokerApi;
+  /** The group coordinator; absent: the group APIs answer COORDINATOR_NOT_AVAILABLE. */
+  readonly groups?: GroupCoordinatorApi | undefined;
   readonly metrics: ServerMetrics;
   /** The largest response frame to encode (a larger one is a bug: the connection is closed). */
   readonly responseBytesMax: number;
@@ -101,7 +118,7 @@ export interface DispatchEnv {
 export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, env: DispatchEnv): Promise<FrameOutcome> {
   env.metrics.countRequest(req.api.name);
   try {
-    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics), req.body, env.responseBytesMax);
+    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups), req.body, env.responseBytesMax);
     if (out === NO_RESPONSE) return { kind: 'none' };
     if (out === CLOSE_CONNECTION) return { kind: 'close', reason: `${req.api.name} asked to close the connection` };
     return { kind: 'response', frame: out };

@@ -6,6 +6,7 @@
  * connection after the responses before it (Kafka's answer to a failed acks=0 Produce).
  */
 import type { BrokerApi } from '../broker/api.js';
+import type { GroupCoordinatorApi } from '../group/api.js';
 import type { ApiDefinition } from '../kafka/api.js';
 import { encodeResponseFrame } from '../kafka/apis.js';
 import type { KafkaErrorName } from '../kafka/errors.js';
@@ -20,6 +21,8 @@ export type HandlerDirective = typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
 /** What a handler sees of the request beyond its body. */
 export interface RequestContext {
   readonly broker: BrokerApi;
+  /** The group coordinator, when this node runs one (group APIs answer COORDINATOR_NOT_AVAILABLE otherwise). */
+  readonly groups: GroupCoordinatorApi | undefined;
   readonly header: RequestHeader;
   /** The version the request was sent at (the response uses the same). */
   readonly apiVersion: number;
@@ -63,9 +66,10 @@ export function handler<Req, Res>(
 }
 
 /** Builds the context of one request. */
-export function requestContext(broker: BrokerApi, header: RequestHeader, metrics: ServerMetrics): RequestContext {
+export function requestContext(broker: BrokerApi, header: RequestHeader, metrics: ServerMetrics, groups?: GroupCoordinatorApi): RequestContext {
   return {
     broker,
+    groups,
     header,
     apiVersion: header.apiVersion,
     error(err: unknown, context?: ErrorContext): KafkaErrorValue {

@@ -25,6 +25,7 @@
  */
 import { type Server, type Socket, createServer } from 'node:net';
 import type { BrokerApi } from '../broker/api.js';
+import type { GroupCoordinatorApi } from '../group/api.js';
 import { FlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { type DispatchEnv, type FrameOutcome, dispatch, parseFrame } from './dispatch.js';
@@ -67,6 +68,8 @@ export type KafkaServerSettings = SettingsOf<typeof kafkaServerSettings>;
 
 export interface KafkaServerOptions {
   readonly broker: BrokerApi;
+  /** The node's group coordinator; without it the group APIs answer COORDINATOR_NOT_AVAILABLE. */
+  readonly groups?: GroupCoordinatorApi;
   /** Address to listen on (default 127.0.0.1). */
   readonly host?: string;
   /** Port to listen on (default 0: any free port; see address()). */
@@ -96,6 +99,7 @@ export class KafkaServer {
     this.settings = validateSettings(kafkaServerSettings, options.settings, 'server');
     this.env = {
       broker: options.broker,
+      groups: options.groups,
       metrics: this.metrics,
       responseBytesMax: this.settings.maxResponseBytes,
       logger: options.logger,

@@ -1,26 +1,32 @@
 /**
- * FindCoordinator (10), until the group and transaction coordinators exist: every key is answered
- * COORDINATOR_NOT_AVAILABLE (retriable). It is served at all because librdkafka 2.0.2 derives
- * feature flags from the advertised APIs (research R1: BrokerGroupCoordinator needs
- * FindCoordinator v0, and its LZ4 feature hangs on the same check); the groups issue replaces
- * this module with the real coordinator lookup.
+ * FindCoordinator (10): which node coordinates a group (keyType 0): the leader of the group's
+ * offsets partition, from the group coordinator (`ctx.groups.coordinatorFor`). Transaction
+ * coordinators (keyType 1) do not exist yet: COORDINATOR_NOT_AVAILABLE (retriable), as for every
+ * key when this node runs no group coordinator. Served from v0 because librdkafka 2.0.2 derives
+ * feature flags from it (research R1: BrokerGroupCoordinator, and its LZ4 check).
  */
 import { findCoordinatorApi } from '../../kafka/find-coordinator.js';
 import { handler } from '../handler.js';
 
-const MESSAGE = 'no group or transaction coordinator runs on this cluster yet';
-
 export const findCoordinatorHandler = handler(findCoordinatorApi, async (ctx, req) => {
   const keys = ctx.apiVersion >= 4 ? req.coordinatorKeys : [req.key];
-  const answers = keys.map((key) => ({ key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('COORDINATOR_NOT_AVAILABLE', MESSAGE) }));
-  const first = answers[0] ?? { errorCode: 0, errorMessage: null };
+  const keyType = ctx.apiVersion >= 1 ? req.keyType : 0;
+  const answers = keys.map((key) => {
+    const none = (message: string) => ({ key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('COORDINATOR_NOT_AVAILABLE', message) });
+    if (keyType !== 0) return none('no transaction coordinator runs on this cluster yet');
+    if (ctx.groups === undefined) return none('this node runs no group coordinator');
+    const at = ctx.groups.coordinatorFor(key);
+    if (at.error !== null) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf(at.error, at.message) };
+    return { key, nodeId: at.nodeId, host: at.host, port: at.port, errorCode: 0, errorMessage: null };
+  });
+  const first = answers[0] ?? { nodeId: -1, host: '', port: -1, errorCode: 0, errorMessage: null };
   return {
     throttleTimeMs: 0,
     errorCode: first.errorCode,
     errorMessage: first.errorMessage,
-    nodeId: -1,
-    host: '',
-    port: -1,
+    nodeId: first.nodeId,
+    host: first.host,
+    port: first.port,
     coordinators: ctx.apiVersion >= 4 ? answers : [],
   };
 });

@@ -1,0 +1,202 @@
+/**
+ * The consumer-group APIs (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
+ * DescribeGroups, ListGroups, DeleteGroups, OffsetDelete): each decodes its versions' fields into
+ * a GroupCoordinatorApi call (lib/group/api.ts) and the result back into the version's response.
+ * Without a coordinator (`ctx.groups` undefined) every group answers COORDINATOR_NOT_AVAILABLE
+ * (retriable). The coordinator's results carry Kafka error names; `ctx.errorOf` turns them into
+ * codes (and counts them).
+ */
+import type { GroupErrorName } from '../../group/errors.js';
+import { deleteGroupsApi } from '../../kafka/delete-groups.js';
+import { describeGroupsApi } from '../../kafka/describe-groups.js';
+import { heartbeatApi } from '../../kafka/heartbeat.js';
+import { joinGroupApi } from '../../kafka/join-group.js';
+import { leaveGroupApi } from '../../kafka/leave-group.js';
+import { listGroupsApi } from '../../kafka/list-groups.js';
+import { offsetCommitApi } from '../../kafka/offset-commit.js';
+import { offsetDeleteApi } from '../../kafka/offset-delete.js';
+import { offsetFetchApi } from '../../kafka/offset-fetch.js';
+import { syncGroupApi } from '../../kafka/sync-group.js';
+import { type RequestContext, handler } from '../handler.js';
+
+const EMPTY = Buffer.alloc(0);
+
+function code(ctx: RequestContext, name: GroupErrorName | null): number {
+  return name === null ? 0 : ctx.errorOf(name).errorCode;
+}
+
+/** Groups results by topic, keeping first-seen order. */
+function byTopic<T extends { topic: string }>(items: readonly T[]): { name: string; items: T[] }[] {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const list = m.get(it.topic);
+    if (list) list.push(it);
+    else m.set(it.topic, [it]);
+  }
+  return [...m].map(([name, list]) => ({ name, items: list }));
+}
+
+export const joinGroupHandler = handler(joinGroupApi, async (ctx, req) => {
+  const fail = (name: GroupErrorName) => ({
+    throttleTimeMs: 0, errorCode: code(ctx, name), generationId: -1, protocolName: '', leader: '', memberId: req.memberId, members: [],
+  });
+  if (ctx.groups === undefined) return fail('COORDINATOR_NOT_AVAILABLE');
+  const r = await ctx.groups.joinGroup({
+    groupId: req.groupId,
+    memberId: req.memberId,
+    groupInstanceId: ctx.apiVersion >= 5 ? req.groupInstanceId : null,
+    clientId: ctx.header.clientId ?? '',
+    clientHost: '',
+    sessionTimeoutMs: req.sessionTimeoutMs,
+    rebalanceTimeoutMs: ctx.apiVersion >= 1 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+    protocolType: req.protocolType,
+    protocols: req.protocols,
+    requireKnownMemberId: ctx.apiVersion >= 4,
+  });
+  return {
+    throttleTimeMs: 0,
+    errorCode: code(ctx, r.error),
+    generationId: r.generationId,
+    protocolName: r.protocolName,
+    leader: r.leaderId,
+    memberId: r.memberId,
+    members: r.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadata })),
+  };
+});
+
+export const syncGroupHandler = handler(syncGroupApi, async (ctx, req) => {
+  if (ctx.groups === undefined) return { throttleTimeMs: 0, errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE'), assignment: EMPTY };
+  const r = await ctx.groups.syncGroup({
+    groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId, assignments: req.assignments,
+  });
+  return { throttleTimeMs: 0, errorCode: code(ctx, r.error), assignment: r.assignment };
+});
+
+export const heartbeatHandler = handler(heartbeatApi, async (ctx, req) => {
+  if (ctx.groups === undefined) return { throttleTimeMs: 0, errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE') };
+  const error = await ctx.groups.heartbeat({
+    groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId,
+  });
+  return { throttleTimeMs: 0, errorCode: code(ctx, error) };
+});
+
+export const leaveGroupHandler = handler(leaveGroupApi, async (ctx, req) => {
+  const batch = ctx.apiVersion >= 3;
+  const members = batch ? req.members : [{ memberId: req.memberId, groupInstanceId: null }];
+  if (ctx.groups === undefined) {
+    const c = code(ctx, 'COORDINATOR_NOT_AVAILABLE');
+    return { throttleTimeMs: 0, errorCode: c, members: members.map((m) => ({ ...m, errorCode: c })) };
+  }
+  const r = await ctx.groups.leaveGroup(req.groupId, members);
+  const results = r.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: code(ctx, m.error) }));
+  // v0-v2 have one member, whose error is the response's.
+  const top = r.error !== null ? code(ctx, r.error) : batch ? 0 : results[0]?.errorCode ?? 0;
+  return { throttleTimeMs: 0, errorCode: top, members: batch ? results : [] };
+});
+
+export const offsetCommitHandler = handler(offsetCommitApi, async (ctx, req) => {
+  const offsets = req.topics.flatMap((t) => t.partitions.map((p) => ({
+    topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata,
+  })));
+  const results = ctx.groups === undefined
+    ? offsets.map((o) => ({ topic: o.topic, partition: o.partition, error: 'COORDINATOR_NOT_AVAILABLE' as const }))
+    : (await ctx.groups.commitOffsets({
+        groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId, offsets,
+      })).partitions;
+  return {
+    throttleTimeMs: 0,
+    topics: byTopic(results).map((t) => ({
+      name: t.name, partitions: t.items.map((p) => ({ partitionIndex: p.partition, errorCode: code(ctx, p.error) })),
+    })),
+  };
+});
+
+type FetchTopics = { name: string; partitionIndexes: number[] }[] | null;
+
+async function fetchGroup(ctx: RequestContext, groupId: string, topics: FetchTopics, requireStable: boolean) {
+  if (ctx.groups === undefined) return { errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE'), topics: [] };
+  const r = await ctx.groups.fetchOffsets({
+    groupId, requireStable, topics: topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })),
+  });
+  return {
+    errorCode: code(ctx, r.error),
+    topics: byTopic(r.partitions).map((t) => ({
+      name: t.name,
+      partitions: t.items.map((p) => ({
+        partitionIndex: p.partition, committedOffset: p.offset, committedLeaderEpoch: p.leaderEpoch, metadata: p.metadata, errorCode: code(ctx, p.error),
+      })),
+    })),
+  };
+}
+
+export const offsetFetchHandler = handler(offsetFetchApi, async (ctx, req) => {
+  if (ctx.apiVersion >= 8) {
+    const groups = [];
+    for (const g of req.groups) {
+      const r = await fetchGroup(ctx, g.groupId, g.topics, req.requireStable);
+      groups.push({ groupId: g.groupId, topics: r.topics, errorCode: r.errorCode });
+    }
+    return { throttleTimeMs: 0, topics: [], errorCode: 0, groups };
+  }
+  const r = await fetchGroup(ctx, req.groupId, req.topics, req.requireStable);
+  if (ctx.apiVersion < 2 && r.errorCode !== 0) {
+    // v0-v1 have no top-level error: every requested partition carries it.
+    const topics = (req.topics ?? []).map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: r.errorCode })),
+    }));
+    return { throttleTimeMs: 0, topics, errorCode: r.errorCode, groups: [] };
+  }
+  return { throttleTimeMs: 0, topics: r.topics, errorCode: r.errorCode, groups: [] };
+});
+
+export const describeGroupsHandler = handler(describeGroupsApi, async (ctx, req) => {
+  const described = ctx.groups === undefined
+    ? req.groups.map((groupId) => ({ groupId, error: 'COORDINATOR_NOT_AVAILABLE' as const, state: 'Dead', protocolType: '', protocolName: '', members: [] }))
+    : await ctx.groups.describeGroups(req.groups);
+  return {
+    throttleTimeMs: 0,
+    groups: described.map((g) => ({
+      errorCode: code(ctx, g.error),
+      groupId: g.groupId,
+      groupState: g.state,
+      protocolType: g.protocolType,
+      protocolData: g.protocolName,
+      members: g.members.map((m) => ({
+        memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
+        memberMetadata: m.metadata, memberAssignment: m.assignment,
+      })),
+      authorizedOperations: -2147483648,
+    })),
+  };
+});
+
+export const listGroupsHandler = handler(listGroupsApi, async (ctx, req) => {
+  if (ctx.groups === undefined) return { throttleTimeMs: 0, errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE'), groups: [] };
+  const r = await ctx.groups.listGroups(req.statesFilter);
+  return {
+    throttleTimeMs: 0,
+    errorCode: code(ctx, r.error),
+    groups: r.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state })),
+  };
+});
+
+export const deleteGroupsHandler = handler(deleteGroupsApi, async (ctx, req) => {
+  const results = ctx.groups === undefined
+    ? req.groupsNames.map((groupId) => ({ groupId, error: 'COORDINATOR_NOT_AVAILABLE' as const }))
+    : await ctx.groups.deleteGroups(req.groupsNames);
+  return { throttleTimeMs: 0, results: results.map((r) => ({ groupId: r.groupId, errorCode: code(ctx, r.error) })) };
+});
+
+export const offsetDeleteHandler = handler(offsetDeleteApi, async (ctx, req) => {
+  if (ctx.groups === undefined) return { errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE'), throttleTimeMs: 0, topics: [] };
+  const r = await ctx.groups.deleteOffsets(req.groupId, req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex }))));
+  return {
+    errorCode: code(ctx, r.error),
+    throttleTimeMs: 0,
+    topics: byTopic(r.partitions).map((t) => ({
+      name: t.name, partitions: t.items.map((p) => ({ partitionIndex: p.partition, errorCode: code(ctx, p.error) })),
+    })),
+  };
+});
+
