@@ -219,8 +219,11 @@ export class ReplicaManager {
       if (this.leaving.has(partition.groupId)) {
         const m = partition.membership;
         const me = this.options.nodeId;
-        if (!m.voters.includes(me) && !m.learners.includes(me) && m.voters.length > 0) void this.dropReplica(partition, 'the group no longer counts it');
-        continue;
+        if (!m.voters.includes(me) && !m.learners.includes(me) && m.voters.length > 0) {
+          void this.dropReplica(partition, 'the group no longer counts it');
+          continue;
+        }
+        // A leaving replica that leads moves the group to its new replicas, then hands over.
       }
       if (!partition.isLeader || !image) continue;
       const p = image.topicsById.get(partition.topicId)?.partitions[partition.partition];
@@ -287,6 +290,7 @@ export class ReplicaManager {
         try {
           await this.options.reportLeaders(reports);
         } catch (err) {
+          if (this.closed) return;
           for (const r of reports) {
             const g = key(r.topicId, r.partition);
             const p = this.byGroup.get(g);
