@@ -36,6 +36,7 @@ export const nodeSettings = {
   advertisedHost: { type: 'string', default: '', doc: 'host name given to clients in metadata (default: the listen host)' },
   peerListen: { type: 'string', default: '127.0.0.1:19092', doc: 'HOST:PORT of the listener for other nodes (Raft, controller RPCs)' },
   controllers: { type: 'string', default: '', doc: 'the controller quorum voters: ID@HOST:PORT,... (their peer addresses)' },
+  peerAddresses: { type: 'string', default: '', doc: "where to reach other nodes, overriding what they registered: ID@HOST:PORT,... (proxies, NAT; chaos runs route each link through a proxy)" },
   rack: { type: 'string', default: '', doc: 'rack (or zone) of this node, used to spread replicas (optional)' },
   clusterId: { type: 'string', default: 'flotilla-local', doc: 'cluster id; nodes of another cluster are refused' },
   metricsListen: { type: 'string', default: '', doc: 'HOST:PORT of the HTTP server for /metrics, /status, /healthz, or "off" (default: listen host, client port + 2000)' },
@@ -78,6 +79,8 @@ export interface NodeConfig {
   readonly peerListen: HostPort;
   /** Controller voters in the order given, ids unique. */
   readonly controllers: readonly ControllerAddress[];
+  /** Overrides of other nodes' peer addresses (empty: use what they registered). */
+  readonly peerAddresses: readonly ControllerAddress[];
   /** True when this node is one of the controllers. */
   readonly isController: boolean;
   readonly rack: string | null;
@@ -259,6 +262,7 @@ export function loadNodeConfig(input: LoadNodeConfigInput = {}): NodeConfig {
     advertisedHost: parsed.advertisedHost,
     peerListen: parsed.peerListen,
     controllers: parsed.controllers,
+    peerAddresses: parsed.peerAddresses,
     isController: parsed.isController,
     rack: parsed.rack,
     clusterId: settings.clusterId,
@@ -301,6 +305,14 @@ function checkNode(s: NodeSettings, fail: Fail, cwd: string) {
   } catch (err) {
     return fail('controllers', (err as Error).message);
   }
+  let peerAddresses: readonly ControllerAddress[] = [];
+  if (s.peerAddresses !== '') {
+    try {
+      peerAddresses = parseControllers(s.peerAddresses);
+    } catch (err) {
+      return fail('peerAddresses', (err as Error).message);
+    }
+  }
   const self = controllers.find((c) => c.id === s.nodeId);
   if (self !== undefined && peerListen.port !== 0 && self.port !== peerListen.port) {
     fail('controllers', `lists this node (${s.nodeId}) at port ${self.port}, but --peer-listen is ${formatHostPort(peerListen)}`);
@@ -333,6 +345,7 @@ function checkNode(s: NodeSettings, fail: Fail, cwd: string) {
     advertisedHost,
     peerListen,
     controllers,
+    peerAddresses,
     isController: self !== undefined,
     rack: s.rack === '' ? null : s.rack,
     metricsListen,

@@ -152,9 +152,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       logger.info({ group: METADATA_GROUP, term, leaderId }, 'metadata leader changed');
     });
     // Every registered node is a peer (its address comes from its registration).
+    const overrides = new Map(config.peerAddresses.map((a) => [a.id, { host: a.host, port: a.port }] as const));
     const syncPeers = (image: MetadataImage): void => {
       const all = new Map(peers);
-      for (const b of image.brokers.values()) all.set(b.brokerId, { host: b.host, port: b.peerPort });
+      for (const b of image.brokers.values()) all.set(b.brokerId, overrides.get(b.brokerId) ?? { host: b.host, port: b.peerPort });
       transport.setPeers(all);
     };
 

@@ -58,6 +58,7 @@ describe('app/config', () => {
       fsync: true,
       autoCreateTopics: true,
       numPartitions: 1,
+      peerAddresses: [],
       defaultReplicationFactor: 3,
       tickMs: 100,
       maxRequestBytes: 104857600,
