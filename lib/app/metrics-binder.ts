@@ -4,18 +4,17 @@
  * beyond reading numbers already kept. Counters move by the difference since the last pass.
  */
 import type { Broker } from '../broker/broker.js';
-import type { ReplicaManager } from '../broker/replica-manager.js';
+import type { ReplicaManager, ReplicaNode } from '../broker/replica-manager.js';
 import { KafkaErrors } from '../kafka/errors.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { Role } from '../raft/core/types.js';
-import type { RaftNode } from '../raft/node.js';
 import type { ServerMetrics } from '../server/metrics.js';
 import type { NodeMetrics } from './metrics.js';
 
 export interface MetricsSources {
   readonly metrics: NodeMetrics;
   readonly metadataGroup: string;
-  readonly metadataNode: RaftNode<unknown>;
+  readonly metadataNode: ReplicaNode;
   readonly image: () => MetadataImage;
   readonly replicas: ReplicaManager;
   readonly broker: Broker;
@@ -56,7 +55,7 @@ export class MetricsBinder {
   update(): void {
     const m = this.s.metrics;
     // Raft: every group hosted here.
-    const groups: [string, RaftNode<unknown>][] = [[this.s.metadataGroup, this.s.metadataNode], ...this.s.replicas.partitions().map((p) => [p.groupId, p.node] as [string, RaftNode<unknown>])];
+    const groups: [string, ReplicaNode][] = [[this.s.metadataGroup, this.s.metadataNode], ...this.s.replicas.partitions().map((p) => [p.groupId, p.node] as [string, ReplicaNode])];
     const seen = new Set<string>();
     let led = 0;
     let inFlight = 0;

@@ -18,7 +18,10 @@ import { FlotillaError } from '../base/errors.js';
 import { Xoshiro128 } from '../base/prng.js';
 import type { ConfigEntryView } from '../broker/api.js';
 import { Broker } from '../broker/broker.js';
-import { ReplicaManager } from '../broker/replica-manager.js';
+import { type Replica, ReplicaManager } from '../broker/replica-manager.js';
+import { GroupCoordinator } from '../group/coordinator.js';
+import { OFFSETS_TOPIC, OffsetsPartition } from '../group/offsets-partition.js';
+import { systemTimers } from '../group/timers.js';
 import { PeerRpc } from '../cluster/rpc.js';
 import { BrokerLifecycle } from '../metadata/broker-lifecycle.js';
 import { Controller, uuidFromPrng } from '../metadata/controller.js';
@@ -192,6 +195,51 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       logger: lineLogger(logger, { component: 'controller-client' }),
     });
 
+    // ---- consumer groups: coordinators on the offsets topic's Raft groups -----------------------
+    let offsetsTopicRequested = false;
+    const ensureOffsetsTopic = (): void => {
+      if (offsetsTopicRequested) return;
+      offsetsTopicRequested = true;
+      controllerClient.call(ControllerMethods.createTopics, {
+        topics: [{ name: OFFSETS_TOPIC, partitions: groups.settings.offsetsTopicPartitions, replicationFactor: -1, assignments: null, configs: {} }],
+        validateOnly: false,
+      }).then(
+        () => logger.info({ topic: OFFSETS_TOPIC }, 'created the offsets topic'),
+        (err: unknown) => {
+          offsetsTopicRequested = false;
+          logger.warn({ err }, 'could not create the offsets topic yet');
+        },
+      );
+    };
+    const groups = new GroupCoordinator({
+      clock,
+      timers: systemTimers,
+      locate: (partition) => {
+        const image = metadata.image();
+        const topic = image.topicsByName.get(OFFSETS_TOPIC);
+        if (!topic) {
+          ensureOffsetsTopic();
+          return null;
+        }
+        const leader = topic.partitions[partition]?.leaderId ?? -1;
+        const b = image.brokers.get(leader);
+        return b && !b.fenced ? { nodeId: b.brokerId, host: b.host, port: b.clientPort } : null;
+      },
+      partitionExists: (topic, partition) => (metadata.image().topicsByName.get(topic)?.partitions.length ?? 0) > partition,
+      logger: lineLogger(logger, { component: 'groups' }),
+    });
+    stops.push(() => groups.close());
+    const onReplicaOpened = (r: Replica): void => {
+      if (!(r instanceof OffsetsPartition)) return;
+      r.on('coordinator', (leading: boolean) => {
+        if (leading) groups.loadPartition(r.partition, r.log, r.state);
+        else groups.unloadPartition(r.partition);
+      });
+    };
+    const onReplicaClosed = (r: Replica): void => {
+      if (r instanceof OffsetsPartition) groups.unloadPartition(r.partition);
+    };
+
     // ---- broker --------------------------------------------------------------------------------
     const replicas = new ReplicaManager({
       nodeId: config.nodeId,
@@ -205,6 +253,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         await controllerClient.call(ControllerMethods.partitionLeader, { reports });
       },
       logger: lineLogger(logger, { component: 'replicas' }),
+      internal: new Map([[OFFSETS_TOPIC, (o) => OffsetsPartition.open(o)]]),
+      onOpened: onReplicaOpened,
+      onClosed: onReplicaClosed,
     });
     rpc.handle(BrokerMethods.transferLeader, async (_from, body) => {
       const b = body as { topicId: string; partition: number; to: number };
@@ -261,6 +312,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     // ---- Kafka listener, once the controller has unfenced this node ---------------------------
     const server = new KafkaServer({
       broker,
+      groups,
       host: config.listen.host,
       port: config.listen.port,
       settings: { maxRequestBytes: config.maxRequestBytes },

@@ -137,6 +137,7 @@ export class Broker implements BrokerApi {
 
   /** The local partition for a client request, or the error that tells the client where to go. */
   private local(topic: string, partition: number): Partition {
+    if (isInternal(topic)) throw new FlotillaError('INVALID_TOPIC', `topic ${topic} is internal: clients neither produce to it nor fetch from it`);
     const p = this.replicas.get(topic, partition);
     if (p) return p;
     const t = this.image().topicsByName.get(topic);

@@ -25,8 +25,36 @@ import type { PartitionLeaderReport } from '../metadata/controller-api.js';
 import type { NodeId } from '../raft/core/types.js';
 import type { RaftHost } from '../raft/host.js';
 import type { LeaderChange } from '../raft/node.js';
+import type { EventEmitter } from 'node:events';
+import type { Membership } from '../raft/core/types.js';
+import type { RaftNode } from '../raft/node.js';
 import type { KvStore } from '../storage/kv.js';
-import { Partition, partitionGroupId } from './partition.js';
+import { Partition, type PartitionOptions, partitionGroupId } from './partition.js';
+
+/** The part of a replica's RaftNode the manager and the node use (any state machine type). */
+export type ReplicaNode = Pick<
+  RaftNode<unknown>,
+  'nodeId' | 'status' | 'transferLeadership' | 'addLearner' | 'promoteLearner' | 'removeMember' | 'campaign' | 'appliedIndex' | 'leaderId' | 'term' | 'isLeader' | 'membership'
+>;
+
+/** What the manager needs of any replica: a data partition, or an internal topic's. */
+export interface Replica extends EventEmitter {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly groupId: string;
+  readonly dir: string;
+  readonly node: ReplicaNode;
+  readonly isLeader: boolean;
+  readonly leaderEpoch: number;
+  readonly membership: Membership;
+  status(): Record<string, unknown>;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** Opens a replica of an internal topic (by name), instead of a data partition. */
+export type ReplicaOpener = (options: PartitionOptions & { readonly groupId: string }) => Promise<Replica>;
 
 export const ReplicaMethods = {
   /** The leader of a group tells a replica it removed from the membership: delete your copy. */
@@ -49,6 +77,11 @@ export interface ReplicaManagerOptions {
   readonly logger?: (line: string) => void;
   /** How often leaders move memberships toward the image and re-check their reports. */
   readonly reconcileIntervalMs?: number;
+  /** Internal topics whose replicas are not data partitions, by topic name. */
+  readonly internal?: ReadonlyMap<string, ReplicaOpener>;
+  /** Called when a replica opens here, and when it closes or is deleted. */
+  readonly onOpened?: (replica: Replica) => void;
+  readonly onClosed?: (replica: Replica) => void;
 }
 
 function key(topicId: string, partition: number): string {
@@ -57,8 +90,8 @@ function key(topicId: string, partition: number): string {
 
 export class ReplicaManager {
   private readonly options: ReplicaManagerOptions;
-  private readonly byGroup = new Map<string, Partition>();
-  private readonly byName = new Map<string, Partition>();
+  private readonly byGroup = new Map<string, Replica>();
+  private readonly byName = new Map<string, Replica>();
   /** Replicas moved away from this node, waiting for the group to drop them. */
   private readonly leaving = new Set<string>();
   private image: MetadataImage | null = null;
@@ -88,11 +121,14 @@ export class ReplicaManager {
     this.timer.unref?.();
   }
 
+  /** The data partition replica hosted here (not an internal topic's). */
   get(topic: string, partition: number): Partition | undefined {
-    return this.byName.get(`${topic}/${partition}`);
+    const r = this.byName.get(`${topic}/${partition}`);
+    return r instanceof Partition ? r : undefined;
   }
 
-  partitions(): Partition[] {
+  /** Every replica hosted here, data and internal. */
+  partitions(): Replica[] {
     return [...this.byGroup.values()];
   }
 
@@ -123,7 +159,10 @@ export class ReplicaManager {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.pass;
-    await Promise.all([...this.byGroup.values()].map((p) => p.close()));
+    await Promise.all([...this.byGroup.values()].map(async (p) => {
+      await p.close();
+      this.options.onClosed?.(p);
+    }));
     this.byGroup.clear();
     this.byName.clear();
   }
@@ -165,7 +204,9 @@ export class ReplicaManager {
     if (this.busy.has(group)) return;
     this.busy.add(group);
     try {
-      const partition = await Partition.open({
+      const open: ReplicaOpener = this.options.internal?.get(topic.name) ?? ((o) => Partition.open(o));
+      const partition = await open({
+        groupId: group,
         host: this.options.host,
         kv: this.options.kv,
         dir: join(this.options.dir, dirName(topic, p)),
@@ -184,6 +225,7 @@ export class ReplicaManager {
       });
       this.byGroup.set(group, partition);
       this.byName.set(`${topic.name}/${p.partition}`, partition);
+      this.options.onOpened?.(partition);
       // The preferred leader (replicas[0]) of a new partition campaigns at once: leaders start
       // where placement spread them, without waiting out an election timeout.
       if (isNew && p.replicas[0] === this.options.nodeId && partition.node.status().term === 0) partition.node.campaign();
@@ -194,7 +236,7 @@ export class ReplicaManager {
     }
   }
 
-  private async dropReplica(partition: Partition, why: string): Promise<void> {
+  private async dropReplica(partition: Replica, why: string): Promise<void> {
     if (this.byGroup.get(partition.groupId) !== partition || this.busy.has(partition.groupId)) return;
     this.busy.add(partition.groupId);
     this.byGroup.delete(partition.groupId);
@@ -203,6 +245,7 @@ export class ReplicaManager {
     this.log(`deleting replica ${partition.topic}-${partition.partition}: ${why}`);
     try {
       await partition.destroy();
+      this.options.onClosed?.(partition);
     } catch (err) {
       this.log(`deleting replica ${partition.topic}-${partition.partition} failed: ${errText(err)}`);
     } finally {
@@ -234,7 +277,7 @@ export class ReplicaManager {
   }
 
   /** One membership change of `partition` toward `target` (the leader only; one at a time). */
-  private async stepMembership(partition: Partition, target: readonly number[]): Promise<void> {
+  private async stepMembership(partition: Replica, target: readonly number[]): Promise<void> {
     if (this.busy.has(partition.groupId)) return;
     const { voters, learners } = partition.membership;
     const me = this.options.nodeId;
@@ -266,14 +309,14 @@ export class ReplicaManager {
     }
   }
 
-  private async removeAndTell(partition: Partition, node: NodeId): Promise<void> {
+  private async removeAndTell(partition: Replica, node: NodeId): Promise<void> {
     await partition.node.removeMember(node);
     this.options.rpc.call(node, ReplicaMethods.replicaRemoved, { topicId: partition.topicId, partition: partition.partition }, 2_000).catch(() => {
       // The node is down or slow: it sees itself removed, or drops the replica as an orphan at start.
     });
   }
 
-  private queueReport(partition: Partition, term: number): void {
+  private queueReport(partition: Replica, term: number): void {
     const prev = this.pendingReports.get(partition.groupId);
     if (prev && prev.leaderEpoch >= term) return;
     this.pendingReports.set(partition.groupId, { topicId: partition.topicId, partition: partition.partition, leaderId: this.options.nodeId, leaderEpoch: term });
