@@ -4,6 +4,7 @@
  * beyond reading numbers already kept. Counters move by the difference since the last pass.
  */
 import type { Broker } from '../broker/broker.js';
+import type { GroupCoordinator } from '../group/coordinator.js';
 import type { ReplicaManager, ReplicaNode } from '../broker/replica-manager.js';
 import { KafkaErrors } from '../kafka/errors.js';
 import type { MetadataImage } from '../metadata/image.js';
@@ -19,6 +20,7 @@ export interface MetricsSources {
   readonly replicas: ReplicaManager;
   readonly broker: Broker;
   readonly server: () => ServerMetrics | null;
+  readonly groups: GroupCoordinator;
 }
 
 const errorNames = new Map<number, string>(Object.entries(KafkaErrors).map(([name, e]) => [e.code, name]));
@@ -93,6 +95,10 @@ export class MetricsBinder {
     this.delta('producedBytes', b.producedBytes, (n) => m.produceBytes.inc(n));
     this.delta('fetched', b.fetched, (n) => m.fetchRequests.inc(n));
     this.delta('fetchedBytes', b.fetchedBytes, (n) => m.fetchBytes.inc(n));
+    // Consumer groups.
+    for (const [state, n] of Object.entries(this.s.groups.groupsByState())) m.groups.set({ state }, n);
+    this.delta('rebalances', this.s.groups.stats.rebalances, (n) => m.groupRebalances.inc(n));
+    this.delta('offsetCommits', this.s.groups.stats.offsetCommits, (n) => m.groupOffsetCommits.inc(n));
     // Kafka listener.
     const server = this.s.server();
     if (server) {

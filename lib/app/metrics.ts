@@ -52,6 +52,12 @@ export interface NodeMetrics {
   readonly metadataFencedBrokers: Gauge;
   /** Offset of the last metadata record this node applied. */
   readonly metadataAppliedOffset: Gauge;
+  /** Consumer groups this node coordinates, by state (Empty, Stable, ...). */
+  readonly groups: Gauge<'state'>;
+  /** Rebalances started by the groups this node coordinates. */
+  readonly groupRebalances: Counter;
+  /** Offsets committed through this node's coordinators. */
+  readonly groupOffsetCommits: Counter;
 }
 
 export interface CreateNodeMetricsOptions {
@@ -92,6 +98,9 @@ export function createNodeMetrics(options: CreateNodeMetricsOptions): NodeMetric
     metadataBrokers: new Gauge({ name: `${p}metadata_brokers`, help: 'Brokers registered in the metadata', registers }),
     metadataFencedBrokers: new Gauge({ name: `${p}metadata_fenced_brokers`, help: 'Brokers the metadata marks fenced', registers }),
     metadataAppliedOffset: new Gauge({ name: `${p}metadata_applied_offset`, help: 'Offset of the last metadata record applied here', registers }),
+    groups: new Gauge({ name: `${p}groups`, help: 'Consumer groups coordinated here, by state', labelNames: ['state'] as const, registers }),
+    groupRebalances: new Counter({ name: `${p}group_rebalances_total`, help: 'Rebalances of the groups coordinated here', registers }),
+    groupOffsetCommits: new Counter({ name: `${p}group_offset_commits_total`, help: 'Offsets committed through the coordinators here', registers }),
   });
 }
 

@@ -351,6 +351,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       replicas,
       broker,
       server: () => server.metrics,
+      groups,
     });
     binder.start();
     stops.push(() => binder.stop());
