@@ -132,6 +132,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     stops.push(() => host.close());
 
     // ---- metadata ------------------------------------------------------------------------------
+    let metadataTerm = (): number => 0;
+    const metadataLog = lineLogger(logger, () => ({ group: METADATA_GROUP, term: metadataTerm() }));
     const metadataStore = await openDiskGroupStore({
       dir: join(config.dataDir, 'metadata'),
       bootstrap: isController ? { voters: controllerIds, learners: [] } : { voters: [], learners: [] },
@@ -139,7 +141,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       kv,
       group: METADATA_GROUP,
       clock,
-      logger: lineLogger(logger, { group: METADATA_GROUP }),
+      logger: metadataLog,
     });
     const metadata = new MetadataStateMachine({ logger: lineLogger(logger, { component: 'metadata' }) });
     const metadataNode = await RaftNode.create<MetadataApplyResult>({
@@ -148,9 +150,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       store: metadataStore,
       stateMachine: metadata,
       node: { snapshotEntries: 1_000, snapshotTrailingEntries: 200 },
-      logger: lineLogger(logger, { group: METADATA_GROUP }),
+      logger: metadataLog,
     });
     stops.push(() => metadataNode.close());
+    metadataTerm = () => metadataNode.term;
     metadataNode.on('leader-change', ({ leaderId, term }: { leaderId: number; term: number }) => {
       logger.info({ group: METADATA_GROUP, term, leaderId }, 'metadata leader changed');
     });
@@ -253,6 +256,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         await controllerClient.call(ControllerMethods.partitionLeader, { reports });
       },
       logger: lineLogger(logger, { component: 'replicas' }),
+      replicaLogger: (group, name, term) => lineLogger(logger, () => ({ group, partition: name, term: term() })),
       internal: new Map([[OFFSETS_TOPIC, (o) => OffsetsPartition.open(o)]]),
       onOpened: onReplicaOpened,
       onClosed: onReplicaClosed,

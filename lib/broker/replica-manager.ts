@@ -77,6 +77,8 @@ export interface ReplicaManagerOptions {
   readonly logger?: (line: string) => void;
   /** How often leaders move memberships toward the image and re-check their reports. */
   readonly reconcileIntervalMs?: number;
+  /** A line logger for one replica: the group id, `topic-partition`, and its current term. */
+  readonly replicaLogger?: (group: string, name: string, term: () => number) => (line: string) => void;
   /** Internal topics whose replicas are not data partitions, by topic name. */
   readonly internal?: ReadonlyMap<string, ReplicaOpener>;
   /** Called when a replica opens here, and when it closes or is deleted. */
@@ -205,6 +207,8 @@ export class ReplicaManager {
     this.busy.add(group);
     try {
       const open: ReplicaOpener = this.options.internal?.get(topic.name) ?? ((o) => Partition.open(o));
+      // The replica's log lines carry its group and current term (known once it is open).
+      let term = 0;
       const partition = await open({
         groupId: group,
         host: this.options.host,
@@ -218,13 +222,20 @@ export class ReplicaManager {
         clock: this.options.clock,
         raft: this.options.raft,
         logSettings: this.options.logSettings,
-        logger: this.options.logger ? (line) => this.options.logger?.(`${topic.name}-${p.partition}: ${line}`) : undefined,
+        logger: this.options.replicaLogger
+          ? this.options.replicaLogger(group, `${topic.name}-${p.partition}`, () => term)
+          : this.options.logger ? (line) => this.options.logger?.(`${topic.name}-${p.partition}: ${line}`) : undefined,
       });
       partition.on('leader-change', (change: LeaderChange) => {
         if (change.leaderId === this.options.nodeId) this.queueReport(partition, change.term);
       });
       this.byGroup.set(group, partition);
       this.byName.set(`${topic.name}/${p.partition}`, partition);
+      const node = partition.node;
+      term = node.term;
+      partition.on('leader-change', (change: LeaderChange) => {
+        term = change.term;
+      });
       this.options.onOpened?.(partition);
       // The preferred leader (replicas[0]) of a new partition campaigns at once: leaders start
       // where placement spread them, without waiting out an election timeout.
