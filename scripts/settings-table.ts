@@ -2,7 +2,11 @@
  * `node dist/scripts/settings-table.js` prints every settings table as Markdown: the source of the
  * README's configuration section (config is data: one table feeds validation and the docs).
  */
+import { nodeSettingsMarkdown } from '../lib/app/config.js';
 import { settingsMarkdown } from '../lib/base/settings.js';
+import { groupCoordinatorSettings } from '../lib/group/settings.js';
+import { controllerSettings } from '../lib/metadata/controller.js';
+import { kafkaServerSettings } from '../lib/server/listener.js';
 import { raftSettings } from '../lib/raft/core/config.js';
 import { hostSettings } from '../lib/raft/host.js';
 import { nodeSettings } from '../lib/raft/node.js';
@@ -11,7 +15,11 @@ import { segmentLogSettings } from '../lib/storage/segment-log.js';
 import { snapshotSettings } from '../lib/storage/snapshot-store.js';
 import { transportSettings } from '../lib/transport/transport.js';
 
+console.log(`#### \`flotilla start\` (flag, FLOTILLA_* environment variable, or config file key)\n\n${nodeSettingsMarkdown()}\n`);
 const tables: [string, string, Parameters<typeof settingsMarkdown>[0]][] = [
+  ['server', 'Kafka client listener (per node)', kafkaServerSettings],
+  ['controller', 'Controller (the metadata leader)', controllerSettings],
+  ['groups', 'Group coordinator (per node)', groupCoordinatorSettings],
   ['raft', 'The Raft core (per group; time in ticks)', raftSettings],
   ['node', 'RaftNode (per group)', nodeSettings],
   ['host', 'RaftHost (per process)', hostSettings],
