@@ -6,12 +6,14 @@
  *   cluster status   nodes, controller, partitions, each node's Raft detail
  *   produce          stdin lines -> records
  *   consume          records -> stdout
+ *   groups ...       list, describe, reset-offsets, delete consumer groups
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage or settings (see output.ts).
  */
 import { readFileSync } from 'node:fs';
 import { Command, type CommanderError } from 'commander';
 import { registerClusterCommands, registerTopicCommands } from './admin.js';
 import { registerConsume } from './consume.js';
+import { registerGroupCommands } from './groups.js';
 import { registerLocal } from './local.js';
 import { ExitCode } from './output.js';
 import { registerProduce } from './produce.js';
@@ -35,6 +37,7 @@ export function buildProgram(): Command {
   registerClusterCommands(program);
   registerProduce(program);
   registerConsume(program);
+  registerGroupCommands(program);
   return program;
 }
 
