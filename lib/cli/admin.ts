@@ -246,13 +246,15 @@ export function registerClusterCommands(program: Command): void {
     .description('nodes, controller, partitions with leader, replicas and high watermark, and each node\'s Raft detail')
     .option('--metrics-port-offset <n>', 'each node\'s metrics port is its client port plus this', intOption('--metrics-port-offset', 0, 65535), metricsPortOffset)
     .option('--no-node-status', 'do not read each node\'s /status')
-    .action(async (opts: ClientOptions & { metricsPortOffset: number; nodeStatus: boolean }) => {
+    .option('--internal', 'also list the partitions of internal topics (__consumer_offsets)')
+    .action(async (opts: ClientOptions & { metricsPortOffset: number; nodeStatus: boolean; internal?: boolean }) => {
       await withAdmin('cluster status', opts, async (admin) => {
         const cl = await admin.describeCluster();
         const { topics } = await admin.fetchTopicMetadata();
         const brokers = [...cl.brokers].sort((a, b) => a.nodeId - b.nodeId);
         const partitions: Array<PartitionRow & { topic: string }> = [];
-        for (const t of [...topics].sort((a, b) => a.name.localeCompare(b.name))) {
+        const shown = opts.internal === true ? topics : topics.filter((t) => !t.name.startsWith('__'));
+        for (const t of [...shown].sort((a, b) => a.name.localeCompare(b.name))) {
           for (const row of await partitionRows(admin, t)) partitions.push({ topic: t.name, ...row });
         }
         const statuses = opts.nodeStatus
@@ -264,7 +266,12 @@ export function registerClusterCommands(program: Command): void {
         }
         const leaders = new Map<number, number>();
         for (const p of partitions) if (p.leader >= 0) leaders.set(p.leader, (leaders.get(p.leader) ?? 0) + 1);
-        printLine(`Cluster ${cl.clusterId}: ${brokers.length} node${brokers.length === 1 ? '' : 's'}, controller (metadata leader) ${cl.controller ?? 'unknown'}`);
+        // The Metadata answer names a live broker that forwards admin calls; the metadata Raft
+        // group's leader (the active controller) is in the nodes' /status.
+        const metadataLeader = statuses
+          .map((x) => (x.status as { metadata?: { leader?: number } } | undefined)?.metadata?.leader ?? 0)
+          .find((l) => l > 0);
+        printLine(`Cluster ${cl.clusterId}: ${brokers.length} node${brokers.length === 1 ? '' : 's'}, metadata leader (active controller) ${metadataLeader ?? 'unknown'}`);
         printLine(formatTable(['NODE', 'ADDRESS', 'LEADS', 'STATUS'], brokers.map((b) => {
           const s = statuses.find((x) => x.nodeId === b.nodeId);
           return [b.nodeId, `${b.host}:${b.port}`, leaders.get(b.nodeId) ?? 0, s === undefined ? '-' : s.error === undefined ? 'ok' : `unreachable (${s.error})`];
