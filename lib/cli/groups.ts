@@ -119,6 +119,11 @@ export function parseDatetime(text: string): number {
   const t = text.trim();
   const m = ISO_DATETIME.exec(t);
   if (m === null) throw new CliError(`invalid --to-datetime ${JSON.stringify(text)}: expected ISO 8601, e.g. 2024-05-01T12:00:00Z`, ExitCode.usage);
+  const [y, mo, d] = t.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) {
+    throw new CliError(`invalid --to-datetime ${JSON.stringify(text)}: no such day`, ExitCode.usage);
+  }
   const withZone = m[1] === undefined ? `${t}T00:00:00Z` : m[4] === undefined ? `${t}Z` : t;
   const ms = Date.parse(withZone);
   if (!Number.isFinite(ms) || ms < 0) throw new CliError(`invalid --to-datetime ${JSON.stringify(text)}: not a date after 1970`, ExitCode.usage);
@@ -437,8 +442,14 @@ export function registerGroupCommands(program: Command): void {
     .option('--to-datetime <iso>', 'to the first record at or after this time (ISO 8601; UTC without a zone)')
     .option('--dry-run', 'print the plan, change nothing')
     .action(async (groupId: string, opts: ResetCommandOptions) => {
+      let target: ResetTarget;
+      try {
+        target = parseResetTarget(opts); // a usage error before any connection
+      } catch (err) {
+        reportFailure('groups reset-offsets', err);
+        return;
+      }
       await withAdmin('groups reset-offsets', opts, async (admin) => {
-        const target = parseResetTarget(opts);
         if (!(await admin.listTopics()).includes(opts.topic)) throw new CliError(`unknown topic ${JSON.stringify(opts.topic)}`);
         requireNoMembers(await describeOne(admin, groupId), 'offsets can be reset only for an Empty group');
         const ends = await admin.fetchTopicOffsets(opts.topic);
