@@ -1,0 +1,220 @@
+/**
+ * A chaos cluster: real `flotilla start` processes on loopback whose every peer link runs through
+ * a LinkProxy (proxy.ts). Node x reaches node y < x (x dials y: the higher id dials) through the
+ * proxy (x, y): its `--controllers` entries and its `--peer-addresses` for other nodes point there;
+ * its own controllers entry is its real peer port. Kafka clients reach the nodes directly.
+ *
+ * Ports from `basePort`: client base+id, peer base+100+id, metrics base+200+id, proxy (x, y)
+ * base+300+10x+y. Each node's stdout/stderr go to `<runDir>/node-<id>.log`; its data to
+ * `<runDir>/data/node-<id>`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { type WriteStream, createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LinkProxy, type LinkMode, PASS } from './proxy.js';
+
+const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
+
+export interface PartitionStatus {
+  topic: string;
+  partition: number;
+  role: string;
+  leader: number;
+  term: number;
+  commitIndex: number;
+  highWatermark: number;
+  logEndOffset: number;
+  voters: number[];
+}
+
+export interface NodeStatus {
+  nodeId: number;
+  serving: boolean;
+  fenced: boolean;
+  metadata: { role: string; term: number; leader: number; commitIndex: number; appliedIndex: number; controller: boolean; voters: number[] };
+  partitions: PartitionStatus[];
+}
+
+export class ChaosNode {
+  readonly id: number;
+  readonly dataDir: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly metricsPort: number;
+  /** Counts process lives: 0 for the first start. */
+  incarnation = -1;
+  paused = false;
+  private child: ChildProcess | null = null;
+  private readonly log: WriteStream;
+  private readonly args: string[];
+
+  constructor(id: number, runDir: string, basePort: number, args: string[]) {
+    this.id = id;
+    this.dataDir = join(runDir, 'data', `node-${id}`);
+    this.clientPort = basePort + id;
+    this.peerPort = basePort + 100 + id;
+    this.metricsPort = basePort + 200 + id;
+    this.log = createWriteStream(join(runDir, `node-${id}.log`), { flags: 'a' });
+    this.args = args;
+  }
+
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.incarnation++;
+    this.paused = false;
+    this.log.write(`----- start (life ${this.incarnation}) at ${new Date().toISOString()} -----\n`);
+    const child = spawn(process.execPath, [BIN, 'start', ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => this.log.write(d));
+    child.stderr!.on('data', (d: Buffer) => this.log.write(d));
+    child.on('exit', (code, signal) => this.log.write(`----- exit code ${code} signal ${signal} at ${new Date().toISOString()} -----\n`));
+    this.child = child;
+  }
+
+  /** Sends a signal to this node's own process (never by name). */
+  signal(sig: NodeJS.Signals): void {
+    if (this.child && this.running) this.child.kill(sig);
+  }
+
+  pause(): void {
+    if (!this.running || this.paused) return;
+    this.signal('SIGSTOP');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.signal('SIGCONT');
+    this.paused = false;
+  }
+
+  /** kill -9 (default) or SIGTERM with a SIGKILL after `graceMs`. Resolves when the process is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL', graceMs = 10_000): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (this.paused) this.resume();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    if (signal !== 'SIGKILL') {
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    } else {
+      await exited;
+    }
+  }
+
+  async status(timeoutMs = 1000): Promise<NodeStatus | null> {
+    if (!this.running || this.paused) return null;
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.metricsPort}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+      return (await res.json()) as NodeStatus;
+    } catch {
+      return null;
+    }
+  }
+
+  closeLog(): Promise<void> {
+    return new Promise((resolve) => this.log.end(() => resolve()));
+  }
+}
+
+export interface ChaosClusterOptions {
+  readonly size: number;
+  readonly runDir: string;
+  readonly basePort: number;
+  readonly tickMs?: number;
+  readonly extraArgs?: readonly string[];
+}
+
+export class ChaosCluster {
+  readonly nodes: ChaosNode[];
+  /** Key `${dialer}>${acceptor}` (dialer > acceptor). */
+  readonly proxies = new Map<string, LinkProxy>();
+  private readonly basePort: number;
+
+  constructor(options: ChaosClusterOptions) {
+    this.basePort = options.basePort;
+    mkdirSync(join(options.runDir, 'data'), { recursive: true });
+    const ids = Array.from({ length: options.size }, (_, i) => i + 1);
+    const controllerIds = ids.slice(0, Math.min(3, options.size));
+    this.nodes = ids.map((id) => {
+      const peerOf = (other: number): string => `127.0.0.1:${other === id ? options.basePort + 100 + id : other < id ? this.proxyPort(id, other) : options.basePort + 100 + other}`;
+      const controllers = controllerIds.map((c) => `${c}@${peerOf(c)}`).join(',');
+      const peerAddresses = ids.filter((o) => o !== id).map((o) => `${o}@${peerOf(o)}`).join(',');
+      const args = [
+        '--node-id', String(id), '--data-dir', join(options.runDir, 'data', `node-${id}`),
+        '--listen', `127.0.0.1:${options.basePort + id}`, '--peer-listen', `127.0.0.1:${options.basePort + 100 + id}`,
+        '--metrics-listen', `127.0.0.1:${options.basePort + 200 + id}`, '--controllers', controllers,
+        '--peer-addresses', peerAddresses, '--tick-ms', String(options.tickMs ?? 50), ...(options.extraArgs ?? []),
+      ];
+      return new ChaosNode(id, options.runDir, options.basePort, args);
+    });
+    for (const x of ids) {
+      for (const y of ids) {
+        if (y >= x) continue;
+        this.proxies.set(`${x}>${y}`, new LinkProxy({ dialer: x, acceptor: y, listenPort: this.proxyPort(x, y), target: { host: '127.0.0.1', port: options.basePort + 100 + y } }));
+      }
+    }
+  }
+
+  private proxyPort(dialer: number, acceptor: number): number {
+    return this.basePort + 300 + dialer * 10 + acceptor;
+  }
+
+  node(id: number): ChaosNode {
+    return this.nodes[id - 1]!;
+  }
+
+  get bootstrap(): string[] {
+    return this.nodes.map((n) => `127.0.0.1:${n.clientPort}`);
+  }
+
+  async start(): Promise<void> {
+    for (const p of this.proxies.values()) await p.start();
+    for (const n of this.nodes) n.start();
+  }
+
+  /**
+   * Cuts the given directed links (bytes from a to b) and heals every other one.
+   * `style` blackhole: bytes swallowed; refuse: connections reset. `delayMs`: delay instead of cut.
+   */
+  setLinks(cut: readonly (readonly [number, number])[], style: 'blackhole' | 'refuse' | 'delay', delayMs = 0): void {
+    const cutSet = new Set(cut.map(([a, b]) => `${a}>${b}`));
+    for (const p of this.proxies.values()) {
+      const toAcceptor = cutSet.has(`${p.dialer}>${p.acceptor}`);
+      const toDialer = cutSet.has(`${p.acceptor}>${p.dialer}`);
+      let mode: LinkMode = PASS;
+      if (toAcceptor || toDialer) {
+        if (style === 'refuse' && toAcceptor && toDialer) mode = { toAcceptor: 'pass', toDialer: 'pass', refuse: true };
+        else {
+          const m = style === 'delay' ? 'delay' as const : 'drop' as const;
+          mode = { toAcceptor: toAcceptor ? m : 'pass', toDialer: toDialer ? m : 'pass', delayMs };
+        }
+      }
+      p.set(mode);
+    }
+  }
+
+  healLinks(): void {
+    for (const p of this.proxies.values()) p.set(PASS);
+  }
+
+  statuses(): Promise<(NodeStatus | null)[]> {
+    return Promise.all(this.nodes.map((n) => n.status()));
+  }
+
+  /** Stops every node (SIGTERM, then SIGKILL after the grace period) and every proxy. */
+  async shutdown(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop(signal)));
+    await Promise.all([...this.proxies.values()].map((p) => p.close()));
+    await Promise.all(this.nodes.map((n) => n.closeLog()));
+  }
+}

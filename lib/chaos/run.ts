@@ -1,0 +1,268 @@
+/**
+ * One chaos run: start a cluster of real processes behind link proxies, create the topics, run
+ * producers, assigned consumers and the status sampler, inject the seeded fault schedule, heal,
+ * wait for recovery and convergence, run the final polls, stop the nodes, read every replica's
+ * files and check it all (checker.ts).
+ *
+ * The run folder keeps: run.json (parameters, seed, the command that repeats the run),
+ * schedule.json (planned faults), faults.jsonl (faults as injected, with the nodes they hit),
+ * history.jsonl (sends, polls, high watermark samples), consumers.log (kcat's stderr),
+ * node-<id>.log, data/node-<id>/ (every node's data dir), final-status.json and report.json.
+ */
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Xoshiro128 } from '../base/prng.js';
+import { type ChaosReport, check } from './checker.js';
+import { ChaosCluster, type NodeStatus } from './cluster.js';
+import { partitionKey } from './history.js';
+import { readNodeReplicas } from './replica-files.js';
+import { type FaultKind, type PlannedFault, cutLinks, planSchedule } from './schedule.js';
+import {
+  AssignedConsumer, HistoryRecorder, ProducerWorkload, StatusSampler, type TopicPartition, type Workload, finalPolls,
+  kafkaFor,
+} from './workload.js';
+
+export interface ChaosOptions {
+  readonly nodes: number;
+  readonly durationS: number;
+  readonly faults: readonly FaultKind[];
+  /** The --faults text as given (for the repeat command). */
+  readonly faultsText: string;
+  readonly seed: number;
+  readonly runDir: string;
+  readonly basePort: number;
+  readonly producers?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface ChaosResult {
+  readonly report: ChaosReport;
+  readonly runDir: string;
+  readonly seed: number;
+  readonly command: string;
+  readonly faultsInjected: number;
+}
+
+interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function until(_what: string, timeoutMs: number, cond: () => Promise<boolean>): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
+export function repeatCommand(o: Pick<ChaosOptions, 'nodes' | 'durationS' | 'faultsText' | 'seed'>): string {
+  return `npm run chaos -- --nodes ${o.nodes} --duration ${o.durationS} --faults ${o.faultsText} --seed ${o.seed}`;
+}
+
+/** The node a fault hits, now: a fixed node, or the current leader of a partition / the metadata group. */
+function resolveTarget(fault: PlannedFault, statuses: readonly (NodeStatus | null)[], fallback: number): number {
+  const t = fault.target;
+  if (t.kind === 'node') return t.node;
+  const votes = new Map<number, number>();
+  for (const st of statuses) {
+    if (!st) continue;
+    if (t.kind === 'metadata-leader') {
+      if (st.metadata.role === 'leader') return st.nodeId;
+      if (st.metadata.leader > 0) votes.set(st.metadata.leader, (votes.get(st.metadata.leader) ?? 0) + 1);
+    } else {
+      const p = st.partitions.find((x) => x.topic === t.topic && x.partition === t.partition);
+      if (!p) continue;
+      if (p.role === 'leader') return st.nodeId;
+      if (p.leader > 0) votes.set(p.leader, (votes.get(p.leader) ?? 0) + 1);
+    }
+  }
+  const best = [...votes].sort((a, b) => b[1] - a[1])[0];
+  return best ? best[0] : fallback;
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const log = options.log ?? (() => {});
+  const runDir = options.runDir;
+  mkdirSync(runDir, { recursive: true });
+  const command = repeatCommand(options);
+  const durationMs = options.durationS * 1000;
+  const topics: TopicSpec[] = [{ topic: 'chaos', partitions: options.nodes, replicationFactor: Math.min(3, options.nodes) }];
+  if (options.nodes >= 5) topics.push({ topic: 'chaos-rf5', partitions: 2, replicationFactor: 5 });
+  const partitions: TopicPartition[] = topics.flatMap((t) => Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.topic, partition })));
+  const prng = new Xoshiro128(options.seed);
+  const schedule = planSchedule(prng.fork(), { nodes: options.nodes, durationMs, faults: options.faults, partitions });
+  writeFileSync(join(runDir, 'run.json'), `${JSON.stringify({ seed: options.seed, nodes: options.nodes, durationS: options.durationS, faults: options.faults, topics, basePort: options.basePort, command, startedAt: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(join(runDir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
+  log(`chaos: seed ${options.seed}, ${options.nodes} nodes, ${options.durationS} s, ${schedule.length} faults planned; run folder ${runDir}`);
+
+  const cluster = new ChaosCluster({ size: options.nodes, runDir, basePort: options.basePort });
+  const history = new HistoryRecorder(join(runDir, 'history.jsonl'), performance.now());
+  const faultLog = createWriteStream(join(runDir, 'faults.jsonl'));
+  const consumerLog = createWriteStream(join(runDir, 'consumers.log'));
+  const workloads: Workload[] = [];
+  let injected = 0;
+  let shutDown = false;
+  try {
+    await cluster.start();
+    const ready = await until('nodes serving', 60_000, async () => (await cluster.statuses()).every((s) => s?.serving === true));
+    if (!ready) throw new Error('the cluster did not start serving within 60 s (see the node logs in the run folder)');
+    const admin = kafkaFor(cluster, 'chaos-admin').admin();
+    await admin.connect();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: t.replicationFactor })), waitForLeaders: true });
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await sleep(1000);
+      }
+    }
+    await admin.disconnect();
+    await until('partition leaders', 30_000, async () => {
+      const st = await cluster.statuses();
+      return partitions.every((tp) => st.some((s) => s?.partitions.some((p) => p.topic === tp.topic && p.partition === tp.partition && p.role === 'leader')));
+    });
+    log('chaos: cluster up, topics created; workload starts');
+
+    // ---- workload -----------------------------------------------------------------------------
+    const sampler = new StatusSampler({ cluster, history, topics: topics.map((t) => t.topic) });
+    const consumers = partitions.map((tp) => new AssignedConsumer({ name: `c-${partitionKey(tp.topic, tp.partition)}`, cluster, history, tp, stderr: consumerLog }));
+    const producers = Array.from({ length: options.producers ?? 4 }, (_, i) => new ProducerWorkload({ name: `p${i}`, cluster, history, partitions, prng: prng.fork() }));
+    workloads.push(sampler, ...consumers, ...producers);
+    for (const w of workloads) w.start();
+
+    // ---- faults -------------------------------------------------------------------------------
+    const phaseStart = history.now();
+    let lastHealMs: number | null = null;
+    for (const fault of schedule) {
+      const wait = phaseStart + fault.atMs - history.now();
+      if (wait > 0) await sleep(wait);
+      const statuses = await cluster.statuses();
+      const node = resolveTarget(fault, statuses, fault.target.kind === 'node' ? fault.target.node : 1);
+      const links = cutLinks(fault, node, options.nodes);
+      const startMs = history.now();
+      switch (fault.kind) {
+        case 'kill':
+          await cluster.node(node).stop('SIGKILL');
+          break;
+        case 'pause':
+          cluster.node(node).pause();
+          break;
+        case 'slow': {
+          const all = cluster.nodes.filter((n) => n.id !== node).flatMap((n) => [[node, n.id], [n.id, node]] as [number, number][]);
+          cluster.setLinks(all, 'delay', fault.delayMs ?? 100);
+          break;
+        }
+        default:
+          cluster.setLinks(links, fault.style ?? 'blackhole');
+      }
+      injected++;
+      log(`chaos: fault ${fault.index} ${fault.kind} on node ${node} for ${fault.durationMs} ms`);
+      await sleep(fault.durationMs);
+      switch (fault.kind) {
+        case 'kill':
+          cluster.node(node).start();
+          break;
+        case 'pause':
+          cluster.node(node).resume();
+          break;
+        default:
+          cluster.healLinks();
+      }
+      lastHealMs = history.now();
+      faultLog.write(`${JSON.stringify({ ...fault, node, links, startMs, healMs: lastHealMs })}\n`);
+    }
+    const rest = phaseStart + durationMs - history.now();
+    if (rest > 0) await sleep(rest);
+
+    // ---- recovery: every partition takes a write invoked after the last heal ------------------
+    const healAt = lastHealMs ?? -1;
+    const firstOkAfterHeal = (): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const s of history.sends) {
+        if (s.type !== 'ok' || s.invokeMs < healAt) continue;
+        const k = partitionKey(s.topic, s.partition);
+        m.set(k, Math.min(m.get(k) ?? Number.POSITIVE_INFINITY, s.completeMs));
+      }
+      return m;
+    };
+    const recovered = await until('recovery', 60_000, async () => firstOkAfterHeal().size === partitions.length);
+    const recoveredMs = recovered ? Math.max(...firstOkAfterHeal().values()) : null;
+    log(`chaos: ${recovered ? `recovered ${((recoveredMs! - healAt) / 1000).toFixed(1)} s after the last heal` : 'NOT recovered within 60 s of the last heal'}`);
+    await sleep(2000);
+    for (const p of producers) await p.stop();
+
+    // ---- convergence: every voter at the same high watermark, twice in a row ------------------
+    let last = '';
+    let finalStatuses: (NodeStatus | null)[] = [];
+    await until('convergence', 30_000, async () => {
+      finalStatuses = await cluster.statuses();
+      const key = JSON.stringify(partitions.map((tp) => finalStatuses.map((s) => s?.partitions.find((p) => p.topic === tp.topic && p.partition === tp.partition)?.highWatermark ?? null)));
+      const converged = partitions.every((tp) => {
+        const hws = finalStatuses.flatMap((s) => s?.partitions.filter((p) => p.topic === tp.topic && p.partition === tp.partition).map((p) => p.highWatermark) ?? []);
+        return hws.length > 0 && hws.every((h) => h === hws[0]);
+      });
+      const stable = converged && key === last;
+      last = key;
+      if (!stable) await sleep(750);
+      return stable;
+    });
+    const hwOf = (tp: TopicPartition): number => Math.max(0, ...finalStatuses.flatMap((s) => s?.partitions.filter((p) => p.topic === tp.topic && p.partition === tp.partition).map((p) => p.highWatermark) ?? []));
+    await until('consumers caught up', 20_000, async () => consumers.every((c, i) => c.next >= hwOf(partitions[i]!) - 1));
+    for (const w of [...consumers, sampler]) await w.stop();
+
+    // ---- final polls --------------------------------------------------------------------------
+    const ackedEnd = new Map<string, number>();
+    for (const s of history.sends) {
+      if (s.type !== 'ok' || !s.offsets) continue;
+      const k = partitionKey(s.topic, s.partition);
+      ackedEnd.set(k, Math.max(ackedEnd.get(k) ?? 0, ...s.offsets.map((o) => o + 1)));
+    }
+    const finalComplete = await finalPolls({ cluster, history, partitions, stderr: consumerLog, atLeast: (tp) => ackedEnd.get(partitionKey(tp.topic, tp.partition)) ?? 0 });
+    log(`chaos: final polls ${finalComplete ? 'complete' : 'INCOMPLETE'}`);
+
+    // ---- committed bounds, then stop and read every replica -----------------------------------
+    finalStatuses = await cluster.statuses();
+    writeFileSync(join(runDir, 'final-status.json'), `${JSON.stringify(finalStatuses, null, 2)}\n`);
+    const committed: Record<string, number> = {};
+    const voters: Record<string, number[]> = {};
+    for (const tp of partitions) {
+      const key = partitionKey(tp.topic, tp.partition);
+      const views = finalStatuses.flatMap((s) => s?.partitions.filter((p) => p.topic === tp.topic && p.partition === tp.partition).map((p) => ({ node: s.nodeId, p })) ?? []);
+      const leader = views.find((v) => v.p.role === 'leader') ?? views[0];
+      if (!leader) continue;
+      voters[key] = leader.p.voters;
+      const hws = leader.p.voters.map((v) => views.find((x) => x.node === v)?.p.highWatermark);
+      // A voter we could not ask: compare nothing rather than guess a bound.
+      if (hws.every((h) => h !== undefined)) committed[key] = Math.min(...(hws as number[]));
+    }
+    const metaVoters = finalStatuses.find((s) => s?.metadata.role === 'leader')?.metadata.voters ?? [];
+    const metaCommits = metaVoters.map((v) => finalStatuses.find((s) => s?.nodeId === v)?.metadata.commitIndex);
+    if (metaVoters.length > 0 && metaCommits.every((c) => c !== undefined)) {
+      committed.metadata = Math.min(...(metaCommits as number[])) + 1;
+      voters.metadata = metaVoters;
+    }
+    await cluster.shutdown('SIGTERM');
+    shutDown = true;
+    const replicas = cluster.nodes.flatMap((n) => readNodeReplicas(n.id, n.dataDir)).filter((r) => r.group === 'metadata' || committed[r.group] !== undefined || voters[r.group] !== undefined);
+    const report = check({
+      sends: history.sends, polls: history.polls, hw: history.hw, replicas, committed, voters, lastHealMs, recoveredMs,
+      finalPollsComplete: finalComplete,
+    });
+    writeFileSync(join(runDir, 'report.json'), `${JSON.stringify({ seed: options.seed, command, faultsInjected: injected, ...report }, null, 2)}\n`);
+    return { report, runDir, seed: options.seed, command, faultsInjected: injected };
+  } finally {
+    for (const w of workloads) await w.stop().catch(() => {});
+    if (!shutDown) await cluster.shutdown('SIGKILL').catch(() => {});
+    await history.close();
+    await new Promise<void>((r) => faultLog.end(() => r()));
+    await new Promise<void>((r) => consumerLog.end(() => r()));
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The fault schedule of a chaos run, drawn from a seeded Prng (lib/base/prng.ts): the same seed,
+ * node count, duration and fault list give the same schedule. Faults run one after another, each
+ * healed before the next starts; which node a leader-targeted fault hits is decided when it runs
+ * (from the nodes' /status) and recorded then.
+ *
+ * Fault kinds (the `--faults` names; `partition` means every partition kind):
+ * - `kill`: kill -9 a node (a random one, or the leader of a partition, or the metadata leader),
+ *   restart it after the fault's duration.
+ * - `pause`: SIGSTOP a node, SIGCONT after the duration.
+ * - `partition-one`: isolate one node from every other.
+ * - `partition-oneway`: one node's bytes to the others are dropped (or theirs to it), the other way works.
+ * - `partition-majority`: a minority of nodes cut off from the majority.
+ * - `partition-leader`: isolate the leader of a partition; `partition-metadata`: the metadata leader.
+ * - `partition-ring`: each node hears only its two neighbours (5+ nodes: each still sees a majority).
+ * - `slow`: every link of one node delayed by 50-500 ms.
+ * Partitions are blackholes (bytes swallowed, connections kept) or resets (connections refused),
+ * drawn per fault.
+ */
+import type { Prng } from '../base/prng.js';
+
+export const FAULT_KINDS = [
+  'kill', 'pause', 'partition-one', 'partition-oneway', 'partition-majority', 'partition-leader', 'partition-metadata',
+  'partition-ring', 'slow',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Names accepted by --faults that stand for several kinds, and those not supported. */
+export const FAULT_FAMILIES: Readonly<Record<string, readonly FaultKind[]>> = {
+  partition: ['partition-one', 'partition-oneway', 'partition-majority', 'partition-leader', 'partition-metadata', 'partition-ring'],
+  all: FAULT_KINDS,
+};
+export const UNSUPPORTED_FAULTS: Readonly<Record<string, string>> = {
+  'disk-full': 'disk-full is not injected yet (it needs a fault-injecting storage wrapper or a tmpfs per node)',
+};
+
+export type Target =
+  | { readonly kind: 'node'; readonly node: number }
+  | { readonly kind: 'partition-leader'; readonly topic: string; readonly partition: number }
+  | { readonly kind: 'metadata-leader' };
+
+export interface PlannedFault {
+  readonly index: number;
+  readonly kind: FaultKind;
+  readonly atMs: number;
+  readonly durationMs: number;
+  readonly target: Target;
+  /** For partition-majority: the minority side; for partition-oneway: true when the target's outbound bytes are dropped. */
+  readonly minority?: readonly number[];
+  readonly outbound?: boolean;
+  /** Partitions: swallow bytes (blackhole) or reset connections (refuse). */
+  readonly style?: 'blackhole' | 'refuse';
+  readonly delayMs?: number;
+}
+
+export interface ScheduleOptions {
+  readonly nodes: number;
+  readonly durationMs: number;
+  readonly faults: readonly FaultKind[];
+  readonly partitions: readonly { topic: string; partition: number }[];
+  /** Quiet time at the start, for the workload to warm up. */
+  readonly warmupMs?: number;
+  readonly faultMsMin?: number;
+  readonly faultMsMax?: number;
+  readonly gapMsMin?: number;
+  readonly gapMsMax?: number;
+}
+
+/** Expands `kill,pause,partition` into kinds; throws an Error naming an unknown fault. */
+export function parseFaults(text: string, nodes: number): { kinds: FaultKind[]; skipped: string[] } {
+  const kinds = new Set<FaultKind>();
+  const skipped: string[] = [];
+  for (const raw of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    if (raw in UNSUPPORTED_FAULTS) {
+      skipped.push(UNSUPPORTED_FAULTS[raw]!);
+      continue;
+    }
+    const family = FAULT_FAMILIES[raw];
+    if (family) family.forEach((k) => kinds.add(k));
+    else if ((FAULT_KINDS as readonly string[]).includes(raw)) kinds.add(raw as FaultKind);
+    else throw new Error(`unknown fault "${raw}" (known: ${[...Object.keys(FAULT_FAMILIES), ...FAULT_KINDS, ...Object.keys(UNSUPPORTED_FAULTS)].join(', ')})`);
+  }
+  // A ring on fewer than 5 nodes is full connectivity: nothing to inject.
+  if (nodes < 5) kinds.delete('partition-ring');
+  return { kinds: [...kinds], skipped };
+}
+
+function pick<T>(prng: Prng, items: readonly T[]): T {
+  return items[prng.int(0, items.length - 1)]!;
+}
+
+function randomTarget(prng: Prng, nodes: number, partitions: ScheduleOptions['partitions']): Target {
+  const r = prng.next();
+  if (r < 0.4 || partitions.length === 0) return { kind: 'node', node: prng.int(1, nodes) };
+  if (r < 0.8) {
+    const p = pick(prng, partitions);
+    return { kind: 'partition-leader', topic: p.topic, partition: p.partition };
+  }
+  return { kind: 'metadata-leader' };
+}
+
+export function planSchedule(prng: Prng, options: ScheduleOptions): PlannedFault[] {
+  const out: PlannedFault[] = [];
+  if (options.faults.length === 0) return out;
+  const faultMin = options.faultMsMin ?? 3_000;
+  const faultMax = options.faultMsMax ?? 10_000;
+  const gapMin = options.gapMsMin ?? 2_000;
+  const gapMax = options.gapMsMax ?? 6_000;
+  let t = options.warmupMs ?? 5_000;
+  while (t + faultMin <= options.durationMs) {
+    const kind = pick(prng, options.faults);
+    const durationMs = Math.min(prng.int(faultMin, faultMax), options.durationMs - t);
+    const style = prng.chance(0.5) ? 'blackhole' as const : 'refuse' as const;
+    const base = { index: out.length, kind, atMs: t, durationMs };
+    switch (kind) {
+      case 'kill':
+      case 'pause':
+      case 'slow':
+      case 'partition-one':
+        out.push({ ...base, target: randomTarget(prng, options.nodes, options.partitions), ...(kind === 'slow' ? { delayMs: prng.int(50, 500) } : {}), ...(kind === 'partition-one' ? { style } : {}) });
+        break;
+      case 'partition-oneway':
+        out.push({ ...base, target: randomTarget(prng, options.nodes, options.partitions), outbound: prng.chance(0.5), style: 'blackhole' });
+        break;
+      case 'partition-majority': {
+        const ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
+        for (let i = ids.length - 1; i > 0; i--) {
+          const j = prng.int(0, i);
+          [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+        }
+        const minority = ids.slice(0, Math.max(1, Math.floor((options.nodes - 1) / 2))).sort((a, b) => a - b);
+        out.push({ ...base, target: { kind: 'node', node: minority[0]! }, minority, style });
+        break;
+      }
+      case 'partition-leader': {
+        const p = pick(prng, options.partitions);
+        out.push({ ...base, target: { kind: 'partition-leader', topic: p.topic, partition: p.partition }, style });
+        break;
+      }
+      case 'partition-metadata':
+        out.push({ ...base, target: { kind: 'metadata-leader' }, style });
+        break;
+      case 'partition-ring':
+        out.push({ ...base, target: { kind: 'node', node: 1 }, style });
+        break;
+    }
+    t += durationMs + prng.int(gapMin, gapMax);
+  }
+  return out;
+}
+
+/**
+ * The directed links (from -> to: bytes from `from` to `to` are cut) a partition fault cuts, once
+ * its target node is known. Empty for non-partition kinds.
+ */
+export function cutLinks(fault: PlannedFault, node: number, nodes: number): [number, number][] {
+  const ids = Array.from({ length: nodes }, (_, i) => i + 1);
+  const others = ids.filter((i) => i !== node);
+  switch (fault.kind) {
+    case 'partition-one':
+    case 'partition-leader':
+    case 'partition-metadata':
+      return others.flatMap((o) => [[node, o], [o, node]] as [number, number][]);
+    case 'partition-oneway':
+      return others.map((o) => (fault.outbound ? [node, o] : [o, node]) as [number, number]);
+    case 'partition-majority': {
+      const minority = fault.minority ?? [node];
+      const majority = ids.filter((i) => !minority.includes(i));
+      return minority.flatMap((a) => majority.flatMap((b) => [[a, b], [b, a]] as [number, number][]));
+    }
+    case 'partition-ring': {
+      const out: [number, number][] = [];
+      for (const a of ids) {
+        for (const b of ids) {
+          const d = Math.min(Math.abs(a - b), nodes - Math.abs(a - b));
+          if (a !== b && d > 1) out.push([a, b]);
+        }
+      }
+      return out;
+    }
+    default:
+      return [];
+  }
+}

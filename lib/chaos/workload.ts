@@ -1,0 +1,316 @@
+/**
+ * The chaos workload, through real Kafka clients:
+ * - producers: KafkaJS (acks=all, plain; idempotent later), one request in flight each, one to
+ *   three unique values per request to one partition; every request is one SendOp (an error is
+ *   `info`: indeterminate, never `fail`, since a timed-out request may still commit);
+ * - assigned consumers: one `kcat -C -p N` (librdkafka) per partition from the beginning, each
+ *   stdout chunk one PollOp; `auto.offset.reset=error`, so a consumer never jumps silently: if kcat
+ *   exits it is restarted at the next offset as a new session;
+ * - final polls: `kcat -C -e` per partition from the beginning, after the heal;
+ * - a sampler of every node's /status (high watermarks per process life).
+ * Group consumers are a workload to add (the `Workload` interface) once consumer groups land.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { type WriteStream, createWriteStream } from 'node:fs';
+import kafkajs, { type Kafka, type Producer } from 'kafkajs';
+import type { Prng } from '../base/prng.js';
+import type { ChaosCluster } from './cluster.js';
+import type { HistoryOp, HwSample, PollOp, SendOp } from './history.js';
+
+const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+/** Keeps the history in memory and appends it, one JSON object a line, to a file. */
+export class HistoryRecorder {
+  readonly sends: SendOp[] = [];
+  readonly polls: PollOp[] = [];
+  readonly hw: HwSample[] = [];
+  private readonly out: WriteStream;
+  private readonly startMs: number;
+
+  constructor(path: string, startMs: number) {
+    this.out = createWriteStream(path, { flags: 'a' });
+    this.startMs = startMs;
+  }
+
+  /** Milliseconds since the start of the run (monotonic). */
+  now(): number {
+    return performance.now() - this.startMs;
+  }
+
+  add(op: HistoryOp): void {
+    if (op.f === 'send') this.sends.push(op);
+    else if (op.f === 'poll') this.polls.push(op);
+    else this.hw.push(op);
+    this.out.write(`${JSON.stringify(op)}\n`);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.out.end(() => resolve()));
+  }
+}
+
+/** A workload runs until stopped. */
+export interface Workload {
+  readonly name: string;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function kafkaFor(cluster: ChaosCluster, clientId: string): Kafka {
+  return new KafkaClient({
+    clientId, brokers: cluster.bootstrap, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 8000,
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
+}
+
+/** One producer process: sends until stopped, one request at a time. */
+export class ProducerWorkload implements Workload {
+  readonly name: string;
+  private readonly cluster: ChaosCluster;
+  private readonly history: HistoryRecorder;
+  private readonly partitions: readonly TopicPartition[];
+  private readonly prng: Prng;
+  private readonly pauseMs: number;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private seq = 0;
+
+  constructor(options: { name: string; cluster: ChaosCluster; history: HistoryRecorder; partitions: readonly TopicPartition[]; prng: Prng; pauseMs?: number }) {
+    this.name = options.name;
+    this.cluster = options.cluster;
+    this.history = options.history;
+    this.partitions = options.partitions;
+    this.prng = options.prng;
+    this.pauseMs = options.pauseMs ?? 10;
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async connect(): Promise<Producer> {
+    for (;;) {
+      const producer = kafkaFor(this.cluster, this.name).producer({ allowAutoTopicCreation: false, idempotent: false, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
+      try {
+        await producer.connect();
+        return producer;
+      } catch {
+        await producer.disconnect().catch(() => {});
+        if (!this.running) return producer;
+        await sleep(500);
+      }
+    }
+  }
+
+  private async run(): Promise<void> {
+    let producer = await this.connect();
+    let errors = 0;
+    while (this.running) {
+      const tp = this.partitions[this.prng.int(0, this.partitions.length - 1)]!;
+      const values = Array.from({ length: this.prng.int(1, 3) }, () => `${this.name}-${this.seq++}`);
+      const invokeMs = this.history.now();
+      try {
+        const res = await producer.send({ topic: tp.topic, acks: -1, timeout: 10_000, messages: values.map((value) => ({ value, partition: tp.partition })) });
+        const meta = res.find((r) => r.partition === tp.partition && r.topicName === tp.topic);
+        const base = Number(meta?.baseOffset ?? meta?.offset ?? NaN);
+        if (!meta || meta.errorCode !== 0 || !Number.isSafeInteger(base)) throw new Error(`unexpected answer ${JSON.stringify(res)}`);
+        this.history.add({ f: 'send', process: this.name, type: 'ok', invokeMs, completeMs: this.history.now(), ...tp, values, offsets: values.map((_, i) => base + i), idempotent: false });
+        errors = 0;
+        await sleep(this.pauseMs);
+      } catch (err) {
+        this.history.add({ f: 'send', process: this.name, type: 'info', invokeMs, completeMs: this.history.now(), ...tp, values, idempotent: false, error: String((err as Error).message ?? err).slice(0, 200) });
+        errors++;
+        await sleep(200);
+        if (errors >= 3 && this.running) {
+          // A client stuck on a dead connection: start afresh.
+          await producer.disconnect().catch(() => {});
+          producer = await this.connect();
+          errors = 0;
+        }
+      }
+    }
+    await producer.disconnect().catch(() => {});
+  }
+}
+
+/** Runs kcat; `onLines` gets each stdout chunk's complete lines. Resolves with the exit code. */
+function runKcat(args: readonly string[], onLines: (lines: string[]) => void, onStderr: (text: string) => void): { child: ChildProcess; done: Promise<number | null> } {
+  const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let rest = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const text = rest + d.toString('utf8');
+    const cut = text.lastIndexOf('\n');
+    if (cut < 0) {
+      rest = text;
+      return;
+    }
+    rest = text.slice(cut + 1);
+    onLines(text.slice(0, cut).split('\n').filter((l) => l !== ''));
+  });
+  child.stderr!.on('data', (d: Buffer) => onStderr(d.toString('utf8')));
+  const done = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    child.on('error', () => resolve(-1));
+  });
+  return { child, done };
+}
+
+function parseRecords(lines: readonly string[]): [number, string][] {
+  const out: [number, string][] = [];
+  for (const line of lines) {
+    const sp = line.indexOf(' ');
+    if (sp <= 0) continue;
+    const offset = Number(line.slice(0, sp));
+    if (Number.isSafeInteger(offset)) out.push([offset, line.slice(sp + 1)]);
+  }
+  return out;
+}
+
+const KCAT_CONSUMER_ARGS = ['-q', '-u', '-f', '%o %s\\n', '-X', 'auto.offset.reset=error', '-X', 'topic.metadata.refresh.interval.ms=1000', '-X', 'socket.timeout.ms=5000'];
+
+/** An assigned consumer of one partition: kcat -C -p N. */
+export class AssignedConsumer implements Workload {
+  readonly name: string;
+  private readonly cluster: ChaosCluster;
+  private readonly history: HistoryRecorder;
+  private readonly tp: TopicPartition;
+  private readonly stderr: WriteStream;
+  private running = false;
+  private child: ChildProcess | null = null;
+  private loop: Promise<void> | null = null;
+  private session = 0;
+  /** The next offset to read. */
+  next = 0;
+
+  constructor(options: { name: string; cluster: ChaosCluster; history: HistoryRecorder; tp: TopicPartition; stderr: WriteStream }) {
+    this.name = options.name;
+    this.cluster = options.cluster;
+    this.history = options.history;
+    this.tp = options.tp;
+    this.stderr = options.stderr;
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const session = this.session++;
+      const from = this.next === 0 ? 'beginning' : String(this.next);
+      const { child, done } = runKcat(
+        ['-C', '-b', this.cluster.bootstrap.join(','), '-t', this.tp.topic, '-p', String(this.tp.partition), '-o', from, ...KCAT_CONSUMER_ARGS],
+        (lines) => {
+          const records = parseRecords(lines);
+          if (records.length === 0) return;
+          this.history.add({ f: 'poll', process: this.name, session, timeMs: this.history.now(), ...this.tp, records });
+          this.next = Math.max(this.next, records[records.length - 1]![0] + 1);
+        },
+        (text) => this.stderr.write(`[${this.name}#${session}] ${text}`),
+      );
+      this.child = child;
+      await done;
+      if (this.running) await sleep(1000);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.child?.kill('SIGTERM');
+    await this.loop;
+  }
+}
+
+/**
+ * The final polls: every partition read from the beginning to its end (kcat -e), retried until the
+ * read reaches `atLeast` (the offset after the highest acknowledged one) or the attempts run out.
+ */
+export async function finalPolls(options: {
+  cluster: ChaosCluster; history: HistoryRecorder; partitions: readonly TopicPartition[]; atLeast: (tp: TopicPartition) => number;
+  stderr: WriteStream; attempts?: number;
+}): Promise<boolean> {
+  let complete = true;
+  let session = 0;
+  for (const tp of options.partitions) {
+    let reached = false;
+    for (let attempt = 0; attempt < (options.attempts ?? 4) && !reached; attempt++) {
+      if (attempt > 0) await sleep(3000);
+      const s = session++;
+      const records: [number, string][] = [];
+      const { child, done } = runKcat(
+        ['-C', '-e', '-b', options.cluster.bootstrap.join(','), '-t', tp.topic, '-p', String(tp.partition), '-o', 'beginning', ...KCAT_CONSUMER_ARGS],
+        (lines) => records.push(...parseRecords(lines)),
+        (text) => options.stderr.write(`[final ${tp.topic}-${tp.partition}#${s}] ${text}`),
+      );
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await done;
+      clearTimeout(timer);
+      const last = records.length > 0 ? records[records.length - 1]![0] : -1;
+      reached = code === 0 && last + 1 >= options.atLeast(tp);
+      if (reached) options.history.add({ f: 'poll', process: 'final', session: s, timeMs: options.history.now(), ...tp, records, final: true });
+    }
+    if (!reached) complete = false;
+  }
+  return complete;
+}
+
+/** Samples every running node's /status every `intervalMs`: high watermarks per process life. */
+export class StatusSampler implements Workload {
+  readonly name = 'status';
+  private readonly cluster: ChaosCluster;
+  private readonly history: HistoryRecorder;
+  private readonly topics: ReadonlySet<string>;
+  private readonly intervalMs: number;
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(options: { cluster: ChaosCluster; history: HistoryRecorder; topics: readonly string[]; intervalMs?: number }) {
+    this.cluster = options.cluster;
+    this.history = options.history;
+    this.topics = new Set(options.topics);
+    this.intervalMs = options.intervalMs ?? 500;
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      await Promise.all(this.cluster.nodes.map(async (n) => {
+        const incarnation = n.incarnation;
+        const st = await n.status();
+        // A status from a process that was restarted meanwhile cannot be placed in a life: drop it.
+        if (!st || n.incarnation !== incarnation) return;
+        const timeMs = this.history.now();
+        for (const p of st.partitions) {
+          if (!this.topics.has(p.topic)) continue;
+          this.history.add({ f: 'hw', node: n.id, incarnation, timeMs, topic: p.topic, partition: p.partition, role: p.role, term: p.term, highWatermark: p.highWatermark });
+        }
+      }));
+      await sleep(this.intervalMs);
+    }
+  }
+}
