@@ -235,10 +235,9 @@ export class Broker implements BrokerApi {
     return Promise.resolve({ offset: found.offset, timestamp: found.timestamp, leaderEpoch: epoch });
   }
 
-  deleteRecords(topic: string, partition: number): Promise<DeleteRecordsResult> {
-    this.local(topic, partition).checkServing();
-    // Moving the log start offset is replicated state that comes with retention (issue 7).
-    return Promise.reject(new FlotillaError('POLICY_VIOLATION', 'DeleteRecords is not supported yet: the log start offset moves with retention (issue 7)'));
+  async deleteRecords(topic: string, partition: number, offset: number, timeoutMs: number): Promise<DeleteRecordsResult> {
+    const lowWatermark = await this.local(topic, partition).deleteRecords(offset, timeoutMs > 0 ? timeoutMs : 30_000);
+    return { lowWatermark };
   }
 
   // ---- admin: forwarded to the controller ---------------------------------------------------------

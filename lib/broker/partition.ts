@@ -16,7 +16,8 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../base/clock.js';
 import { FlotillaError } from '../base/errors.js';
-import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, updateBatchCrc, writeInt64 } from '../records/batch.js';
+import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, decodeRecords, readInt64, updateBatchCrc, writeInt64 } from '../records/batch.js';
+import { ControlType, encodeControlBatch } from '../records/encode.js';
 import { type Membership, type NodeId, roleName } from '../raft/core/types.js';
 import type { RaftHost } from '../raft/host.js';
 import { type LeaderChange, RaftNode } from '../raft/node.js';
@@ -66,10 +67,25 @@ export function partitionGroupId(topicId: string, partition: number): string {
   return `p/${topicId}/${partition}`;
 }
 
-/** Applying a partition entry only reports where the batch landed: the log is the state. */
+/**
+ * Applying a partition entry reports where the batch landed (the log is the state), except for the
+ * broker's own LogStart control batches, which move the log start offset (DeleteRecords) on every
+ * replica alike. Re-applied from the start of the log after a restart, so the offset comes back.
+ */
 class PartitionStateMachine implements StateMachine<number> {
+  logStartOffset = 0;
+
   apply(command: Uint8Array): number {
-    return new BatchHeader(command).baseOffset;
+    const header = new BatchHeader(command);
+    if (header.isControl) {
+      const [record] = decodeRecords(command, 1);
+      const key = record?.key;
+      if (key && key.byteLength >= 4 && Buffer.from(key).readUInt16BE(2) === ControlType.LogStart && record?.value && record.value.byteLength === 8) {
+        this.logStartOffset = Math.max(this.logStartOffset, readInt64(record.value, 0));
+        return this.logStartOffset;
+      }
+    }
+    return header.baseOffset;
   }
   snapshot(): Uint8Array {
     throw new Error('partition groups take no snapshots (their log is their state)');
@@ -89,11 +105,12 @@ export class Partition extends EventEmitter {
   private readonly store: DiskGroupStore;
   private readonly log: SegmentLogStore;
   private readonly clock: Clock;
+  private readonly sm: PartitionStateMachine;
   /** The leader may serve once it has applied this index (an entry of its own term). */
   private servingFrom = Number.POSITIVE_INFINITY;
   private closed = false;
 
-  private constructor(options: PartitionOptions, node: RaftNode<number>, store: DiskGroupStore) {
+  private constructor(options: PartitionOptions, node: RaftNode<number>, store: DiskGroupStore, sm: PartitionStateMachine) {
     super();
     this.setMaxListeners(0);
     this.topic = options.topic;
@@ -105,6 +122,7 @@ export class Partition extends EventEmitter {
     this.store = store;
     this.log = store.logStore;
     this.clock = options.clock;
+    this.sm = sm;
     node.on('leader-change', (change: LeaderChange) => {
       this.servingFrom = change.leaderId === node.nodeId ? node.status().lastIndex : Number.POSITIVE_INFINITY;
       this.emit('leader-change', change);
@@ -124,17 +142,18 @@ export class Partition extends EventEmitter {
       logSettings: options.logSettings,
       logger: options.logger,
     });
+    const sm = new PartitionStateMachine();
     const node = await RaftNode.create<number>({
       host: options.host,
       groupId: partitionGroupId(options.topicId, options.partition),
       store,
-      stateMachine: new PartitionStateMachine(),
+      stateMachine: sm,
       raft: options.raft,
       // The log is the state: never snapshot and compact it (retention does that, issue 7).
       node: { snapshotEntries: 0, snapshotLogBytes: 0, proposeTimeoutMs: 120_000 },
       logger: options.logger,
     });
-    return new Partition(options, node, store);
+    return new Partition(options, node, store, sm);
   }
 
   get isLeader(): boolean {
@@ -163,8 +182,36 @@ export class Partition extends EventEmitter {
     return this.log.offsetAfter(Math.max(this.node.appliedIndex, this.log.firstIndex() - 1));
   }
 
+  /** The first offset clients may read: the log's start, or where DeleteRecords moved it. */
   logStartOffset(): number {
-    return this.log.offsetAfter(this.log.firstIndex() - 1);
+    return Math.max(this.log.offsetAfter(this.log.firstIndex() - 1), this.sm.logStartOffset);
+  }
+
+  /**
+   * DeleteRecords: moves the log start offset to `offset` (-1: the high watermark) on every replica
+   * through the log itself (a LogStart control batch, which clients skip); settles with the new log
+   * start once committed. The segments below it stay on disk until retention (issue 7) removes them.
+   */
+  async deleteRecords(offset: number, timeoutMs: number): Promise<number> {
+    this.checkServing();
+    const hw = this.highWatermark();
+    const target = offset === -1 ? hw : offset;
+    if (target < 0 || target > hw) {
+      throw new FlotillaError('OFFSET_OUT_OF_RANGE', `cannot delete records below ${target}: the high watermark of ${this.topic}-${this.partition} is ${hw}`);
+    }
+    if (target <= this.logStartOffset()) return this.logStartOffset();
+    const value = Buffer.alloc(8);
+    writeInt64(value, 0, target);
+    const batch = encodeControlBatch(ControlType.LogStart, value, 0, 0);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new FlotillaError('TIMEOUT', `delete-records on ${this.topic}-${this.partition} not committed in ${timeoutMs} ms`)), Math.max(1, timeoutMs));
+    });
+    try {
+      return await Promise.race([this.node.propose(batch), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The offset after the last entry in the log (committed or not). */
@@ -246,9 +293,10 @@ export class Partition extends EventEmitter {
     const last = this.node.appliedIndex;
     while (index <= last) {
       const batches = this.log.readBatches(index, last, 1 << 20);
+      const start = this.logStartOffset();
       for (const b of batches) {
         const h = new BatchHeader(b);
-        if (!h.isControl && h.maxTimestamp >= timestamp) return { offset: h.baseOffset, timestamp: h.maxTimestamp };
+        if (!h.isControl && h.lastOffset >= start && h.maxTimestamp >= timestamp) return { offset: Math.max(h.baseOffset, start), timestamp: h.maxTimestamp };
       }
       index += batches.length;
     }

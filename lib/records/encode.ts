@@ -118,6 +118,8 @@ export const ControlType = {
   RaftNoop: 0x7f01,
   /** A Raft membership change. */
   RaftConfig: 0x7f02,
+  /** A partition's log start offset moves (DeleteRecords): the value is the int64 offset. */
+  LogStart: 0x7f03,
 } as const;
 export type ControlType = (typeof ControlType)[keyof typeof ControlType];
 

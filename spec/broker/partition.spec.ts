@@ -148,6 +148,26 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     await expectCode(l.produce({ batch: batchOf(50, 'big'), maxBatchBytes: 200, logAppendTime: false, timeoutMs: 1000 }), 'TOO_LARGE');
   });
 
+  it('DeleteRecords moves the log start offset on every replica, through the log, and it survives a restart', async () => {
+    const l = leader();
+    const bases: number[] = [];
+    for (let i = 0; i < 6; i++) bases.push(await l.produce({ batch: batchOf(2, `d${i}`), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000 }));
+    expect(l.logStartOffset()).to.equal(0);
+    const low = await l.deleteRecords(bases[3]!, 5000);
+    expect(low).to.equal(bases[3]);
+    expect(l.logStartOffset()).to.equal(bases[3]);
+    // Going back is a no-op; past the high watermark is out of range.
+    expect(await l.deleteRecords(bases[1]!, 5000)).to.equal(bases[3]);
+    await expectCode(l.deleteRecords(l.highWatermark() + 1, 5000), 'OFFSET_OUT_OF_RANGE');
+    expect(() => l.read(bases[2]!, 1 << 20)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'OFFSET_OUT_OF_RANGE'));
+    expect(parse(l.read(bases[3]!, 1 << 20).records).filter((b) => b.values[0] !== 'control').map((b) => b.base)).to.deep.equal(bases.slice(3));
+    await until(() => [...parts.values()].every((p) => p.logStartOffset() === bases[3]));
+    await closeAll();
+    for (const id of ids) await open(id);
+    await until(() => [...parts.values()].some((p) => p.serving));
+    await until(() => leader().logStartOffset() === bases[3]);
+  });
+
   it('keeps offsets monotonic and the high watermark from going back across leader changes and restarts', async () => {
     let hw = 0;
     const produced: number[] = [];

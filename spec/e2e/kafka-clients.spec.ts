@@ -41,7 +41,7 @@ describe('Kafka clients against a 3-node cluster', function () {
     await cluster.destroy();
   });
 
-  it('KafkaJS admin: create, describe, list offsets, alter config, delete', async () => {
+  it('KafkaJS admin: create, describe, list offsets, alter config, delete records, add partitions, delete', async () => {
     await admin.createTopics({ topics: [{ topic: 'admin-t', numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'retention.ms', value: '3600000' }] }], waitForLeaders: true });
     expect(await admin.listTopics()).to.include('admin-t');
     const md = await admin.fetchTopicMetadata({ topics: ['admin-t'] });
@@ -61,6 +61,14 @@ describe('Kafka clients against a 3-node cluster', function () {
     await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'admin-t', configEntries: [{ name: 'retention.ms', value: '7200000' }] }] });
     const cfg2 = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'admin-t' }] });
     expect(cfg2.resources[0]!.configEntries.find((e) => e.configName === 'retention.ms')?.configValue).to.equal('7200000');
+    // DeleteRecords moves the log start offset (ListOffsets earliest follows it).
+    const producer = kafka.producer();
+    await producer.connect();
+    const sent = await producer.send({ topic: 'admin-t', acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `v${i}` })) });
+    await producer.disconnect();
+    const cut = Number(sent[0]!.baseOffset) + 5;
+    await admin.deleteTopicRecords({ topic: 'admin-t', partitions: [{ partition: 0, offset: String(cut) }] });
+    expect((await admin.fetchTopicOffsets('admin-t')).find((o) => o.partition === 0)!.low).to.equal(String(cut));
     await admin.createPartitions({ topicPartitions: [{ topic: 'admin-t', count: 5 }] });
     expect((await admin.fetchTopicMetadata({ topics: ['admin-t'] })).topics[0]!.partitions).to.have.length(5);
     await admin.deleteTopics({ topics: ['admin-t'] });
