@@ -115,10 +115,10 @@ export interface DispatchEnv {
 }
 
 /** Runs a parsed request's handler. Never rejects. */
-export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, env: DispatchEnv): Promise<FrameOutcome> {
+export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, env: DispatchEnv, clientHost = ''): Promise<FrameOutcome> {
   env.metrics.countRequest(req.api.name);
   try {
-    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups), req.body, env.responseBytesMax);
+    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups, clientHost), req.body, env.responseBytesMax);
     if (out === NO_RESPONSE) return { kind: 'none' };
     if (out === CLOSE_CONNECTION) return { kind: 'close', reason: `${req.api.name} asked to close the connection` };
     return { kind: 'response', frame: out };

@@ -26,6 +26,8 @@ export interface RequestContext {
   readonly header: RequestHeader;
   /** The version the request was sent at (the response uses the same). */
   readonly apiVersion: number;
+  /** The client's address as Kafka reports it in group descriptions ("/127.0.0.1"), or ''. */
+  readonly clientHost: string;
   /** Maps a BrokerApi failure (or null: success) to the Kafka code and message, counting it. */
   error(err: unknown, context?: ErrorContext): KafkaErrorValue;
   /** A Kafka error the server chose itself (request validation), counted. */
@@ -66,12 +68,13 @@ export function handler<Req, Res>(
 }
 
 /** Builds the context of one request. */
-export function requestContext(broker: BrokerApi, header: RequestHeader, metrics: ServerMetrics, groups?: GroupCoordinatorApi): RequestContext {
+export function requestContext(broker: BrokerApi, header: RequestHeader, metrics: ServerMetrics, groups?: GroupCoordinatorApi, clientHost = ''): RequestContext {
   return {
     broker,
     groups,
     header,
     apiVersion: header.apiVersion,
+    clientHost,
     error(err: unknown, context?: ErrorContext): KafkaErrorValue {
       const e = kafkaError(err, context);
       metrics.countError(e.errorCode);

@@ -183,6 +183,8 @@ interface Slot {
 /** One client connection: framing, the ordered response queue, and the bounds. */
 class Connection {
   private readonly socket: Socket;
+  /** "/address", as Kafka shows a member's host. */
+  private readonly clientHost: string;
   private readonly settings: KafkaServerSettings;
   private readonly env: DispatchEnv;
   private readonly options: KafkaServerOptions;
@@ -200,6 +202,7 @@ class Connection {
 
   constructor(socket: Socket, settings: KafkaServerSettings, env: DispatchEnv, options: KafkaServerOptions, onClosed: () => void) {
     this.socket = socket;
+    this.clientHost = socket.remoteAddress === undefined ? '' : `/${socket.remoteAddress}`;
     this.settings = settings;
     this.env = env;
     this.options = options;
@@ -326,7 +329,7 @@ class Connection {
       this.settle(slot, parsed);
       return;
     }
-    void dispatch(parsed, this.env).then((outcome) => this.settle(slot, outcome));
+    void dispatch(parsed, this.env, this.clientHost).then((outcome) => this.settle(slot, outcome));
   }
 
   private settle(slot: Slot, outcome: FrameOutcome): void {

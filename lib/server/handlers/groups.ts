@@ -46,7 +46,7 @@ export const joinGroupHandler = handler(joinGroupApi, async (ctx, req) => {
     memberId: req.memberId,
     groupInstanceId: ctx.apiVersion >= 5 ? req.groupInstanceId : null,
     clientId: ctx.header.clientId ?? '',
-    clientHost: '',
+    clientHost: ctx.clientHost,
     sessionTimeoutMs: req.sessionTimeoutMs,
     rebalanceTimeoutMs: ctx.apiVersion >= 1 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
     protocolType: req.protocolType,
