@@ -64,6 +64,9 @@ const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 for (const s of faults.skipped) log(`chaos: skipped: ${s}`);
+// Ctrl-C: exit, which kills the node processes (lib/chaos/cluster.ts); the run folder stays.
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
 
 const result = await runChaos({ nodes, durationS, faults: faults.kinds, faultsText: values.faults, seed, runDir, basePort, producers, log });
 const r = result.report;

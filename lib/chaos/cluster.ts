@@ -35,6 +35,18 @@ export interface NodeStatus {
   partitions: PartitionStatus[];
 }
 
+/** Node processes still running: killed (SIGKILL) if this process exits first, so none is left behind. */
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/** Kills `child` if this process exits while it runs. */
+export function trackChild(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.on('exit', () => liveChildren.delete(child));
+}
+
 export class ChaosNode {
   readonly id: number;
   readonly dataDir: string;
@@ -74,6 +86,7 @@ export class ChaosNode {
     const child = spawn(process.execPath, [BIN, 'start', ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => this.log.write(d));
     child.stderr!.on('data', (d: Buffer) => this.log.write(d));
+    trackChild(child);
     child.on('exit', (code, signal) => this.log.write(`----- exit code ${code} signal ${signal} at ${new Date().toISOString()} -----\n`));
     this.child = child;
   }
@@ -115,7 +128,10 @@ export class ChaosNode {
     if (!this.running || this.paused) return null;
     try {
       const res = await fetch(`http://127.0.0.1:${this.metricsPort}/status`, { signal: AbortSignal.timeout(timeoutMs) });
-      return (await res.json()) as NodeStatus;
+      const st = (await res.json()) as Partial<NodeStatus> | null;
+      // A node still starting (or stopping) may answer with less: only a whole status counts.
+      if (!st || typeof st !== 'object' || !Array.isArray(st.partitions) || !st.metadata || typeof st.metadata !== 'object') return null;
+      return st as NodeStatus;
     } catch {
       return null;
     }

@@ -14,7 +14,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { type WriteStream, createWriteStream } from 'node:fs';
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import type { Prng } from '../base/prng.js';
-import type { ChaosCluster } from './cluster.js';
+import { type ChaosCluster, trackChild } from './cluster.js';
 import type { HistoryOp, HwSample, PollOp, SendOp } from './history.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
@@ -151,6 +151,7 @@ export class ProducerWorkload implements Workload {
 /** Runs kcat; `onLines` gets each stdout chunk's complete lines. Resolves with the exit code. */
 function runKcat(args: readonly string[], onLines: (lines: string[]) => void, onStderr: (text: string) => void): { child: ChildProcess; done: Promise<number | null> } {
   const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(child);
   let rest = '';
   child.stdout!.on('data', (d: Buffer) => {
     const text = rest + d.toString('utf8');
@@ -299,7 +300,7 @@ export class StatusSampler implements Workload {
 
   private async run(): Promise<void> {
     while (this.running) {
-      await Promise.all(this.cluster.nodes.map(async (n) => {
+      await Promise.allSettled(this.cluster.nodes.map(async (n) => {
         const incarnation = n.incarnation;
         const st = await n.status();
         // A status from a process that was restarted meanwhile cannot be placed in a life: drop it.
