@@ -152,6 +152,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         case 'kill':
           await cluster.node(node).stop('SIGKILL');
           break;
+        case 'kill-majority':
+          await Promise.all((fault.nodes ?? [node]).map((n) => cluster.node(n).stop('SIGKILL')));
+          break;
         case 'pause':
           cluster.node(node).pause();
           break;
@@ -164,11 +167,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           cluster.setLinks(links, fault.style ?? 'blackhole');
       }
       injected++;
-      log(`chaos: fault ${fault.index} ${fault.kind} on node ${node} for ${fault.durationMs} ms`);
+      log(`chaos: fault ${fault.index} ${fault.kind} on node${fault.nodes ? `s ${fault.nodes.join(',')}` : ` ${node}`} for ${fault.durationMs} ms`);
       await sleep(fault.durationMs);
       switch (fault.kind) {
         case 'kill':
           cluster.node(node).start();
+          break;
+        case 'kill-majority':
+          for (const n of fault.nodes ?? [node]) cluster.node(n).start();
           break;
         case 'pause':
           cluster.node(node).resume();

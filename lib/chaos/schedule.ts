@@ -7,6 +7,8 @@
  * Fault kinds (the `--faults` names; `partition` means every partition kind):
  * - `kill`: kill -9 a node (a random one, or the leader of a partition, or the metadata leader),
  *   restart it after the fault's duration.
+ * - `kill-majority`: kill -9 a majority of the nodes at once (every acknowledged write must
+ *   survive on the fsynced files), restart them after the duration.
  * - `pause`: SIGSTOP a node, SIGCONT after the duration.
  * - `partition-one`: isolate one node from every other.
  * - `partition-oneway`: one node's bytes to the others are dropped (or theirs to it), the other way works.
@@ -20,7 +22,7 @@
 import type { Prng } from '../base/prng.js';
 
 export const FAULT_KINDS = [
-  'kill', 'pause', 'partition-one', 'partition-oneway', 'partition-majority', 'partition-leader', 'partition-metadata',
+  'kill', 'kill-majority', 'pause', 'partition-one', 'partition-oneway', 'partition-majority', 'partition-leader', 'partition-metadata',
   'partition-ring', 'slow',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -45,8 +47,9 @@ export interface PlannedFault {
   readonly atMs: number;
   readonly durationMs: number;
   readonly target: Target;
-  /** For partition-majority: the minority side; for partition-oneway: true when the target's outbound bytes are dropped. */
+  /** For kill-majority: the nodes killed. For partition-majority: the minority side; for partition-oneway: true when the target's outbound bytes are dropped. */
   readonly minority?: readonly number[];
+  readonly nodes?: readonly number[];
   readonly outbound?: boolean;
   /** Partitions: swallow bytes (blackhole) or reset connections (refuse). */
   readonly style?: 'blackhole' | 'refuse';
@@ -99,6 +102,15 @@ function randomTarget(prng: Prng, nodes: number, partitions: ScheduleOptions['pa
   return { kind: 'metadata-leader' };
 }
 
+function shuffled(prng: Prng, nodes: number): number[] {
+  const ids = Array.from({ length: nodes }, (_, i) => i + 1);
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = prng.int(0, i);
+    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+  }
+  return ids;
+}
+
 export function planSchedule(prng: Prng, options: ScheduleOptions): PlannedFault[] {
   const out: PlannedFault[] = [];
   if (options.faults.length === 0) return out;
@@ -122,12 +134,13 @@ export function planSchedule(prng: Prng, options: ScheduleOptions): PlannedFault
       case 'partition-oneway':
         out.push({ ...base, target: randomTarget(prng, options.nodes, options.partitions), outbound: prng.chance(0.5), style: 'blackhole' });
         break;
+      case 'kill-majority': {
+        const killed = shuffled(prng, options.nodes).slice(0, Math.floor(options.nodes / 2) + 1).sort((a, b) => a - b);
+        out.push({ ...base, target: { kind: 'node', node: killed[0]! }, nodes: killed });
+        break;
+      }
       case 'partition-majority': {
-        const ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
-        for (let i = ids.length - 1; i > 0; i--) {
-          const j = prng.int(0, i);
-          [ids[i], ids[j]] = [ids[j]!, ids[i]!];
-        }
+        const ids = shuffled(prng, options.nodes);
         const minority = ids.slice(0, Math.max(1, Math.floor((options.nodes - 1) / 2))).sort((a, b) => a - b);
         out.push({ ...base, target: { kind: 'node', node: minority[0]! }, minority, style });
         break;
