@@ -493,7 +493,7 @@ function produceScenario(name: string, size: number, fsync: boolean): Scenario {
         recordsPerSecond: Math.round(rps), megabytesPerSecond: mb(r.records, size, r.cpu.seconds), errors: r.errors,
         serversCpuPercent: r.cpu.serversCpuPercent, machineBusyPercent: r.cpu.machineBusyPercent,
         serversCpuMicrosPerRecord: round((r.cpu.serversCpuSeconds * 1e6) / Math.max(1, r.records), 1),
-        command: r.command, note: `committed records counted by ListOffsets over ${windowSeconds} s after a ${warmupSeconds} s warm-up; ${r.tailRecords} records in the topic at the end`,
+        command: r.command, note: `committed records (sum of the partitions' high watermarks at /status) counted over ${windowSeconds} s after a ${warmupSeconds} s warm-up; high watermarks sum to ${r.tailRecords} at the end`,
       };
     },
   };
@@ -608,6 +608,7 @@ function figureLine(r: Result): string {
   }
   const cpu = `servers ${r.serversCpuPercent}% CPU${r.serversCpuMicrosPerRecord !== undefined ? ` (${fmt(r.serversCpuMicrosPerRecord, 1)} µs/record)` : ''}, machine ${r.machineBusyPercent}% busy${r.clientCpuPercent !== undefined ? `, bench process ${r.clientCpuPercent}%` : ''}`;
   let line = `${r.scenario.padEnd(22)} ${parts.join('')}; ${cpu}${r.errors > 0 ? `; ${r.errors} errors` : ''}`;
+  if (r.note !== undefined && r.p50Ms !== undefined) line += `\n${''.padEnd(22)}   note: ${r.note}`;
   if (r.peer) {
     const p = r.peer;
     const fig = r.p50Ms !== undefined ? `p50 ${fmt(p.p50Ms, 2)} ms, p99 ${fmt(p.p99Ms, 2)} ms` : `${fmt(p.recordsPerSecond)} msgs/s, ${fmt(p.megabytesPerSecond, 1)} MB/s`;
