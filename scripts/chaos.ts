@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- [--nodes 3|5] [--duration SECONDS] [--faults kill,pause,partition,...] [--seed S] [--json]
- *                   [--producers N] [--dir RUN_DIR] [--base-port PORT]`
+ *                   [--overlap] [--producers N] [--dir RUN_DIR] [--base-port PORT]`
  *
  * One chaos run against a real cluster of `flotilla` processes (lib/chaos/run.ts): producers and
  * consumers through real Kafka clients, a fault schedule drawn from the seed (kill -9 and restart,
@@ -10,7 +10,8 @@
  * Exit code 1 when any safety anomaly was found, 2 on a usage error.
  * Faults: kill, pause, partition (= every partition kind), partition-one, partition-oneway,
  * partition-majority, partition-leader, partition-metadata, partition-ring (5 nodes), slow, all.
- * disk-full is not injected yet (said so when asked for).
+ * disk-full is not injected yet (said so when asked for). `--overlap`: process faults (kill, pause)
+ * run on their own track at the same time as link faults.
  */
 import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,7 @@ try {
       dir: { type: 'string' },
       'base-port': { type: 'string' },
       json: { type: 'boolean', default: false },
+      overlap: { type: 'boolean', default: false },
     },
   }));
 } catch (err) {
@@ -68,7 +70,7 @@ for (const s of faults.skipped) log(`chaos: skipped: ${s}`);
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
 
-const result = await runChaos({ nodes, durationS, faults: faults.kinds, faultsText: values.faults, seed, runDir, basePort, producers, log });
+const result = await runChaos({ nodes, durationS, faults: faults.kinds, faultsText: values.faults, seed, runDir, basePort, producers, overlap: values.overlap, log });
 const r = result.report;
 if (values.json) {
   process.stdout.write(`${JSON.stringify({ seed, runDir, command: result.command, faultsInjected: result.faultsInjected, skippedFaults: faults.skipped, ...r })}\n`);

@@ -32,6 +32,8 @@ export interface ChaosOptions {
   readonly runDir: string;
   readonly basePort: number;
   readonly producers?: number;
+  /** Two fault tracks at once: process faults during link faults. */
+  readonly overlap?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -62,8 +64,8 @@ async function until(_what: string, timeoutMs: number, cond: () => Promise<boole
   return false;
 }
 
-export function repeatCommand(o: Pick<ChaosOptions, 'nodes' | 'durationS' | 'faultsText' | 'seed'>): string {
-  return `npm run chaos -- --nodes ${o.nodes} --duration ${o.durationS} --faults ${o.faultsText} --seed ${o.seed}`;
+export function repeatCommand(o: Pick<ChaosOptions, 'nodes' | 'durationS' | 'faultsText' | 'seed' | 'overlap'>): string {
+  return `npm run chaos -- --nodes ${o.nodes} --duration ${o.durationS} --faults ${o.faultsText} --seed ${o.seed}${o.overlap ? ' --overlap' : ''}`;
 }
 
 /** The node a fault hits, now: a fixed node, or the current leader of a partition / the metadata group. */
@@ -97,8 +99,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   if (options.nodes >= 5) topics.push({ topic: 'chaos-rf5', partitions: 2, replicationFactor: 5 });
   const partitions: TopicPartition[] = topics.flatMap((t) => Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.topic, partition })));
   const prng = new Xoshiro128(options.seed);
-  const schedule = planSchedule(prng.fork(), { nodes: options.nodes, durationMs, faults: options.faults, partitions });
-  writeFileSync(join(runDir, 'run.json'), `${JSON.stringify({ seed: options.seed, nodes: options.nodes, durationS: options.durationS, faults: options.faults, topics, basePort: options.basePort, command, startedAt: new Date().toISOString() }, null, 2)}\n`);
+  const schedule = planSchedule(prng.fork(), { nodes: options.nodes, durationMs, faults: options.faults, partitions, overlap: options.overlap === true });
+  writeFileSync(join(runDir, 'run.json'), `${JSON.stringify({ seed: options.seed, nodes: options.nodes, durationS: options.durationS, faults: options.faults, topics, overlap: options.overlap === true, basePort: options.basePort, command, startedAt: new Date().toISOString() }, null, 2)}\n`);
   writeFileSync(join(runDir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
   log(`chaos: seed ${options.seed}, ${options.nodes} nodes, ${options.durationS} s, ${schedule.length} faults planned; run folder ${runDir}`);
 
@@ -141,7 +143,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // ---- faults -------------------------------------------------------------------------------
     const phaseStart = history.now();
     let lastHealMs: number | null = null;
-    for (const fault of schedule) {
+    const runFault = async (fault: PlannedFault): Promise<void> => {
       const wait = phaseStart + fault.atMs - history.now();
       if (wait > 0) await sleep(wait);
       const statuses = await cluster.statuses();
@@ -182,9 +184,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         default:
           cluster.healLinks();
       }
-      lastHealMs = history.now();
-      faultLog.write(`${JSON.stringify({ ...fault, node, links, startMs, healMs: lastHealMs })}\n`);
-    }
+      const healMs = history.now();
+      lastHealMs = Math.max(lastHealMs ?? 0, healMs);
+      faultLog.write(`${JSON.stringify({ ...fault, node, links, startMs, healMs })}\n`);
+    };
+    const tracks = [...new Set(schedule.map((f) => f.track))];
+    await Promise.all(tracks.map(async (track) => {
+      for (const fault of schedule.filter((f) => f.track === track)) await runFault(fault);
+    }));
     const rest = phaseStart + durationMs - history.now();
     if (rest > 0) await sleep(rest);
 

@@ -43,6 +43,8 @@ export type Target =
 
 export interface PlannedFault {
   readonly index: number;
+  /** Faults of one track run one after another; tracks run at once (`overlap`). */
+  readonly track: number;
   readonly kind: FaultKind;
   readonly atMs: number;
   readonly durationMs: number;
@@ -111,19 +113,36 @@ function shuffled(prng: Prng, nodes: number): number[] {
   return ids;
 }
 
-export function planSchedule(prng: Prng, options: ScheduleOptions): PlannedFault[] {
+/** Faults on processes; the others are faults on links. */
+export const PROCESS_FAULTS: readonly FaultKind[] = ['kill', 'kill-majority', 'pause'];
+
+/**
+ * The schedule. Without `overlap`, one fault at a time. With it, two tracks run at once: one of
+ * process faults (kill, pause) and one of link faults (partitions, slow links), each one fault at a
+ * time, so a node may be killed in the middle of a partition.
+ */
+export function planSchedule(prng: Prng, options: ScheduleOptions & { readonly overlap?: boolean }): PlannedFault[] {
+  if (!options.overlap) return planTrack(prng, options, options.faults, 0);
+  const processKinds = options.faults.filter((k) => PROCESS_FAULTS.includes(k));
+  const linkKinds = options.faults.filter((k) => !PROCESS_FAULTS.includes(k));
+  const a = planTrack(prng.fork(), options, processKinds, 0);
+  const b = planTrack(prng.fork(), options, linkKinds, 1);
+  return [...a, ...b].sort((x, y) => x.atMs - y.atMs || x.track - y.track).map((f, index) => ({ ...f, index }));
+}
+
+function planTrack(prng: Prng, options: ScheduleOptions, kinds: readonly FaultKind[], track: number): PlannedFault[] {
   const out: PlannedFault[] = [];
-  if (options.faults.length === 0) return out;
+  if (kinds.length === 0) return out;
   const faultMin = options.faultMsMin ?? 3_000;
   const faultMax = options.faultMsMax ?? 10_000;
   const gapMin = options.gapMsMin ?? 2_000;
   const gapMax = options.gapMsMax ?? 6_000;
   let t = options.warmupMs ?? 5_000;
   while (t + faultMin <= options.durationMs) {
-    const kind = pick(prng, options.faults);
+    const kind = pick(prng, kinds);
     const durationMs = Math.min(prng.int(faultMin, faultMax), options.durationMs - t);
     const style = prng.chance(0.5) ? 'blackhole' as const : 'refuse' as const;
-    const base = { index: out.length, kind, atMs: t, durationMs };
+    const base = { index: out.length, track, kind, atMs: t, durationMs };
     switch (kind) {
       case 'kill':
       case 'pause':
