@@ -30,7 +30,8 @@
  *   point); a bad tail is `torn-tail` (allowed after a crash).
  * - `file-offsets`: batches whose offsets are not contiguous and increasing; `file-epochs`: terms
  *   going down along a log.
- * And `recoverySeconds`: from the last heal to when every partition took a write again.
+ * And `recoverySeconds`: from the last heal to when every node served again and every partition
+ * took a write invoked after the heal (measured by the runner, given as `recoveredMs`).
  */
 import type { HwSample, PollOp, ReplicaBatch, ReplicaLog, SendOp } from './history.js';
 import { partitionKey } from './history.js';

@@ -206,8 +206,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
       return m;
     };
-    const recovered = await until('recovery', 60_000, async () => firstOkAfterHeal().size === partitions.length);
-    const recoveredMs = recovered ? Math.max(...firstOkAfterHeal().values()) : null;
+    // ... and every node serves clients again (a restarted node has rejoined).
+    let allServingMs: number | null = null;
+    const recovered = await until('recovery', 60_000, async () => {
+      if (allServingMs === null && (await cluster.statuses()).every((st) => st?.serving === true)) allServingMs = history.now();
+      return allServingMs !== null && firstOkAfterHeal().size === partitions.length;
+    });
+    const recoveredMs = recovered ? Math.max(allServingMs ?? 0, ...firstOkAfterHeal().values()) : null;
     log(`chaos: ${recovered ? `recovered ${((recoveredMs! - healAt) / 1000).toFixed(1)} s after the last heal` : 'NOT recovered within 60 s of the last heal'}`);
     await sleep(2000);
     for (const p of producers) await p.stop();
