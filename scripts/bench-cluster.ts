@@ -112,9 +112,14 @@ export class BenchCluster {
     ];
   }
 
+  /** startArgs plus --stop-with-stdin: a node stops by itself if this process dies (its stdin closes). */
+  private spawnArgs(n: BenchNode): string[] {
+    return [...this.startArgs(n), '--stop-with-stdin'];
+  }
+
   async start(timeoutMs = 30_000): Promise<void> {
     for (const n of this.nodes) {
-      const child = spawn(process.execPath, [...(this.options.nodeArgs?.(n.id) ?? []), binPath, ...this.startArgs(n)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...(this.options.nodeArgs?.(n.id) ?? []), binPath, ...this.spawnArgs(n)], { stdio: ['pipe', 'pipe', 'pipe'] });
       const keep = (d: Buffer): void => {
         n.output += d.toString();
         if (n.output.length > 400_000) n.output = n.output.slice(-200_000);

@@ -661,12 +661,20 @@ say(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, n
 say(`scenarios: ${selected.map((s) => s.name).join(', ')}`);
 
 const results: Result[] = [];
+let active: BenchCluster | null = null;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`bench: ${sig}: stopping the nodes`);
+    void (active?.stop(3000) ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
 for (const fsync of [false, true]) {
   const group = selected.filter((s) => s.fsync === fsync);
   if (group.length === 0) continue;
   const profileNodeArgs = values.profile !== undefined ? (id: number): string[] => (id === 1 ? ['--cpu-prof', '--cpu-prof-dir', values.profile!] : []) : undefined;
   const cluster = new BenchCluster({ nodes: 3, basePort: basePort + (fsync ? 300 : 0), fsync, nodeArgs: profileNodeArgs });
   say(`cluster (fsync ${fsync ? 'on' : 'off'}): node 1 = flotilla ${cluster.startArgs(cluster.nodes[0]!).join(' ')}`);
+  active = cluster;
   const kafka = kafkaFor(cluster, 'flotilla-bench');
   const admin = kafka.admin();
   try {
@@ -696,6 +704,7 @@ for (const fsync of [false, true]) {
   } finally {
     await admin.disconnect().catch(() => undefined);
     await cluster.stop();
+    active = null;
   }
 }
 
