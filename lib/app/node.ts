@@ -72,7 +72,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const logger = options.logger ?? createLogger({ nodeId: config.nodeId, level: config.logLevel });
   const clock = systemClock;
   const seed = randomBytes(4).readUInt32BE(0);
-  const stops: (() => Promise<void> | void)[] = [];
+  /** Components in start order, each with what stops it; stopped in reverse order. */
+  const stops: [string, () => Promise<void> | void][] = [];
   let stopped = false;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => {
@@ -81,12 +82,18 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    for (const s of stops.reverse()) {
+    for (const [name, s] of stops.reverse()) {
+      const started = performance.now();
+      // A step that hangs (a quorum lost under it) is reported while it waits, then each second.
+      const slow = setInterval(() => logger.warn({ component: name, waitedMs: Math.round(performance.now() - started) }, 'still stopping'), 1000);
       try {
         await s();
       } catch (err) {
-        logger.error({ err }, 'error while stopping');
+        logger.error({ err, component: name }, 'error while stopping');
+      } finally {
+        clearInterval(slow);
       }
+      logger.debug({ component: name, ms: Math.round(performance.now() - started) }, 'stopped');
     }
     resolveClosed();
   };
@@ -97,7 +104,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     mkdirSync(config.dataDir, { recursive: true });
     const level = await LevelKv.open(join(config.dataDir, 'state'));
     const kv = new KvBatcher(level);
-    stops.push(() => kv.close());
+    stops.push(['kv', () => kv.close()]);
     const identity = await loadIdentity(kv, config, uuidFromPrng(new Xoshiro128(seed ^ 0x2545f491)));
     logger.info({ incarnationId: identity.incarnationId, dataDir: config.dataDir }, 'node identity');
 
@@ -115,9 +122,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const peers = new Map(config.controllers.map((c) => [c.id, { host: c.host, port: c.port }] as const));
     transport.setPeers(peers);
     await transport.start();
-    stops.push(() => transport.close());
+    stops.push(['transport', () => transport.close()]);
     const rpc = new PeerRpc({ nodeId: config.nodeId, transport, logger: lineLogger(logger, { component: 'rpc' }) });
-    stops.push(() => rpc.close());
+    stops.push(['rpc', () => rpc.close()]);
     const host = new RaftHost({
       nodeId: config.nodeId,
       transport: rpc.raftTransport,
@@ -129,7 +136,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       },
     });
     host.start();
-    stops.push(() => host.close());
+    stops.push(['raft host', () => host.close()]);
 
     // ---- metadata ------------------------------------------------------------------------------
     let metadataTerm = (): number => 0;
@@ -152,7 +159,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       node: { snapshotEntries: 1_000, snapshotTrailingEntries: 200 },
       logger: metadataLog,
     });
-    stops.push(() => metadataNode.close());
+    stops.push(['metadata group', () => metadataNode.close()]);
     metadataTerm = () => metadataNode.term;
     metadataNode.on('leader-change', ({ leaderId, term }: { leaderId: number; term: number }) => {
       logger.info({ group: METADATA_GROUP, term, leaderId }, 'metadata leader changed');
@@ -185,7 +192,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       });
       controller.start();
       const c = controller;
-      stops.push(() => c.close());
+      stops.push(['controller', () => c.close()]);
     }
     const controllerClient = new ControllerClient({
       nodeId: config.nodeId,
@@ -231,7 +238,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       partitionExists: (topic, partition) => (metadata.image().topicsByName.get(topic)?.partitions.length ?? 0) > partition,
       logger: lineLogger(logger, { component: 'groups' }),
     });
-    stops.push(() => groups.close());
+    stops.push(['group coordinator', () => groups.close()]);
     const onReplicaOpened = (r: Replica): void => {
       if (!(r instanceof OffsetsPartition)) return;
       r.on('coordinator', (leading: boolean) => {
@@ -273,7 +280,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       replicas.onImage(image);
     });
     replicas.start();
-    stops.push(() => replicas.close());
+    stops.push(['replicas', () => replicas.close()]);
 
     const nodeConfigEntries: ConfigEntryView[] = [
       entry('broker.id', String(config.nodeId), 'the node id'),
@@ -308,10 +315,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       logger: lineLogger(logger, { component: 'lifecycle' }),
     });
     lifecycle.start().catch((err: unknown) => logger.error({ err }, 'registration failed'));
-    stops.push(async () => {
+    stops.push(['lifecycle', async () => {
       await lifecycle.shutdown();
       lifecycle.stop();
-    });
+    }]);
 
     // ---- Kafka listener, once the controller has unfenced this node ---------------------------
     const server = new KafkaServer({
@@ -322,7 +329,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       settings: { maxRequestBytes: config.maxRequestBytes },
       logger: lineLogger(logger, { component: 'kafka' }),
     });
-    stops.push(() => server.close());
+    stops.push(['kafka listener', () => server.close()]);
     let serving = false;
     const openListener = async (): Promise<void> => {
       if (serving || stopped) return;
@@ -358,7 +365,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       groups,
     });
     binder.start();
-    stops.push(() => binder.stop());
+    stops.push(['metrics', () => binder.stop()]);
     logger.info({ controllers: config.controllers.map((c) => `${c.id}@${c.host}:${c.port}`), controller: isController }, 'node started');
 
     return {

@@ -79,7 +79,15 @@ export class PeerRpc {
   /** Calls `method` on node `to`; settles with its result or its error (TIMEOUT: unknown outcome). */
   call<T = unknown>(to: NodeId, method: string, body: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     if (this.closed) return Promise.reject(new FlotillaError('CLOSED', 'rpc is closed'));
-    if (to === this.nodeId) return this.invoke(to, method, body) as Promise<T>;
+    if (to === this.nodeId) {
+      // The handler runs here; the caller still waits no longer than for a remote answer.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new FlotillaError('TIMEOUT', `call ${method} to this node got no answer in ${timeoutMs} ms`)), timeoutMs);
+        timer.unref?.();
+      });
+      return Promise.race([this.invoke(to, method, body) as Promise<T>, timeout]).finally(() => clearTimeout(timer));
+    }
     if (this.pending.size >= this.maxPendingCalls) {
       return Promise.reject(new FlotillaError('BACKPRESSURE', `more than ${this.maxPendingCalls} peer calls pending`));
     }

@@ -85,10 +85,21 @@ export class BrokerLifecycle extends EventEmitter {
   /** Stops heartbeating and tells the controller this node goes away (fenced at once). */
   async shutdown(timeoutMs = 3000): Promise<void> {
     this.stop();
-    await this.beating?.catch(() => undefined);
-    if (!this.registered) return;
+    // A heartbeat under way may be retrying against a quorum that is gone (every node stopping
+    // at once): wait for it only within the same bound as the final one.
+    const started = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.beating?.catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    const left = timeoutMs - (Date.now() - started);
+    if (!this.registered || left <= 0) return;
     try {
-      await this.options.controller.call<HeartbeatResponse>(ControllerMethods.heartbeat, this.request(true), { deadlineMs: timeoutMs });
+      await this.options.controller.call<HeartbeatResponse>(ControllerMethods.heartbeat, this.request(true), { deadlineMs: left });
       this.setFenced(true);
     } catch (err) {
       this.log(`final heartbeat failed: ${errText(err)}`);
