@@ -25,7 +25,22 @@
  * `append` writes the queue at once (to the OS, no fsync): memory stays bounded and nothing fails.
  * Conflict truncation ftruncates the segment holding the first replaced entry and deletes later
  * segments (last first, so a crash leaves a prefix of the log). A new segment starts when the
- * active one would exceed `segmentBytesMax` or is older than `segmentAgeMsMax` (by the Clock).
+ * active one would exceed `segmentBytesMax` or is older than `segmentAgeMsMax` (by the Clock);
+ * `setPolicy` changes both (and the flush policy) at run time: a topic's segment.bytes/segment.ms.
+ * `roll()` seals the active segment now (the cleaner rolls a segment it must rewrite).
+ *
+ * Flush policy with `fsync` off (Kafka's flush.messages / flush.ms): `flush` fsyncs only once
+ * `flushMessages` records were appended since the last fsync, or the oldest unsynced append is
+ * `flushIntervalMs` old; `syncIfDue()` applies the time rule between appends. With `fsync` on,
+ * every flush fsyncs and the policy adds nothing.
+ *
+ * Rewrites (log compaction): `beginRewrite(base)` streams the batches of a sealed segment
+ * (`readRewrite`), takes a replacement for each (`putRewrite`: same index, baseOffset,
+ * lastOffset and term; only the records may differ) into `<segment>.log.clean.tmp`, and
+ * `commitRewrite` fsyncs that file, deletes the index, renames it over the segment (atomic) and
+ * fsyncs the directory: a crash leaves either the old or the new segment, never a mix, and the
+ * tmp file is removed at open. A rewrite whose segment changed meanwhile (retention deleted it, a
+ * snapshot reset the log) is abandoned.
  *
  * Recovery on open: leftover tmp files go; every sealed segment's index is loaded and checked
  * against the segment's size, else the segment is scanned; the last segment is always scanned.
@@ -40,14 +55,16 @@
  */
 import {
   closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync,
-  rmSync, writeSync,
+  renameSync, rmSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { assert } from '../base/assert.js';
 import type { Clock } from '../base/clock.js';
 import { FlotillaError, isFlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
-import { BatchHeader, type BatchProblem, LOG_OVERHEAD_BYTES, batchSizeAt, checkBatch } from '../records/batch.js';
+import {
+  BATCH_HEADER_BYTES, BatchHeader, type BatchProblem, LOG_OVERHEAD_BYTES, MAX_TIMESTAMP_POS, assertValidBatch, batchSizeAt, checkBatch, readInt64,
+} from '../records/batch.js';
 import { type Entry, entryBytes } from '../raft/core/types.js';
 import { type LogStore, checkAppend } from './log-store.js';
 import { LogFormat, decodeEntry, encodeEntry } from './segment-codec.js';
@@ -58,6 +75,8 @@ import {
 } from './segment-files.js';
 
 const MiB = 1024 * 1024;
+/** The file a segment rewrite is written to, beside the segment (a tmp file: removed at open). */
+const REWRITE_SUFFIX = '.clean' + TMP_SUFFIX;
 
 export const segmentLogSettings = {
   format: { type: 'enum', default: 'opaque', values: ['opaque', 'batch'], doc: "'opaque': a Normal entry's data is wrapped as one record (the Raft library); 'batch': it is a record batch v2, stored verbatim (partitions)" },
@@ -70,7 +89,44 @@ export const segmentLogSettings = {
   batchBytesMax: { type: 'int', default: 16 * MiB, min: 1024, max: 1024 * MiB, unit: 'bytes', doc: 'largest batch (one entry) accepted or read back; larger lengths on disk are corruption' },
   openSegmentsMax: { type: 'int', default: 16, min: 2, max: 65_536, unit: 'files', doc: 'segment files kept open for reads (least recently used closed first)' },
   readChunkBytes: { type: 'int', default: 64 * 1024, min: 4096, max: 64 * MiB, unit: 'bytes', doc: 'size of one positioned read from an older segment' },
+  flushMessages: { type: 'int', default: Number.MAX_SAFE_INTEGER, min: 1, max: Number.MAX_SAFE_INTEGER, unit: 'records', doc: "with fsync off: fsync once this many records were appended since the last fsync (Kafka's flush.messages; a topic's value overrides it)" },
+  flushIntervalMs: { type: 'int', default: Number.MAX_SAFE_INTEGER, min: 0, max: Number.MAX_SAFE_INTEGER, unit: 'ms', doc: "with fsync off: fsync once the oldest unsynced append is this old (Kafka's flush.ms; a topic's value overrides it)" },
 } as const;
+
+/** What may change while the log is open (a topic's segment and flush configs). */
+export interface LogPolicy {
+  readonly segmentBytesMax: number;
+  readonly segmentAgeMsMax: number;
+  readonly flushMessages: number;
+  readonly flushIntervalMs: number;
+}
+
+/** One segment as retention and the cleaner see it. */
+export interface SegmentInfo {
+  /** First and last Raft index (last = base - 1 when empty). */
+  readonly base: number;
+  readonly last: number;
+  /** Kafka offset of its first batch, and after its last. */
+  readonly baseOffset: number;
+  readonly nextOffset: number;
+  readonly bytes: number;
+  /** Largest batch maxTimestamp in it (-1 when none). */
+  readonly maxTimestamp: number;
+  /** The segment appends go to. */
+  readonly active: boolean;
+}
+
+/** A rewrite of one sealed segment under way (opaque to the caller). */
+export interface SegmentRewrite {
+  readonly base: number;
+  readonly last: number;
+}
+
+/** One batch of a segment being rewritten, as read. */
+export interface RewriteBatch {
+  readonly index: number;
+  readonly batch: Buffer;
+}
 
 export type SegmentLogSettings = SettingsOf<typeof segmentLogSettings>;
 
@@ -130,6 +186,27 @@ interface Segment {
   indexSaved: boolean;
   retired: boolean;
   createdMs: number;
+  /** Largest batch maxTimestamp (-1 when empty); null when unknown (found by scanning headers). */
+  maxTimestamp: number | null;
+}
+
+interface RewriteState extends SegmentRewrite {
+  readonly seg: Segment;
+  /** The segment's size and entry count when the rewrite began (a change abandons it). */
+  readonly sourceBytes: number;
+  readonly tmpPath: string;
+  tmpFd: number | null;
+  readIndex: number;
+  readPos: number;
+  /** Index of the next replacement expected. */
+  putIndex: number;
+  writePos: number;
+  pending: Buffer[];
+  pendingBytes: number;
+  sparse: SparseEntry[];
+  /** Replacements of entries that may sit in the read cache. */
+  cached: Map<number, Buffer>;
+  done: boolean;
 }
 
 /** Reads a segment file in chunks: a window over the file, refilled on demand. */
@@ -190,12 +267,44 @@ export class SegmentLogStore implements LogStore {
   private readonly open = new Set<Segment>();
   private closed = false;
   private failure: Error | null = null;
+  private policy: LogPolicy;
+  /** Records appended since the last fsync, and when the oldest of them was (fsync off). */
+  private unsyncedRecords = 0;
+  private unsyncedSinceMs: number | null = null;
+  private readonly rewrites = new Set<RewriteState>();
+  /** Counters for tests and metrics. */
+  readonly stats = { syncs: 0, rolls: 0, rewrites: 0, rewritesAbandoned: 0 };
 
   private constructor(options: SegmentLogOptions) {
     this.settings = validateSegmentLogSettings(options.settings);
     this.dir = options.dir;
     this.clock = options.clock;
     this.format = this.settings.format;
+    this.policy = {
+      segmentBytesMax: this.settings.segmentBytesMax,
+      segmentAgeMsMax: this.settings.segmentAgeMsMax,
+      flushMessages: this.settings.flushMessages,
+      flushIntervalMs: this.settings.flushIntervalMs,
+    };
+  }
+
+  /**
+   * Changes the rolling and flush policy (a topic's segment.bytes, segment.ms, flush.messages,
+   * flush.ms). Values are clamped to what the format allows: a segment never exceeds the u32
+   * positions of its index, and holds at least one batch whatever its size limit.
+   */
+  setPolicy(policy: Partial<LogPolicy>): void {
+    const clamp = (v: number | undefined, lo: number, hi: number, dflt: number): number => (v === undefined || !Number.isFinite(v) ? dflt : Math.min(Math.max(Math.floor(v), lo), hi));
+    this.policy = {
+      segmentBytesMax: clamp(policy.segmentBytesMax, 1, 2 ** 31 - 1, this.policy.segmentBytesMax),
+      segmentAgeMsMax: clamp(policy.segmentAgeMsMax, 1, Number.MAX_SAFE_INTEGER, this.policy.segmentAgeMsMax),
+      flushMessages: clamp(policy.flushMessages, 1, Number.MAX_SAFE_INTEGER, this.policy.flushMessages),
+      flushIntervalMs: clamp(policy.flushIntervalMs, 0, Number.MAX_SAFE_INTEGER, this.policy.flushIntervalMs),
+    };
+  }
+
+  get currentPolicy(): LogPolicy {
+    return this.policy;
   }
 
   /** Opens (creating if needed) the log in `options.dir`, recovering it. */
@@ -276,6 +385,10 @@ export class SegmentLogStore implements LogStore {
       seg.pending.push(enc.batch);
       seg.pendingBytes += enc.batch.length;
       seg.nextOffset = enc.nextOffset;
+      const header = new BatchHeader(enc.batch);
+      if (seg.maxTimestamp !== null) seg.maxTimestamp = Math.max(seg.maxTimestamp, header.maxTimestamp);
+      this.unsyncedRecords += header.recordCount;
+      this.unsyncedSinceMs ??= this.clock.nowMs();
       this.pendingBytes += enc.batch.length;
       this.cache.push(enc.entry);
       this.cacheRaw.push(enc.batch);
@@ -287,7 +400,10 @@ export class SegmentLogStore implements LogStore {
   flush(): Promise<void> {
     this.checkUsable();
     this.writePending();
-    if (!this.settings.fsync) return this.syncChain;
+    if (!this.settings.fsync && !this.syncDue()) return this.syncChain;
+    this.unsyncedRecords = 0;
+    this.unsyncedSinceMs = null;
+    this.stats.syncs++;
     const syncs: Promise<void>[] = [this.syncChain];
     for (const seg of this.segments) {
       if (!seg.dirty) continue;
@@ -311,6 +427,37 @@ export class SegmentLogStore implements LogStore {
     });
     this.syncChain = done.catch(() => undefined);
     return done;
+  }
+
+  /** With fsync off: whether the flush policy asks for an fsync now. */
+  private syncDue(): boolean {
+    if (this.unsyncedRecords >= this.policy.flushMessages) return true;
+    return this.unsyncedSinceMs !== null && this.clock.nowMs() - this.unsyncedSinceMs >= this.policy.flushIntervalMs;
+  }
+
+  /**
+   * The time half of the flush policy between appends (fsync off; flush.ms): flushes and fsyncs
+   * when the oldest unsynced append is `flushIntervalMs` old. A no-op with fsync on (every flush
+   * already synced).
+   */
+  syncIfDue(): Promise<void> {
+    this.checkUsable();
+    if (this.settings.fsync || !this.syncDue()) return this.syncChain;
+    return this.flush();
+  }
+
+  /** Seals the active segment now (when it holds entries): the next append starts a new one. */
+  roll(): void {
+    this.checkUsable();
+    const active = this.segments.at(-1);
+    if (!active || active.count === 0) return;
+    const seg = this.newSegment(this.lastIndex() + 1, active.nextOffset);
+    seg.maxTimestamp = -1;
+    this.fdOf(seg, 'w+');
+    this.segments.push(seg);
+    this.dirDirty = true;
+    this.stats.rolls++;
+    this.writePending();
   }
 
   compact(upToIndex: number): void {
@@ -343,6 +490,7 @@ export class SegmentLogStore implements LogStore {
     this.checkUsable();
     assert(Number.isSafeInteger(index) && index >= 0 && Number.isSafeInteger(term) && term >= 0, () => `reset(${index}, ${term})`);
     assert(Number.isSafeInteger(nextOffset) && nextOffset >= 0, () => `reset nextOffset ${nextOffset}`);
+    for (const r of [...this.rewrites]) this.abortRewrite(r);
     // Delete last to first (a crash leaves a prefix of the old log under the old checkpoint), make
     // the deletions durable, and only then move the checkpoint: never stale entries after it.
     try {
@@ -368,6 +516,7 @@ export class SegmentLogStore implements LogStore {
     if (this.failure === null) await this.flush();
     await this.syncChain;
     this.closed = true;
+    for (const r of [...this.rewrites]) this.abortRewrite(r);
     for (const seg of this.segments) this.closeFd(seg);
     this.cache = [];
     this.cacheRaw = [];
@@ -393,6 +542,186 @@ export class SegmentLogStore implements LogStore {
   /** The Kafka offset the next control batch would take ('batch' format). */
   nextOffset(): number {
     return this.segments.at(-1)?.nextOffset ?? this.prev.nextOffset;
+  }
+
+  /** Every segment, oldest first, as retention and the cleaner see it. */
+  segmentInfos(): SegmentInfo[] {
+    this.checkUsable();
+    return this.segments.map((seg, i) => ({
+      base: seg.base,
+      last: seg.base + seg.count - 1,
+      baseOffset: i === 0 ? this.prev.nextOffset : (this.segments[i - 1] as Segment).nextOffset,
+      nextOffset: seg.nextOffset,
+      bytes: seg.bytes,
+      maxTimestamp: this.maxTimestampOf(seg),
+      active: i === this.segments.length - 1,
+    }));
+  }
+
+  /** A segment's largest timestamp, scanning its batch headers once when unknown. */
+  private maxTimestampOf(seg: Segment): number {
+    if (seg.maxTimestamp !== null) return seg.maxTimestamp;
+    if (seg.pendingBytes > 0) this.writePending();
+    const reader = new ChunkReader(this.fdOf(seg), seg.written, this.settings.readChunkBytes);
+    let max = -1;
+    let pos = 0;
+    for (let i = 0; i < seg.count; i++) {
+      const head = reader.at(pos, BATCH_HEADER_BYTES);
+      if (head.length < BATCH_HEADER_BYTES) this.corrupt(seg, pos, 'short', 'segment ends inside a batch header');
+      max = Math.max(max, readInt64(head, MAX_TIMESTAMP_POS));
+      pos += batchSizeAt(head);
+    }
+    seg.maxTimestamp = max;
+    return max;
+  }
+
+  // ---- rewrites (log compaction) --------------------------------------------------------------
+
+  /**
+   * Starts rewriting the sealed segment whose base index is `base`; null when there is no such
+   * sealed segment (it is the active one: roll it first). Nothing changes until `commitRewrite`.
+   */
+  beginRewrite(base: number): SegmentRewrite | null {
+    this.checkUsable();
+    const i = this.segments.findIndex((s) => s.base === base);
+    const seg = this.segments[i];
+    if (seg === undefined || i === this.segments.length - 1 || seg.count === 0) return null;
+    if (seg.pendingBytes > 0) this.writePending();
+    const tmpPath = this.path(seg, SEGMENT_SUFFIX + REWRITE_SUFFIX);
+    const state: RewriteState = {
+      base, last: seg.base + seg.count - 1, seg, sourceBytes: seg.written, tmpPath, tmpFd: openSync(tmpPath, 'w'),
+      readIndex: seg.base, readPos: 0, putIndex: seg.base, writePos: 0, pending: [], pendingBytes: 0, sparse: [], cached: new Map(), done: false,
+    };
+    this.rewrites.add(state);
+    return state;
+  }
+
+  /** The next batches of the segment being rewritten (about `maxBytes`, at least one); [] at the end. */
+  readRewrite(handle: SegmentRewrite, maxBytes: number): RewriteBatch[] {
+    const h = this.liveRewrite(handle);
+    const seg = h.seg;
+    const out: RewriteBatch[] = [];
+    if (h.readIndex > h.last) return out;
+    const reader = new ChunkReader(this.fdOf(seg), seg.written, Math.max(this.settings.readChunkBytes, Math.min(maxBytes, 64 * MiB)));
+    let bytes = 0;
+    while (h.readIndex <= h.last) {
+      const head = reader.at(h.readPos, LOG_OVERHEAD_BYTES);
+      if (head.length < LOG_OVERHEAD_BYTES) this.corrupt(seg, h.readPos, 'short', 'segment ends inside a batch header');
+      const size = batchSizeAt(head);
+      if (size < BATCH_HEADER_BYTES || size > this.settings.batchBytesMax) this.corrupt(seg, h.readPos, 'length', `batch length ${size}`);
+      if (out.length > 0 && bytes + size > maxBytes) break;
+      const view = reader.at(h.readPos, size);
+      const problem = checkBatch(view, 0, this.settings.batchBytesMax);
+      if (problem) this.corrupt(seg, h.readPos, problem.problem, problem.message);
+      out.push({ index: h.readIndex, batch: Buffer.from(view) });
+      bytes += size;
+      h.readPos += size;
+      h.readIndex++;
+    }
+    return out;
+  }
+
+  /**
+   * The replacement of entry `index` (in order, every entry once): a valid batch with the same
+   * baseOffset, lastOffset and term as the original — the Raft entry and the Kafka offsets stay.
+   */
+  putRewrite(handle: SegmentRewrite, index: number, original: Buffer, replacement: Buffer): void {
+    const h = this.liveRewrite(handle);
+    assert(index === h.putIndex && index < h.readIndex, () => `putRewrite of ${index}, expected ${h.putIndex}`);
+    assertValidBatch(replacement, 0, this.settings.batchBytesMax, `rewrite of entry ${index}`);
+    const a = new BatchHeader(original);
+    const b = new BatchHeader(replacement);
+    assert(b.sizeBytes === replacement.length, () => `rewrite of entry ${index}: more than one batch`);
+    assert(a.baseOffset === b.baseOffset && a.lastOffset === b.lastOffset && a.partitionLeaderEpoch === b.partitionLeaderEpoch,
+      () => `rewrite of entry ${index} changes its offsets or term`);
+    const lastSparse = h.sparse.at(-1);
+    if (!lastSparse || h.writePos - lastSparse.position >= this.settings.indexIntervalBytes) h.sparse.push({ index, position: h.writePos, baseOffset: b.baseOffset });
+    h.pending.push(replacement);
+    h.pendingBytes += replacement.length;
+    h.writePos += replacement.length;
+    if (index >= this.cacheStart) h.cached.set(index, replacement);
+    h.putIndex++;
+    if (h.pendingBytes >= this.settings.readChunkBytes) this.writeRewritePending(h);
+  }
+
+  /**
+   * Makes the rewrite durable and swaps it in atomically; false (and nothing changed) when the
+   * segment changed or went away meanwhile. Reads see the new bytes at once.
+   */
+  async commitRewrite(handle: SegmentRewrite): Promise<boolean> {
+    const h = this.liveRewrite(handle);
+    assert(h.putIndex === h.last + 1, () => `commitRewrite before every entry was replaced (${h.putIndex} of ${h.last})`);
+    this.writeRewritePending(h);
+    const fd = h.tmpFd as number;
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    const seg = h.seg;
+    const unchanged = !seg.retired && !this.closed && this.failure === null && this.segments.includes(seg) && seg !== this.segments.at(-1)
+      && seg.count === h.last - h.base + 1 && seg.written === h.sourceBytes && seg.pendingBytes === 0 && seg.syncing === 0;
+    if (!unchanged || h.done) {
+      this.abortRewrite(h);
+      this.stats.rewritesAbandoned++;
+      return false;
+    }
+    h.done = true;
+    this.rewrites.delete(h);
+    closeSync(fd);
+    h.tmpFd = null;
+    try {
+      // The index first (a stale one must not describe the new file), then the atomic rename.
+      rmSync(this.path(seg, INDEX_SUFFIX), { force: true });
+      renameSync(h.tmpPath, this.path(seg, SEGMENT_SUFFIX));
+      if (this.settings.fsync) fsyncDirSync(this.dir);
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+    this.closeFd(seg);
+    // The new file was fdatasynced before the rename (even with fsync off: a rewrite must never
+    // put committed records at risk that were safe before it).
+    seg.dirty = false;
+    seg.bytes = seg.written = h.writePos;
+    seg.sparse = h.sparse;
+    seg.indexSaved = false;
+    this.saveIndex(seg);
+    for (const [index, batch] of h.cached) {
+      if (index < this.cacheStart || index > this.lastIndex()) continue;
+      const k = index - this.cacheStart;
+      const old = this.cache[k] as Entry;
+      const entry = decodeEntry(batch, index, this.format);
+      this.cacheBytes += entryBytes(entry) - entryBytes(old);
+      this.cache[k] = entry;
+      this.cacheRaw[k] = batch;
+    }
+    this.stats.rewrites++;
+    return true;
+  }
+
+  /** Abandons a rewrite: its tmp file goes, the segment stays as it was. */
+  abortRewrite(handle: SegmentRewrite): void {
+    const h = handle as RewriteState;
+    if (!this.rewrites.has(h)) return;
+    this.rewrites.delete(h);
+    h.done = true;
+    if (h.tmpFd !== null) closeSync(h.tmpFd);
+    h.tmpFd = null;
+    rmSync(h.tmpPath, { force: true });
+  }
+
+  private liveRewrite(handle: SegmentRewrite): RewriteState {
+    const h = handle as RewriteState;
+    assert(this.rewrites.has(h) && !h.done, 'segment rewrite already finished');
+    this.checkUsable();
+    return h;
+  }
+
+  private writeRewritePending(h: RewriteState): void {
+    if (h.pendingBytes === 0) return;
+    const buf = Buffer.concat(h.pending, h.pendingBytes);
+    let done = 0;
+    const start = h.writePos - h.pendingBytes;
+    while (done < buf.length) done += writeSync(h.tmpFd as number, buf, done, buf.length - done, start + done);
+    h.pending = [];
+    h.pendingBytes = 0;
   }
 
   // ---- internals: segments --------------------------------------------------------------------
@@ -493,13 +822,14 @@ export class SegmentLogStore implements LogStore {
     const active = this.segments.at(-1);
     if (active) {
       assert(active.base + active.count === index, () => `append of ${index} after ${active.base + active.count - 1}`);
-      const full = active.bytes + size > this.settings.segmentBytesMax;
-      const old = this.clock.nowMs() - active.createdMs >= this.settings.segmentAgeMsMax;
+      const full = active.bytes + size > this.policy.segmentBytesMax;
+      const old = this.clock.nowMs() - active.createdMs >= this.policy.segmentAgeMsMax;
       if (active.count === 0 || (!full && !old)) return active;
     } else {
       assert(index === this.firstIndex(), () => `first append at ${index}, log starts at ${this.firstIndex()}`);
     }
     const seg = this.newSegment(index, active?.nextOffset ?? this.prev.nextOffset);
+    seg.maxTimestamp = -1;
     this.fdOf(seg, 'w+');
     this.segments.push(seg);
     this.dirDirty = true;
@@ -509,7 +839,7 @@ export class SegmentLogStore implements LogStore {
   private newSegment(base: number, nextOffset: number): Segment {
     return {
       base, count: 0, bytes: 0, written: 0, pending: [], pendingBytes: 0, sparse: [], terms: [], nextOffset,
-      fd: null, syncing: 0, dirty: false, indexSaved: false, retired: false, createdMs: this.clock.nowMs(),
+      fd: null, syncing: 0, dirty: false, indexSaved: false, retired: false, createdMs: this.clock.nowMs(), maxTimestamp: null,
     };
   }
 
@@ -636,6 +966,7 @@ export class SegmentLogStore implements LogStore {
     seg.dirty = true;
     seg.sparse = seg.sparse.filter((s) => s.index < index);
     seg.terms = seg.terms.filter((t) => t.index < index);
+    seg.maxTimestamp = seg.count === 0 ? -1 : null;
     if (seg.count === 0) {
       seg.nextOffset = this.segments.at(-2)?.nextOffset ?? this.prev.nextOffset;
     } else {
@@ -854,6 +1185,7 @@ export class SegmentLogStore implements LogStore {
     const reader = new ChunkReader(fd, size, this.settings.readChunkBytes);
     let pos = 0;
     let term = prevTerm;
+    seg.maxTimestamp = -1;
     let cut: { reason: RecoveryReason; message: string } | null = null;
     while (pos < size) {
       const head = reader.at(pos, LOG_OVERHEAD_BYTES);
@@ -886,6 +1218,7 @@ export class SegmentLogStore implements LogStore {
       term = header.partitionLeaderEpoch;
       seg.count++;
       seg.nextOffset = header.lastOffset + 1;
+      seg.maxTimestamp = Math.max(seg.maxTimestamp ?? -1, header.maxTimestamp);
       pos += announced;
     }
     seg.bytes = seg.written = pos;
