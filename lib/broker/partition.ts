@@ -16,15 +16,17 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../base/clock.js';
 import { FlotillaError } from '../base/errors.js';
-import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, decodeRecords, readInt64, updateBatchCrc, writeInt64 } from '../records/batch.js';
-import { ControlType, encodeControlBatch } from '../records/encode.js';
+import type { TopicConfig } from '../metadata/topic-config.js';
+import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, updateBatchCrc, writeInt64 } from '../records/batch.js';
+import { canDecodeRecords, rawRecords } from '../records/compaction.js';
 import { type Membership, type NodeId, roleName } from '../raft/core/types.js';
 import type { RaftHost } from '../raft/host.js';
 import { type LeaderChange, RaftNode } from '../raft/node.js';
-import type { StateMachine } from '../raft/state-machine.js';
 import { type DiskGroupStore, openDiskGroupStore } from '../storage/disk-group-store.js';
-import type { KvStore } from '../storage/kv.js';
+import { KvPrefix, type KvStore, keySegment } from '../storage/kv.js';
 import type { SegmentLogStore } from '../storage/segment-log.js';
+import { PartitionState, decodePartitionSnapshot, encodeCleanBatch, encodeLogStartBatch } from './partition-state.js';
+import { type CleanState, cleanCommand, retentionTarget, trimBoundary } from './retention.js';
 
 export interface PartitionOptions {
   readonly host: RaftHost;
@@ -67,32 +69,9 @@ export function partitionGroupId(topicId: string, partition: number): string {
   return `p/${topicId}/${partition}`;
 }
 
-/**
- * Applying a partition entry reports where the batch landed (the log is the state), except for the
- * broker's own LogStart control batches, which move the log start offset (DeleteRecords) on every
- * replica alike. Re-applied from the start of the log after a restart, so the offset comes back.
- */
-class PartitionStateMachine implements StateMachine<number> {
-  logStartOffset = 0;
-
-  apply(command: Uint8Array): number {
-    const header = new BatchHeader(command);
-    if (header.isControl) {
-      const [record] = decodeRecords(command, 1);
-      const key = record?.key;
-      if (key && key.byteLength >= 4 && Buffer.from(key).readUInt16BE(2) === ControlType.LogStart && record?.value && record.value.byteLength === 8) {
-        this.logStartOffset = Math.max(this.logStartOffset, readInt64(record.value, 0));
-        return this.logStartOffset;
-      }
-    }
-    return header.baseOffset;
-  }
-  snapshot(): Uint8Array {
-    throw new Error('partition groups take no snapshots (their log is their state)');
-  }
-  restore(): void {
-    throw new Error('partition groups install no snapshots yet (retention, issue 7)');
-  }
+/** The LevelDB key of a partition replica's cleaner checkpoint (lib/broker/cleaner.ts). */
+export function cleanerCheckpointKey(groupId: string): string {
+  return `${KvPrefix.compaction}${keySegment(groupId)}`;
 }
 
 export class Partition extends EventEmitter {
@@ -105,12 +84,15 @@ export class Partition extends EventEmitter {
   private readonly store: DiskGroupStore;
   private readonly log: SegmentLogStore;
   private readonly clock: Clock;
-  private readonly sm: PartitionStateMachine;
+  private readonly sm: PartitionState;
+  private readonly kv: KvStore;
+  /** The topic's config (ReplicaManager keeps it current); null until first configured. */
+  private config: TopicConfig | null = null;
   /** The leader may serve once it has applied this index (an entry of its own term). */
   private servingFrom = Number.POSITIVE_INFINITY;
   private closed = false;
 
-  private constructor(options: PartitionOptions, node: RaftNode<number>, store: DiskGroupStore, sm: PartitionStateMachine) {
+  private constructor(options: PartitionOptions, node: RaftNode<number>, store: DiskGroupStore, sm: PartitionState) {
     super();
     this.setMaxListeners(0);
     this.topic = options.topic;
@@ -123,6 +105,7 @@ export class Partition extends EventEmitter {
     this.log = store.logStore;
     this.clock = options.clock;
     this.sm = sm;
+    this.kv = options.kv;
     node.on('leader-change', (change: LeaderChange) => {
       this.servingFrom = change.leaderId === node.nodeId ? node.status().lastIndex : Number.POSITIVE_INFINITY;
       this.emit('leader-change', change);
@@ -131,6 +114,7 @@ export class Partition extends EventEmitter {
   }
 
   static async open(options: PartitionOptions): Promise<Partition> {
+    const groupId = partitionGroupId(options.topicId, options.partition);
     const store = await openDiskGroupStore({
       dir: options.dir,
       bootstrap: options.bootstrap,
@@ -141,15 +125,19 @@ export class Partition extends EventEmitter {
       clock: options.clock,
       logSettings: options.logSettings,
       logger: options.logger,
+      snapshotNextOffset: (data) => decodePartitionSnapshot(data).nextOffset,
+      // The log is about to be replaced by the leader's: whatever this replica had cleaned is gone.
+      beforeInstall: () => options.kv.batch([{ type: 'del', key: cleanerCheckpointKey(groupId) }], { sync: true }),
     });
-    const sm = new PartitionStateMachine();
+    const sm = new PartitionState();
     const node = await RaftNode.create<number>({
       host: options.host,
       groupId: partitionGroupId(options.topicId, options.partition),
       store,
       stateMachine: sm,
       raft: options.raft,
-      // The log is the state: never snapshot and compact it (retention does that, issue 7).
+      // The log is the state: no automatic snapshots. Retention snapshots at the log start
+      // (trimLog), so a follower behind the first index installs that and fetches the rest.
       node: { snapshotEntries: 0, snapshotLogBytes: 0, proposeTimeoutMs: 120_000 },
       logger: options.logger,
     });
@@ -190,7 +178,7 @@ export class Partition extends EventEmitter {
   /**
    * DeleteRecords: moves the log start offset to `offset` (-1: the high watermark) on every replica
    * through the log itself (a LogStart control batch, which clients skip); settles with the new log
-   * start once committed. The segments below it stay on disk until retention (issue 7) removes them.
+   * start once committed. The whole segments below it go at the next trimLog().
    */
   async deleteRecords(offset: number, timeoutMs: number): Promise<number> {
     this.checkServing();
@@ -200,18 +188,122 @@ export class Partition extends EventEmitter {
       throw new FlotillaError('OFFSET_OUT_OF_RANGE', `cannot delete records below ${target}: the high watermark of ${this.topic}-${this.partition} is ${hw}`);
     }
     if (target <= this.logStartOffset()) return this.logStartOffset();
-    const value = Buffer.alloc(8);
-    writeInt64(value, 0, target);
-    const batch = encodeControlBatch(ControlType.LogStart, value, 0, 0);
+    return this.proposeControl(encodeLogStartBatch(target), timeoutMs, 'delete-records');
+  }
+
+  /** Proposes one of the broker's control batches; settles with its apply result once committed. */
+  private async proposeControl(batch: Buffer, timeoutMs: number, what: string): Promise<number> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new FlotillaError('TIMEOUT', `delete-records on ${this.topic}-${this.partition} not committed in ${timeoutMs} ms`)), Math.max(1, timeoutMs));
+      timer = setTimeout(() => reject(new FlotillaError('TIMEOUT', `${what} on ${this.topic}-${this.partition} not committed in ${timeoutMs} ms`)), Math.max(1, timeoutMs));
     });
     try {
       return await Promise.race([this.node.propose(batch), timeout]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  // ---- retention, cleaning, flush policy ---------------------------------------------------------
+
+  /** The topic's config changed (or is first known): rolling and flush policy follow at once. */
+  configure(config: TopicConfig): void {
+    this.config = config;
+    this.log.setPolicy({
+      segmentBytesMax: config.segmentBytes,
+      segmentAgeMsMax: config.segmentMs,
+      flushMessages: config.flushMessages,
+      flushIntervalMs: config.flushMs,
+    });
+  }
+
+  get topicConfig(): TopicConfig | null {
+    return this.config;
+  }
+
+  /**
+   * The first offset of an open transaction, below which the cleaner may work. Without
+   * transactions (issue 8 brings them) it is the high watermark.
+   */
+  lastStableOffset(): number {
+    return this.highWatermark();
+  }
+
+  /**
+   * The leader applies retention.ms / retention.bytes: it moves the log start offset past the
+   * segments they condemn, through the log (a LogStart batch, as DeleteRecords), so that every
+   * replica moves at the same point. Resolves with the new log start, or null when nothing moved.
+   */
+  async enforceRetention(nowMs: number, timeoutMs: number): Promise<number | null> {
+    const cfg = this.config;
+    if (!cfg || !this.serving) return null;
+    const target = retentionTarget(this.log.segmentInfos(), { delete: cfg.cleanupPolicy.delete, retentionMs: cfg.retentionMs, retentionBytes: cfg.retentionBytes }, nowMs, this.highWatermark(), this.logStartOffset());
+    if (target === null) return null;
+    return this.proposeControl(encodeLogStartBatch(target), timeoutMs, 'retention');
+  }
+
+  /** The leader orders a cleaning pass of a compacted topic when one is due (a Clean batch). */
+  async orderCleaning(nowMs: number, backoffMs: number, timeoutMs: number): Promise<boolean> {
+    const cfg = this.config;
+    if (!cfg || !this.serving) return false;
+    const cmd = cleanCommand({
+      segments: this.log.segmentInfos(),
+      cfg: { compact: cfg.cleanupPolicy.compact, minCleanableDirtyRatio: cfg.minCleanableDirtyRatio, minCompactionLagMs: cfg.minCompactionLagMs, maxCompactionLagMs: cfg.maxCompactionLagMs, deleteRetentionMs: cfg.deleteRetentionMs },
+      nowMs,
+      highWatermark: this.highWatermark(),
+      lastStableOffset: this.lastStableOffset(),
+      logStartOffset: this.logStartOffset(),
+      state: this.sm.clean,
+      backoffMs,
+    });
+    if (cmd === null) return false;
+    await this.proposeControl(encodeCleanBatch(cmd, nowMs), timeoutMs, 'clean');
+    return true;
+  }
+
+  /** What the last Clean command applied here asks of the cleaner. */
+  cleanState(): CleanState {
+    return this.sm.clean;
+  }
+
+  /**
+   * Any replica: drops the whole segments below the log start offset, behind a snapshot at the
+   * last entry they hold (the snapshot a follower behind the first index installs). Resolves true
+   * when the log shrank.
+   */
+  async trimLog(): Promise<boolean> {
+    if (this.closed) return false;
+    const boundary = trimBoundary(this.log.segmentInfos(), this.logStartOffset(), this.node.appliedIndex);
+    if (boundary === null || boundary < this.log.firstIndex()) return false;
+    if (boundary <= this.node.latestSnapshotIndex) {
+      // A snapshot is there already (a crash came between it and the deletion).
+      this.log.compact(boundary);
+      return true;
+    }
+    return this.node.snapshotAt(boundary, this.sm.snapshotData(this.log.offsetAfter(boundary)));
+  }
+
+  /** flush.ms between appends (node-wide fsync off). */
+  syncIfDue(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.log.syncIfDue();
+  }
+
+  /** The segment log (the cleaner rewrites its segments). */
+  get segmentLog(): SegmentLogStore {
+    return this.log;
+  }
+
+  get appliedIndex(): number {
+    return this.node.appliedIndex;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The node's KV (the cleaner keeps its checkpoint there). */
+  get stateKv(): KvStore {
+    return this.kv;
   }
 
   /** The offset after the last entry in the log (committed or not). */
@@ -252,6 +344,9 @@ export class Partition extends EventEmitter {
     if (header.isControl) throw new FlotillaError('INVALID_RECORD', 'clients may not write control batches');
     if (header.recordCount <= 0 || header.lastOffsetDelta !== header.recordCount - 1) {
       throw new FlotillaError('INVALID_RECORD', `record count ${header.recordCount} does not match lastOffsetDelta ${header.lastOffsetDelta}`);
+    }
+    if (this.config?.cleanupPolicy.compact && canDecodeRecords(batch) && rawRecords(batch, req.maxBatchBytes * 64).some((r) => r.key === null)) {
+      throw new FlotillaError('INVALID_RECORD', `compacted topic ${this.topic} cannot accept a record without a key`);
     }
     if (req.logAppendTime) stampLogAppendTime(batch, this.clock.wallMs());
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -315,6 +410,12 @@ export class Partition extends EventEmitter {
       lastIndex: s.lastIndex,
       highWatermark: this.highWatermark(),
       logEndOffset: this.logEndOffset(),
+      logStartOffset: this.logStartOffset(),
+      firstIndex: this.log.firstIndex(),
+      snapshotIndex: this.node.latestSnapshotIndex,
+      segments: this.log.segmentBases().length,
+      logBytes: this.log.logBytes(),
+      cleanTo: this.sm.clean.x,
       voters: s.membership.voters,
       learners: s.membership.learners,
       followers: [...s.progress].map(([id, p]) => ({ id, match: p.match, lag: Math.max(0, s.lastIndex - p.match) })),

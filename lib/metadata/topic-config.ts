@@ -152,7 +152,11 @@ export interface TopicConfig {
  * longer validates (it never should: the controller validated it) falls back to the default.
  */
 export function effectiveTopicConfig(image: MetadataImage, name: string): TopicConfig {
-  const set = image.topicConfig(name);
+  return topicConfigOf(image.topicConfig(name));
+}
+
+/** The typed config of a topic whose own values are `set` (the defaults for every other key). */
+export function topicConfigOf(set: ReadonlyMap<string, string>): TopicConfig {
   const raw = (key: TopicConfigKey): string => {
     const own = set.get(key);
     if (own !== undefined) {

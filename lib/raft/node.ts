@@ -10,6 +10,7 @@
  *   await node.transferLeadership(3);
  *   node.on('leader-change', ({ leaderId, term }) => ...);
  *   node.on('applied', (appliedIndex) => ...);         // after each cycle that applied entries
+ *   node.on('snapshot-installed', (index) => ...);     // a snapshot from the leader replaced the state
  *   await node.close();
  *
  * Errors are FlotillaErrors: NOT_LEADER (details.leaderId, when known), PROPOSAL_DROPPED (the
@@ -257,6 +258,34 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
     await this.takeSnapshot();
   }
 
+  /**
+   * Takes a snapshot at `index` (at most the applied index) with data the caller supplies, and lets
+   * the store discard the log up to it — for a state machine whose log is its state (partitions:
+   * the snapshot sits at the log start, after retention, and carries the little that must travel
+   * with it). Resolves false when nothing was taken: `index` is not above the latest snapshot, a
+   * snapshot is being taken or installed, or the configuration at `index` is not known here.
+   */
+  async snapshotAt(index: number, data: Uint8Array): Promise<boolean> {
+    assert(index <= this.applied, () => `group ${this.groupId}: snapshotAt(${index}) above applied ${this.applied}`);
+    if (this.snapshotting || this.closed || index <= this.snapshotIndex) return false;
+    this.snapshotting = true;
+    try {
+      const meta = this.core.snapshotMetaAt(index);
+      if (meta === null) return false;
+      await this.store.saveSnapshot(meta, data, index + 1);
+      this.snapshotIndex = Math.max(this.snapshotIndex, index);
+      this.logger?.(`group ${this.groupId} node ${this.nodeId}: snapshot at ${index} (${data.byteLength} bytes, given)`);
+      return true;
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  /** The index of the latest snapshot (taken here or installed from the leader). */
+  get latestSnapshotIndex(): number {
+    return this.snapshotIndex;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -300,6 +329,7 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
       this.applied = rd.snapshot.index;
       this.snapshotIndex = rd.snapshot.index;
       this.logger?.(`group ${this.groupId} node ${this.nodeId}: installed snapshot ${rd.snapshot.index}`);
+      this.emit('snapshot-installed', rd.snapshot.index);
       // Proposals at or below the snapshot were applied elsewhere; their results are not known.
       for (const [index, p] of this.proposals) {
         if (index > rd.snapshot.index) continue;

@@ -118,8 +118,15 @@ export const ControlType = {
   RaftNoop: 0x7f01,
   /** A Raft membership change. */
   RaftConfig: 0x7f02,
-  /** A partition's log start offset moves (DeleteRecords): the value is the int64 offset. */
+  /** A partition's log start offset moves (DeleteRecords, retention): the value is the int64 offset. */
   LogStart: 0x7f03,
+  /** The leader orders a cleaning pass (compacted topics): value int16 version, int64 x, h, time. */
+  Clean: 0x7f04,
+  /**
+   * A batch whose every record compaction removed: it keeps its baseOffset, lastOffsetDelta, term
+   * and producer fields; its one record sits at the batch's last offset, so clients move past it.
+   */
+  Compacted: 0x7f05,
 } as const;
 export type ControlType = (typeof ControlType)[keyof typeof ControlType];
 

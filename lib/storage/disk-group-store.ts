@@ -52,6 +52,14 @@ export interface DiskGroupStoreOptions {
   readonly clock: Clock;
   readonly logSettings?: Readonly<Record<string, unknown>>;
   readonly logger?: (line: string) => void;
+  /**
+   * 'batch' format: the Kafka offset after a snapshot's last entry, read from the snapshot's data
+   * (the partition's state machine defines it). A log reset to the snapshot continues the offsets
+   * from there, so entries received afterwards get the offsets the leader gave them.
+   */
+  readonly snapshotNextOffset?: (data: Uint8Array) => number;
+  /** Runs before a snapshot received from the leader is installed (its meta saved, the log reset). */
+  readonly beforeInstall?: (meta: SnapshotMeta) => Promise<void>;
 }
 
 export async function openDiskGroupStore(options: DiskGroupStoreOptions): Promise<DiskGroupStore> {
@@ -71,7 +79,7 @@ export async function openDiskGroupStore(options: DiskGroupStoreOptions): Promis
       }
     },
   });
-  const store = new DiskGroupStore(segments, state, snapshots, ownsKv ? kv : null, log);
+  const store = new DiskGroupStore(segments, state, snapshots, ownsKv ? kv : null, log, { snapshotNextOffset: options.snapshotNextOffset, beforeInstall: options.beforeInstall });
   await store.reconcile();
   return store;
 }
@@ -84,13 +92,24 @@ export class DiskGroupStore implements GroupStore {
   private readonly report: (line: string) => void;
   private staged: Ready[] = [];
   private closed = false;
+  private readonly hooks: Pick<DiskGroupStoreOptions, 'snapshotNextOffset' | 'beforeInstall'>;
 
-  constructor(log: SegmentLogStore, state: RaftStateStore, snapshots: FileSnapshotStore, ownedKv: KvStore | null, report: (line: string) => void) {
+  constructor(
+    log: SegmentLogStore, state: RaftStateStore, snapshots: FileSnapshotStore, ownedKv: KvStore | null, report: (line: string) => void,
+    hooks: Pick<DiskGroupStoreOptions, 'snapshotNextOffset' | 'beforeInstall'> = {},
+  ) {
     this.log = log;
     this.state = state;
     this.snapshots = snapshots;
     this.ownedKv = ownedKv;
     this.report = report;
+    this.hooks = hooks;
+  }
+
+  /** Where a log reset to the latest snapshot continues the Kafka offsets (undefined: index + 1). */
+  private async nextOffsetAfterSnapshot(): Promise<number | undefined> {
+    if (!this.hooks.snapshotNextOffset || !this.snapshots.latest()) return undefined;
+    return this.hooks.snapshotNextOffset(await this.snapshots.readAll());
   }
 
   /**
@@ -103,12 +122,14 @@ export class DiskGroupStore implements GroupStore {
     const recorded = this.state.load().snapshotMeta;
     if (file && file.index > recorded.index) {
       this.report(`snapshot ${file.index} found newer than its recorded meta ${recorded.index}: adopting it`);
+      await this.hooks.beforeInstall?.(file);
       await this.state.save({ snapshotMeta: file, truncateConfigFrom: 1 }, { sync: true });
     }
     const snap = this.snapshotMeta();
     if (snap.index > 0 && (this.log.lastIndex() < snap.index || this.log.firstIndex() > snap.index + 1)) {
       this.report(`log [${this.log.firstIndex()}, ${this.log.lastIndex()}] does not reach snapshot ${snap.index}: resetting it`);
-      this.log.reset(snap.index, snap.term);
+      await this.hooks.beforeInstall?.(snap);
+      this.log.reset(snap.index, snap.term, await this.nextOffsetAfterSnapshot());
       await this.log.flush();
     }
   }
@@ -182,8 +203,9 @@ export class DiskGroupStore implements GroupStore {
     if (rd.snapshot) {
       const installed = await this.snapshots.finishIncoming();
       assert(installed || this.snapshots.latest()?.index === rd.snapshot.index, () => `disk store: snapshot ${rd.snapshot!.index} not installed`);
+      await this.hooks.beforeInstall?.(rd.snapshot);
       await this.state.save({ snapshotMeta: rd.snapshot, truncateConfigFrom: 1 }, { sync: true });
-      this.log.reset(rd.snapshot.index, rd.snapshot.term);
+      this.log.reset(rd.snapshot.index, rd.snapshot.term, await this.nextOffsetAfterSnapshot());
     }
     const change: { hardState?: typeof rd.hardState; truncateConfigFrom?: number; configAppends?: ConfigAt[] } = {};
     if (rd.entries.length > 0) {

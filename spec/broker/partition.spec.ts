@@ -2,61 +2,13 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '../../lib/base/clock.js';
 import { isFlotillaError } from '../../lib/base/errors.js';
 import { Partition } from '../../lib/broker/partition.js';
-import { BatchHeader, batchSizeAt, checkBatch, decodeRecords } from '../../lib/records/batch.js';
-import { encodeBatch } from '../../lib/records/encode.js';
+import { BatchHeader } from '../../lib/records/batch.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
-import { type HostTransport, RaftHost } from '../../lib/raft/host.js';
+import { RaftHost } from '../../lib/raft/host.js';
 import { MemoryKv } from '../../lib/storage/memory-kv.js';
-
-const clock: Clock = { nowMs: () => performance.now(), wallMs: () => Date.now() };
-
-/** In-process links delivering on a later turn. */
-class LocalNet {
-  handlers = new Map<NodeId, (from: NodeId, payload: unknown) => void>();
-  down = new Set<NodeId>();
-  transport(id: NodeId): HostTransport {
-    return {
-      send: (to, payload) => {
-        if (this.down.has(id) || this.down.has(to)) return true;
-        setImmediate(() => {
-          if (!this.down.has(to)) this.handlers.get(to)?.(id, structuredClone(payload));
-        });
-        return true;
-      },
-      onReceive: (handler) => {
-        this.handlers.set(id, handler);
-      },
-    };
-  }
-}
-
-async function until(cond: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function batchOf(n: number, tag: string, timestamp = 1_000): Buffer {
-  return encodeBatch({ baseOffset: 0, baseTimestamp: timestamp, records: Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`${tag}-${i}`) })) });
-}
-
-/** Every batch in a fetch answer, with its records' values (control batches as 'control'). */
-function parse(records: Buffer | null): { base: number; last: number; values: string[] }[] {
-  const out: { base: number; last: number; values: string[] }[] = [];
-  if (!records) return out;
-  for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
-    const b = records.subarray(pos, pos + batchSizeAt(records, pos));
-    expect(checkBatch(b)).to.equal(null);
-    const h = new BatchHeader(b);
-    out.push({ base: h.baseOffset, last: h.lastOffset, values: h.isControl ? ['control'] : decodeRecords(b).map((r) => Buffer.from(r.value ?? []).toString()) });
-  }
-  return out;
-}
+import { LocalNet, batchOf, clock, parse, until } from './helpers.js';
 
 describe('Partition: a replica as a Raft group over batch-format segments', function () {
   this.timeout(30_000);
