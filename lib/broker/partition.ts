@@ -92,7 +92,9 @@ export class Partition extends EventEmitter {
   private servingFrom = Number.POSITIVE_INFINITY;
   private closed = false;
 
-  private constructor(options: PartitionOptions, node: RaftNode<number>, store: DiskGroupStore, sm: PartitionState) {
+  private readonly resets: { readonly installs: number };
+
+  private constructor(options: PartitionOptions, node: RaftNode<number>, store: DiskGroupStore, sm: PartitionState, resets: { readonly installs: number }) {
     super();
     this.setMaxListeners(0);
     this.topic = options.topic;
@@ -106,6 +108,7 @@ export class Partition extends EventEmitter {
     this.clock = options.clock;
     this.sm = sm;
     this.kv = options.kv;
+    this.resets = resets;
     node.on('leader-change', (change: LeaderChange) => {
       this.servingFrom = change.leaderId === node.nodeId ? node.status().lastIndex : Number.POSITIVE_INFINITY;
       this.emit('leader-change', change);
@@ -115,6 +118,7 @@ export class Partition extends EventEmitter {
 
   static async open(options: PartitionOptions): Promise<Partition> {
     const groupId = partitionGroupId(options.topicId, options.partition);
+    const resets = { installs: 0 };
     const store = await openDiskGroupStore({
       dir: options.dir,
       bootstrap: options.bootstrap,
@@ -127,7 +131,10 @@ export class Partition extends EventEmitter {
       logger: options.logger,
       snapshotNextOffset: (data) => decodePartitionSnapshot(data).nextOffset,
       // The log is about to be replaced by the leader's: whatever this replica had cleaned is gone.
-      beforeInstall: () => options.kv.batch([{ type: 'del', key: cleanerCheckpointKey(groupId) }], { sync: true }),
+      beforeInstall: async () => {
+        resets.installs++;
+        await options.kv.batch([{ type: 'del', key: cleanerCheckpointKey(groupId) }], { sync: true });
+      },
     });
     const sm = new PartitionState();
     const node = await RaftNode.create<number>({
@@ -141,7 +148,7 @@ export class Partition extends EventEmitter {
       node: { snapshotEntries: 0, snapshotLogBytes: 0, proposeTimeoutMs: 120_000 },
       logger: options.logger,
     });
-    return new Partition(options, node, store, sm);
+    return new Partition(options, node, store, sm, resets);
   }
 
   get isLeader(): boolean {
@@ -304,6 +311,15 @@ export class Partition extends EventEmitter {
   /** The node's KV (the cleaner keeps its checkpoint there). */
   get stateKv(): KvStore {
     return this.kv;
+  }
+
+  get checkpointKey(): string {
+    return cleanerCheckpointKey(this.groupId);
+  }
+
+  /** How many times a snapshot install replaced this replica's log since it opened. */
+  get installs(): number {
+    return this.resets.installs;
   }
 
   /** The offset after the last entry in the log (committed or not). */

@@ -119,9 +119,14 @@ export function cleanCommand(input: CleanInput): CleanCommand | null {
   let h = state.h;
   for (const [x, t] of state.history) if (t <= nowMs - cfg.deleteRetentionMs) h = Math.max(h, x);
   h = Math.min(h, state.x);
-  const overlap = (s: SegmentInfo, lo: number, hi: number): boolean => s.last >= s.base && s.nextOffset > lo && s.baseOffset < hi;
-  const dirty = segments.filter((s) => overlap(s, Math.max(state.x, input.logStartOffset), end)).reduce((n, s) => n + s.bytes, 0);
-  const total = segments.filter((s) => overlap(s, input.logStartOffset, end)).reduce((n, s) => n + s.bytes, 0);
+  // Bytes in [lo, hi): whole segments, and the share of the offsets of a segment that straddles.
+  const bytesIn = (lo: number, hi: number): number => segments.reduce((n, s) => {
+    const a = Math.max(lo, s.baseOffset);
+    const b = Math.min(hi, s.nextOffset);
+    return s.last < s.base || b <= a ? n : n + (s.bytes * (b - a)) / (s.nextOffset - s.baseOffset);
+  }, 0);
+  const dirty = bytesIn(Math.max(state.x, input.logStartOffset), end);
+  const total = bytesIn(input.logStartOffset, end);
   const hasDirty = end > state.x && dirty > 0;
   const ratioDue = hasDirty && total > 0 && dirty / total >= cfg.minCleanableDirtyRatio;
   const lagDue = hasDirty && cfg.maxCompactionLagMs < Number.MAX_SAFE_INTEGER && nowMs - (lastMs ?? 0) >= cfg.maxCompactionLagMs;
