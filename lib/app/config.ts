@@ -47,6 +47,10 @@ export const nodeSettings = {
   defaultReplicationFactor: { type: 'int', default: 3, min: 1, max: 15, doc: 'replication factor of auto-created topics and of CreateTopics without one (capped at the node count)' },
   tickMs: { type: 'int', default: 100, min: 1, max: 60_000, unit: 'ms', doc: 'Raft tick interval (election and heartbeat timeouts count ticks)' },
   maxRequestBytes: { type: 'int', default: 104_857_600, min: 1024, max: 2 ** 31 - 1, unit: 'bytes', doc: 'largest client request frame accepted' },
+  logCheckIntervalMs: { type: 'int', default: 1_000, min: 10, max: 3_600_000, unit: 'ms', doc: 'how often retention, segment trimming, cleaning orders and flush.ms are checked (per partition)' },
+  logCleanerBackoffMs: { type: 'int', default: 15_000, min: 0, max: 3_600_000, unit: 'ms', doc: 'least time between two cleaning passes of one compacted partition (log.cleaner.backoff.ms)' },
+  logCleanerDedupeBytes: { type: 'int', default: 128 * 1024 * 1024, min: 1024, max: 2 ** 40, unit: 'bytes', doc: "memory for the cleaner's key -> offset map (log.cleaner.dedupe.buffer.size)" },
+  logCleanerIoBytesPerSecond: { type: 'int', default: 64 * 1024 * 1024, min: 1024, max: 2 ** 40, unit: 'bytes/s', doc: 'bytes the cleaner reads and writes per second (log.cleaner.io.max.bytes.per.second)' },
 } as const satisfies SettingsTable;
 
 export type NodeSettingName = keyof typeof nodeSettings;
@@ -94,6 +98,10 @@ export interface NodeConfig {
   readonly defaultReplicationFactor: number;
   readonly tickMs: number;
   readonly maxRequestBytes: number;
+  readonly logCheckIntervalMs: number;
+  readonly logCleanerBackoffMs: number;
+  readonly logCleanerDedupeBytes: number;
+  readonly logCleanerIoBytesPerSecond: number;
 }
 
 /** `nodeId` -> `--node-id`. */
@@ -274,6 +282,10 @@ export function loadNodeConfig(input: LoadNodeConfigInput = {}): NodeConfig {
     defaultReplicationFactor: settings.defaultReplicationFactor,
     tickMs: settings.tickMs,
     maxRequestBytes: settings.maxRequestBytes,
+    logCheckIntervalMs: settings.logCheckIntervalMs,
+    logCleanerBackoffMs: settings.logCleanerBackoffMs,
+    logCleanerDedupeBytes: settings.logCleanerDedupeBytes,
+    logCleanerIoBytesPerSecond: settings.logCleanerIoBytesPerSecond,
   });
 }
 

@@ -18,6 +18,8 @@ import { FlotillaError } from '../base/errors.js';
 import { Xoshiro128 } from '../base/prng.js';
 import type { ConfigEntryView } from '../broker/api.js';
 import { Broker } from '../broker/broker.js';
+import { LogManager } from '../broker/log-manager.js';
+import { Partition } from '../broker/partition.js';
 import { type Replica, ReplicaManager } from '../broker/replica-manager.js';
 import { GroupCoordinator } from '../group/coordinator.js';
 import { OFFSETS_TOPIC, OffsetsPartition } from '../group/offsets-partition.js';
@@ -29,7 +31,7 @@ import { BrokerMethods, ControllerMethods, type PartitionLeaderReport } from '..
 import { ControllerClient } from '../metadata/controller-client.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { type MetadataApplyResult, MetadataStateMachine } from '../metadata/state-machine.js';
-import { topicConfigSource } from '../metadata/topic-config.js';
+import { effectiveTopicConfig, topicConfigSource } from '../metadata/topic-config.js';
 import { roleName } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
 import { RaftNode } from '../raft/node.js';
@@ -281,6 +283,16 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     });
     replicas.start();
     stops.push(['replicas', () => replicas.close()]);
+    const logs = new LogManager({
+      partitions: () => replicas.partitions().filter((r): r is Partition => r instanceof Partition),
+      topicConfig: (topic) => (metadata.image().topicsByName.has(topic) ? effectiveTopicConfig(metadata.image(), topic) : undefined),
+      clock,
+      settings: { checkIntervalMs: config.logCheckIntervalMs, cleanerBackoffMs: config.logCleanerBackoffMs },
+      cleaner: { dedupeBytesMax: config.logCleanerDedupeBytes, ioBytesPerSecond: config.logCleanerIoBytesPerSecond },
+      logger: lineLogger(logger, { component: 'logs' }),
+    });
+    logs.start();
+    stops.push(['log maintenance', () => logs.close()]);
 
     const nodeConfigEntries: ConfigEntryView[] = [
       entry('broker.id', String(config.nodeId), 'the node id'),

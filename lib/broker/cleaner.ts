@@ -81,8 +81,10 @@ export interface CleanReport {
   readonly segmentsRewritten: number;
   readonly bytesBefore: number;
   readonly bytesAfter: number;
-  /** False when the pass stopped early (a segment not yet applied, the log changed): it runs again. */
+  /** The map reached the Clean command's x (else the next pass goes on from `to`). */
   readonly complete: boolean;
+  /** The pass stopped early (a segment not yet applied, the log changed): it runs again later. */
+  readonly stopped: boolean;
 }
 
 export interface LogCleanerOptions {
@@ -239,8 +241,8 @@ export class LogCleaner {
     }
     this.stats.segmentsRewritten += rewritten;
     this.stats.bytesSaved += bytesBefore - bytesAfter;
-    const report: CleanReport = { groupId: p.groupId, from, to: m, keys: map.size, segmentsRewritten: rewritten, bytesBefore, bytesAfter, complete: complete && !stopped };
-    if (stopped || p.isClosed || p.installs !== installs) return { ...report, complete: false };
+    const report: CleanReport = { groupId: p.groupId, from, to: m, keys: map.size, segmentsRewritten: rewritten, bytesBefore, bytesAfter, complete, stopped };
+    if (stopped || p.isClosed || p.installs !== installs) return { ...report, stopped: true };
 
     // 3. The checkpoint.
     const next: CleanerCheckpoint = { cleanedThrough: m, h: complete ? target.h : cp.h, passes: cp.passes + 1 };
@@ -249,7 +251,7 @@ export class LogCleaner {
       // An install raced the write: forget what this pass did.
       await p.stateKv.batch([{ type: 'del', key: p.checkpointKey }], { sync: true });
       this.checkpoints.delete(p.groupId);
-      return { ...report, complete: false };
+      return { ...report, stopped: true };
     }
     this.checkpoints.set(p.groupId, next);
     this.stats.passes++;

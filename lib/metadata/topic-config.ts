@@ -7,8 +7,9 @@
  * A bad key or value is a FlotillaError INVALID_TOPIC_CONFIG whose message names the key.
  *
  * Differences from Kafka, on purpose:
- * - `flush.messages` defaults to 1: a node fsyncs before it acknowledges (docs/design.md). Kafka's
- *   default (Long.MAX_VALUE, leave flushing to the OS) may be set per topic.
+ * - `flush.messages` / `flush.ms` keep Kafka's defaults (leave flushing to the OS) and Kafka's
+ *   meaning, but they matter only on a node started with `--fsync false`: by default a node
+ *   fsyncs every append before it acknowledges it (docs/design.md), which no topic can weaken.
  * - `min.insync.replicas` is accepted and shown (clients and tools set it) but Raft's majority
  *   rule decides when a batch is committed; it has no further effect.
  * - Long values are held as numbers: values above 2^53 - 1 (Kafka's Long.MAX_VALUE defaults) are
@@ -36,8 +37,8 @@ export const topicConfigSpecs = {
   'cleanup.policy': { type: 'list', default: 'delete', values: ['delete', 'compact'], doc: 'delete old segments (retention), compact (keep the latest value per key), or both' },
   'compression.type': { type: 'enum', default: 'producer', values: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'], doc: "the topic's final compression; producer keeps what the producer sent" },
   'delete.retention.ms': { type: 'long', default: '86400000', min: 0, doc: 'how long delete markers (tombstones) stay in a compacted topic' },
-  'flush.messages': { type: 'long', default: '1', min: 1, doc: 'fsync after this many messages (Flotilla default 1: fsync before acknowledging; Kafka: 9223372036854775807)' },
-  'flush.ms': { type: 'long', default: LONG_MAX, min: 0, doc: 'fsync at least this often (ms)' },
+  'flush.messages': { type: 'long', default: LONG_MAX, min: 1, doc: "with the node's fsync off: fsync after this many messages (with it on, every append is fsynced before it is acknowledged)" },
+  'flush.ms': { type: 'long', default: LONG_MAX, min: 0, doc: "with the node's fsync off: fsync once a message is this old (ms)" },
   'max.compaction.lag.ms': { type: 'long', default: LONG_MAX, min: 1, doc: 'longest time a message stays uncompacted' },
   'max.message.bytes': { type: 'int', default: '1048588', min: 0, max: 2_147_483_647, doc: 'largest record batch the topic accepts (bytes)' },
   'message.timestamp.type': { type: 'enum', default: 'CreateTime', values: ['CreateTime', 'LogAppendTime'], doc: "the producer's timestamp (CreateTime) or the broker's append time (LogAppendTime)" },

@@ -62,6 +62,10 @@ describe('app/config', () => {
       defaultReplicationFactor: 3,
       tickMs: 100,
       maxRequestBytes: 104857600,
+      logCheckIntervalMs: 1000,
+      logCleanerBackoffMs: 15000,
+      logCleanerDedupeBytes: 134217728,
+      logCleanerIoBytesPerSecond: 67108864,
     });
     expect(Object.isFrozen(c)).to.equal(true);
     expect(Object.isFrozen(c.controllers)).to.equal(true);
