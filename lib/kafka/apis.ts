@@ -18,6 +18,7 @@
 import { assert } from '../base/assert.js';
 import { apiVersionsApi, type ApiVersionsResponse } from './api-versions.js';
 import { alterConfigsApi } from './alter-configs.js';
+import { incrementalAlterConfigsApi } from './incremental-alter-configs.js';
 import { createPartitionsApi } from './create-partitions.js';
 import { createTopicsApi } from './create-topics.js';
 import { deleteGroupsApi } from './delete-groups.js';
@@ -80,6 +81,7 @@ const apiList: readonly AnyApi[] = [
   createPartitionsApi,
   describeConfigsApi,
   alterConfigsApi,
+  incrementalAlterConfigsApi,
   offsetCommitApi,
   offsetFetchApi,
   joinGroupApi,

@@ -130,12 +130,15 @@ export interface CreatePartitionsResponse extends MetadataChangeResult {
   readonly results: readonly NamedResult[];
 }
 
+/** IncrementalAlterConfigs' operations: append/subtract add or remove elements of a list value. */
+export type ConfigOp = 'set' | 'delete' | 'append' | 'subtract';
+
 export interface AlterConfigsRequest {
   readonly resources: readonly {
     readonly type: 'topic' | 'broker';
     readonly name: string;
-    /** value null: remove the key (back to its default). */
-    readonly configs: readonly { readonly key: string; readonly value: string | null }[];
+    /** value null: remove the key (back to its default). `op` (incremental only) defaults to set/delete by value. */
+    readonly configs: readonly { readonly key: string; readonly value: string | null; readonly op?: ConfigOp }[];
     /** false (AlterConfigs): the given set replaces every key; true (Incremental): only these change. */
     readonly incremental: boolean;
   }[];

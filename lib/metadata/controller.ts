@@ -38,7 +38,7 @@ import { type SettingsOf, type SettingsTable, validateSettings } from '../base/s
 import type { PeerRpc } from '../cluster/rpc.js';
 import type { LeaderChange, RaftNode } from '../raft/node.js';
 import type {
-  AllocateProducerIdsResponse, AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse,
+  AllocateProducerIdsResponse, AlterConfigsRequest, ConfigOp, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse,
   CreateTopicResult, CreateTopicSpec, CreateTopicsRequest, CreateTopicsResponse, DecommissionResponse, DeleteTopicsResponse,
   HeartbeatRequest, HeartbeatResponse, ItemError, MetadataChangeResult, NamedResult, PartitionLeaderReport, RegisterRequest,
   RegisterResponse, TransferLeaderRequest,
@@ -52,7 +52,7 @@ import type { MetadataRecord } from './records.js';
 import { RecordLimits, encodeRecord, isUuid } from './records.js';
 import type { MetadataApplyResult, MetadataStateMachine } from './state-machine.js';
 import { encodeRecordBatch } from './state-machine.js';
-import { isTopicConfigKey, validateTopicConfig } from './topic-config.js';
+import { isTopicConfigKey, topicConfigSpecs, validateTopicConfig } from './topic-config.js';
 import { createPartitionsRecords, createTopicRecords, deleteTopicRecords, validateTopicName } from './topics.js';
 
 export const controllerSettings = {
@@ -699,11 +699,14 @@ export const brokerConfigKeys: Readonly<Record<string, readonly string[]>> = {
 
 function configRecords(image: MetadataImage, r: AlterConfigsRequest['resources'][number]): MetadataRecord[] {
   if (r === null || typeof r !== 'object' || !Array.isArray(r.configs)) invalid('a resource is not { type, name, configs, incremental }');
-  const given = new Map<string, string | null>();
+  const given = new Map<string, { value: string | null; op: ConfigOp }>();
   for (const c of r.configs) {
     if (typeof c?.key !== 'string' || (c.value !== null && typeof c.value !== 'string')) invalid('a config entry is not { key, value }');
     if (given.has(c.key)) throw new FlotillaError('INVALID_REQUEST', `config ${c.key} appears twice`);
-    given.set(c.key, c.value);
+    const op = c.op ?? (c.value === null ? 'delete' : 'set');
+    if (!['set', 'delete', 'append', 'subtract'].includes(op) || (op !== 'set' && op !== 'delete' && !r.incremental)) invalid(`config ${c.key}: operation ${String(op)} is not allowed here`);
+    if (op !== 'delete' && c.value === null) invalid(`config ${c.key}: operation ${op} needs a value`);
+    given.set(c.key, { value: op === 'delete' ? null : c.value, op });
   }
   let current: ReadonlyMap<string, string>;
   const check = (key: string, value: string): string => {
@@ -723,7 +726,18 @@ function configRecords(image: MetadataImage, r: AlterConfigsRequest['resources']
     invalid(`unknown resource type ${String(r.type)}`);
   }
   const next = new Map<string, string>(r.incremental ? current : []);
-  for (const [key, value] of given) {
+  for (const [key, { value: given1, op }] of given) {
+    let value = given1;
+    if (op === 'append' || op === 'subtract') {
+      // List values (cleanup.policy): elements added or removed, from the current value or the default.
+      if (r.type !== 'topic' || !isTopicConfigKey(key) || topicConfigSpecs[key].type !== 'list') {
+        throw new FlotillaError('INVALID_TOPIC_CONFIG', `config ${key.slice(0, 200)} is not a list: ${op.toUpperCase()} does not apply`, { key });
+      }
+      const items = (next.get(key) ?? topicConfigSpecs[key].default).split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const change = (value as string).split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const result = op === 'append' ? [...items, ...change.filter((x) => !items.includes(x))] : items.filter((x) => !change.includes(x));
+      value = result.join(',');
+    }
     if (value === null) {
       if (r.type === 'topic' && !isTopicConfigKey(key)) throw new FlotillaError('INVALID_TOPIC_CONFIG', `topic config ${key.slice(0, 200)} is not a known topic config`, { key });
       next.delete(key);

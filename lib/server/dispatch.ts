@@ -25,6 +25,7 @@ import { errorCode } from '../kafka/errors.js';
 import { apiKeys, type RequestHeader } from '../kafka/header.js';
 import { type AnyHandler, CLOSE_CONNECTION, NO_RESPONSE, requestContext } from './handler.js';
 import { alterConfigsHandler } from './handlers/alter-configs.js';
+import { incrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
 import { advertisedApiVersions, apiVersionsHandler } from './handlers/api-versions.js';
 import { createPartitionsHandler } from './handlers/create-partitions.js';
 import { createTopicsHandler } from './handlers/create-topics.js';
@@ -53,6 +54,7 @@ const handlerList: readonly AnyHandler[] = [
   deleteRecordsHandler,
   describeConfigsHandler,
   alterConfigsHandler,
+  incrementalAlterConfigsHandler,
   createPartitionsHandler,
   findCoordinatorHandler,
   joinGroupHandler,

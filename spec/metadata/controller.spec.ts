@@ -184,6 +184,16 @@ describe('metadata/controller (3 controllers + 1 observer over a memory network)
       resources: [{ type: 'topic', name: 't', configs: [{ key: 'segment.ms', value: '5000' }], incremental: false }], validateOnly: false,
     }, { waitForMetadata: true });
     expect([...q.node(2).sm.image().topicConfig('t')]).to.deep.equal([['segment.ms', '5000']]);
+    // IncrementalAlterConfigs' list operations: APPEND to the default, SUBTRACT, and refusals.
+    const ops = async (configs: unknown[]): Promise<string | null> => (await c.call<AlterConfigsResponse>(ControllerMethods.alterConfigs, {
+      resources: [{ type: 'topic', name: 't', configs, incremental: true }], validateOnly: false,
+    }, { waitForMetadata: true })).results[0]!.error?.code ?? null;
+    expect(await ops([{ key: 'cleanup.policy', value: 'compact', op: 'append' }])).to.equal(null);
+    expect(q.node(2).sm.image().topicConfig('t').get('cleanup.policy')).to.equal('delete,compact');
+    expect(await ops([{ key: 'cleanup.policy', value: 'delete', op: 'subtract' }, { key: 'segment.ms', value: null, op: 'delete' }])).to.equal(null);
+    expect([...q.node(2).sm.image().topicConfig('t')]).to.deep.equal([['cleanup.policy', 'compact']]);
+    expect(await ops([{ key: 'retention.ms', value: '5', op: 'append' }])).to.equal('INVALID_TOPIC_CONFIG');
+    expect(await ops([{ key: 'cleanup.policy', value: 'compact', op: 'subtract' }])).to.equal('INVALID_TOPIC_CONFIG');
 
     const ids1 = await c.call<AllocateProducerIdsResponse>(ControllerMethods.allocateProducerIds, { brokerId: 2 });
     const ids2 = await c.call<AllocateProducerIdsResponse>(ControllerMethods.allocateProducerIds, { brokerId: 3 });
