@@ -4,6 +4,8 @@
  */
 import { nodeSettingsMarkdown } from '../lib/app/config.js';
 import { settingsMarkdown } from '../lib/base/settings.js';
+import { cleanerSettings } from '../lib/broker/cleaner.js';
+import { logManagerSettings } from '../lib/broker/log-manager.js';
 import { groupCoordinatorSettings } from '../lib/group/settings.js';
 import { controllerSettings } from '../lib/metadata/controller.js';
 import { kafkaServerSettings } from '../lib/server/listener.js';
@@ -25,6 +27,8 @@ const tables: [string, string, Parameters<typeof settingsMarkdown>[0]][] = [
   ['host', 'RaftHost (per process)', hostSettings],
   ['transport', 'Node-to-node transport', transportSettings],
   ['log', 'Segment log (per group)', segmentLogSettings],
+  ['logs', 'Log maintenance: retention, trimming, cleaning orders (per node; flags above)', logManagerSettings],
+  ['cleaner', 'Log cleaner (per node; flags above)', cleanerSettings],
   ['snapshot', 'Snapshot files (per group)', snapshotSettings],
   ['kv', 'LevelDB (per node)', kvSettings],
   ['batcher', 'LevelDB group commit (per node)', batcherSettings],
