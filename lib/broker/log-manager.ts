@@ -46,9 +46,11 @@ export class LogManager {
   private readonly options: LogManagerOptions;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private cleanerTimer: ReturnType<typeof setTimeout> | null = null;
-  private ticking: Promise<void> = Promise.resolve();
   private cleaning: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Replicas whose maintenance round is under way, and those rounds. */
+  private readonly busy = new Set<Partition>();
+  private readonly running = new Set<Promise<void>>();
 
   constructor(options: LogManagerOptions) {
     this.options = options;
@@ -61,26 +63,42 @@ export class LogManager {
     if (this.settings.cleanerEnabled) this.scheduleCleaner(this.settings.checkIntervalMs);
   }
 
-  /** One maintenance round over every replica now (tests; the timer calls it too). */
+  /**
+   * One maintenance round over every replica now (tests; the timer calls it too). Replicas are
+   * maintained side by side: one whose LogStart or Clean batch is slow to commit holds up only
+   * itself (a replica still busy from the last round is skipped).
+   */
   async tick(): Promise<void> {
     const now = this.options.clock.wallMs();
+    const rounds: Promise<void>[] = [];
     for (const p of this.options.partitions()) {
-      if (this.closed) return;
-      if (p.isClosed) continue;
+      if (this.closed) break;
+      if (p.isClosed || this.busy.has(p)) continue;
       const cfg = this.options.topicConfig(p.topic);
       if (cfg === undefined) continue;
       p.configure(cfg);
-      await this.step(p, 'retention', async () => {
-        if ((await p.enforceRetention(now, this.settings.proposeTimeoutMs)) !== null) this.stats.retentionMoves++;
+      this.busy.add(p);
+      const round = this.maintain(p, now).finally(() => {
+        this.busy.delete(p);
+        this.running.delete(round);
       });
-      await this.step(p, 'clean order', async () => {
-        if (await p.orderCleaning(now, this.settings.cleanerBackoffMs, this.settings.proposeTimeoutMs)) this.stats.cleansOrdered++;
-      });
-      await this.step(p, 'trim', async () => {
-        if (await p.trimLog()) this.stats.trims++;
-      });
-      await this.step(p, 'flush', () => p.syncIfDue());
+      this.running.add(round);
+      rounds.push(round);
     }
+    await Promise.all(rounds);
+  }
+
+  private async maintain(p: Partition, now: number): Promise<void> {
+    await this.step(p, 'retention', async () => {
+      if ((await p.enforceRetention(now, this.settings.proposeTimeoutMs)) !== null) this.stats.retentionMoves++;
+    });
+    await this.step(p, 'clean order', async () => {
+      if (await p.orderCleaning(now, this.settings.cleanerBackoffMs, this.settings.proposeTimeoutMs)) this.stats.cleansOrdered++;
+    });
+    await this.step(p, 'trim', async () => {
+      if (await p.trimLog()) this.stats.trims++;
+    });
+    await this.step(p, 'flush', () => p.syncIfDue());
   }
 
   /** Cleaning passes until no replica has one due (tests; the cleaner loop calls it too). */
@@ -111,14 +129,16 @@ export class LogManager {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.cleanerTimer) clearTimeout(this.cleanerTimer);
-    await this.ticking;
     await this.cleaning;
+    await Promise.all([...this.running]);
   }
 
   private schedule(): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
-      this.ticking = this.tick().catch((err: unknown) => this.log(`log maintenance failed: ${errText(err)}`)).finally(() => this.schedule());
+      // The next round does not wait for this one: a replica still busy is skipped then.
+      this.tick().catch((err: unknown) => this.log(`log maintenance failed: ${errText(err)}`));
+      this.schedule();
     }, this.settings.checkIntervalMs);
     this.timer.unref?.();
   }

@@ -125,6 +125,7 @@ describe('retention and compaction on a 3-node cluster', function () {
       await new Promise((r) => setTimeout(r, 40));
     }
     expect(produced).to.be.greaterThan(8 * retention);
+    console.log(`      produced ${produced} bytes of records; the largest replica's segment files peaked at ${maxBytes} bytes (retention.bytes ${retention}, segment.bytes ${segment})`);
     // Bounded: retention.bytes, plus what arrives within a check interval, plus the active segment
     // and the one being sealed.
     expect(maxBytes).to.be.lessThan(retention + 6 * segment);
