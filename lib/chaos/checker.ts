@@ -21,6 +21,20 @@
  *   value nobody sent.
  * - `hw-backwards`: a node's high watermark for a partition went down within one process life.
  * - `unseen` (liveness): acknowledged values never polled.
+ * From the consumer groups' records (joins, commits, OffsetFetch answers), per group and partition:
+ * - `group-assignment-overlap`: one partition given to two members in one generation.
+ * - `group-stale-commit`: a commit acknowledged for generation g although it was invoked after a
+ *   member had completed a rebalance into a later generation (it must have been fenced).
+ * - `group-commit-backwards`: an acknowledged commit lower than one acknowledged before it was
+ *   invoked; `group-offset-backwards`: an OffsetFetch answer lower than a commit acknowledged, or
+ *   an answer received, before it was invoked.
+ * - `group-resume-behind`: a member's first poll of a partition after a rebalance starts below a
+ *   commit acknowledged before the rebalance completed (the coordinator lost or hid it).
+ * - `group-skip`: a record the group never polled below where a member resumed, or below the
+ *   final committed offset (consumption must be at least once behind every commit).
+ * - `group-behind` (liveness): the final committed offset short of the partition's last record.
+ * Within one member's session (one generation) the poll checks above apply as for assigned
+ * consumers; across sessions a member may be re-delivered records (at least once).
  * From the replica files (R):
  * - `divergent-replica`: a replica whose committed range (batches below the group's committed
  *   bound: the minimum high watermark over its voters; for the metadata log the minimum commit
@@ -33,19 +47,20 @@
  * And `recoverySeconds`: from the last heal to when every node served again and every partition
  * took a write invoked after the heal (measured by the runner, given as `recoveredMs`).
  */
-import type { HwSample, PollOp, ReplicaBatch, ReplicaLog, SendOp } from './history.js';
+import type { CommitOp, GroupJoinOp, HwSample, OffsetFetchOp, PollOp, ReplicaBatch, ReplicaLog, SendOp } from './history.js';
 import { partitionKey } from './history.js';
 
 /** Anomalies that mean the system broke its guarantees: any one makes the run fail. */
 export const SAFETY_ANOMALIES = [
   'lost-write', 'lost-write-replica', 'inconsistent-offsets', 'duplicate', 'nonmonotonic-send', 'realtime-order',
   'int-nonmonotonic-poll', 'int-poll-skip', 'nonmonotonic-poll', 'poll-skip', 'G1a', 'phantom-read', 'hw-backwards',
-  'divergent-replica', 'bad-crc', 'file-offsets', 'file-epochs',
+  'divergent-replica', 'bad-crc', 'file-offsets', 'file-epochs', 'group-assignment-overlap', 'group-stale-commit',
+  'group-commit-backwards', 'group-offset-backwards', 'group-resume-behind', 'group-skip',
 ] as const;
 
 /** Reported, but not a safety failure (liveness, or allowed by the producer's settings). */
 export const OTHER_ANOMALIES = [
-  'duplicate-nonidempotent', 'unseen', 'torn-tail', 'not-recovered', 'slow-recovery', 'final-polls-incomplete',
+  'duplicate-nonidempotent', 'unseen', 'torn-tail', 'not-recovered', 'slow-recovery', 'final-polls-incomplete', 'group-behind',
 ] as const;
 
 export type AnomalyName = (typeof SAFETY_ANOMALIES)[number] | (typeof OTHER_ANOMALIES)[number];
@@ -58,6 +73,10 @@ export interface CheckInput {
   readonly sends: readonly SendOp[];
   readonly polls: readonly PollOp[];
   readonly hw?: readonly HwSample[];
+  /** Consumer groups: members' joins and commits, OffsetFetch answers. */
+  readonly joins?: readonly GroupJoinOp[];
+  readonly commits?: readonly CommitOp[];
+  readonly offsetFetches?: readonly OffsetFetchOp[];
   readonly replicas?: readonly ReplicaLog[];
   /** Per group (`topic-partition` or `metadata`): batches whose lastOffset is below this are committed on every voter. */
   readonly committed?: Readonly<Record<string, number>>;
@@ -75,6 +94,9 @@ export interface ChaosReport {
   readonly indeterminate: number;
   readonly failed: number;
   readonly polled: number;
+  /** Consumer groups: rebalances completed by members, acknowledged commits. */
+  readonly groupJoins: number;
+  readonly groupCommits: number;
   readonly lost: number;
   readonly unseen: number;
   /** Duplicates from idempotent producers (safety). */
@@ -317,6 +339,8 @@ export function check(input: CheckInput): ChaosReport {
     hwLast.set(k, h);
   }
 
+  checkGroups(t, input, order);
+
   // ---- replica files --------------------------------------------------------------------------
   let badCrc = 0;
   for (const log of replicas) {
@@ -420,6 +444,8 @@ export function check(input: CheckInput): ChaosReport {
     indeterminate,
     failed,
     polled,
+    groupJoins: (input.joins ?? []).length,
+    groupCommits: (input.commits ?? []).filter((c) => c.type === 'ok').length,
     lost: lost.size,
     unseen,
     duplicates,
@@ -434,4 +460,161 @@ export function check(input: CheckInput): ChaosReport {
     safetyAnomalies: [...safetyAnomalies],
     safe: safetyAnomalies.length === 0,
   };
+}
+
+/** Highest offset at or before a time: points sorted by time, with a running maximum. */
+class Floor {
+  private readonly times: number[] = [];
+  private readonly maxes: number[] = [];
+
+  constructor(points: readonly { at: number; offset: number }[]) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (const p of [...points].sort((a, b) => a.at - b.at)) {
+      max = Math.max(max, p.offset);
+      this.times.push(p.at);
+      this.maxes.push(max);
+    }
+  }
+
+  /** The highest offset among points strictly before `at` (-Infinity when none). */
+  before(at: number): number {
+    let lo = 0;
+    let hi = this.times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.times[mid]! < at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? Number.NEGATIVE_INFINITY : this.maxes[lo - 1]!;
+  }
+}
+
+function groupKey(group: string, topic: string, partition: number): string {
+  return `${group}/${partitionKey(topic, partition)}`;
+}
+
+/** The consumer-group checks (see the top of the file). `order`: the version order (data records only). */
+function checkGroups(t: Tally, input: CheckInput, order: VersionOrder): void {
+  const joins = input.joins ?? [];
+  const commits = input.commits ?? [];
+  const fetches = input.offsetFetches ?? [];
+  if (joins.length === 0 && commits.length === 0 && fetches.length === 0) return;
+
+  // One owner per partition per generation.
+  const owners = new Map<string, string>();
+  for (const j of joins) {
+    for (const [topic, partition] of j.assignment) {
+      const k = `${j.group}#${j.generation}/${partitionKey(topic, partition)}`;
+      const owner = owners.get(k);
+      if (owner !== undefined && owner !== j.memberId) {
+        t.add('group-assignment-overlap', `${j.group} generation ${j.generation}: ${partitionKey(topic, partition)} given to ${owner} and to ${j.memberId} (${j.process})`);
+      } else owners.set(k, j.memberId);
+    }
+  }
+
+  // Fencing: no commit of an older generation accepted once a later one was handed out.
+  const generations = new Map<string, Floor>();
+  for (const group of new Set(joins.map((j) => j.group))) {
+    generations.set(group, new Floor(joins.filter((j) => j.group === group).map((j) => ({ at: j.timeMs, offset: j.generation }))));
+  }
+  const okCommits = commits.filter((c) => c.type === 'ok');
+  for (const c of okCommits) {
+    if (c.generation === null || c.generation < 0) continue;
+    const newest = generations.get(c.group)?.before(c.invokeMs) ?? Number.NEGATIVE_INFINITY;
+    if (newest > c.generation) {
+      t.add('group-stale-commit', `${c.group} ${c.process}: commit of generation ${c.generation} invoked at ${c.invokeMs} ms, after generation ${newest} was handed out, was acknowledged`);
+    }
+  }
+
+  // Acknowledged commits and fetched offsets per group partition, in real time.
+  const commitPoints = new Map<string, { at: number; offset: number }[]>();
+  for (const c of okCommits) {
+    for (const o of c.offsets) {
+      const k = groupKey(c.group, o.topic, o.partition);
+      let points = commitPoints.get(k);
+      if (!points) commitPoints.set(k, (points = []));
+      points.push({ at: c.completeMs, offset: o.offset });
+    }
+  }
+  const committedFloor = new Map([...commitPoints].map(([k, points]) => [k, new Floor(points)]));
+  const committedBefore = (k: string, at: number): number => committedFloor.get(k)?.before(at) ?? Number.NEGATIVE_INFINITY;
+  for (const c of okCommits) {
+    for (const o of c.offsets) {
+      const k = groupKey(c.group, o.topic, o.partition);
+      const floor = committedBefore(k, c.invokeMs);
+      if (o.offset < floor) t.add('group-commit-backwards', `${k}: ${c.process} committed ${o.offset} at ${c.completeMs} ms, after ${floor} had been acknowledged`);
+    }
+  }
+  const fetchPoints = new Map<string, { at: number; offset: number }[]>();
+  for (const f of fetches) {
+    for (const o of f.offsets) {
+      const k = groupKey(f.group, o.topic, o.partition);
+      let points = fetchPoints.get(k);
+      if (!points) fetchPoints.set(k, (points = []));
+      points.push({ at: f.completeMs, offset: o.offset });
+    }
+  }
+  const fetchedFloor = new Map([...fetchPoints].map(([k, points]) => [k, new Floor(points)]));
+  for (const f of fetches) {
+    for (const o of f.offsets) {
+      const k = groupKey(f.group, o.topic, o.partition);
+      const commit = committedBefore(k, f.invokeMs);
+      const seen = fetchedFloor.get(k)?.before(f.invokeMs) ?? Number.NEGATIVE_INFINITY;
+      if (o.offset < Math.max(commit, seen)) {
+        t.add('group-offset-backwards', `${k}: OffsetFetch at ${f.invokeMs} ms answered ${o.offset}, below ${commit >= seen ? `the acknowledged commit ${commit}` : `the earlier answer ${seen}`}`);
+      }
+    }
+  }
+
+  // What each group polled (earliest time per offset), and where each member session started.
+  const groupPolled = new Map<string, Map<number, number>>();
+  const firstPoll = new Map<string, { offset: number; timeMs: number }>();
+  for (const p of input.polls) {
+    if (p.group === undefined || p.records.length === 0) continue;
+    const k = groupKey(p.group, p.topic, p.partition);
+    let m = groupPolled.get(k);
+    if (!m) groupPolled.set(k, (m = new Map()));
+    for (const [offset] of p.records) m.set(offset, Math.min(m.get(offset) ?? Number.POSITIVE_INFINITY, p.timeMs));
+    const sk = `${p.process}#${p.session}/${partitionKey(p.topic, p.partition)}`;
+    const first = firstPoll.get(sk);
+    if (!first || p.timeMs < first.timeMs) firstPoll.set(sk, { offset: p.records[0]![0], timeMs: p.timeMs });
+  }
+  const dataOffsets = (topic: string, partition: number): number[] => [...(order.get(partitionKey(topic, partition))?.keys() ?? [])].sort((a, b) => a - b);
+  /** Data offsets in [from, to) the group had not polled by `by` (ms). */
+  const unpolled = (group: string, topic: string, partition: number, from: number, to: number, by: number): number[] => {
+    const polled = groupPolled.get(groupKey(group, topic, partition));
+    return dataOffsets(topic, partition).filter((o) => {
+      const at = polled?.get(o);
+      return o >= from && o < to && (at === undefined || at > by);
+    });
+  };
+  for (const j of joins) {
+    for (const [topic, partition] of j.assignment) {
+      const first = firstPoll.get(`${j.process}#${j.session}/${partitionKey(topic, partition)}`);
+      if (!first) continue;
+      const k = groupKey(j.group, topic, partition);
+      const committed = committedBefore(k, j.timeMs);
+      if (first.offset < committed) {
+        t.add('group-resume-behind', `${k}: ${j.process} (generation ${j.generation}) resumed at ${first.offset}, below the commit ${committed} acknowledged before its rebalance completed`);
+        continue;
+      }
+      const skipped = unpolled(j.group, topic, partition, Math.max(committed, 0), first.offset, first.timeMs);
+      if (skipped.length > 0) {
+        t.add('group-skip', `${k}: ${j.process} (generation ${j.generation}) resumed at ${first.offset}; the group never polled ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''} (${skipped.length}) before it`, skipped.length);
+      }
+    }
+  }
+
+  // The final committed offsets: every record below them was polled by the group.
+  for (const f of fetches) {
+    if (!f.final) continue;
+    for (const o of f.offsets) {
+      const k = groupKey(f.group, o.topic, o.partition);
+      const skipped = unpolled(f.group, o.topic, o.partition, 0, o.offset, Number.POSITIVE_INFINITY);
+      if (skipped.length > 0) t.add('group-skip', `${k}: the group never polled ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''} (${skipped.length}), below its final committed offset ${o.offset}`, skipped.length);
+      const offsets = dataOffsets(o.topic, o.partition);
+      const end = offsets.length > 0 ? offsets[offsets.length - 1]! + 1 : 0;
+      if (o.offset < end) t.add('group-behind', `${k}: final committed offset ${o.offset}, the last record is at ${end - 1}`);
+    }
+  }
 }

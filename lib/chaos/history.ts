@@ -6,6 +6,11 @@
  * written to JSON lines, doctored by hand and checked again.
  *
  * Every value a producer sends is globally unique: `<process>-<sequence>`.
+ *
+ * Consumer groups add three kinds of operation: a member's join (the generation and assignment it
+ * got from SyncGroup; it opens a new poll session), its offset commits (with the generation they
+ * carried) and OffsetFetch observations of the group's committed offsets (by an observer, and a
+ * final one after the members left). Committed offsets are Kafka's: the next offset to read.
  */
 
 /** ok: acknowledged; fail: definitely not written; info: indeterminate (timeout, connection lost, ...). */
@@ -41,6 +46,57 @@ export interface PollOp {
   readonly records: readonly (readonly [number, string])[];
   /** True for the final polls after the heal (they read every partition from the beginning). */
   readonly final?: boolean;
+  /** A group member's poll: its group and the generation of its session. */
+  readonly group?: string;
+  readonly generation?: number;
+}
+
+/** One offset of one partition, committed or fetched (-1: none committed). */
+export interface GroupOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** A group member completed a rebalance (SyncGroup answered): a new poll session starts. */
+export interface GroupJoinOp {
+  readonly f: 'join';
+  readonly group: string;
+  readonly process: string;
+  /** The poll session this join opens (PollOp.session of the member's polls until its next join). */
+  readonly session: number;
+  readonly memberId: string;
+  readonly generation: number;
+  readonly timeMs: number;
+  /** The partitions SyncGroup gave this member. */
+  readonly assignment: readonly (readonly [string, number])[];
+}
+
+/** One OffsetCommit of a group member. */
+export interface CommitOp {
+  readonly f: 'commit';
+  readonly group: string;
+  readonly process: string;
+  readonly session: number;
+  readonly type: OpType;
+  readonly invokeMs: number;
+  readonly completeMs: number;
+  /** The generation the commit carried (known for acknowledged commits). */
+  readonly generation: number | null;
+  readonly offsets: readonly GroupOffset[];
+  readonly error?: string;
+}
+
+/** One OffsetFetch answer: the group's committed offsets as the coordinator served them. */
+export interface OffsetFetchOp {
+  readonly f: 'offsets';
+  readonly group: string;
+  readonly process: string;
+  readonly invokeMs: number;
+  readonly completeMs: number;
+  readonly offsets: readonly GroupOffset[];
+  /** The fetch after the members left, once the cluster settled. */
+  readonly final?: boolean;
 }
 
 /** One node's view of one partition, sampled from its /status. */
@@ -57,7 +113,7 @@ export interface HwSample {
   readonly highWatermark: number;
 }
 
-export type HistoryOp = SendOp | PollOp | HwSample;
+export type HistoryOp = SendOp | PollOp | HwSample | GroupJoinOp | CommitOp | OffsetFetchOp;
 
 /** One batch of one replica's log file. `bytes` is the whole batch as stored. */
 export interface ReplicaBatch {

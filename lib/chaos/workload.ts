@@ -15,7 +15,7 @@ import { type WriteStream, createWriteStream } from 'node:fs';
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import type { Prng } from '../base/prng.js';
 import { type ChaosCluster, trackChild } from './cluster.js';
-import type { HistoryOp, HwSample, PollOp, SendOp } from './history.js';
+import type { CommitOp, GroupJoinOp, HistoryOp, HwSample, OffsetFetchOp, PollOp, SendOp } from './history.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -24,6 +24,9 @@ export class HistoryRecorder {
   readonly sends: SendOp[] = [];
   readonly polls: PollOp[] = [];
   readonly hw: HwSample[] = [];
+  readonly joins: GroupJoinOp[] = [];
+  readonly commits: CommitOp[] = [];
+  readonly offsetFetches: OffsetFetchOp[] = [];
   private readonly out: WriteStream;
   private readonly startMs: number;
 
@@ -38,9 +41,14 @@ export class HistoryRecorder {
   }
 
   add(op: HistoryOp): void {
-    if (op.f === 'send') this.sends.push(op);
-    else if (op.f === 'poll') this.polls.push(op);
-    else this.hw.push(op);
+    switch (op.f) {
+      case 'send': this.sends.push(op); break;
+      case 'poll': this.polls.push(op); break;
+      case 'hw': this.hw.push(op); break;
+      case 'join': this.joins.push(op); break;
+      case 'commit': this.commits.push(op); break;
+      case 'offsets': this.offsetFetches.push(op); break;
+    }
     this.out.write(`${JSON.stringify(op)}\n`);
   }
 

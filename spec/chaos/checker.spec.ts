@@ -1,14 +1,16 @@
 /**
  * The chaos checker on doctored histories and replica files: a clean run passes; a lost write, a
  * duplicate, inconsistent offsets, a poll skip, real-time reordering, a high watermark going back,
- * a divergent replica and a bad CRC are each reported by name.
+ * a divergent replica and a bad CRC are each reported by name; so are the consumer-group anomalies
+ * (overlapping assignment, a stale generation's commit accepted, commits and fetched offsets going
+ * back, a member resuming below an acknowledged commit, records skipped behind a commit).
  */
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { check } from '../../lib/chaos/checker.js';
-import type { HwSample, PollOp, SendOp } from '../../lib/chaos/history.js';
+import type { CommitOp, GroupJoinOp, HwSample, OffsetFetchOp, PollOp, SendOp } from '../../lib/chaos/history.js';
 import { readLogDir, readNodeReplicas } from '../../lib/chaos/replica-files.js';
 import { ControlType, encodeBatch, encodeControlBatch } from '../../lib/records/encode.js';
 
@@ -184,5 +186,89 @@ describe('chaos checker', () => {
     expect(slow.anomalies['slow-recovery']).to.equal(1);
     expect(slow.safe).to.equal(true);
     expect(check({ sends: [], polls: [], lastHealMs: 0, recoveredMs: null }).anomalies['not-recovered']).to.equal(1);
+  });
+
+  describe('consumer groups', () => {
+    const G = 'g';
+    const join = (process: string, generation: number, timeMs: number, session = 0, memberId = `${process}-id`): GroupJoinOp => ({
+      f: 'join', group: G, process, session, memberId, generation, timeMs, assignment: [[T, 0]],
+    });
+    const gpoll = (process: string, session: number, generation: number, offsets: number[], timeMs: number): PollOp => ({
+      ...poll(process, offsets.map((o) => [o, `p1-${o - 1}`]), timeMs, session), group: G, generation,
+    });
+    const commit = (process: string, generation: number, offset: number, invokeMs: number, session = 0): CommitOp => ({
+      f: 'commit', group: G, process, session, type: 'ok', invokeMs, completeMs: invokeMs + 5, generation, offsets: [{ topic: T, partition: 0, offset }],
+    });
+    const fetched = (offset: number, invokeMs: number, final = false): OffsetFetchOp => ({
+      f: 'offsets', group: G, process: 'observer', invokeMs, completeMs: invokeMs + 5, offsets: [{ topic: T, partition: 0, offset }], ...(final ? { final } : {}),
+    });
+    // p1 writes p1-0..p1-5 at offsets 1..6. m1 (generation 1) reads 1-3 and commits 4; m2 takes
+    // over in generation 2, reads 4-6 and commits 7; the observer and the final fetch see 7.
+    const sends = (): SendOp[] => [0, 1, 2, 3, 4, 5].map((i) => send('p1', [`p1-${i}`], [i + 1], i));
+    const clean = () => ({
+      sends: sends(),
+      polls: [gpoll('m1', 0, 1, [1, 2, 3], 110), gpoll('m2', 0, 2, [4, 5], 210), gpoll('m2', 0, 2, [6], 215)],
+      joins: [join('m1', 1, 100), join('m2', 2, 200)],
+      commits: [commit('m1', 1, 4, 120), commit('m2', 2, 7, 220)],
+      offsetFetches: [fetched(4, 150), fetched(7, 230), fetched(7, 400, true)],
+    });
+
+    it('passes a clean group history', () => {
+      const r = check(clean());
+      expect(r.anomalies, JSON.stringify(r.examples)).to.deep.equal({});
+      expect(r.groupJoins).to.equal(2);
+      expect(r.groupCommits).to.equal(2);
+    });
+
+    it('reports one partition given to two members in one generation', () => {
+      const h = clean();
+      const r = check({ ...h, joins: [...h.joins, join('m1', 2, 200, 1)] });
+      expect(r.anomalies['group-assignment-overlap']).to.equal(1);
+      expect(r.safe).to.equal(false);
+    });
+
+    it("reports an older generation's commit acknowledged after a later generation was handed out", () => {
+      const h = clean();
+      const r = check({ ...h, commits: [...h.commits, commit('m1', 1, 4, 205)] });
+      expect(r.anomalies['group-stale-commit']).to.equal(1);
+      expect(r.examples['group-stale-commit']![0]).to.contain('generation 1');
+    });
+
+    it('reports a commit going backwards, and an OffsetFetch answer below an acknowledged commit', () => {
+      const h = clean();
+      const back = check({ ...h, commits: [...h.commits, commit('m2', 2, 5, 240)] });
+      expect(back.anomalies['group-commit-backwards']).to.equal(1);
+      const stale = check({ ...h, offsetFetches: [...h.offsetFetches, fetched(4, 300)] });
+      expect(stale.anomalies['group-offset-backwards']).to.equal(1);
+      expect(stale.examples['group-offset-backwards']![0]).to.contain('acknowledged commit 7');
+      const none = check({ ...h, offsetFetches: [fetched(-1, 300)] });
+      expect(none.anomalies['group-offset-backwards']).to.equal(1);
+    });
+
+    it('reports a member resuming below the commit acknowledged before its rebalance', () => {
+      const h = clean();
+      const r = check({ ...h, polls: [h.polls[0]!, gpoll('m2', 0, 2, [3, 4, 5, 6], 210)] });
+      expect(r.anomalies['group-resume-behind']).to.equal(1);
+      expect(r.safe).to.equal(false);
+    });
+
+    it('reports records the group skipped: where a member resumed, and below the final committed offset', () => {
+      const h = clean();
+      const r = check({ ...h, polls: [h.polls[0]!, gpoll('m2', 0, 2, [5, 6], 210)] });
+      // Offset 4 (p1-3) never reached the group: once at m2's resume, once below the final commit.
+      expect(r.anomalies['group-skip']).to.equal(2);
+      expect(r.examples['group-skip']![0]).to.contain('resumed at 5');
+      expect(r.safe).to.equal(false);
+      // Records polled by another member before the resume are not skipped.
+      const handedOver = check({ ...h, polls: [gpoll('m1', 0, 1, [1, 2, 3, 4], 110), gpoll('m2', 0, 2, [5, 6], 210)] });
+      expect(handedOver.anomalies['group-skip']).to.equal(undefined);
+    });
+
+    it('reports a group short of the end as liveness, not safety', () => {
+      const h = clean();
+      const r = check({ ...h, offsetFetches: [fetched(4, 150), fetched(4, 400, true)], commits: [h.commits[0]!], polls: [h.polls[0]!, poll('c1', [[4, 'p1-3'], [5, 'p1-4'], [6, 'p1-5']], 210)] });
+      expect(r.anomalies['group-behind']).to.equal(1);
+      expect(r.safe, JSON.stringify(r.examples)).to.equal(true);
+    });
   });
 });
