@@ -5,7 +5,10 @@
  * controller named in its last NOT_CONTROLLER answer, else the local metadata RaftNode's leader
  * (`leaderHint`), else each controller voter in turn. It retries NOT_CONTROLLER, NOT_READY,
  * TIMEOUT and BACKPRESSURE with jittered exponential backoff until `deadlineMs` has passed, then
- * throws the last error. Other errors (INVALID_REQUEST, POLICY_VIOLATION, ...) are the answer and
+ * throws the last error. Only a NOT_READY that names its sender as leader (a controller just
+ * elected, catching up) sends the retry to the same node; any other NOT_READY (no connection to
+ * it, a node starting or stopping) moves on like a timeout, so a controller that died for good
+ * is not asked forever (a chaos run found every node heartbeating a dead node for minutes). Other errors (INVALID_REQUEST, POLICY_VIOLATION, ...) are the answer and
  * are thrown at once. A TIMEOUT retried may mean the change applied twice was refused the second
  * time (TOPIC_EXISTS after a create that did apply): the usual indeterminate outcome.
  *
@@ -99,7 +102,7 @@ export class ControllerClient {
         const named = typeof err.details.leaderId === 'number' ? err.details.leaderId : 0;
         if (err.code === 'NOT_CONTROLLER' && named > 0 && named !== to) {
           this.knownLeader = named; // go straight there
-        } else if (err.code === 'NOT_READY' || err.code === 'BACKPRESSURE') {
+        } else if ((err.code === 'NOT_READY' && named === to) || err.code === 'BACKPRESSURE') {
           this.knownLeader = to; // the leader, busy or warming up: ask it again
         } else {
           this.knownLeader = 0;

@@ -53,12 +53,31 @@ describe('metadata/controller-client', () => {
     expect(isFlotillaError(e1, 'INVALID_REQUEST')).to.equal(true);
     expect(bad.asked).to.have.length(1);
     const busy = fakeRpc(() => {
-      throw new FlotillaError('NOT_READY', 'warming up');
+      throw new FlotillaError('NOT_READY', 'warming up', { leaderId: 1 });
     });
     const c2 = new ControllerClient({ nodeId: 9, rpc: busy.rpc as never, controllerIds: [1, 2], clock, backoffMinMs: 2, backoffMaxMs: 5 });
     const e2 = await c2.call('m', {}, { deadlineMs: 60 }).then(() => null, (e: unknown) => e);
     expect(isFlotillaError(e2, 'NOT_READY')).to.equal(true);
     expect(busy.asked.length).to.be.greaterThan(1);
     expect(new Set(busy.asked)).to.deep.equal(new Set([1])); // NOT_READY: the leader warming up is asked again
+  });
+
+  it('moves on from a node it has no connection to (NOT_READY without the leader named), to the local leader hint', async () => {
+    // Found by a chaos run (disk-full, seed 1): the last controller died and stayed down; every
+    // node kept heartbeating it ("no connection to node 2") although node 1 had been elected.
+    let leader = 2;
+    let twoIsUp = true;
+    const { rpc, asked } = fakeRpc((to) => {
+      if (to === 2 && !twoIsUp) throw new FlotillaError('NOT_READY', 'no connection to node 2 for controller.heartbeat');
+      if (to !== leader) throw new FlotillaError('NOT_CONTROLLER', 'not me', { leaderId: leader });
+      return `beat from ${to}`;
+    });
+    const c = new ControllerClient({ nodeId: 3, rpc: rpc as never, controllerIds: [1, 2, 3], leaderHint: () => leader, clock, backoffMinMs: 1, backoffMaxMs: 2 });
+    expect(await c.call('m', {})).to.equal('beat from 2');
+    // Node 2 dies for good; node 1 wins the election and this node's metadata follows it.
+    twoIsUp = false;
+    leader = 1;
+    expect(await c.call('m', {}, { deadlineMs: 2_000 })).to.equal('beat from 1');
+    expect(asked.slice(1)).to.deep.equal([2, 1]);
   });
 });
