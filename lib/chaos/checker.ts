@@ -44,6 +44,8 @@
  *   point); a bad tail is `torn-tail` (allowed after a crash).
  * - `file-offsets`: batches whose offsets are not contiguous and increasing; `file-epochs`: terms
  *   going down along a log.
+ * From the runner: `node-crash`, a node process that stopped without being asked (an assertion or
+ * a fatal error), other than while its disk was full.
  * And `recoverySeconds`: from the last heal to when every node served again and every partition
  * took a write invoked after the heal (measured by the runner, given as `recoveredMs`).
  */
@@ -55,7 +57,7 @@ export const SAFETY_ANOMALIES = [
   'lost-write', 'lost-write-replica', 'inconsistent-offsets', 'duplicate', 'nonmonotonic-send', 'realtime-order',
   'int-nonmonotonic-poll', 'int-poll-skip', 'nonmonotonic-poll', 'poll-skip', 'G1a', 'phantom-read', 'hw-backwards',
   'divergent-replica', 'bad-crc', 'file-offsets', 'file-epochs', 'group-assignment-overlap', 'group-stale-commit',
-  'group-commit-backwards', 'group-offset-backwards', 'group-resume-behind', 'group-skip',
+  'group-commit-backwards', 'group-offset-backwards', 'group-resume-behind', 'group-skip', 'node-crash',
 ] as const;
 
 /** Reported, but not a safety failure (liveness, or allowed by the producer's settings). */
@@ -77,6 +79,8 @@ export interface CheckInput {
   readonly joins?: readonly GroupJoinOp[];
   readonly commits?: readonly CommitOp[];
   readonly offsetFetches?: readonly OffsetFetchOp[];
+  /** Node processes that stopped by themselves (not killed, not stopped by the runner), other than on a full disk. */
+  readonly crashes?: readonly { readonly node: number; readonly life: number; readonly code: number | null; readonly signal: string | null; readonly atMs: number }[];
   readonly replicas?: readonly ReplicaLog[];
   /** Per group (`topic-partition` or `metadata`): batches whose lastOffset is below this are committed on every voter. */
   readonly committed?: Readonly<Record<string, number>>;
@@ -426,6 +430,8 @@ export function check(input: CheckInput): ChaosReport {
       if (holders < need) t.add('lost-write-replica', `${v} acknowledged at ${key}@${offset}: in ${holders} of ${voters.length} voters' files`);
     });
   }
+
+  for (const c of input.crashes ?? []) t.add('node-crash', `node ${c.node} (life ${c.life}) stopped by itself at ${Math.round(c.atMs)} ms: exit code ${c.code}, signal ${c.signal} (see node-${c.node}.log)`);
 
   // ---- liveness -------------------------------------------------------------------------------
   if (input.finalPollsComplete === false) t.add('final-polls-incomplete', 'the final polls did not reach the end of every partition');

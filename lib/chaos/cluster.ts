@@ -7,9 +7,17 @@
  * Ports from `basePort`: client base+id, peer base+100+id, metrics base+200+id, proxy (x, y)
  * base+300+10x+y. Each node's stdout/stderr go to `<runDir>/node-<id>.log`; its data to
  * `<runDir>/data/node-<id>`.
+ *
+ * With `diskBytes` (the disk-full fault), each node's data dir is a tmpfs of that size, mounted
+ * before the node starts (root only: `probeDiskFaults` says why not). Filling it (`fillDisk`)
+ * shrinks the tmpfs to what is used plus a little and writes a ballast file into the rest, so the
+ * node's next write fails with ENOSPC; `freeDisk` deletes the ballast and gives the size back.
+ * `releaseDisks` (after the nodes stopped) copies each tmpfs into the run folder and unmounts it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { type WriteStream, createWriteStream, mkdirSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import {
+  type WriteStream, closeSync, cpSync, createWriteStream, mkdirSync, openSync, renameSync, rmSync, rmdirSync, statfsSync, writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { LinkProxy, type LinkMode, PASS } from './proxy.js';
 
@@ -41,6 +49,32 @@ process.on('exit', () => {
   for (const child of liveChildren) child.kill('SIGKILL');
 });
 
+/** tmpfs mounts still mounted: lazily unmounted if this process exits first. */
+const liveMounts = new Set<string>();
+process.on('exit', () => {
+  for (const dir of liveMounts) spawnSync('umount', ['-l', dir]);
+});
+
+function run(cmd: string, args: readonly string[]): string | null {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) return `${cmd}: ${r.error.message}`;
+  return r.status === 0 ? null : `${cmd} ${args.join(' ')}: ${(r.stderr || r.stdout || `exit ${r.status}`).trim()}`;
+}
+
+/**
+ * Null when this machine can give a node a disk of its own to fill (mount a tmpfs: root, or
+ * CAP_SYS_ADMIN), else the reason it cannot.
+ */
+export function probeDiskFaults(scratchDir: string): string | null {
+  if (process.platform !== 'linux') return `disk-full needs Linux (tmpfs mounts); this is ${process.platform}`;
+  const dir = join(scratchDir, '.disk-probe');
+  mkdirSync(dir, { recursive: true });
+  const failed = run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+  if (failed === null) run('umount', [dir]);
+  rmSync(dir, { recursive: true, force: true });
+  return failed === null ? null : `disk-full needs to mount a tmpfs per node (root or CAP_SYS_ADMIN): ${failed}`;
+}
+
 /** Kills `child` if this process exits while it runs. */
 export function trackChild(child: ChildProcess): void {
   liveChildren.add(child);
@@ -56,6 +90,11 @@ export class ChaosNode {
   /** Counts process lives: 0 for the first start. */
   incarnation = -1;
   paused = false;
+  /** Every process life that ended without the runner asking (a crash, a fatal error): when (performance.now()) and how. */
+  readonly crashes: { life: number; code: number | null; signal: string | null; atMs: number }[] = [];
+  /** Called when a process life ends without the runner asking. */
+  onCrash: ((life: number) => void) | null = null;
+  private stopping = false;
   private child: ChildProcess | null = null;
   private readonly log: WriteStream;
   private readonly args: string[];
@@ -87,7 +126,15 @@ export class ChaosNode {
     child.stdout!.on('data', (d: Buffer) => this.log.write(d));
     child.stderr!.on('data', (d: Buffer) => this.log.write(d));
     trackChild(child);
-    child.on('exit', (code, signal) => this.log.write(`----- exit code ${code} signal ${signal} at ${new Date().toISOString()} -----\n`));
+    const life = this.incarnation;
+    this.stopping = false;
+    child.on('exit', (code, signal) => {
+      if (!this.stopping) {
+        this.crashes.push({ life, code, signal, atMs: performance.now() });
+        this.onCrash?.(life);
+      }
+      this.log.write(`----- exit code ${code} signal ${signal} at ${new Date().toISOString()} -----\n`);
+    });
     this.child = child;
   }
 
@@ -113,6 +160,7 @@ export class ChaosNode {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     if (this.paused) this.resume();
+    this.stopping = true;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(signal);
     if (signal !== 'SIGKILL') {
@@ -148,16 +196,25 @@ export interface ChaosClusterOptions {
   readonly basePort: number;
   readonly tickMs?: number;
   readonly extraArgs?: readonly string[];
+  /** Give each node a tmpfs of this many bytes as its data dir (for disk-full faults). */
+  readonly diskBytes?: number;
 }
+
+const BALLAST = 'chaos-ballast';
+/** Room left beside what a node uses when its disk is shrunk; the ballast takes it. */
+const DISK_SLACK_BYTES = 1 << 20;
 
 export class ChaosCluster {
   readonly nodes: ChaosNode[];
   /** Key `${dialer}>${acceptor}` (dialer > acceptor). */
   readonly proxies = new Map<string, LinkProxy>();
   private readonly basePort: number;
+  private readonly diskBytes: number | null;
+  private readonly mounted = new Set<number>();
 
   constructor(options: ChaosClusterOptions) {
     this.basePort = options.basePort;
+    this.diskBytes = options.diskBytes ?? null;
     mkdirSync(join(options.runDir, 'data'), { recursive: true });
     const ids = Array.from({ length: options.size }, (_, i) => i + 1);
     const controllerIds = ids.slice(0, Math.min(3, options.size));
@@ -194,8 +251,69 @@ export class ChaosCluster {
   }
 
   async start(): Promise<void> {
+    if (this.diskBytes !== null) {
+      for (const n of this.nodes) {
+        mkdirSync(n.dataDir, { recursive: true });
+        const failed = run('mount', ['-t', 'tmpfs', '-o', `size=${this.diskBytes},mode=0755`, 'tmpfs', n.dataDir]);
+        if (failed !== null) throw new Error(`cannot give node ${n.id} a disk of its own: ${failed}`);
+        this.mounted.add(n.id);
+        liveMounts.add(n.dataDir);
+      }
+    }
     for (const p of this.proxies.values()) await p.start();
     for (const n of this.nodes) n.start();
+  }
+
+  /** Fills node `id`'s disk: its next write that needs space fails with ENOSPC. Returns the ballast's size. */
+  fillDisk(id: number): number {
+    const n = this.node(id);
+    if (!this.mounted.has(id)) throw new Error(`node ${id} has no disk of its own (run with diskBytes)`);
+    // Shrink the tmpfs to what is used now plus a little (the node keeps writing: retry if it grew).
+    for (let attempt = 0; ; attempt++) {
+      const st = statfsSync(n.dataDir);
+      const used = (st.blocks - st.bfree) * st.bsize;
+      const size = Math.ceil((used + DISK_SLACK_BYTES) / 4096) * 4096;
+      const failed = run('mount', ['-o', `remount,size=${size}`, n.dataDir]);
+      if (failed === null) break;
+      if (attempt >= 10) throw new Error(`cannot shrink node ${id}'s disk: ${failed}`);
+    }
+    const fd = openSync(join(n.dataDir, BALLAST), 'w');
+    const chunk = Buffer.alloc(64 * 1024);
+    let written = 0;
+    try {
+      for (;;) written += writeSync(fd, chunk);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    } finally {
+      closeSync(fd);
+    }
+    return written;
+  }
+
+  /** Gives node `id` its space back. */
+  freeDisk(id: number): void {
+    const n = this.node(id);
+    if (!this.mounted.has(id)) return;
+    rmSync(join(n.dataDir, BALLAST), { force: true });
+    const failed = run('mount', ['-o', `remount,size=${this.diskBytes}`, n.dataDir]);
+    if (failed !== null) throw new Error(`cannot give node ${id} its space back: ${failed}`);
+  }
+
+  /** After the nodes stopped: copies every tmpfs data dir into the run folder and unmounts it. */
+  releaseDisks(): void {
+    for (const id of [...this.mounted]) {
+      const n = this.node(id);
+      const copy = `${n.dataDir}.copy`;
+      rmSync(join(n.dataDir, BALLAST), { force: true });
+      cpSync(n.dataDir, copy, { recursive: true });
+      let failed = run('umount', [n.dataDir]);
+      if (failed !== null) failed = run('umount', ['-l', n.dataDir]);
+      if (failed !== null) throw new Error(`cannot unmount node ${id}'s disk: ${failed}`);
+      this.mounted.delete(id);
+      liveMounts.delete(n.dataDir);
+      rmdirSync(n.dataDir);
+      renameSync(copy, n.dataDir);
+    }
   }
 
   /**

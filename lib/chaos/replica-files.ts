@@ -4,8 +4,9 @@
  * Layout (lib/storage/segment-log.ts): segment files `<first Raft index, 20 digits>.log` of
  * Kafka record batches v2 back to back, one batch per Raft entry, the term in
  * partitionLeaderEpoch. Partitions live in `<dataDir>/partitions/<topic>-<partition>.<topicId>/log/`
- * ('batch' format: baseOffset is the Kafka offset); the metadata log in `<dataDir>/metadata/log/`
- * ('opaque' format: baseOffset is the Raft index). Each batch is checked (length, magic, CRC-32C,
+ * ('batch' format: baseOffset is the Kafka offset), except the internal `__consumer_offsets`
+ * partitions, whose entries are 'opaque' like the metadata log in `<dataDir>/metadata/log/`
+ * (baseOffset is the Raft index; the records are not Kafka values, so they are not decoded). Each batch is checked (length, magic, CRC-32C,
  * header); a bad batch with nothing valid after it in the last segment is a torn tail, anything
  * else is reported as a problem below the recovery point. Reading goes on after a bad batch whose
  * length is plausible (a CRC mismatch), else stops at it.
@@ -18,8 +19,8 @@ import type { FileProblem, ReplicaBatch, ReplicaLog } from './history.js';
 const SEGMENT_RE = /^\d{20}\.log$/;
 const PARTITION_DIR_RE = /^(.+)-(\d+)\.([^.]+)$/;
 
-/** Reads one log directory (segment files in order). */
-export function readLogDir(dir: string): { batches: ReplicaBatch[]; problems: FileProblem[] } {
+/** Reads one log directory (segment files in order); `values`: decode each data record's value. */
+export function readLogDir(dir: string, values = true): { batches: ReplicaBatch[]; problems: FileProblem[] } {
   const batches: ReplicaBatch[] = [];
   const problems: FileProblem[] = [];
   if (!existsSync(dir)) return { batches, problems };
@@ -33,7 +34,7 @@ export function readLogDir(dir: string): { batches: ReplicaBatch[]; problems: Fi
       if (bad === null) {
         const size = buf.readInt32BE(pos + 8) + 12;
         const bytes = buf.subarray(pos, pos + size);
-        batches.push(toBatch(bytes));
+        batches.push(toBatch(bytes, values));
         pos += size;
         continue;
       }
@@ -49,10 +50,10 @@ export function readLogDir(dir: string): { batches: ReplicaBatch[]; problems: Fi
   return { batches, problems };
 }
 
-function toBatch(bytes: Buffer): ReplicaBatch {
+function toBatch(bytes: Buffer, values: boolean): ReplicaBatch {
   const h = new BatchHeader(bytes);
   const records: [number, string][] = [];
-  if (!h.isControl && h.compression === 0) {
+  if (values && !h.isControl && h.compression === 0) {
     try {
       for (const r of decodeRecords(bytes)) records.push([h.baseOffset + r.offsetDelta, r.value === null ? '' : Buffer.from(r.value).toString('utf8')]);
     } catch {
@@ -72,11 +73,12 @@ export function readNodeReplicas(node: number, dataDir: string): ReplicaLog[] {
       if (!m) continue;
       const topic = m[1]!;
       const partition = Number(m[2]);
-      const { batches, problems } = readLogDir(join(partitionsDir, name, 'log'));
+      // Internal topics (__consumer_offsets) hold opaque entries, not Kafka values.
+      const { batches, problems } = readLogDir(join(partitionsDir, name, 'log'), !topic.startsWith('__'));
       out.push({ node, group: `${topic}-${partition}`, topic, partition, batches, problems });
     }
   }
-  const meta = readLogDir(join(dataDir, 'metadata', 'log'));
+  const meta = readLogDir(join(dataDir, 'metadata', 'log'), false);
   out.push({ node, group: 'metadata', topic: null, partition: null, batches: meta.batches, problems: meta.problems });
   return out;
 }

@@ -1,26 +1,48 @@
 /**
  * One chaos run: start a cluster of real processes behind link proxies, create the topics, run
- * producers, assigned consumers and the status sampler, inject the seeded fault schedule, heal,
- * wait for recovery and convergence, run the final polls, stop the nodes, read every replica's
- * files and check it all (checker.ts).
+ * producers, assigned consumers, a consumer group and the status sampler, inject the seeded fault
+ * schedule, heal, wait for recovery and convergence and for the group to catch up, run the final
+ * polls and the final OffsetFetch, stop the nodes, read every replica's files (data partitions,
+ * `__consumer_offsets` partitions, the metadata log) and check it all (checker.ts).
  *
  * The run folder keeps: run.json (parameters, seed, the command that repeats the run),
  * schedule.json (planned faults), faults.jsonl (faults as injected, with the nodes they hit),
- * history.jsonl (sends, polls, high watermark samples), consumers.log (kcat's stderr),
- * node-<id>.log, data/node-<id>/ (every node's data dir), final-status.json and report.json.
+ * history.jsonl (sends, polls, group joins / commits / fetched offsets, high watermark samples),
+ * consumers.log (kcat's stderr), node-<id>.log, data/node-<id>/ (every node's data dir; copied
+ * out of its tmpfs when the run had disk-full faults), final-status.json and report.json.
  */
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Xoshiro128 } from '../base/prng.js';
 import { type ChaosReport, check } from './checker.js';
-import { ChaosCluster, type NodeStatus } from './cluster.js';
+import { ChaosCluster, type NodeStatus, probeDiskFaults } from './cluster.js';
 import { partitionKey } from './history.js';
 import { readNodeReplicas } from './replica-files.js';
 import { type FaultKind, type PlannedFault, cutLinks, planSchedule } from './schedule.js';
 import {
-  AssignedConsumer, HistoryRecorder, ProducerWorkload, StatusSampler, type TopicPartition, type Workload, finalPolls,
-  kafkaFor,
+  AssignedConsumer, GroupMember, HistoryRecorder, OffsetObserver, ProducerWorkload, StatusSampler, type TopicPartition, type Workload,
+  finalGroupOffsets, finalPolls, kafkaFor,
 } from './workload.js';
+import { OFFSETS_TOPIC } from '../group/offsets-partition.js';
+import { partitionFor } from '../group/records.js';
+import { groupCoordinatorSettings } from '../group/settings.js';
+
+/** The consumer group of every run, and its size. */
+const GROUP = 'chaos-group';
+export const GROUP_MEMBERS_DEFAULT = 2;
+export const PRODUCERS_DEFAULT = 4;
+/** Each node's tmpfs when the run has disk-full faults (RAM is used only as the node fills it). */
+const DISK_BYTES = 2 * 1024 ** 3;
+/** A node that stopped by itself is restarted after this long. */
+const CRASH_RESTART_MS = 1000;
+/**
+ * A node that met a full disk may still be stopping when the space comes back (a fatal stop
+ * drains client requests and sends a last heartbeat, each bounded): its exit within this long
+ * after the fault counts as the fault's, not as a crash.
+ */
+const DISK_FULL_STOP_GRACE_MS = 20_000;
+/** The offsets partitions (the nodes run with the default). */
+const OFFSETS_PARTITIONS = groupCoordinatorSettings.offsetsTopicPartitions.default;
 
 export interface ChaosOptions {
   readonly nodes: number;
@@ -32,6 +54,8 @@ export interface ChaosOptions {
   readonly runDir: string;
   readonly basePort: number;
   readonly producers?: number;
+  /** Members of the consumer group (0: no group). */
+  readonly groupMembers?: number;
   /** Two fault tracks at once: process faults during link faults. */
   readonly overlap?: boolean;
   readonly log?: (line: string) => void;
@@ -43,6 +67,8 @@ export interface ChaosResult {
   readonly seed: number;
   readonly command: string;
   readonly faultsInjected: number;
+  /** Faults asked for that this machine cannot inject, with the reason. */
+  readonly skippedFaults: readonly string[];
 }
 
 interface TopicSpec {
@@ -64,22 +90,29 @@ async function until(_what: string, timeoutMs: number, cond: () => Promise<boole
   return false;
 }
 
-export function repeatCommand(o: Pick<ChaosOptions, 'nodes' | 'durationS' | 'faultsText' | 'seed' | 'overlap'>): string {
-  return `npm run chaos -- --nodes ${o.nodes} --duration ${o.durationS} --faults ${o.faultsText} --seed ${o.seed}${o.overlap ? ' --overlap' : ''}`;
+/** The command that repeats a run (settings at their defaults are left out). */
+export function repeatCommand(o: Pick<ChaosOptions, 'nodes' | 'durationS' | 'faultsText' | 'seed' | 'overlap' | 'producers' | 'groupMembers'>): string {
+  const producers = o.producers !== undefined && o.producers !== PRODUCERS_DEFAULT ? ` --producers ${o.producers}` : '';
+  const members = o.groupMembers !== undefined && o.groupMembers !== GROUP_MEMBERS_DEFAULT ? ` --group-members ${o.groupMembers}` : '';
+  return `npm run chaos -- --nodes ${o.nodes} --duration ${o.durationS} --faults ${o.faultsText} --seed ${o.seed}${o.overlap ? ' --overlap' : ''}${producers}${members}`;
 }
 
-/** The node a fault hits, now: a fixed node, or the current leader of a partition / the metadata group. */
+/**
+ * The node a fault hits, now: a fixed node, or the current leader of a partition, of the metadata
+ * group, or of a group's `__consumer_offsets` partition (its coordinator).
+ */
 function resolveTarget(fault: PlannedFault, statuses: readonly (NodeStatus | null)[], fallback: number): number {
   const t = fault.target;
   if (t.kind === 'node') return t.node;
+  const tp = t.kind === 'partition-leader' ? t : t.kind === 'group-coordinator' ? { topic: OFFSETS_TOPIC, partition: partitionFor(t.group, OFFSETS_PARTITIONS) } : null;
   const votes = new Map<number, number>();
   for (const st of statuses) {
     if (!st) continue;
-    if (t.kind === 'metadata-leader') {
+    if (tp === null) {
       if (st.metadata.role === 'leader') return st.nodeId;
       if (st.metadata.leader > 0) votes.set(st.metadata.leader, (votes.get(st.metadata.leader) ?? 0) + 1);
     } else {
-      const p = st.partitions.find((x) => x.topic === t.topic && x.partition === t.partition);
+      const p = st.partitions.find((x) => x.topic === tp.topic && x.partition === tp.partition);
       if (!p) continue;
       if (p.role === 'leader') return st.nodeId;
       if (p.leader > 0) votes.set(p.leader, (votes.get(p.leader) ?? 0) + 1);
@@ -98,19 +131,34 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const topics: TopicSpec[] = [{ topic: 'chaos', partitions: options.nodes, replicationFactor: Math.min(3, options.nodes) }];
   if (options.nodes >= 5) topics.push({ topic: 'chaos-rf5', partitions: 2, replicationFactor: 5 });
   const partitions: TopicPartition[] = topics.flatMap((t) => Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.topic, partition })));
+  const groupMembers = options.groupMembers ?? GROUP_MEMBERS_DEFAULT;
+  const groups = groupMembers > 0 ? [GROUP] : [];
+  const skippedFaults: string[] = [];
+  let faults = options.faults;
+  if (faults.includes('disk-full')) {
+    const why = probeDiskFaults(runDir);
+    if (why !== null) {
+      skippedFaults.push(why);
+      faults = faults.filter((k) => k !== 'disk-full');
+      log(`chaos: skipped: ${why}`);
+    }
+  }
+  const diskFaults = faults.includes('disk-full');
   const prng = new Xoshiro128(options.seed);
-  const schedule = planSchedule(prng.fork(), { nodes: options.nodes, durationMs, faults: options.faults, partitions, overlap: options.overlap === true });
-  writeFileSync(join(runDir, 'run.json'), `${JSON.stringify({ seed: options.seed, nodes: options.nodes, durationS: options.durationS, faults: options.faults, topics, overlap: options.overlap === true, basePort: options.basePort, command, startedAt: new Date().toISOString() }, null, 2)}\n`);
+  const schedule = planSchedule(prng.fork(), { nodes: options.nodes, durationMs, faults, partitions, groups, overlap: options.overlap === true });
+  writeFileSync(join(runDir, 'run.json'), `${JSON.stringify({ seed: options.seed, nodes: options.nodes, durationS: options.durationS, faults, skippedFaults, topics, groups, groupMembers, overlap: options.overlap === true, basePort: options.basePort, command, startedAt: new Date().toISOString() }, null, 2)}\n`);
   writeFileSync(join(runDir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
   log(`chaos: seed ${options.seed}, ${options.nodes} nodes, ${options.durationS} s, ${schedule.length} faults planned; run folder ${runDir}`);
 
-  const cluster = new ChaosCluster({ size: options.nodes, runDir, basePort: options.basePort });
+  const cluster = new ChaosCluster({ size: options.nodes, runDir, basePort: options.basePort, ...(diskFaults ? { diskBytes: DISK_BYTES } : {}) });
   const history = new HistoryRecorder(join(runDir, 'history.jsonl'), performance.now());
   const faultLog = createWriteStream(join(runDir, 'faults.jsonl'));
   const consumerLog = createWriteStream(join(runDir, 'consumers.log'));
   const workloads: Workload[] = [];
   let injected = 0;
   let shutDown = false;
+  let supervising = true;
+  const diskFull = new Set<number>();
   try {
     await cluster.start();
     const ready = await until('nodes serving', 60_000, async () => (await cluster.statuses()).every((s) => s?.serving === true));
@@ -133,16 +181,33 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     });
     log('chaos: cluster up, topics created; workload starts');
 
+    // ---- supervisor: a node that stopped by itself is restarted (once its disk has space again) --
+    for (const n of cluster.nodes) {
+      n.onCrash = (life) => {
+        const crash = n.crashes[n.crashes.length - 1]!;
+        log(`chaos: node ${n.id} (life ${life}) stopped by itself (exit code ${crash.code}, signal ${crash.signal})${diskFull.has(n.id) ? '; restarted once its disk has space' : '; restarting it'}`);
+        if (diskFull.has(n.id) || !supervising) return;
+        setTimeout(() => {
+          if (supervising && !diskFull.has(n.id) && !n.running) n.start();
+        }, CRASH_RESTART_MS);
+      };
+    }
+
     // ---- workload -----------------------------------------------------------------------------
     const sampler = new StatusSampler({ cluster, history, topics: topics.map((t) => t.topic) });
     const consumers = partitions.map((tp) => new AssignedConsumer({ name: `c-${partitionKey(tp.topic, tp.partition)}`, cluster, history, tp, stderr: consumerLog }));
-    const producers = Array.from({ length: options.producers ?? 4 }, (_, i) => new ProducerWorkload({ name: `p${i}`, cluster, history, partitions, prng: prng.fork() }));
-    workloads.push(sampler, ...consumers, ...producers);
+    const producers = Array.from({ length: options.producers ?? PRODUCERS_DEFAULT }, (_, i) => new ProducerWorkload({ name: `p${i}`, cluster, history, partitions, prng: prng.fork() }));
+    const topicNames = topics.map((t) => t.topic);
+    const members = groups.flatMap((group) => Array.from({ length: groupMembers }, (_, i) => new GroupMember({ name: `${group}-m${i}`, group, cluster, history, topics: topicNames })));
+    const observers = groups.map((group) => new OffsetObserver({ name: `${group}-observer`, group, cluster, history, topics: topicNames }));
+    workloads.push(sampler, ...consumers, ...producers, ...members, ...observers);
     for (const w of workloads) w.start();
 
     // ---- faults -------------------------------------------------------------------------------
     const phaseStart = history.now();
     let lastHealMs: number | null = null;
+    /** Where a node stopping by itself is expected: a life that met a full disk, until a while after the space came back. */
+    const diskFullWindows: { node: number; life: number; fromMs: number; toMs: number }[] = [];
     const runFault = async (fault: PlannedFault): Promise<void> => {
       const wait = phaseStart + fault.atMs - history.now();
       if (wait > 0) await sleep(wait);
@@ -150,6 +215,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const node = resolveTarget(fault, statuses, fault.target.kind === 'node' ? fault.target.node : 1);
       const links = cutLinks(fault, node, options.nodes);
       const startMs = history.now();
+      const lifeBefore = cluster.node(node).incarnation;
+      let ballastBytes: number | undefined;
       switch (fault.kind) {
         case 'kill':
           await cluster.node(node).stop('SIGKILL');
@@ -159,6 +226,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           break;
         case 'pause':
           cluster.node(node).pause();
+          break;
+        case 'disk-full':
+          diskFull.add(node);
+          ballastBytes = cluster.fillDisk(node);
           break;
         case 'slow': {
           const all = cluster.nodes.filter((n) => n.id !== node).flatMap((n) => [[node, n.id], [n.id, node]] as [number, number][]);
@@ -181,12 +252,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         case 'pause':
           cluster.node(node).resume();
           break;
+        case 'disk-full':
+          cluster.freeDisk(node);
+          diskFull.delete(node);
+          break;
         default:
           cluster.healLinks();
       }
       const healMs = history.now();
       lastHealMs = Math.max(lastHealMs ?? 0, healMs);
-      faultLog.write(`${JSON.stringify({ ...fault, node, links, startMs, healMs })}\n`);
+      if (fault.kind === 'disk-full') {
+        diskFullWindows.push({ node, life: lifeBefore, fromMs: startMs, toMs: healMs });
+        // A node that stopped on the full disk comes back now there is space; one still stopping is restarted by the supervisor.
+        if (!cluster.node(node).running) cluster.node(node).start();
+      }
+      faultLog.write(`${JSON.stringify({ ...fault, node, links, startMs, healMs, ...(ballastBytes !== undefined ? { ballastBytes } : {}) })}\n`);
     };
     const tracks = [...new Set(schedule.map((f) => f.track))];
     await Promise.all(tracks.map(async (track) => {
@@ -234,15 +314,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     });
     const hwOf = (tp: TopicPartition): number => Math.max(0, ...finalStatuses.flatMap((s) => s?.partitions.filter((p) => p.topic === tp.topic && p.partition === tp.partition).map((p) => p.highWatermark) ?? []));
     await until('consumers caught up', 20_000, async () => consumers.every((c, i) => c.next >= hwOf(partitions[i]!) - 1));
-    for (const w of [...consumers, sampler]) await w.stop();
-
-    // ---- final polls --------------------------------------------------------------------------
     const ackedEnd = new Map<string, number>();
     for (const s of history.sends) {
       if (s.type !== 'ok' || !s.offsets) continue;
       const k = partitionKey(s.topic, s.partition);
       ackedEnd.set(k, Math.max(ackedEnd.get(k) ?? 0, ...s.offsets.map((o) => o + 1)));
     }
+    // The group commits past every acknowledged record, then its members leave.
+    const groupCaughtUp = await until('group caught up', 30_000, async () => groups.every((group) => partitions.every((tp) => {
+      const committed = Math.max(0, ...history.commits.filter((c) => c.group === group && c.type === 'ok').flatMap((c) => c.offsets.filter((o) => o.topic === tp.topic && o.partition === tp.partition).map((o) => o.offset)));
+      return committed >= (ackedEnd.get(partitionKey(tp.topic, tp.partition)) ?? 0);
+    })));
+    if (groups.length > 0) log(`chaos: consumer group ${groupCaughtUp ? 'caught up' : 'NOT caught up within 30 s'}`);
+    for (const w of [...consumers, ...members, ...observers, sampler]) await w.stop();
+    for (const group of groups) {
+      if ((await finalGroupOffsets({ cluster, history, group, topics: topicNames })) === null) log(`chaos: the final OffsetFetch of ${group} got no answer`);
+    }
+
+    // ---- final polls --------------------------------------------------------------------------
     const finalComplete = await finalPolls({ cluster, history, partitions, stderr: consumerLog, atLeast: (tp) => ackedEnd.get(partitionKey(tp.topic, tp.partition)) ?? 0 });
     log(`chaos: final polls ${finalComplete ? 'complete' : 'INCOMPLETE'}`);
 
@@ -261,24 +350,47 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       // A voter we could not ask: compare nothing rather than guess a bound.
       if (hws.every((h) => h !== undefined)) committed[key] = Math.min(...(hws as number[]));
     }
+    // The offsets partitions (opaque Raft entries: baseOffset is the Raft index, committed up to the commit index).
+    const offsetsPartitions = new Set(finalStatuses.flatMap((s) => s?.partitions.filter((p) => p.topic === OFFSETS_TOPIC).map((p) => p.partition) ?? []));
+    for (const partition of offsetsPartitions) {
+      const key = partitionKey(OFFSETS_TOPIC, partition);
+      const views = finalStatuses.flatMap((s) => s?.partitions.filter((p) => p.topic === OFFSETS_TOPIC && p.partition === partition).map((p) => ({ node: s.nodeId, p })) ?? []);
+      const leader = views.find((v) => v.p.role === 'leader');
+      if (!leader) continue;
+      const commits = leader.p.voters.map((v) => views.find((x) => x.node === v)?.p.commitIndex);
+      voters[key] = leader.p.voters;
+      if (commits.every((c) => c !== undefined)) committed[key] = Math.min(...(commits as number[])) + 1;
+    }
     const metaVoters = finalStatuses.find((s) => s?.metadata.role === 'leader')?.metadata.voters ?? [];
     const metaCommits = metaVoters.map((v) => finalStatuses.find((s) => s?.nodeId === v)?.metadata.commitIndex);
     if (metaVoters.length > 0 && metaCommits.every((c) => c !== undefined)) {
       committed.metadata = Math.min(...(metaCommits as number[])) + 1;
       voters.metadata = metaVoters;
     }
+    supervising = false;
     await cluster.shutdown('SIGTERM');
     shutDown = true;
+    cluster.releaseDisks();
     const replicas = cluster.nodes.flatMap((n) => readNodeReplicas(n.id, n.dataDir)).filter((r) => r.group === 'metadata' || committed[r.group] !== undefined || voters[r.group] !== undefined);
+    // Nodes that stopped by themselves, other than on a full disk: each is a bug (an assertion or a fatal error).
+    const crashes = cluster.nodes.flatMap((n) => n.crashes.map((c) => ({ node: n.id, life: c.life, code: c.code, signal: c.signal, atMs: history.at(c.atMs) })))
+      .filter((c) => !diskFullWindows.some((w) => w.node === c.node && c.life === w.life && c.atMs >= w.fromMs && c.atMs <= w.toMs + DISK_FULL_STOP_GRACE_MS));
     const report = check({
-      sends: history.sends, polls: history.polls, hw: history.hw, replicas, committed, voters, lastHealMs, recoveredMs,
-      finalPollsComplete: finalComplete,
+      crashes,
+      sends: history.sends, polls: history.polls, hw: history.hw, joins: history.joins, commits: history.commits,
+      offsetFetches: history.offsetFetches, replicas, committed, voters, lastHealMs, recoveredMs, finalPollsComplete: finalComplete,
     });
-    writeFileSync(join(runDir, 'report.json'), `${JSON.stringify({ seed: options.seed, command, faultsInjected: injected, ...report }, null, 2)}\n`);
-    return { report, runDir, seed: options.seed, command, faultsInjected: injected };
+    writeFileSync(join(runDir, 'report.json'), `${JSON.stringify({ seed: options.seed, command, faultsInjected: injected, skippedFaults, ...report }, null, 2)}\n`);
+    return { report, runDir, seed: options.seed, command, faultsInjected: injected, skippedFaults };
   } finally {
+    supervising = false;
     for (const w of workloads) await w.stop().catch(() => {});
     if (!shutDown) await cluster.shutdown('SIGKILL').catch(() => {});
+    try {
+      cluster.releaseDisks();
+    } catch (err) {
+      log(`chaos: ${(err as Error).message}`);
+    }
     await history.close();
     await new Promise<void>((r) => faultLog.end(() => r()));
     await new Promise<void>((r) => consumerLog.end(() => r()));

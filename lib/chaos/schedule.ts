@@ -5,7 +5,8 @@
  * (from the nodes' /status) and recorded then.
  *
  * Fault kinds (the `--faults` names; `partition` means every partition kind):
- * - `kill`: kill -9 a node (a random one, or the leader of a partition, or the metadata leader),
+ * - `kill`: kill -9 a node (a random one, or the leader of a partition, the metadata leader, or
+ *   the coordinator of a consumer group: the leader of its `__consumer_offsets` partition),
  *   restart it after the fault's duration.
  * - `kill-majority`: kill -9 a majority of the nodes at once (every acknowledged write must
  *   survive on the fsynced files), restart them after the duration.
@@ -13,9 +14,13 @@
  * - `partition-one`: isolate one node from every other.
  * - `partition-oneway`: one node's bytes to the others are dropped (or theirs to it), the other way works.
  * - `partition-majority`: a minority of nodes cut off from the majority.
- * - `partition-leader`: isolate the leader of a partition; `partition-metadata`: the metadata leader.
+ * - `partition-leader`: isolate the leader of a partition; `partition-metadata`: the metadata leader;
+ *   `partition-coordinator`: a consumer group's coordinator.
  * - `partition-ring`: each node hears only its two neighbours (5+ nodes: each still sees a majority).
  * - `slow`: every link of one node delayed by 50-500 ms.
+ * - `disk-full`: one node's file system (its data dir is a small tmpfs for the run) fills up: the
+ *   node stops on its first failed write; after the fault the space is freed and the node, if it
+ *   stopped, restarted.
  * Partitions are blackholes (bytes swallowed, connections kept) or resets (connections refused),
  * drawn per fault.
  */
@@ -23,23 +28,21 @@ import type { Prng } from '../base/prng.js';
 
 export const FAULT_KINDS = [
   'kill', 'kill-majority', 'pause', 'partition-one', 'partition-oneway', 'partition-majority', 'partition-leader', 'partition-metadata',
-  'partition-ring', 'slow',
+  'partition-coordinator', 'partition-ring', 'slow', 'disk-full',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** Names accepted by --faults that stand for several kinds, and those not supported. */
+/** Names accepted by --faults that stand for several kinds. */
 export const FAULT_FAMILIES: Readonly<Record<string, readonly FaultKind[]>> = {
-  partition: ['partition-one', 'partition-oneway', 'partition-majority', 'partition-leader', 'partition-metadata', 'partition-ring'],
+  partition: ['partition-one', 'partition-oneway', 'partition-majority', 'partition-leader', 'partition-metadata', 'partition-coordinator', 'partition-ring'],
   all: FAULT_KINDS,
-};
-export const UNSUPPORTED_FAULTS: Readonly<Record<string, string>> = {
-  'disk-full': 'disk-full is not injected yet (it needs a fault-injecting storage wrapper or a tmpfs per node)',
 };
 
 export type Target =
   | { readonly kind: 'node'; readonly node: number }
   | { readonly kind: 'partition-leader'; readonly topic: string; readonly partition: number }
-  | { readonly kind: 'metadata-leader' };
+  | { readonly kind: 'metadata-leader' }
+  | { readonly kind: 'group-coordinator'; readonly group: string };
 
 export interface PlannedFault {
   readonly index: number;
@@ -63,6 +66,8 @@ export interface ScheduleOptions {
   readonly durationMs: number;
   readonly faults: readonly FaultKind[];
   readonly partitions: readonly { topic: string; partition: number }[];
+  /** Consumer groups whose coordinators faults may target. */
+  readonly groups?: readonly string[];
   /** Quiet time at the start, for the workload to warm up. */
   readonly warmupMs?: number;
   readonly faultMsMin?: number;
@@ -75,18 +80,16 @@ export interface ScheduleOptions {
 export function parseFaults(text: string, nodes: number): { kinds: FaultKind[]; skipped: string[] } {
   const kinds = new Set<FaultKind>();
   const skipped: string[] = [];
+  let ringAsked = false;
   for (const raw of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    if (raw in UNSUPPORTED_FAULTS) {
-      skipped.push(UNSUPPORTED_FAULTS[raw]!);
-      continue;
-    }
+    if (raw === 'partition-ring') ringAsked = true;
     const family = FAULT_FAMILIES[raw];
     if (family) family.forEach((k) => kinds.add(k));
     else if ((FAULT_KINDS as readonly string[]).includes(raw)) kinds.add(raw as FaultKind);
-    else throw new Error(`unknown fault "${raw}" (known: ${[...Object.keys(FAULT_FAMILIES), ...FAULT_KINDS, ...Object.keys(UNSUPPORTED_FAULTS)].join(', ')})`);
+    else throw new Error(`unknown fault "${raw}" (known: ${[...Object.keys(FAULT_FAMILIES), ...FAULT_KINDS].join(', ')})`);
   }
   // A ring on fewer than 5 nodes is full connectivity: nothing to inject.
-  if (nodes < 5) kinds.delete('partition-ring');
+  if (nodes < 5 && kinds.delete('partition-ring') && ringAsked) skipped.push('partition-ring needs 5 nodes (on fewer every node hears every other)');
   return { kinds: [...kinds], skipped };
 }
 
@@ -94,14 +97,15 @@ function pick<T>(prng: Prng, items: readonly T[]): T {
   return items[prng.int(0, items.length - 1)]!;
 }
 
-function randomTarget(prng: Prng, nodes: number, partitions: ScheduleOptions['partitions']): Target {
+function randomTarget(prng: Prng, nodes: number, partitions: ScheduleOptions['partitions'], groups: readonly string[]): Target {
   const r = prng.next();
-  if (r < 0.4 || partitions.length === 0) return { kind: 'node', node: prng.int(1, nodes) };
-  if (r < 0.8) {
+  if (r < 0.35 || partitions.length === 0) return { kind: 'node', node: prng.int(1, nodes) };
+  if (r < 0.7) {
     const p = pick(prng, partitions);
     return { kind: 'partition-leader', topic: p.topic, partition: p.partition };
   }
-  return { kind: 'metadata-leader' };
+  if (r < 0.85 || groups.length === 0) return { kind: 'metadata-leader' };
+  return { kind: 'group-coordinator', group: pick(prng, groups) };
 }
 
 function shuffled(prng: Prng, nodes: number): number[] {
@@ -113,8 +117,8 @@ function shuffled(prng: Prng, nodes: number): number[] {
   return ids;
 }
 
-/** Faults on processes; the others are faults on links. */
-export const PROCESS_FAULTS: readonly FaultKind[] = ['kill', 'kill-majority', 'pause'];
+/** Faults on processes (and their disks); the others are faults on links. */
+export const PROCESS_FAULTS: readonly FaultKind[] = ['kill', 'kill-majority', 'pause', 'disk-full'];
 
 /**
  * The schedule. Without `overlap`, one fault at a time. With it, two tracks run at once: one of
@@ -143,15 +147,17 @@ function planTrack(prng: Prng, options: ScheduleOptions, kinds: readonly FaultKi
     const durationMs = Math.min(prng.int(faultMin, faultMax), options.durationMs - t);
     const style = prng.chance(0.5) ? 'blackhole' as const : 'refuse' as const;
     const base = { index: out.length, track, kind, atMs: t, durationMs };
+    const groups = options.groups ?? [];
     switch (kind) {
       case 'kill':
       case 'pause':
       case 'slow':
+      case 'disk-full':
       case 'partition-one':
-        out.push({ ...base, target: randomTarget(prng, options.nodes, options.partitions), ...(kind === 'slow' ? { delayMs: prng.int(50, 500) } : {}), ...(kind === 'partition-one' ? { style } : {}) });
+        out.push({ ...base, target: randomTarget(prng, options.nodes, options.partitions, groups), ...(kind === 'slow' ? { delayMs: prng.int(50, 500) } : {}), ...(kind === 'partition-one' ? { style } : {}) });
         break;
       case 'partition-oneway':
-        out.push({ ...base, target: randomTarget(prng, options.nodes, options.partitions), outbound: prng.chance(0.5), style: 'blackhole' });
+        out.push({ ...base, target: randomTarget(prng, options.nodes, options.partitions, groups), outbound: prng.chance(0.5), style: 'blackhole' });
         break;
       case 'kill-majority': {
         const killed = shuffled(prng, options.nodes).slice(0, Math.floor(options.nodes / 2) + 1).sort((a, b) => a - b);
@@ -171,6 +177,9 @@ function planTrack(prng: Prng, options: ScheduleOptions, kinds: readonly FaultKi
       }
       case 'partition-metadata':
         out.push({ ...base, target: { kind: 'metadata-leader' }, style });
+        break;
+      case 'partition-coordinator':
+        out.push({ ...base, target: groups.length > 0 ? { kind: 'group-coordinator', group: pick(prng, groups) } : { kind: 'metadata-leader' }, style });
         break;
       case 'partition-ring':
         out.push({ ...base, target: { kind: 'node', node: 1 }, style });
@@ -192,6 +201,7 @@ export function cutLinks(fault: PlannedFault, node: number, nodes: number): [num
     case 'partition-one':
     case 'partition-leader':
     case 'partition-metadata':
+    case 'partition-coordinator':
       return others.flatMap((o) => [[node, o], [o, node]] as [number, number][]);
     case 'partition-oneway':
       return others.map((o) => (fault.outbound ? [node, o] : [o, node]) as [number, number]);

@@ -7,15 +7,20 @@
  *   stdout chunk one PollOp; `auto.offset.reset=error`, so a consumer never jumps silently: if kcat
  *   exits it is restarted at the next offset as a new session;
  * - final polls: `kcat -C -e` per partition from the beginning, after the heal;
+ * - group members: KafkaJS consumers in one group subscribed to every topic (fromBeginning,
+ *   autoCommit off), each batch one PollOp of the member's current session (one per completed
+ *   rebalance, recorded as a GroupJoinOp with the generation and assignment SyncGroup gave it),
+ *   then an OffsetCommit of the offset after the batch (a CommitOp with the generation it carried);
+ *   a member whose KafkaJS consumer gives up is started afresh as a new member;
+ * - an observer of the group's committed offsets (OffsetFetch through the KafkaJS admin client);
  * - a sampler of every node's /status (high watermarks per process life).
- * Group consumers are a workload to add (the `Workload` interface) once consumer groups land.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type WriteStream, createWriteStream } from 'node:fs';
-import kafkajs, { type Kafka, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type EachBatchPayload, type Kafka, type LogEntry, type Producer } from 'kafkajs';
 import type { Prng } from '../base/prng.js';
 import { type ChaosCluster, trackChild } from './cluster.js';
-import type { CommitOp, GroupJoinOp, HistoryOp, HwSample, OffsetFetchOp, PollOp, SendOp } from './history.js';
+import type { CommitOp, GroupJoinOp, GroupOffset, HistoryOp, HwSample, OffsetFetchOp, PollOp, SendOp } from './history.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -38,6 +43,11 @@ export class HistoryRecorder {
   /** Milliseconds since the start of the run (monotonic). */
   now(): number {
     return performance.now() - this.startMs;
+  }
+
+  /** A performance.now() time as milliseconds since the start of the run. */
+  at(performanceMs: number): number {
+    return performanceMs - this.startMs;
   }
 
   add(op: HistoryOp): void {
@@ -277,6 +287,201 @@ export async function finalPolls(options: {
     if (!reached) complete = false;
   }
   return complete;
+}
+
+/** Commit errors the coordinator answers before appending anything: the commit definitely failed. */
+const COMMIT_REFUSALS = new Set(['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID']);
+
+function errorText(err: unknown): string {
+  return String((err as Error)?.message ?? err).slice(0, 200);
+}
+
+/**
+ * One member of a consumer group (KafkaJS). Its generation and assignment come from KafkaJS's
+ * debug log line 'Received assignment' (written once SyncGroup answered), the generation of each
+ * acknowledged commit from the COMMIT_OFFSETS event: KafkaJS exposes neither otherwise.
+ */
+export class GroupMember implements Workload {
+  readonly name: string;
+  readonly group: string;
+  private readonly cluster: ChaosCluster;
+  private readonly history: HistoryRecorder;
+  private readonly topics: readonly string[];
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private session = -1;
+  private generation = -1;
+  private commitGeneration: number | null = null;
+
+  constructor(options: { name: string; group: string; cluster: ChaosCluster; history: HistoryRecorder; topics: readonly string[] }) {
+    this.name = options.name;
+    this.group = options.group;
+    this.cluster = options.cluster;
+    this.history = options.history;
+    this.topics = options.topics;
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      await this.life();
+      if (this.running) await sleep(1000);
+    }
+  }
+
+  /** One KafkaJS consumer, until it gives up (a crash it does not restart from) or the member stops. */
+  private async life(): Promise<void> {
+    const kafka = new KafkaClient({
+      clientId: this.name, brokers: this.cluster.bootstrap, connectionTimeout: 2000, requestTimeout: 8000,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
+      logLevel: logLevel.DEBUG, logCreator: () => (entry) => this.onLog(entry),
+    });
+    const consumer = kafka.consumer({
+      groupId: this.group, sessionTimeout: 10_000, rebalanceTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 200,
+      allowAutoTopicCreation: false, retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    const ended = new Promise<void>((resolve) => {
+      this.wake = resolve;
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (!e.payload.restart) resolve();
+      });
+    });
+    consumer.on(consumer.events.COMMIT_OFFSETS, (e) => {
+      this.commitGeneration = e.payload.groupGenerationId;
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...this.topics], fromBeginning: true });
+      await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 1, eachBatch: (payload) => this.onBatch(payload) });
+      if (this.running) await ended;
+    } catch {
+      // Could not connect or subscribe: try again as a new consumer.
+    }
+    this.wake = null;
+    await consumer.disconnect().catch(() => {});
+  }
+
+  private onLog(entry: LogEntry): void {
+    const log = entry.log;
+    if (log.message !== 'Received assignment' || log.groupId !== this.group) return;
+    const assigned = (log.memberAssignment ?? {}) as Record<string, number[]>;
+    this.session++;
+    this.generation = Number(log.generationId);
+    this.history.add({
+      f: 'join', group: this.group, process: this.name, session: this.session, memberId: String(log.memberId), generation: this.generation,
+      timeMs: this.history.now(), assignment: Object.entries(assigned).flatMap(([topic, ps]) => ps.map((p) => [topic, p] as const)),
+    });
+  }
+
+  private async onBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }: EachBatchPayload): Promise<void> {
+    const messages = batch.messages;
+    if (messages.length === 0) return;
+    const session = this.session;
+    const records = messages.map((m) => [Number(m.offset), m.value === null ? '' : m.value.toString('utf8')] as [number, string]);
+    this.history.add({ f: 'poll', process: this.name, session, timeMs: this.history.now(), topic: batch.topic, partition: batch.partition, records, group: this.group, generation: this.generation });
+    // Resolved before anything can throw, so KafkaJS never hands this batch to this session again.
+    resolveOffset(messages[messages.length - 1]!.offset);
+    const offsets: GroupOffset[] = [{ topic: batch.topic, partition: batch.partition, offset: records[records.length - 1]![0] + 1 }];
+    const invokeMs = this.history.now();
+    this.commitGeneration = null;
+    try {
+      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(offsets[0]!.offset) }] }] });
+      this.history.add({ f: 'commit', group: this.group, process: this.name, session, type: 'ok', invokeMs, completeMs: this.history.now(), generation: this.commitGeneration, offsets });
+    } catch (err) {
+      const type = COMMIT_REFUSALS.has(String((err as { type?: unknown }).type)) ? 'fail' : 'info';
+      this.history.add({ f: 'commit', group: this.group, process: this.name, session, type, invokeMs, completeMs: this.history.now(), generation: null, offsets, error: errorText(err) });
+    }
+    await heartbeat();
+  }
+}
+
+function toOffsets(answer: { topic: string; partitions: { partition: number; offset: string }[] }[]): GroupOffset[] {
+  return answer.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) })));
+}
+
+/** Asks the group's committed offsets (OffsetFetch) every `intervalMs`; each answer is an OffsetFetchOp. */
+export class OffsetObserver implements Workload {
+  readonly name: string;
+  private readonly cluster: ChaosCluster;
+  private readonly history: HistoryRecorder;
+  private readonly group: string;
+  private readonly topics: readonly string[];
+  private readonly intervalMs: number;
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(options: { name: string; group: string; cluster: ChaosCluster; history: HistoryRecorder; topics: readonly string[]; intervalMs?: number }) {
+    this.name = options.name;
+    this.group = options.group;
+    this.cluster = options.cluster;
+    this.history = options.history;
+    this.topics = options.topics;
+    this.intervalMs = options.intervalMs ?? 1000;
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let admin: Admin | null = null;
+    while (this.running) {
+      try {
+        if (!admin) {
+          admin = kafkaFor(this.cluster, this.name).admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
+          await admin.connect();
+        }
+        await fetchGroupOffsets(admin, this.history, this.name, this.group, this.topics, false);
+      } catch {
+        await admin?.disconnect().catch(() => {});
+        admin = null;
+      }
+      await sleep(this.intervalMs);
+    }
+    await admin?.disconnect().catch(() => {});
+  }
+}
+
+async function fetchGroupOffsets(admin: Admin, history: HistoryRecorder, process: string, group: string, topics: readonly string[], final: boolean): Promise<GroupOffset[]> {
+  const invokeMs = history.now();
+  const answer = await admin.fetchOffsets({ groupId: group, topics: [...topics] });
+  const offsets = toOffsets(answer);
+  history.add({ f: 'offsets', group, process, invokeMs, completeMs: history.now(), offsets, ...(final ? { final } : {}) });
+  return offsets;
+}
+
+/** The group's committed offsets once its members left and the cluster settled (retried until answered). */
+export async function finalGroupOffsets(options: { cluster: ChaosCluster; history: HistoryRecorder; group: string; topics: readonly string[]; timeoutMs?: number }): Promise<GroupOffset[] | null> {
+  const end = Date.now() + (options.timeoutMs ?? 30_000);
+  while (Date.now() < end) {
+    const admin = kafkaFor(options.cluster, 'final-offsets').admin();
+    try {
+      await admin.connect();
+      return await fetchGroupOffsets(admin, options.history, 'final', options.group, options.topics, true);
+    } catch {
+      await sleep(1000);
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  }
+  return null;
 }
 
 /** Samples every running node's /status every `intervalMs`: high watermarks per process life. */
