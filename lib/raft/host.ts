@@ -135,8 +135,12 @@ export class RaftHost {
     }
   }
 
-  /** Resolves once no cycle is running and no group has work (tests, clean shutdown). */
+  /**
+   * Resolves once no cycle is running and no group has work (tests, clean shutdown). After a
+   * fatal error no cycle runs again: at once (work touched meanwhile will never be done).
+   */
   async idle(): Promise<void> {
+    if (this.fatal !== null) return;
     if (!this.cycling && !this.scheduled && this.touched.size === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
@@ -261,6 +265,7 @@ export class RaftHost {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
     this.closed = true;
+    this.touched.clear();
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
