@@ -159,6 +159,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let shutDown = false;
   let supervising = true;
   const diskFull = new Set<number>();
+  // KafkaJS lets some errors of its own stopping and restarting escape as unhandled rejections (a
+  // LeaveGroup answered NOT_COORDINATOR while a crashed consumer restarts): the client's business,
+  // not the run's. They are logged; any other unhandled rejection still ends the process.
+  const onRejection = (reason: unknown): void => {
+    if (!(reason instanceof Error && reason.name.startsWith('KafkaJS'))) throw reason;
+    if (consumerLog.writable) consumerLog.write(`[client] unhandled KafkaJS rejection: ${reason.name}: ${reason.message}\n`);
+  };
+  process.on('unhandledRejection', onRejection);
   try {
     await cluster.start();
     const ready = await until('nodes serving', 60_000, async () => (await cluster.statuses()).every((s) => s?.serving === true));
@@ -393,6 +401,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     await history.close();
     await new Promise<void>((r) => faultLog.end(() => r()));
+    // Late rejections of clients being torn down arrive after this turn: keep the guard a while.
+    setTimeout(() => process.off('unhandledRejection', onRejection), 10_000).unref();
     await new Promise<void>((r) => consumerLog.end(() => r()));
   }
 }
