@@ -19,7 +19,7 @@
  * Offsets: a commit is fenced by generation and member (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
  * REBALANCE_IN_PROGRESS while CompletingRebalance, FENCED_INSTANCE_ID); generation -1 with an
  * Empty (or absent) group is a "simple" commit. A commit is answered once its records are
- * replicated. Offsets of Empty groups expire offsetsRetentionMs after the group became Empty
+ * replicated; OffsetFetch once the log's read barrier confirmed this node still leads. Offsets of Empty groups expire offsetsRetentionMs after the group became Empty
  * (per commit timestamp for groups that never had members).
  *
  * Time: `clock.wallMs()` for persisted timestamps and retention, `timers` for every timeout; so a
@@ -306,8 +306,19 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   }
 
   async fetchOffsets(input: OffsetFetchInput): Promise<OffsetFetchResult> {
-    const shard = this.shardOf(input.groupId);
+    let shard = this.shardOf(input.groupId);
     if (shard === null) return { error: 'NOT_COORDINATOR', partitions: [] };
+    // Linearizable: a coordinator cut off from its quorum (not yet stepped down) must not answer
+    // with offsets older than ones its successor has acknowledged.
+    if (shard.log.readBarrier) {
+      try {
+        await shard.log.readBarrier();
+      } catch (err) {
+        return { error: appendErrorName(err), partitions: [] };
+      }
+      shard = this.shardOf(input.groupId);
+      if (shard === null) return { error: 'NOT_COORDINATOR', partitions: [] };
+    }
     const committed = shard.state.offsets.get(input.groupId);
     const one = (topic: string, partition: number): FetchedOffset => {
       const c = committed?.get(offsetKey(topic, partition));

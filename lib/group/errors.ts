@@ -1,5 +1,5 @@
 /**
- * How a failed append to the offsets partition's log becomes the Kafka error of a group request
+ * How a failed append to (or read barrier on) the offsets partition's log becomes the Kafka error of a group request
  * (Kafka's own rule for its offsets topic): the coordinator moved → NOT_COORDINATOR (clients run
  * FindCoordinator again); the log is slow or has no quorum → COORDINATOR_NOT_AVAILABLE (retriable);
  * too large → INVALID_COMMIT_OFFSET_SIZE; anything else UNKNOWN_SERVER_ERROR.
@@ -16,6 +16,7 @@ export function appendErrorName(err: unknown): GroupErrorName {
   switch (err.code) {
     case 'NOT_LEADER':
     case 'PROPOSAL_DROPPED':
+    case 'READ_DROPPED':
     case 'CLOSED':
       return 'NOT_COORDINATOR';
     case 'TIMEOUT':

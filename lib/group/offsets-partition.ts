@@ -188,7 +188,7 @@ export class OffsetsPartition extends EventEmitter {
     this.kv = options.kv;
     this.prefix = prefix;
     this.state = sm.state;
-    this.log = { append: async (records) => node.propose(encodeGroupRecords(records)) };
+    this.log = { append: async (records) => node.propose(encodeGroupRecords(records)), readBarrier: () => node.readBarrier() };
     node.on('leader-change', (change: LeaderChange) => {
       this.servingFrom = change.leaderId === node.nodeId ? node.status().lastIndex : Number.POSITIVE_INFINITY;
       this.emit('leader-change', change);

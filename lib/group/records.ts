@@ -168,4 +168,11 @@ export function partitionFor(groupId: string, offsetsTopicPartitions: number): n
  */
 export interface GroupLog {
   append(records: readonly GroupRecord[]): Promise<void>;
+  /**
+   * Resolves once this replica is confirmed to lead (a ReadIndex round) and has applied everything
+   * committed before the call, so a read of the state that follows is not stale (a leader cut off
+   * from its quorum, not yet stepped down, must not answer OffsetFetch from what it has); rejects
+   * like `append`. Optional: a log without it (tests) reads at once.
+   */
+  readBarrier?(): Promise<void>;
 }

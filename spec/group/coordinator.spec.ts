@@ -291,6 +291,33 @@ describe('group coordinator', () => {
     expect(big.partitions[0]!.error).to.equal('OFFSET_METADATA_TOO_LARGE');
   });
 
+  it('OffsetFetch passes the read barrier first: a coordinator that lost its quorum answers NOT_COORDINATOR, not old offsets', async () => {
+    const { c, log } = setup();
+    await c.commitOffsets({ groupId: 's', generationId: -1, memberId: '', groupInstanceId: null, offsets: [{ topic: 't', partition: 0, offset: 5, leaderEpoch: -1, metadata: null }] });
+    let barrier: () => Promise<void> = async () => {};
+    let barriers = 0;
+    (log as GroupLog).readBarrier = () => {
+      barriers++;
+      return barrier();
+    };
+    expect((await c.fetchOffsets({ groupId: 's', topics: null, requireStable: false })).partitions.map((p) => p.offset)).to.deep.equal([5]);
+    expect(barriers).to.equal(1);
+    // Cut off from its quorum, not yet stepped down: its successor may have acknowledged more.
+    barrier = async () => {
+      throw new FlotillaError('READ_DROPPED', 'the leader changed before the read was confirmed');
+    };
+    expect(await c.fetchOffsets({ groupId: 's', topics: null, requireStable: false })).to.deep.equal({ error: 'NOT_COORDINATOR', partitions: [] });
+    barrier = async () => {
+      throw new FlotillaError('TIMEOUT', 'no quorum');
+    };
+    expect((await c.fetchOffsets({ groupId: 's', topics: null, requireStable: false })).error).to.equal('COORDINATOR_NOT_AVAILABLE');
+    // Unloaded while the barrier was under way: NOT_COORDINATOR.
+    barrier = async () => {
+      c.unloadPartition(0);
+    };
+    expect((await c.fetchOffsets({ groupId: 's', topics: null, requireStable: false })).error).to.equal('NOT_COORDINATOR');
+  });
+
   it('a failed append maps to NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE, and nothing is applied', async () => {
     const { c, log } = setup();
     log.failWith = new FlotillaError('NOT_LEADER', 'moved');
