@@ -14,6 +14,9 @@
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Xoshiro128 } from '../base/prng.js';
+import { OFFSETS_TOPIC } from '../group/offsets-partition.js';
+import { partitionFor } from '../group/records.js';
+import { groupCoordinatorSettings } from '../group/settings.js';
 import { type ChaosReport, check } from './checker.js';
 import { ChaosCluster, type NodeStatus, probeDiskFaults } from './cluster.js';
 import { partitionKey } from './history.js';
@@ -23,9 +26,6 @@ import {
   AssignedConsumer, GroupMember, HistoryRecorder, OffsetObserver, ProducerWorkload, StatusSampler, type TopicPartition, type Workload,
   finalGroupOffsets, finalPolls, kafkaFor,
 } from './workload.js';
-import { OFFSETS_TOPIC } from '../group/offsets-partition.js';
-import { partitionFor } from '../group/records.js';
-import { groupCoordinatorSettings } from '../group/settings.js';
 
 /** The consumer group of every run, and its size. */
 const GROUP = 'chaos-group';
