@@ -10,6 +10,8 @@ const pureLayers = [
   // lib/metadata is P+IO: its pure files are listed one by one.
   'lib/metadata/records.ts', 'lib/metadata/image.ts', 'lib/metadata/delta.ts', 'lib/metadata/snapshot.ts',
   'lib/metadata/placement.ts', 'lib/metadata/topics.ts',
+  // lib/broker is IO; its producer-state rules are pure (every replica must compute the same).
+  'lib/broker/producer-state.ts',
 ];
 
 export default tseslint.config(

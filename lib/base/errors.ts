@@ -57,6 +57,26 @@ export const ErrorCodes = {
   INVALID_RECORD: { retriable: false, doc: 'the record batch is not valid' },
   /** An operation the request is not allowed to do (e.g. shrink a topic's partition count). */
   POLICY_VIOLATION: { retriable: false, doc: 'the request violates a cluster policy' },
+  /** An idempotent batch whose sequence does not follow its producer's last one on the partition. */
+  OUT_OF_ORDER_SEQUENCE: { retriable: false, doc: "the batch's sequence does not follow the producer's last one" },
+  /** A producer epoch older than the partition's current one for that producer id (fenced). */
+  INVALID_PRODUCER_EPOCH: { retriable: false, doc: 'the producer epoch is older than the current one' },
+  /** A transactional producer replaced by a newer instance (a newer epoch of its transactional id). */
+  PRODUCER_FENCED: { retriable: false, doc: 'a newer producer with the same transactional id has fenced this one' },
+  /** A transactional request that does not fit the transaction's state. */
+  INVALID_TXN_STATE: { retriable: false, doc: "the request does not fit the transaction's state" },
+  /** A producer id that is not the one the transactional id holds. */
+  INVALID_PRODUCER_ID_MAPPING: { retriable: false, doc: 'the producer id does not belong to the transactional id' },
+  /** A transaction timeout outside the coordinator's bounds. */
+  INVALID_TRANSACTION_TIMEOUT: { retriable: false, doc: 'the transaction timeout is out of range' },
+  /** The transactional id is completing an earlier transaction; retry shortly. */
+  CONCURRENT_TRANSACTIONS: { retriable: true, doc: 'an earlier transaction is still completing' },
+  /** A marker from a coordinator older than the one that wrote the partition's last marker. */
+  TRANSACTION_COORDINATOR_FENCED: { retriable: false, doc: 'a newer transaction coordinator has taken over' },
+  /** This node does not coordinate the group or transactional id (its coordinator moved). */
+  NOT_COORDINATOR: { retriable: true, doc: 'this node is not the coordinator; find the coordinator again' },
+  /** No coordinator is available right now (its partition has no leader, or is loading). */
+  COORDINATOR_NOT_AVAILABLE: { retriable: true, doc: 'the coordinator is not available right now' },
   /** The node is shutting down or not ready yet (metadata not caught up). */
   NOT_READY: { retriable: true, doc: 'the node is starting or stopping; retry shortly' },
 } as const;

@@ -7,7 +7,8 @@
  * happened: NOT_LEADER (details.leaderId), LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC, OFFSET_OUT_OF_RANGE,
  * FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, TIMEOUT (outcome unknown), CORRUPT (bad batch),
  * TOO_LARGE, INVALID_RECORD, INVALID_TOPIC, TOPIC_EXISTS, INVALID_TOPIC_CONFIG, POLICY_VIOLATION,
- * NOT_CONTROLLER, NOT_READY, BACKPRESSURE, INVALID_REQUEST.
+ * NOT_CONTROLLER, NOT_READY, BACKPRESSURE, INVALID_REQUEST; for idempotent and transactional
+ * batches OUT_OF_ORDER_SEQUENCE, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE.
  */
 import type { FlotillaError } from '../base/errors.js';
 import type {
@@ -145,6 +146,11 @@ export interface DeleteRecordsResult {
   readonly lowWatermark: number;
 }
 
+export interface ProducerIdAndEpoch {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
 export interface BrokerApi {
   readonly nodeId: number;
 
@@ -164,6 +170,8 @@ export interface BrokerApi {
   fetch(spec: FetchRequestSpec): Promise<FetchPartitionResult[]>;
   listOffset(request: ListOffsetRequest): Promise<ListOffsetResult>;
   deleteRecords(topic: string, partition: number, offset: number, timeoutMs: number): Promise<DeleteRecordsResult>;
+  /** A fresh producer id (epoch 0) for an idempotent producer without a transactional id. */
+  initProducerId(): Promise<ProducerIdAndEpoch>;
 
   createTopics(request: CreateTopicsRequest): Promise<CreateTopicsResponse>;
   deleteTopics(names: readonly string[], timeoutMs: number): Promise<DeleteTopicsResponse>;

@@ -11,14 +11,15 @@ import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
   CreateTopicsResponse, DecommissionRequest, DecommissionResponse, DeleteTopicsResponse, MetadataChangeResult,
 } from '../metadata/controller-api.js';
-import { ControllerMethods } from '../metadata/controller-api.js';
+import { type AllocateProducerIdsResponse, ControllerMethods } from '../metadata/controller-api.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { BatchHeader } from '../records/batch.js';
 import type {
   BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult, FetchRequestSpec,
-  ListOffsetRequest, ListOffsetResult, PartitionView, ProduceRequestItem, ProduceResult, TopicView,
+  ListOffsetRequest, ListOffsetResult, PartitionView, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, TopicView,
 } from './api.js';
 import type { Partition } from './partition.js';
+import { ProducerIds } from './producer-ids.js';
 import type { ReplicaManager } from './replica-manager.js';
 
 /** This node's view of the metadata log. */
@@ -75,6 +76,8 @@ export class Broker implements BrokerApi {
   private readonly options: BrokerOptions;
   private readonly metadata: MetadataSource;
   private readonly replicas: ReplicaManager;
+  /** Producer ids from blocks the controller hands this node. */
+  readonly producerIds: ProducerIds;
   /** Fetches waiting for data (bounded by the listener's in-flight limits). */
   readonly stats = { produced: 0, producedRecords: 0, producedBytes: 0, fetched: 0, fetchedBytes: 0, longPolls: 0 };
 
@@ -83,6 +86,10 @@ export class Broker implements BrokerApi {
     this.options = options;
     this.metadata = options.metadata;
     this.replicas = options.replicas;
+    this.producerIds = new ProducerIds({
+      allocate: () => options.controller.call<AllocateProducerIdsResponse>(ControllerMethods.allocateProducerIds, { brokerId: options.nodeId }),
+      logger: options.logger,
+    });
   }
 
   image(): MetadataImage {
@@ -190,14 +197,16 @@ export class Broker implements BrokerApi {
         const p = this.local(req.topic, req.partition);
         p.checkServing(req.currentLeaderEpoch);
         if (budget <= 0 && any) {
-          return { ...base, error: null, highWatermark: p.highWatermark(), lastStableOffset: p.highWatermark(), logStartOffset: p.logStartOffset(), records: null };
+          return { ...base, error: null, highWatermark: p.highWatermark(), lastStableOffset: p.lastStableOffset(), logStartOffset: p.logStartOffset(), records: null };
         }
-        const read = p.read(req.fetchOffset, Math.max(1, Math.min(req.maxBytes, budget)));
+        const read = p.read(req.fetchOffset, Math.max(1, Math.min(req.maxBytes, budget)), spec.isolationLevel === 1);
         const n = read.records?.byteLength ?? 0;
         budget -= n;
         if (n > 0) any = true;
-        // No transactions yet: the last stable offset is the high watermark, nothing is aborted.
-        return { ...base, error: null, highWatermark: read.highWatermark, lastStableOffset: read.highWatermark, logStartOffset: read.logStartOffset, records: read.records };
+        return {
+          ...base, error: null, highWatermark: read.highWatermark, lastStableOffset: read.lastStableOffset, logStartOffset: read.logStartOffset,
+          records: read.records, abortedTransactions: read.abortedTransactions.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset })),
+        };
       } catch (err) {
         const error = asFlotillaError(err);
         const leader = typeof error.details.leaderId === 'number' ? error.details.leaderId : -1;
@@ -228,7 +237,7 @@ export class Broker implements BrokerApi {
     const p = this.local(req.topic, req.partition);
     p.checkServing(req.currentLeaderEpoch);
     const epoch = p.leaderEpoch;
-    if (req.timestamp === -1) return Promise.resolve({ offset: p.highWatermark(), timestamp: -1, leaderEpoch: epoch });
+    if (req.timestamp === -1) return Promise.resolve({ offset: req.isolationLevel === 1 ? p.lastStableOffset() : p.highWatermark(), timestamp: -1, leaderEpoch: epoch });
     if (req.timestamp === -2) return Promise.resolve({ offset: p.logStartOffset(), timestamp: -1, leaderEpoch: epoch });
     if (req.timestamp < 0) throw new FlotillaError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${req.timestamp}`);
     const found = p.offsetForTimestamp(req.timestamp);
@@ -238,6 +247,10 @@ export class Broker implements BrokerApi {
   async deleteRecords(topic: string, partition: number, offset: number, timeoutMs: number): Promise<DeleteRecordsResult> {
     const lowWatermark = await this.local(topic, partition).deleteRecords(offset, timeoutMs > 0 ? timeoutMs : 30_000);
     return { lowWatermark };
+  }
+
+  async initProducerId(): Promise<ProducerIdAndEpoch> {
+    return { producerId: await this.producerIds.next(), producerEpoch: 0 };
   }
 
   // ---- admin: forwarded to the controller ---------------------------------------------------------

@@ -6,20 +6,25 @@
  *   LogStart (0x7f03)  int64 offset: the log start offset moves up to it (DeleteRecords, retention)
  *   Clean    (0x7f04)  int16 version 0 | int64 x | int64 h | int64 leader time ms: clean every
  *                      offset below x, removing tombstones below h (compacted topics)
+ * and it keeps the producer state (producer-state.ts) of idempotent and transactional batches and
+ * of COMMIT/ABORT markers: the verdict on each (appended, a duplicate with the original offsets,
+ * or refused; the last two hide the entry) is taken here, on the log order.
  *
  * Snapshot (a partition's snapshot sits at its log start: docs/design.md "Retention, compaction
  * and partition snapshots"): msgpack map { v: 1, nextOffset, logStartOffset, clean: { x, h,
- * history } }, where nextOffset is the Kafka offset after the snapshot's last entry (a follower's
+ * history }, producers? (ProducerCheckpoint) }, where nextOffset is the Kafka offset after the snapshot's last entry (a follower's
  * log continues the offsets from there). Values stated "as of now" (above the snapshot's index)
  * are safe: every control batch above is re-applied after an install, and applying is idempotent
- * (maxima; history only grows with x).
+ * (maxima; history only grows with x; producer entries at or below a producer's last applied
+ * offset are recognised as already in the state).
  */
 import { Packr } from 'msgpackr';
 import { FlotillaError } from '../base/errors.js';
-import { BatchHeader, decodeRecords, readInt64, writeInt64 } from '../records/batch.js';
+import { Attributes, BatchHeader, decodeRecords, readInt64, writeInt64 } from '../records/batch.js';
 import { controlTypeOf } from '../records/compaction.js';
-import { ControlType, encodeControlBatch } from '../records/encode.js';
+import { ControlType, controlKey, encodeBatch, encodeControlBatch } from '../records/encode.js';
 import type { StateMachine } from '../raft/state-machine.js';
+import { type MarkerFacts, type ProducerBatch, type ProducerCheckpoint, ProducerStateTable, type RejectCode, lastSequenceOf } from './producer-state.js';
 import type { CleanCommand, CleanState } from './retention.js';
 
 /** Recent Clean commands kept for the tombstone horizon. */
@@ -31,10 +36,15 @@ export interface PartitionSnapshot {
   readonly nextOffset: number;
   readonly logStartOffset: number;
   readonly clean: CleanState;
+  /** The producer state (absent in snapshots taken before idempotence). */
+  readonly producers?: ProducerCheckpoint;
 }
 
 export function encodePartitionSnapshot(s: PartitionSnapshot): Uint8Array {
-  return packr.pack({ v: 1, nextOffset: s.nextOffset, logStartOffset: s.logStartOffset, clean: { x: s.clean.x, h: s.clean.h, history: s.clean.history.map(([x, t]) => [x, t]) } });
+  return packr.pack({
+    v: 1, nextOffset: s.nextOffset, logStartOffset: s.logStartOffset, clean: { x: s.clean.x, h: s.clean.h, history: s.clean.history.map(([x, t]) => [x, t]) },
+    ...(s.producers ? { producers: s.producers } : {}),
+  });
 }
 
 export function decodePartitionSnapshot(data: Uint8Array): PartitionSnapshot {
@@ -47,7 +57,7 @@ export function decodePartitionSnapshot(data: Uint8Array): PartitionSnapshot {
   } catch (err) {
     bad(`not msgpack (${(err as Error).message})`);
   }
-  const o = v as { v?: unknown; nextOffset?: unknown; logStartOffset?: unknown; clean?: { x?: unknown; h?: unknown; history?: unknown } };
+  const o = v as { v?: unknown; nextOffset?: unknown; logStartOffset?: unknown; clean?: { x?: unknown; h?: unknown; history?: unknown }; producers?: unknown };
   const int = (n: unknown, what: string): number => (Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : bad(`${what} is not an offset`));
   if (o === null || typeof o !== 'object' || o.v !== 1) bad('unknown version');
   const history = Array.isArray(o.clean?.history) ? o.clean.history : bad('no clean history');
@@ -59,7 +69,91 @@ export function decodePartitionSnapshot(data: Uint8Array): PartitionSnapshot {
       h: int(o.clean?.h, 'clean.h'),
       history: history.map((e: unknown) => (Array.isArray(e) && e.length === 2 ? [int(e[0], 'history x'), int(e[1], 'history time')] as const : bad('a history entry is not [x, time]'))),
     },
+    ...(o.producers !== undefined ? { producers: o.producers as ProducerCheckpoint } : {}),
   };
+}
+
+/** What applying one partition entry tells its proposer. */
+export type PartitionApplied =
+  | { readonly kind: 'appended'; readonly offset: number }
+  /** A retry of a batch already in the log: `offset` is the original's (this entry is hidden). */
+  | { readonly kind: 'duplicate'; readonly offset: number }
+  /** Refused on the log order (this entry is hidden). */
+  | { readonly kind: 'rejected'; readonly code: RejectCode; readonly message: string };
+
+/** What a partition keeps in LevelDB beside its log (`producers/<group>`): its state as of `applied`. */
+export interface SavedPartitionState {
+  readonly applied: number;
+  readonly term: number;
+  readonly logStartOffset: number;
+  readonly clean: CleanState;
+  readonly producers: ProducerCheckpoint;
+}
+
+/** The facts producer state reads of a data batch's header. */
+export function producerBatchOf(h: BatchHeader): ProducerBatch {
+  return {
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    baseSequence: h.baseSequence,
+    lastSequence: h.baseSequence < 0 ? h.baseSequence : lastSequenceOf(h.baseSequence, h.lastOffsetDelta),
+    transactional: h.isTransactional,
+  };
+}
+
+/**
+ * The value of a COMMIT/ABORT marker record: Kafka's EndTransactionMarker v0 (int16 version 0,
+ * int32 coordinatorEpoch) followed by Flotilla's int64 transaction number (readers of v0 read the
+ * first six bytes only), which names exactly the transaction the marker ends.
+ */
+export function encodeMarkerValue(coordinatorEpoch: number, txn: number): Buffer {
+  const v = Buffer.alloc(14);
+  v.writeInt16BE(0, 0);
+  v.writeInt32BE(coordinatorEpoch, 2);
+  writeInt64(v, 6, txn);
+  return v;
+}
+
+/** A COMMIT or ABORT control batch of one producer (Kafka's layout, research 2.4). */
+export function encodeMarkerBatch(m: MarkerFacts): Buffer {
+  return encodeBatch({
+    records: [{ key: controlKey(m.commit ? ControlType.Commit : ControlType.Abort), value: encodeMarkerValue(m.coordinatorEpoch, m.txn) }],
+    attributes: Attributes.Control | Attributes.Transactional,
+    producerId: m.producerId,
+    producerEpoch: m.producerEpoch,
+    baseSequence: -1,
+  });
+}
+
+/** A marker's facts, or null when the control batch is not a well-formed COMMIT/ABORT marker. */
+function markerOf(command: Uint8Array, header: BatchHeader): MarkerFacts | null {
+  if (!header.isTransactional || header.producerId < 0) return null;
+  const [record] = decodeRecords(command, 1);
+  const key = record?.key;
+  const value = record?.value;
+  if (!key || key.byteLength < 4 || !value || value.byteLength < 6) return null;
+  const k = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  const type = k.readInt16BE(2);
+  if (k.readInt16BE(0) !== 0 || (type !== ControlType.Abort && type !== ControlType.Commit)) return null;
+  const v = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return {
+    producerId: header.producerId,
+    producerEpoch: header.producerEpoch,
+    commit: type === ControlType.Commit,
+    coordinatorEpoch: v.readInt32BE(2),
+    txn: v.byteLength >= 14 ? readInt64(v, 6) : -1,
+  };
+}
+
+/** What a hidden entry is served as: a Flotilla control batch over the same offsets (clients skip it). */
+export function skippedBatch(stored: Buffer): Buffer {
+  const h = new BatchHeader(stored);
+  return encodeBatch({
+    records: [{ key: controlKey(ControlType.Skipped), value: null, offsetDelta: h.lastOffsetDelta }],
+    baseOffset: h.baseOffset,
+    partitionLeaderEpoch: h.partitionLeaderEpoch,
+    attributes: Attributes.Control,
+  });
 }
 
 export function encodeLogStartBatch(offset: number): Buffer {
@@ -82,23 +176,48 @@ function controlValue(batch: Uint8Array): Uint8Array | null {
   return decodeRecords(batch, 1)[0]?.value ?? null;
 }
 
-export class PartitionState implements StateMachine<number> {
+export class PartitionState implements StateMachine<PartitionApplied> {
   logStartOffset = 0;
   clean: CleanState = { x: 0, h: 0, history: [] };
+  readonly producers = new ProducerStateTable();
 
-  apply(command: Uint8Array): number {
+  apply(command: Uint8Array, index: number): PartitionApplied {
     const header = new BatchHeader(command);
-    if (!header.isControl) return header.baseOffset;
+    if (!header.isControl) return this.applyData(header, index);
+    const marker = markerOf(command, header);
+    if (marker !== null) return this.applyMarker(marker, header, index);
     const type = controlTypeOf(command);
     const value = type === ControlType.LogStart || type === ControlType.Clean ? controlValue(command) : null;
     if (type === ControlType.LogStart && value && value.byteLength === 8) {
       this.logStartOffset = Math.max(this.logStartOffset, readInt64(value, 0));
-      return this.logStartOffset;
+      return { kind: 'appended', offset: this.logStartOffset };
     }
     if (type === ControlType.Clean && value && value.byteLength === 26 && Buffer.from(value).readInt16BE(0) === 0) {
       this.applyClean({ x: readInt64(value, 2), h: readInt64(value, 10) }, readInt64(value, 18));
     }
-    return header.baseOffset;
+    return { kind: 'appended', offset: header.baseOffset };
+  }
+
+  private applyData(header: BatchHeader, index: number): PartitionApplied {
+    const appended: PartitionApplied = { kind: 'appended', offset: header.baseOffset };
+    if (header.producerId < 0 && !header.isTransactional) return appended;
+    if (this.producers.isReflected(header.producerId, header.baseOffset)) return appended;
+    const batch = producerBatchOf(header);
+    const verdict = this.producers.verdict(batch);
+    if (verdict.kind === 'append') {
+      this.producers.append(batch, header.baseOffset, header.lastOffset, index);
+      return appended;
+    }
+    this.producers.hide(index);
+    return verdict.kind === 'duplicate' ? { kind: 'duplicate', offset: verdict.firstOffset } : { kind: 'rejected', code: verdict.code, message: verdict.message };
+  }
+
+  private applyMarker(marker: MarkerFacts, header: BatchHeader, index: number): PartitionApplied {
+    if (this.producers.isReflected(marker.producerId, header.baseOffset)) return { kind: 'appended', offset: header.baseOffset };
+    const verdict = this.producers.applyMarker(marker, header.baseOffset, index);
+    if (verdict.kind === 'append') return { kind: 'appended', offset: header.baseOffset };
+    this.producers.hide(index);
+    return verdict.kind === 'duplicate' ? { kind: 'duplicate', offset: header.baseOffset } : { kind: 'rejected', code: verdict.code, message: verdict.message };
   }
 
   private applyClean(cmd: CleanCommand, timeMs: number): void {
@@ -117,10 +236,23 @@ export class PartitionState implements StateMachine<number> {
     const s = decodePartitionSnapshot(data);
     this.logStartOffset = s.logStartOffset;
     this.clean = s.clean;
+    if (s.producers) this.producers.restore(s.producers);
+    else this.producers.clear();
   }
 
   /** The snapshot data for a snapshot whose last entry is followed by Kafka offset `nextOffset`. */
   snapshotData(nextOffset: number): Uint8Array {
-    return encodePartitionSnapshot({ nextOffset, logStartOffset: this.logStartOffset, clean: this.clean });
+    return encodePartitionSnapshot({ nextOffset, logStartOffset: this.logStartOffset, clean: this.clean, producers: this.producers.toCheckpoint() });
+  }
+
+  /** The state as of applied index `applied` (whose entry has `term`), for LevelDB. */
+  save(applied: number, term: number): SavedPartitionState {
+    return { applied, term, logStartOffset: this.logStartOffset, clean: this.clean, producers: this.producers.toCheckpoint() };
+  }
+
+  load(saved: SavedPartitionState): void {
+    this.logStartOffset = saved.logStartOffset;
+    this.clean = saved.clean;
+    this.producers.restore(saved.producers);
   }
 }

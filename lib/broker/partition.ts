@@ -12,8 +12,22 @@
  * Only the leader serves produce and fetch, and only once it has applied an entry of its own
  * term: before that its applied index may trail the previous leader's, and a high watermark
  * must never go backwards for a client.
+ *
+ * Idempotent and transactional producers (producer-state.ts, applied in partition-state.ts):
+ * every replica computes the producer state in apply, from the log, so the verdict on a batch
+ * (append, duplicate, reject) is taken on the log order. The leader checks a batch first against
+ * that state plus its own proposals still in flight in its term: a retry of a batch already
+ * applied is answered with the original offsets without a new entry, a retry of one in flight
+ * waits for it, a gap or an old epoch is refused. Should a duplicate or refused batch still reach
+ * the log, apply says so (the proposer gets the original offsets, or the error) and the entry is
+ * hidden: reads serve it as a Flotilla control batch covering the same offsets, which clients
+ * skip, so no record is ever visible twice. The state is checkpointed into LevelDB
+ * (`producers/<group>`, with the applied index and its term) every `checkpointEntries` applied
+ * entries and on close, so a restart re-applies only the entries after the checkpoint
+ * (RaftNode's `appliedIndex`).
  */
 import { EventEmitter } from 'node:events';
+import { assert } from '../base/assert.js';
 import type { Clock } from '../base/clock.js';
 import { FlotillaError } from '../base/errors.js';
 import type { TopicConfig } from '../metadata/topic-config.js';
@@ -25,7 +39,11 @@ import { type LeaderChange, RaftNode } from '../raft/node.js';
 import { type DiskGroupStore, openDiskGroupStore } from '../storage/disk-group-store.js';
 import { KvPrefix, type KvStore, keySegment } from '../storage/kv.js';
 import type { SegmentLogStore } from '../storage/segment-log.js';
-import { PartitionState, decodePartitionSnapshot, encodeCleanBatch, encodeLogStartBatch } from './partition-state.js';
+import {
+  type PartitionApplied, PartitionState, type SavedPartitionState, decodePartitionSnapshot, encodeCleanBatch, encodeLogStartBatch, encodeMarkerBatch,
+  producerBatchOf, skippedBatch,
+} from './partition-state.js';
+import { type AbortedTxn, type MarkerFacts, type ProducerBatch, entryAfter, verdictFor } from './producer-state.js';
 import { type CleanState, cleanCommand, retentionTarget, trimBoundary } from './retention.js';
 
 export interface PartitionOptions {
@@ -42,7 +60,19 @@ export interface PartitionOptions {
   readonly raft?: Readonly<Record<string, unknown>>;
   readonly logSettings?: Readonly<Record<string, unknown>>;
   readonly logger?: (line: string) => void;
+  /** Applied entries between two producer-state checkpoints (default CHECKPOINT_ENTRIES). */
+  readonly checkpointEntries?: number;
+  /** Counters shared by the node's partitions (metrics): duplicates answered, batches refused. */
+  readonly producerStats?: ProducerStats;
 }
+
+export interface ProducerStats {
+  duplicates: number;
+  rejected: number;
+}
+
+/** Applied entries between two checkpoints of a partition's state into LevelDB. */
+export const CHECKPOINT_ENTRIES = 10_000;
 
 export interface PartitionProduce {
   readonly batch: Buffer;
@@ -61,7 +91,16 @@ export interface PartitionProduce {
 export interface PartitionRead {
   readonly records: Buffer | null;
   readonly highWatermark: number;
+  readonly lastStableOffset: number;
   readonly logStartOffset: number;
+  /** read_committed: the aborted transactions whose markers fall in the returned range. */
+  readonly abortedTransactions: readonly AbortedTxn[];
+}
+
+/** A leader's proposal of an idempotent batch, not applied yet. */
+interface InFlight {
+  readonly batch: ProducerBatch;
+  readonly applied: Promise<PartitionApplied>;
 }
 
 /** The Raft group id of a partition (topic ids are UUIDs: a re-created topic is a new group). */
@@ -74,13 +113,18 @@ export function cleanerCheckpointKey(groupId: string): string {
   return `${KvPrefix.compaction}${keySegment(groupId)}`;
 }
 
+/** The LevelDB key of a partition replica's producer-state checkpoint. */
+export function producerCheckpointKey(groupId: string): string {
+  return `${KvPrefix.producers}${keySegment(groupId)}`;
+}
+
 export class Partition extends EventEmitter {
   readonly topic: string;
   readonly topicId: string;
   readonly partition: number;
   readonly groupId: string;
   readonly dir: string;
-  readonly node: RaftNode<number>;
+  readonly node: RaftNode<PartitionApplied>;
   private readonly store: DiskGroupStore;
   private readonly log: SegmentLogStore;
   private readonly clock: Clock;
@@ -91,10 +135,18 @@ export class Partition extends EventEmitter {
   /** The leader may serve once it has applied this index (an entry of its own term). */
   private servingFrom = Number.POSITIVE_INFINITY;
   private closed = false;
+  private readonly stateKey: string;
+  private readonly checkpointEntries: number;
+  private readonly logger: ((line: string) => void) | undefined;
+  private checkpointedAt: number;
+  /** This leader's proposals of idempotent batches in its term, by producer id, oldest first. */
+  private readonly inFlight = new Map<number, InFlight[]>();
+  /** Counters for metrics: duplicates answered, batches refused (shared by the node's partitions). */
+  readonly stats: ProducerStats;
 
   private readonly resets: { readonly installs: number };
 
-  private constructor(options: PartitionOptions, node: RaftNode<number>, store: DiskGroupStore, sm: PartitionState, resets: { readonly installs: number }) {
+  private constructor(options: PartitionOptions, node: RaftNode<PartitionApplied>, store: DiskGroupStore, sm: PartitionState, resets: { readonly installs: number }) {
     super();
     this.setMaxListeners(0);
     this.topic = options.topic;
@@ -109,11 +161,24 @@ export class Partition extends EventEmitter {
     this.sm = sm;
     this.kv = options.kv;
     this.resets = resets;
+    this.stateKey = producerCheckpointKey(this.groupId);
+    this.checkpointEntries = options.checkpointEntries ?? CHECKPOINT_ENTRIES;
+    this.logger = options.logger;
+    this.stats = options.producerStats ?? { duplicates: 0, rejected: 0 };
+    this.checkpointedAt = node.appliedIndex;
     node.on('leader-change', (change: LeaderChange) => {
       this.servingFrom = change.leaderId === node.nodeId ? node.status().lastIndex : Number.POSITIVE_INFINITY;
+      // Proposals of an earlier term are applied (or replaced) before this node serves again.
+      this.inFlight.clear();
       this.emit('leader-change', change);
     });
-    node.on('applied', () => this.emit('data'));
+    node.on('applied', () => {
+      if (node.appliedIndex - this.checkpointedAt >= this.checkpointEntries) void this.checkpoint();
+      this.emit('data');
+    });
+    node.on('snapshot-installed', (index: number) => {
+      this.checkpointedAt = Math.min(this.checkpointedAt, index);
+    });
   }
 
   static async open(options: PartitionOptions): Promise<Partition> {
@@ -137,17 +202,22 @@ export class Partition extends EventEmitter {
       },
     });
     const sm = new PartitionState();
-    const node = await RaftNode.create<number>({
+    const saved = await savedStateFor(options, store);
+    const node = await RaftNode.create<PartitionApplied>({
       host: options.host,
       groupId: partitionGroupId(options.topicId, options.partition),
       store,
       stateMachine: sm,
+      appliedIndex: saved?.applied ?? 0,
       raft: options.raft,
       // The log is the state: no automatic snapshots. Retention snapshots at the log start
       // (trimLog), so a follower behind the first index installs that and fetches the rest.
       node: { snapshotEntries: 0, snapshotLogBytes: 0, proposeTimeoutMs: 120_000 },
       logger: options.logger,
     });
+    // After create restored the snapshot (if any): the checkpoint is exact at its index, which is at
+    // or above the snapshot's, and no entry is applied before the host's next cycle.
+    if (saved) sm.load(saved);
     return new Partition(options, node, store, sm, resets);
   }
 
@@ -200,12 +270,25 @@ export class Partition extends EventEmitter {
 
   /** Proposes one of the broker's control batches; settles with its apply result once committed. */
   private async proposeControl(batch: Buffer, timeoutMs: number, what: string): Promise<number> {
+    return settle(await this.withTimeout(this.node.propose(batch), timeoutMs, what));
+  }
+
+  /**
+   * Writes a transaction marker (COMMIT or ABORT) for `marker.producerId`; settles once it is
+   * committed and applied. A marker already applied (the same transaction number) is a success.
+   */
+  async writeMarker(marker: MarkerFacts, timeoutMs: number): Promise<number> {
+    this.checkServing();
+    return this.proposeControl(encodeMarkerBatch(marker), timeoutMs, 'transaction marker');
+  }
+
+  private async withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new FlotillaError('TIMEOUT', `${what} on ${this.topic}-${this.partition} not committed in ${timeoutMs} ms`)), Math.max(1, timeoutMs));
     });
     try {
-      return await Promise.race([this.node.propose(batch), timeout]);
+      return await Promise.race([p, timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -229,11 +312,28 @@ export class Partition extends EventEmitter {
   }
 
   /**
-   * The first offset of an open transaction, below which the cleaner may work. Without
-   * transactions (issue 8 brings them) it is the high watermark.
+   * The last stable offset: the first offset of the earliest transaction still open here, or the
+   * high watermark when none is. read_committed consumers read below it; the cleaner works only
+   * below it (an open transaction's records may still be aborted).
    */
   lastStableOffset(): number {
-    return this.highWatermark();
+    return this.sm.producers.lastStableOffset(this.highWatermark());
+  }
+
+  /** Producers this replica knows (CLI, metrics): id, epoch, last sequence, open transaction. */
+  producers(): { producerId: number; epoch: number; lastSequence: number; lastOffset: number; txnFirstOffset: number }[] {
+    return [...this.sm.producers.entries()].map((e) => ({
+      producerId: e.producerId,
+      epoch: e.epoch,
+      lastSequence: e.batches.at(-1)?.lastSeq ?? -1,
+      lastOffset: e.batches.at(-1)?.lastOffset ?? -1,
+      txnFirstOffset: e.txnFirstOffset,
+    }));
+  }
+
+  /** Open transactions on this partition (producer id, first offset). */
+  openTransactions(): { producerId: number; firstOffset: number }[] {
+    return this.sm.producers.openTransactions();
   }
 
   /**
@@ -365,37 +465,85 @@ export class Partition extends EventEmitter {
       throw new FlotillaError('INVALID_RECORD', `compacted topic ${this.topic} cannot accept a record without a key`);
     }
     if (req.logAppendTime) stampLogAppendTime(batch, this.clock.wallMs());
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new FlotillaError('TIMEOUT', `produce to ${this.topic}-${this.partition} not committed in ${req.timeoutMs} ms`)), Math.max(1, req.timeoutMs));
-    });
-    try {
-      if (req.ack === 'appended') {
-        // The log patched baseOffset into this very buffer when it appended the entry.
-        const appended = new Promise<number>((resolve, reject) => {
-          this.node.propose(batch, () => resolve(new BatchHeader(batch).baseOffset)).catch(reject);
-        });
-        return await Promise.race([appended, timeout]);
-      }
-      return await Promise.race([this.node.propose(batch), timeout]);
-    } finally {
-      clearTimeout(timer);
+    const facts = producerBatchOf(header);
+    if (facts.producerId < 0 && !facts.transactional) return this.propose(batch, req);
+    const flights = this.inFlight.get(facts.producerId) ?? [];
+    // A retry of a batch this leader has proposed and not applied yet waits for that one.
+    const same = flights.find((f) => f.batch.producerEpoch === facts.producerEpoch && f.batch.baseSequence === facts.baseSequence && f.batch.lastSequence === facts.lastSequence);
+    if (same) {
+      this.stats.duplicates++;
+      return settle(await this.withTimeout(same.applied, req.timeoutMs, 'produce'));
     }
+    let entry = this.sm.producers.get(facts.producerId);
+    for (const f of flights) entry = entryAfter(entry, f.batch, -1, -1, 0);
+    const verdict = verdictFor(entry, facts);
+    if (verdict.kind === 'duplicate') {
+      assert(verdict.firstOffset >= 0, 'a duplicate of a batch in flight is found above');
+      this.stats.duplicates++;
+      return verdict.firstOffset;
+    }
+    if (verdict.kind === 'reject') {
+      this.stats.rejected++;
+      throw new FlotillaError(verdict.code, verdict.message);
+    }
+    let appended: ((offset: number) => void) | undefined;
+    const onAppend = req.ack === 'appended' ? new Promise<number>((resolve) => (appended = resolve)) : undefined;
+    const applied = this.node.propose(batch, appended ? () => appended?.(new BatchHeader(batch).baseOffset) : undefined);
+    const flight: InFlight = { batch: facts, applied };
+    flights.push(flight);
+    this.inFlight.set(facts.producerId, flights);
+    const done = (): void => {
+      const list = this.inFlight.get(facts.producerId);
+      const at = list?.indexOf(flight) ?? -1;
+      if (list && at >= 0) {
+        list.splice(at, 1);
+        if (list.length === 0) this.inFlight.delete(facts.producerId);
+      }
+    };
+    applied.then(done, done);
+    if (onAppend) return this.withTimeout(Promise.race([onAppend, applied.then(settle)]), req.timeoutMs, 'produce');
+    return settle(await this.withTimeout(applied, req.timeoutMs, 'produce'));
   }
 
-  /** Committed batches from the one holding `offset`, at most `maxBytes` (but at least one batch). */
-  read(offset: number, maxBytes: number): PartitionRead {
+  /** A batch of a producer without id: proposed as it is. */
+  private async propose(batch: Buffer, req: PartitionProduce): Promise<number> {
+    if (req.ack === 'appended') {
+      // The log patched baseOffset into this very buffer when it appended the entry.
+      const appended = new Promise<number>((resolve, reject) => {
+        this.node.propose(batch, () => resolve(new BatchHeader(batch).baseOffset)).catch(reject);
+      });
+      return this.withTimeout(appended, req.timeoutMs, 'produce');
+    }
+    return settle(await this.withTimeout(this.node.propose(batch), req.timeoutMs, 'produce'));
+  }
+
+  /**
+   * Committed batches from the one holding `offset`, at most `maxBytes` (but at least one batch):
+   * below the high watermark (read_uncommitted), or below the last stable offset with the aborted
+   * transactions of the range (read_committed). Hidden entries are served as skip batches.
+   */
+  read(offset: number, maxBytes: number, readCommitted = false): PartitionRead {
     const highWatermark = this.highWatermark();
+    const lastStableOffset = this.sm.producers.lastStableOffset(highWatermark);
     const logStartOffset = this.logStartOffset();
     if (offset < logStartOffset || offset > this.logEndOffset()) {
       throw new FlotillaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${logStartOffset}, ${this.logEndOffset()}] of ${this.topic}-${this.partition}`);
     }
-    if (offset >= highWatermark) return { records: null, highWatermark, logStartOffset };
+    const none = { records: null, highWatermark, lastStableOffset, logStartOffset, abortedTransactions: [] };
+    const bound = readCommitted ? lastStableOffset : highWatermark;
+    if (offset >= bound) return none;
     const from = this.log.indexOfOffset(offset);
-    const to = this.node.appliedIndex;
-    if (from > to) return { records: null, highWatermark, logStartOffset };
+    // The last readable entry: the one before the entry holding the bound (LSO or HW).
+    const to = bound >= highWatermark ? this.node.appliedIndex : this.log.indexOfOffset(bound) - 1;
+    if (from > to) return none;
     const batches = this.log.readBatches(from, to, maxBytes);
-    return { records: batches.length === 1 ? (batches[0] as Buffer) : Buffer.concat(batches), highWatermark, logStartOffset };
+    if (this.sm.producers.hiddenCount > 0) {
+      for (let i = 0; i < batches.length; i++) if (this.sm.producers.isHidden(from + i)) batches[i] = skippedBatch(batches[i] as Buffer);
+    }
+    const records = batches.length === 1 ? (batches[0] as Buffer) : Buffer.concat(batches);
+    const upper = new BatchHeader(batches[batches.length - 1] as Buffer).lastOffset + 1;
+    const abortedTransactions = readCommitted ? this.sm.producers.abortedIn(offset, upper) : [];
+    return { records, highWatermark, lastStableOffset, logStartOffset, abortedTransactions };
   }
 
   /** The first committed offset whose batch has a timestamp >= `timestamp` (-1 when none). */
@@ -405,13 +553,28 @@ export class Partition extends EventEmitter {
     while (index <= last) {
       const batches = this.log.readBatches(index, last, 1 << 20);
       const start = this.logStartOffset();
-      for (const b of batches) {
-        const h = new BatchHeader(b);
-        if (!h.isControl && h.lastOffset >= start && h.maxTimestamp >= timestamp) return { offset: Math.max(h.baseOffset, start), timestamp: h.maxTimestamp };
+      for (let i = 0; i < batches.length; i++) {
+        const h = new BatchHeader(batches[i] as Buffer);
+        if (h.isControl || this.sm.producers.isHidden(index + i)) continue;
+        if (h.lastOffset >= start && h.maxTimestamp >= timestamp) return { offset: Math.max(h.baseOffset, start), timestamp: h.maxTimestamp };
       }
       index += batches.length;
     }
     return { offset: -1, timestamp: -1 };
+  }
+
+  /** Writes the producer state and the applied index into LevelDB (see the file's comment). */
+  async checkpoint(): Promise<void> {
+    const applied = this.node.appliedIndex;
+    if (applied <= this.checkpointedAt && applied > 0) return;
+    this.checkpointedAt = applied;
+    this.sm.producers.truncateBelow(this.logStartOffset(), this.log.firstIndex());
+    const term = applied >= this.log.firstIndex() - 1 ? this.log.term(applied) : -1;
+    try {
+      await this.kv.batch([{ type: 'put', key: this.stateKey, value: this.sm.save(applied, term) }], { sync: false });
+    } catch (err) {
+      this.logger?.(`partition ${this.topic}-${this.partition}: checkpoint at ${applied} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   status(): Record<string, unknown> {
@@ -425,7 +588,12 @@ export class Partition extends EventEmitter {
       commitIndex: s.commit,
       lastIndex: s.lastIndex,
       highWatermark: this.highWatermark(),
+      lastStableOffset: this.lastStableOffset(),
       logEndOffset: this.logEndOffset(),
+      producers: this.sm.producers.size,
+      openTransactions: this.sm.producers.openTransactions(),
+      abortedTransactions: this.sm.producers.abortedCount,
+      hiddenEntries: this.sm.producers.hiddenCount,
       logStartOffset: this.logStartOffset(),
       firstIndex: this.log.firstIndex(),
       snapshotIndex: this.node.latestSnapshotIndex,
@@ -441,6 +609,8 @@ export class Partition extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Entries applied after this checkpoint are applied again at the next start: it is a floor.
+    await this.checkpoint();
     await this.node.close();
   }
 
@@ -448,8 +618,35 @@ export class Partition extends EventEmitter {
   async destroy(): Promise<void> {
     this.closed = true;
     await this.node.close();
+    await this.kv.batch([{ type: 'del', key: this.stateKey }], { sync: true });
     await this.store.destroy(this.dir);
   }
+}
+
+/** The proposer's answer from an applied entry: its offset, or the refusal as an error. */
+function settle(applied: PartitionApplied): number {
+  if (applied.kind === 'rejected') throw new FlotillaError(applied.code, applied.message);
+  return applied.offset;
+}
+
+/**
+ * The state saved in LevelDB, when it still matches the log: the entry it names is in the log with
+ * the same term, committed, and at or above the snapshot (else the snapshot and the log rebuild it).
+ */
+async function savedStateFor(options: PartitionOptions, store: DiskGroupStore): Promise<SavedPartitionState | null> {
+  const saved = (await options.kv.get(producerCheckpointKey(partitionGroupId(options.topicId, options.partition)))) as SavedPartitionState | undefined;
+  if (saved === undefined) return null;
+  const log = store.logStore;
+  const commit = store.initialState().hardState.commit;
+  const snapshotIndex = store.snapshotMeta().index;
+  const fits = Number.isSafeInteger(saved.applied) && saved.applied > 0 && saved.applied >= Math.max(log.firstIndex() - 1, snapshotIndex)
+    && saved.applied <= Math.min(commit, log.lastIndex()) && log.term(saved.applied) === saved.term
+    && typeof saved.producers === 'object' && saved.producers !== null && saved.clean !== undefined;
+  if (!fits) {
+    options.logger?.(`partition state saved at ${saved.applied} (term ${saved.term}) does not match the log (commit ${commit}, snapshot ${snapshotIndex}): rebuilding it from the log`);
+    return null;
+  }
+  return saved;
 }
 
 /** Sets the timestamp type to LogAppendTime and maxTimestamp to `nowMs`; the CRC covers both. */

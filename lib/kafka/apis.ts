@@ -30,6 +30,7 @@ import { errorCode } from './errors.js';
 import { fetchApi } from './fetch.js';
 import { findCoordinatorApi } from './find-coordinator.js';
 import { heartbeatApi } from './heartbeat.js';
+import { initProducerIdApi } from './init-producer-id.js';
 import {
   type RequestHeader,
   decodeRequestHeader,
@@ -92,6 +93,7 @@ const apiList: readonly AnyApi[] = [
   listGroupsApi,
   deleteGroupsApi,
   offsetDeleteApi,
+  initProducerIdApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

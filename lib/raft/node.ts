@@ -50,6 +50,12 @@ export interface RaftNodeOptions<R> {
   readonly groupId: string;
   readonly store: GroupStore;
   readonly stateMachine: StateMachine<R>;
+  /**
+   * The state machine already reflects every entry up to this index: it keeps a durable copy of
+   * its own (etcd's Config.Applied). Entries after it are applied again; ignored when below the
+   * snapshot. It must not exceed the group's commit index.
+   */
+  readonly appliedIndex?: number;
   /** Settings of the core (lib/raft/core/config.ts). */
   readonly raft?: Readonly<Record<string, unknown>>;
   /** Settings of this wrapper (nodeSettings). */
@@ -120,15 +126,17 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
     const snap = store.snapshotMeta();
     if (snap.index > 0) await options.stateMachine.restore(await store.snapshotData());
     const initial = store.initialState();
+    const applied = Math.max(snap.index, options.appliedIndex ?? 0);
+    assert(applied <= Math.max(initial.hardState.commit, snap.index), () => `group ${options.groupId}: applied index ${applied} above the commit index ${initial.hardState.commit}`);
     const core = new RaftCore({
       id: options.host.nodeId,
       log: store,
-      initial: { ...initial, applied: snap.index },
+      initial: { ...initial, applied },
       prng: options.prng ?? new Xoshiro128(hashSeed(`${options.host.nodeId}/${options.groupId}`)),
       settings: options.raft,
       logger: options.logger,
     });
-    const node = new RaftNode(options, core, snap.index);
+    const node = new RaftNode(options, core, applied);
     options.host.register(node);
     return node;
   }

@@ -127,6 +127,11 @@ export const ControlType = {
    * and producer fields; its one record sits at the batch's last offset, so clients move past it.
    */
   Compacted: 0x7f05,
+  /**
+   * Served in place of a stored entry clients must not see (a duplicate or refused idempotent
+   * batch that reached the log): one record at the entry's last offset, so clients move past it.
+   */
+  Skipped: 0x7f06,
 } as const;
 export type ControlType = (typeof ControlType)[keyof typeof ControlType];
 

@@ -19,6 +19,7 @@
 import type { BrokerApi } from '../broker/api.js';
 import { FlotillaError } from '../base/errors.js';
 import type { GroupCoordinatorApi } from '../group/api.js';
+import type { TxnCoordinatorApi } from '../txn/api.js';
 import { apiVersionsApi } from '../kafka/api-versions.js';
 import { type AnyApi, encodeResponseFrame, parseRequest } from '../kafka/apis.js';
 import { errorCode } from '../kafka/errors.js';
@@ -33,6 +34,7 @@ import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
 import { fetchHandler } from './handlers/fetch.js';
+import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { findCoordinatorHandler } from './handlers/find-coordinator.js';
 import {
   deleteGroupsHandler, describeGroupsHandler, heartbeatHandler, joinGroupHandler, leaveGroupHandler, listGroupsHandler,
@@ -67,6 +69,7 @@ const handlerList: readonly AnyHandler[] = [
   listGroupsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  initProducerIdHandler,
 ];
 
 /** The API keys served (and advertised). */
@@ -110,6 +113,8 @@ export interface DispatchEnv {
   readonly broker: BrokerApi;
   /** The group coordinator; absent: the group APIs answer COORDINATOR_NOT_AVAILABLE. */
   readonly groups?: GroupCoordinatorApi | undefined;
+  /** The transaction coordinator; absent: the transactional APIs answer COORDINATOR_NOT_AVAILABLE. */
+  readonly txn?: TxnCoordinatorApi | undefined;
   readonly metrics: ServerMetrics;
   /** The largest response frame to encode (a larger one is a bug: the connection is closed). */
   readonly responseBytesMax: number;
@@ -120,7 +125,7 @@ export interface DispatchEnv {
 export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, env: DispatchEnv, clientHost = ''): Promise<FrameOutcome> {
   env.metrics.countRequest(req.api.name);
   try {
-    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups, clientHost), req.body, env.responseBytesMax);
+    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups, clientHost, env.txn), req.body, env.responseBytesMax);
     if (out === NO_RESPONSE) return { kind: 'none' };
     if (out === CLOSE_CONNECTION) return { kind: 'close', reason: `${req.api.name} asked to close the connection` };
     return { kind: 'response', frame: out };

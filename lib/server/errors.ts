@@ -16,6 +16,9 @@
  * | NOT_ENOUGH_NODES              | INVALID_REPLICATION_FACTOR                                    |
  * | OFFSET_OUT_OF_RANGE, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, POLICY_VIOLATION, INVALID_REQUEST, NOT_CONTROLLER, INVALID_RECORD | the Kafka error of the same name |
  * | INVALID_TOPIC_CONFIG, INVALID_CONFIG | INVALID_CONFIG                                         |
+ * | OUT_OF_ORDER_SEQUENCE         | OUT_OF_ORDER_SEQUENCE_NUMBER                                  |
+ * | PRODUCER_FENCED               | PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH for requests older than the versions that know it (context `oldFencing`) |
+ * | INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, INVALID_PRODUCER_ID_MAPPING, INVALID_TRANSACTION_TIMEOUT, CONCURRENT_TRANSACTIONS, TRANSACTION_COORDINATOR_FENCED, NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE | the Kafka error of the same name |
  * | anything else (and non-FlotillaErrors) | UNKNOWN_SERVER_ERROR                                 |
  *
  * Why REQUEST_TIMED_OUT for BACKPRESSURE and UNCOMMITTED_LIMIT: every client retries it (after a
@@ -34,9 +37,10 @@ export const NO_ERROR: KafkaErrorValue = Object.freeze({ errorCode: 0, errorMess
 
 /**
  * Where the error arose, for the codes whose Kafka name depends on it. `recordSet`: a partition's
- * whole record set in a Produce request (RECORD_LIST_TOO_LARGE); `batch` (default): one batch.
+ * whole record set in a Produce request (RECORD_LIST_TOO_LARGE); `batch` (default): one batch;
+ * `oldFencing`: a transactional request of a version that predates PRODUCER_FENCED.
  */
-export type ErrorContext = 'batch' | 'recordSet';
+export type ErrorContext = 'batch' | 'recordSet' | 'oldFencing';
 
 /** An error as controller results carry it (lib/metadata/controller-api.ts ItemError). */
 export interface CodedError {
@@ -68,6 +72,16 @@ const direct: Partial<Record<ErrorCode, KafkaErrorName>> = {
   INVALID_TOPIC_CONFIG: 'INVALID_CONFIG',
   INVALID_CONFIG: 'INVALID_CONFIG',
   INVALID_RECORD: 'INVALID_RECORD',
+  OUT_OF_ORDER_SEQUENCE: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  INVALID_PRODUCER_EPOCH: 'INVALID_PRODUCER_EPOCH',
+  PRODUCER_FENCED: 'PRODUCER_FENCED',
+  INVALID_TXN_STATE: 'INVALID_TXN_STATE',
+  INVALID_PRODUCER_ID_MAPPING: 'INVALID_PRODUCER_ID_MAPPING',
+  INVALID_TRANSACTION_TIMEOUT: 'INVALID_TRANSACTION_TIMEOUT',
+  CONCURRENT_TRANSACTIONS: 'CONCURRENT_TRANSACTIONS',
+  TRANSACTION_COORDINATOR_FENCED: 'TRANSACTION_COORDINATOR_FENCED',
+  NOT_COORDINATOR: 'NOT_COORDINATOR',
+  COORDINATOR_NOT_AVAILABLE: 'COORDINATOR_NOT_AVAILABLE',
 };
 
 function isErrorCode(code: string): code is ErrorCode {
@@ -80,6 +94,9 @@ export function kafkaErrorName(code: string, message: string, context: ErrorCont
   switch (code) {
     case 'TOO_LARGE':
       return context === 'recordSet' || details['scope'] === 'recordSet' ? 'RECORD_LIST_TOO_LARGE' : 'MESSAGE_TOO_LARGE';
+    case 'PRODUCER_FENCED':
+      // Kafka answers INVALID_PRODUCER_EPOCH to the versions before PRODUCER_FENCED existed.
+      return context === 'oldFencing' ? 'INVALID_PRODUCER_EPOCH' : 'PRODUCER_FENCED';
     case 'INVALID_TOPIC':
       if (/replication factor/i.test(message)) return 'INVALID_REPLICATION_FACTOR';
       if (/partition/i.test(message) && !/topic name/i.test(message)) return 'INVALID_PARTITIONS';

@@ -11,6 +11,7 @@ import type { ApiDefinition } from '../kafka/api.js';
 import { encodeResponseFrame } from '../kafka/apis.js';
 import type { KafkaErrorName } from '../kafka/errors.js';
 import type { RequestHeader } from '../kafka/header.js';
+import type { TxnCoordinatorApi } from '../txn/api.js';
 import { type ErrorContext, type KafkaErrorValue, kafkaError, kafkaErrorOf } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -23,6 +24,8 @@ export interface RequestContext {
   readonly broker: BrokerApi;
   /** The group coordinator, when this node runs one (group APIs answer COORDINATOR_NOT_AVAILABLE otherwise). */
   readonly groups: GroupCoordinatorApi | undefined;
+  /** The transaction coordinator, when this node runs one (transactional APIs answer COORDINATOR_NOT_AVAILABLE otherwise). */
+  readonly txn: TxnCoordinatorApi | undefined;
   readonly header: RequestHeader;
   /** The version the request was sent at (the response uses the same). */
   readonly apiVersion: number;
@@ -68,10 +71,13 @@ export function handler<Req, Res>(
 }
 
 /** Builds the context of one request. */
-export function requestContext(broker: BrokerApi, header: RequestHeader, metrics: ServerMetrics, groups?: GroupCoordinatorApi, clientHost = ''): RequestContext {
+export function requestContext(
+  broker: BrokerApi, header: RequestHeader, metrics: ServerMetrics, groups?: GroupCoordinatorApi, clientHost = '', txn?: TxnCoordinatorApi,
+): RequestContext {
   return {
     broker,
     groups,
+    txn,
     header,
     apiVersion: header.apiVersion,
     clientHost,

@@ -26,6 +26,7 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import type { BrokerApi } from '../broker/api.js';
 import type { GroupCoordinatorApi } from '../group/api.js';
+import type { TxnCoordinatorApi } from '../txn/api.js';
 import { FlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { type DispatchEnv, type FrameOutcome, dispatch, parseFrame } from './dispatch.js';
@@ -70,6 +71,8 @@ export interface KafkaServerOptions {
   readonly broker: BrokerApi;
   /** The node's group coordinator; without it the group APIs answer COORDINATOR_NOT_AVAILABLE. */
   readonly groups?: GroupCoordinatorApi;
+  /** The node's transaction coordinator; without it the transactional APIs answer COORDINATOR_NOT_AVAILABLE. */
+  readonly txn?: TxnCoordinatorApi;
   /** Address to listen on (default 127.0.0.1). */
   readonly host?: string;
   /** Port to listen on (default 0: any free port; see address()). */
@@ -100,6 +103,7 @@ export class KafkaServer {
     this.env = {
       broker: options.broker,
       groups: options.groups,
+      txn: options.txn,
       metrics: this.metrics,
       responseBytesMax: this.settings.maxResponseBytes,
       logger: options.logger,

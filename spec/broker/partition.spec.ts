@@ -3,12 +3,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isFlotillaError } from '../../lib/base/errors.js';
-import { Partition } from '../../lib/broker/partition.js';
-import { BatchHeader } from '../../lib/records/batch.js';
+import { Partition, partitionGroupId } from '../../lib/broker/partition.js';
+import { Attributes, BatchHeader } from '../../lib/records/batch.js';
+import { encodeBatch } from '../../lib/records/encode.js';
+import { keySegment } from '../../lib/storage/kv.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
 import { RaftHost } from '../../lib/raft/host.js';
 import { MemoryKv } from '../../lib/storage/memory-kv.js';
 import { LocalNet, batchOf, clock, parse, until } from './helpers.js';
+
+function idempotent(producerId: number, producerEpoch: number, baseSequence: number, n: number, tag: string, transactional = false): Buffer {
+  return encodeBatch({
+    baseOffset: 0, baseTimestamp: 1_000, producerId, producerEpoch, baseSequence, attributes: transactional ? Attributes.Transactional : 0,
+    records: Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`${tag}-${i}`) })),
+  });
+}
 
 describe('Partition: a replica as a Raft group over batch-format segments', function () {
   this.timeout(30_000);
@@ -82,6 +91,95 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     // At the high watermark: nothing yet; past the log end: out of range.
     expect(l.read(read.highWatermark, 1 << 20).records).to.equal(null);
     expect(() => l.read(read.highWatermark + 100, 1 << 20)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'OFFSET_OUT_OF_RANGE'));
+  });
+
+  const produce = (p: Partition, batch: Buffer, timeoutMs = 5000): Promise<number> => p.produce({ batch, maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs });
+  const values = (p: Partition, readCommitted = false): string[] => parse(p.read(0, 1 << 22, readCommitted).records).flatMap((b) => b.values).filter((v) => v !== 'control');
+
+  it('idempotent batches: a retry gets the original offset without a new entry (applied or in flight); a gap and an old epoch are refused', async () => {
+    const l = leader();
+    const first = await produce(l, idempotent(7, 0, 0, 3, 'a'));
+    const hw = l.highWatermark();
+    expect(await produce(l, idempotent(7, 0, 0, 3, 'a'))).to.equal(first);
+    expect(l.highWatermark()).to.equal(hw);
+    // Two copies of the next batch at once (a client retrying while the first is in flight).
+    const [x, y] = await Promise.all([produce(l, idempotent(7, 0, 3, 2, 'b')), produce(l, idempotent(7, 0, 3, 2, 'b'))]);
+    expect(x).to.equal(y);
+    expect(l.highWatermark()).to.equal(x + 2);
+    await expectCode(produce(l, idempotent(7, 0, 9, 1, 'gap')), 'OUT_OF_ORDER_SEQUENCE');
+    expect(await produce(l, idempotent(7, 1, 0, 1, 'c'))).to.equal(x + 2);
+    await expectCode(produce(l, idempotent(7, 0, 5, 1, 'old')), 'INVALID_PRODUCER_EPOCH');
+    // Pipelined batches of one producer are checked against those still in flight.
+    const piped = await Promise.all([1, 2, 3].map((i) => produce(l, idempotent(7, 1, i, 1, `p${i}`))));
+    expect(piped).to.deep.equal([x + 3, x + 4, x + 5]);
+    expect(values(l)).to.deep.equal(['a-0', 'a-1', 'a-2', 'b-0', 'b-1', 'c-0', 'p1-0', 'p2-0', 'p3-0']);
+    expect(l.producers()).to.deep.include({ producerId: 7, epoch: 1, lastSequence: 3, lastOffset: x + 5, txnFirstOffset: -1 });
+  });
+
+  it('a duplicate that reaches the log anyway is answered with the original offsets and never visible twice, on every replica and after a restart from the checkpoint', async () => {
+    const l = leader();
+    const first = await produce(l, idempotent(9, 0, 0, 2, 'once'));
+    // Proposed past the leader's check: apply decides on the log order, and hides the entry.
+    const applied = await l.node.propose(idempotent(9, 0, 0, 2, 'once'));
+    expect(applied).to.deep.equal({ kind: 'duplicate', offset: first });
+    const refused = await l.node.propose(idempotent(9, 0, 7, 1, 'gap'));
+    expect(refused).to.include({ kind: 'rejected', code: 'OUT_OF_ORDER_SEQUENCE' });
+    const after = await produce(l, idempotent(9, 0, 2, 1, 'next'));
+    await until(() => [...parts.values()].every((p) => p.highWatermark() === l.highWatermark()));
+    for (const p of parts.values()) {
+      const batches = parse(p.read(0, 1 << 22).records);
+      // The hidden entries are skip batches over their own offsets: offsets stay contiguous.
+      let next = 0;
+      for (const b of batches) {
+        expect(b.base).to.equal(next);
+        next = b.last + 1;
+      }
+      expect(batches.flatMap((b) => b.values).filter((v) => v !== 'control')).to.deep.equal(['once-0', 'once-1', 'next-0']);
+    }
+    // A new leader knows the producer: the retry is still a duplicate.
+    const next = ids.find((id) => id !== l.node.nodeId)!;
+    await l.node.transferLeadership(next);
+    await until(() => parts.get(next)!.serving);
+    expect(await produce(parts.get(next)!, idempotent(9, 0, 2, 1, 'next'))).to.equal(after);
+    // A restart starts from the LevelDB checkpoint, not from the start of the log.
+    await closeAll();
+    const key = `producers/${keySegment(partitionGroupId('00000000-0000-4000-8000-000000000001', 0))}`;
+    const saved = new Map<NodeId, number>();
+    for (const id of ids) saved.set(id, ((await kvs.get(id)!.get(key)) as { applied: number }).applied);
+    for (const id of ids) {
+      await open(id);
+      expect(parts.get(id)!.node.appliedIndex).to.equal(saved.get(id));
+    }
+    await until(() => [...parts.values()].some((p) => p.serving));
+    expect(await produce(leader(), idempotent(9, 0, 0, 2, 'once'))).to.equal(first);
+    expect(await produce(leader(), idempotent(9, 0, 2, 1, 'next'))).to.equal(after);
+    expect(values(leader())).to.deep.equal(['once-0', 'once-1', 'next-0']);
+  });
+
+  it('transactions: the last stable offset holds read_committed readers below an open transaction; markers end it, aborted ranges are listed', async () => {
+    const l = leader();
+    await produce(l, batchOf(1, 'plain'));
+    const t1 = await produce(l, idempotent(11, 0, 0, 2, 'tx1', true));
+    const t2 = await produce(l, idempotent(12, 0, 0, 1, 'tx2', true));
+    await produce(l, batchOf(1, 'after'));
+    expect(l.lastStableOffset()).to.equal(t1);
+    expect(values(l, true)).to.deep.equal(['plain-0']);
+    expect(values(l)).to.deep.equal(['plain-0', 'tx1-0', 'tx1-1', 'tx2-0', 'after-0']);
+    // A non-transactional write of a producer with an open transaction is refused.
+    await expectCode(produce(l, idempotent(11, 0, 2, 1, 'x')), 'INVALID_TXN_STATE');
+    const commit = await l.writeMarker({ producerId: 11, producerEpoch: 0, commit: true, coordinatorEpoch: 1, txn: 0 }, 5000);
+    expect(l.lastStableOffset()).to.equal(t2);
+    const abort = await l.writeMarker({ producerId: 12, producerEpoch: 0, commit: false, coordinatorEpoch: 1, txn: 0 }, 5000);
+    expect(l.lastStableOffset()).to.equal(l.highWatermark());
+    // The same marker again is a success that changes nothing and is not seen.
+    expect(await l.writeMarker({ producerId: 12, producerEpoch: 0, commit: false, coordinatorEpoch: 1, txn: 0 }, 5000)).to.be.a('number');
+    await expectCode(l.writeMarker({ producerId: 12, producerEpoch: 0, commit: false, coordinatorEpoch: 0, txn: 1 }, 5000), 'TRANSACTION_COORDINATOR_FENCED');
+    const read = l.read(0, 1 << 22, true);
+    expect(read.abortedTransactions).to.deep.equal([{ producerId: 12, firstOffset: t2, lastOffset: abort }]);
+    expect(l.read(abort + 1, 1 << 22, true).abortedTransactions).to.deep.equal([]);
+    const markers = parse(read.records).filter((b) => b.base === commit || b.base === abort);
+    expect(markers).to.have.length(2);
+    await until(() => [...parts.values()].every((p) => p.lastStableOffset() === l.highWatermark()));
   });
 
   it('refuses clients on followers and on stale or future leader epochs', async () => {

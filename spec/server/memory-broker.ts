@@ -4,7 +4,7 @@
 import { FlotillaError } from '../../lib/base/errors.js';
 import type {
   BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult,
-  FetchRequestSpec, ListOffsetRequest, ListOffsetResult, ProduceRequestItem, ProduceResult, TopicView,
+  FetchRequestSpec, ListOffsetRequest, ListOffsetResult, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, TopicView,
 } from '../../lib/broker/api.js';
 import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
@@ -149,6 +149,13 @@ export class MemoryBroker implements BrokerApi {
     p.logEndOffset = stored.lastOffset + 1;
     this.wake();
     return { baseOffset, logAppendTimeMs: -1, logStartOffset: p.logStartOffset };
+  }
+
+  private nextProducerId = 1000;
+
+  /** Producer ids count up; batches are not deduplicated here (the real Partition does that). */
+  async initProducerId(): Promise<ProducerIdAndEpoch> {
+    return { producerId: this.nextProducerId++, producerEpoch: 0 };
   }
 
   private wake(): void {
