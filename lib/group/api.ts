@@ -101,6 +101,18 @@ export interface OffsetCommitInput {
   }[];
 }
 
+export interface TxnOffsetCommitInput {
+  readonly transactionalId: string;
+  readonly groupId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** v3+ (KIP-447): -1 / '' when the client sends none. */
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly offsets: OffsetCommitInput['offsets'];
+}
+
 export interface PartitionError {
   readonly topic: string;
   readonly partition: number;
@@ -185,6 +197,8 @@ export interface GroupCoordinatorApi {
   heartbeat(input: HeartbeatInput): Promise<GroupErrorName | null>;
   leaveGroup(groupId: string, members: readonly LeavingMember[]): Promise<LeaveGroupResult>;
   commitOffsets(input: OffsetCommitInput): Promise<OffsetCommitResult>;
+  /** Offsets committed inside a transaction: pending until the transaction's COMMIT marker. */
+  txnCommitOffsets(input: TxnOffsetCommitInput): Promise<OffsetCommitResult>;
   fetchOffsets(input: OffsetFetchInput): Promise<OffsetFetchResult>;
   describeGroups(groupIds: readonly string[]): Promise<DescribedGroup[]>;
   /** Groups of every offsets partition this node leads; `states` (case-insensitive) filters, [] = all. */

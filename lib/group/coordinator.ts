@@ -27,18 +27,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { assert } from '../base/assert.js';
+import { FlotillaError } from '../base/errors.js';
 import type { Clock } from '../base/clock.js';
 import { validateSettings } from '../base/settings.js';
 import type {
   CoordinatorLookup, DeleteGroupResult, DescribedGroup, FetchedOffset, GroupCoordinatorApi, GroupStateName, HeartbeatInput,
   JoinGroupInput, JoinGroupResult, LeaveGroupResult, LeavingMember, ListGroupsResult, OffsetCommitInput, OffsetCommitResult,
   OffsetDeleteResult, OffsetFetchInput, OffsetFetchResult, PartitionError, ProtocolOffer, SyncGroupInput, SyncGroupResult,
+  TxnOffsetCommitInput,
 } from './api.js';
 import { type GroupErrorName, appendErrorName } from './errors.js';
 import { ClassicGroup, type Member, subscribedTopics } from './group.js';
 import {
   type GroupLog, type GroupMetadataRecord, type GroupMetadataValue, type GroupRecord, type OffsetsPartitionState, applyRecord,
-  emptyPartitionState, offsetKey, parseOffsetKey, partitionFor,
+  emptyPartitionState, hasPendingOffset, offsetKey, parseOffsetKey, partitionFor,
 } from './records.js';
 import { type GroupCoordinatorSettings, groupCoordinatorSettings } from './settings.js';
 import type { TimerHandle, Timers } from './timers.js';
@@ -305,6 +307,65 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return { partitions: results };
   }
 
+  /**
+   * TxnOffsetCommit: the offsets are written as pending records of the producer; its transaction's
+   * COMMIT marker (writeTxnMarker) makes them the committed ones, ABORT drops them. A member that
+   * sends its generation (v3+) is fenced like a plain commit's; older versions carry none.
+   */
+  async txnCommitOffsets(input: TxnOffsetCommitInput): Promise<OffsetCommitResult> {
+    const all = (error: GroupErrorName): OffsetCommitResult => ({
+      partitions: input.offsets.map((o) => ({ topic: o.topic, partition: o.partition, error })),
+    });
+    if (input.groupId === '') return all('INVALID_GROUP_ID');
+    const shard = this.shardOf(input.groupId);
+    if (shard === null) return all('NOT_COORDINATOR');
+    const group = shard.groups.get(input.groupId);
+    if (group?.is('Dead')) return all('COORDINATOR_NOT_AVAILABLE');
+    if (input.generationId >= 0 && group !== undefined && !group.is('Empty')) {
+      if (this.isFenced(group, input.memberId, input.groupInstanceId)) return all('FENCED_INSTANCE_ID');
+      if (!group.members.has(input.memberId)) return all('UNKNOWN_MEMBER_ID');
+      if (input.generationId !== group.generationId) return all('ILLEGAL_GENERATION');
+    }
+    const now = this.clock.wallMs();
+    const records: GroupRecord[] = [];
+    const results: PartitionError[] = input.offsets.map((o) => {
+      let error: GroupErrorName | null = null;
+      if (o.metadata !== null && Buffer.byteLength(o.metadata) > this.settings.offsetMetadataMaxBytes) error = 'OFFSET_METADATA_TOO_LARGE';
+      else if (!Number.isInteger(o.partition) || o.partition < 0) error = 'UNKNOWN_TOPIC_OR_PARTITION';
+      else if (this.options.partitionExists && !this.options.partitionExists(o.topic, o.partition)) error = 'UNKNOWN_TOPIC_OR_PARTITION';
+      else {
+        records.push({
+          type: 'txn-offset-commit', producerId: input.producerId, producerEpoch: input.producerEpoch, groupId: input.groupId,
+          topic: o.topic, partition: o.partition, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestampMs: now,
+        });
+      }
+      return { topic: o.topic, partition: o.partition, error };
+    });
+    if (records.length === 0) return { partitions: results };
+    try {
+      await shard.log.append(records);
+    } catch (err) {
+      const e = appendErrorName(err);
+      return { partitions: results.map((r) => (r.error === null ? { ...r, error: e } : r)) };
+    }
+    for (const r of records) applyRecord(shard.state, r);
+    if (group === undefined && !shard.groups.has(input.groupId)) shard.groups.set(input.groupId, new ClassicGroup(input.groupId, now));
+    return { partitions: results };
+  }
+
+  /**
+   * A transaction's marker for offsets partition `partition` (from the transaction coordinator):
+   * COMMIT makes the producer's pending offsets committed, ABORT drops them. Settles once the
+   * marker is replicated; throws NOT_COORDINATOR when this node does not lead the partition.
+   */
+  async writeTxnMarker(partition: number, marker: { producerId: number; producerEpoch: number; commit: boolean; txn: number }): Promise<void> {
+    const shard = this.shards.get(partition);
+    if (shard === undefined) throw new FlotillaError('NOT_COORDINATOR', `node does not lead offsets partition ${partition}`);
+    const record: GroupRecord = { type: 'txn-marker', ...marker };
+    await shard.log.append([record]);
+    applyRecord(shard.state, record);
+  }
+
   async fetchOffsets(input: OffsetFetchInput): Promise<OffsetFetchResult> {
     let shard = this.shardOf(input.groupId);
     if (shard === null) return { error: 'NOT_COORDINATOR', partitions: [] };
@@ -321,6 +382,9 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     }
     const committed = shard.state.offsets.get(input.groupId);
     const one = (topic: string, partition: number): FetchedOffset => {
+      if (input.requireStable && hasPendingOffset(shard.state, input.groupId, topic, partition)) {
+        return { topic, partition, offset: -1, leaderEpoch: -1, metadata: '', error: 'UNSTABLE_OFFSET_COMMIT' };
+      }
       const c = committed?.get(offsetKey(topic, partition));
       return c === undefined
         ? { topic, partition, offset: -1, leaderEpoch: -1, metadata: '', error: null }
@@ -921,7 +985,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       await shard.log.append([record]);
       applyRecord(shard.state, record);
     } catch (err) {
-      this.log(`groups: could not store ${record.type} of ${record.groupId}: ${err instanceof Error ? err.message : String(err)}`);
+      this.log(`groups: could not store ${record.type} of ${'groupId' in record ? record.groupId : record.producerId}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 

@@ -14,6 +14,12 @@
  *                     written when a generation's assignment is complete (SyncGroup of the leader)
  *                     and when a group becomes Empty;
  * - `group-tombstone` group: the group's metadata is gone (DeleteGroups, retention).
+ * - `txn-offset-commit` (producer, group, topic, partition) → an offset committed inside a
+ *                     transaction (TxnOffsetCommit): pending, not visible to OffsetFetch;
+ * - `txn-marker`      producer, commit/abort, transaction number: the transaction coordinator's
+ *                     marker for this offsets partition. COMMIT makes the producer's pending
+ *                     offsets the committed ones, ABORT drops them; a marker whose transaction
+ *                     number is not above the producer's last one is stale and changes nothing.
  *
  * `applyRecord` is idempotent and order-respecting (last writer wins per key), so applying the same
  * record twice (the coordinator's own copy and the replica's apply path) is harmless.
@@ -76,7 +82,35 @@ export interface GroupTombstoneRecord {
   readonly groupId: string;
 }
 
-export type GroupRecord = OffsetCommitRecord | OffsetTombstoneRecord | GroupMetadataRecord | GroupTombstoneRecord;
+export interface TxnOffsetCommitRecord {
+  readonly type: 'txn-offset-commit';
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly leaderEpoch: number;
+  readonly metadata: string | null;
+  readonly commitTimestampMs: number;
+}
+
+export interface TxnMarkerRecord {
+  readonly type: 'txn-marker';
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly commit: boolean;
+  /** The transaction's number at its coordinator. */
+  readonly txn: number;
+}
+
+export type GroupRecord = OffsetCommitRecord | OffsetTombstoneRecord | GroupMetadataRecord | GroupTombstoneRecord | TxnOffsetCommitRecord | TxnMarkerRecord;
+
+/** Offsets committed inside a producer's open transaction: group -> offsetKey -> offset. */
+export interface PendingTxnOffsets {
+  readonly producerEpoch: number;
+  readonly offsets: Map<string, Map<string, CommittedOffset>>;
+}
 
 export interface CommittedOffset {
   readonly offset: number;
@@ -92,10 +126,21 @@ export interface CommittedOffset {
 export interface OffsetsPartitionState {
   readonly offsets: Map<string, Map<string, CommittedOffset>>;
   readonly groups: Map<string, GroupMetadataValue>;
+  /** Transactional offsets not committed yet, by producer id. */
+  readonly pending: Map<number, PendingTxnOffsets>;
+  /** The transaction number of each producer's last marker here. */
+  readonly lastTxn: Map<number, number>;
 }
 
 export function emptyPartitionState(): OffsetsPartitionState {
-  return { offsets: new Map(), groups: new Map() };
+  return { offsets: new Map(), groups: new Map(), pending: new Map(), lastTxn: new Map() };
+}
+
+/** True when some producer's open transaction holds an offset of (group, topic, partition). */
+export function hasPendingOffset(state: OffsetsPartitionState, groupId: string, topic: string, partition: number): boolean {
+  const key = offsetKey(topic, partition);
+  for (const p of state.pending.values()) if (p.offsets.get(groupId)?.has(key)) return true;
+  return false;
 }
 
 /** The key of one topic-partition inside a group's offsets map. */
@@ -137,6 +182,38 @@ export function applyRecord(state: OffsetsPartitionState, record: GroupRecord): 
     case 'group-tombstone':
       state.groups.delete(record.groupId);
       return;
+    case 'txn-offset-commit': {
+      let p = state.pending.get(record.producerId);
+      if (p === undefined || p.producerEpoch !== record.producerEpoch) {
+        p = { producerEpoch: record.producerEpoch, offsets: p?.offsets ?? new Map() };
+        state.pending.set(record.producerId, p);
+      }
+      let m = p.offsets.get(record.groupId);
+      if (m === undefined) {
+        m = new Map();
+        p.offsets.set(record.groupId, m);
+      }
+      m.set(offsetKey(record.topic, record.partition), {
+        offset: record.offset, leaderEpoch: record.leaderEpoch, metadata: record.metadata, commitTimestampMs: record.commitTimestampMs,
+      });
+      return;
+    }
+    case 'txn-marker': {
+      if ((state.lastTxn.get(record.producerId) ?? -1) >= record.txn) return;
+      state.lastTxn.set(record.producerId, record.txn);
+      const p = state.pending.get(record.producerId);
+      state.pending.delete(record.producerId);
+      if (!record.commit || p === undefined) return;
+      for (const [groupId, m] of p.offsets) {
+        let committed = state.offsets.get(groupId);
+        if (committed === undefined) {
+          committed = new Map();
+          state.offsets.set(groupId, committed);
+        }
+        for (const [k, o] of m) committed.set(k, o);
+      }
+      return;
+    }
   }
 }
 

@@ -17,6 +17,8 @@
  */
 import { assert } from '../base/assert.js';
 import { apiVersionsApi, type ApiVersionsResponse } from './api-versions.js';
+import { addOffsetsToTxnApi } from './add-offsets-to-txn.js';
+import { addPartitionsToTxnApi } from './add-partitions-to-txn.js';
 import { alterConfigsApi } from './alter-configs.js';
 import { incrementalAlterConfigsApi } from './incremental-alter-configs.js';
 import { createPartitionsApi } from './create-partitions.js';
@@ -26,6 +28,7 @@ import { deleteRecordsApi } from './delete-records.js';
 import { deleteTopicsApi } from './delete-topics.js';
 import { describeConfigsApi } from './describe-configs.js';
 import { describeGroupsApi } from './describe-groups.js';
+import { endTxnApi } from './end-txn.js';
 import { errorCode } from './errors.js';
 import { fetchApi } from './fetch.js';
 import { findCoordinatorApi } from './find-coordinator.js';
@@ -52,6 +55,7 @@ import { offsetFetchApi } from './offset-fetch.js';
 import { Reader, Writer } from './primitives.js';
 import { produceApi } from './produce.js';
 import { syncGroupApi } from './sync-group.js';
+import { txnOffsetCommitApi } from './txn-offset-commit.js';
 
 /**
  * The type-erased view the dispatcher holds. A handler that knows its API uses the typed module
@@ -94,6 +98,10 @@ const apiList: readonly AnyApi[] = [
   deleteGroupsApi,
   offsetDeleteApi,
   initProducerIdApi,
+  addPartitionsToTxnApi,
+  addOffsetsToTxnApi,
+  endTxnApi,
+  txnOffsetCommitApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {
