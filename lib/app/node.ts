@@ -21,6 +21,7 @@ import { Broker } from '../broker/broker.js';
 import { LogManager } from '../broker/log-manager.js';
 import { Partition } from '../broker/partition.js';
 import { type Replica, ReplicaManager } from '../broker/replica-manager.js';
+import type { MarkerFacts } from '../broker/producer-state.js';
 import { GroupCoordinator } from '../group/coordinator.js';
 import { OFFSETS_TOPIC, OffsetsPartition } from '../group/offsets-partition.js';
 import { systemTimers } from '../group/timers.js';
@@ -36,6 +37,8 @@ import { roleName } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
 import { RaftNode } from '../raft/node.js';
 import { KafkaServer } from '../server/listener.js';
+import { type MarkerTarget, TxnCoordinator, type TxnMarker } from '../txn/coordinator.js';
+import { TXN_STATE_TOPIC, TxnPartition } from '../txn/txn-partition.js';
 import { openDiskGroupStore } from '../storage/disk-group-store.js';
 import { KvBatcher } from '../storage/kv-batcher.js';
 import { LevelKv } from '../storage/level-kv.js';
@@ -241,7 +244,76 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       logger: lineLogger(logger, { component: 'groups' }),
     });
     stops.push(['group coordinator', () => groups.close()]);
+
+    // ---- transactions: coordinators on the transaction-state topic's Raft groups ------------------
+    let txnTopicRequested = false;
+    const ensureTxnTopic = (): void => {
+      if (txnTopicRequested) return;
+      txnTopicRequested = true;
+      controllerClient.call(ControllerMethods.createTopics, {
+        topics: [{ name: TXN_STATE_TOPIC, partitions: txn.settings.transactionStatePartitions, replicationFactor: -1, assignments: null, configs: {} }],
+        validateOnly: false,
+      }).then(
+        () => logger.info({ topic: TXN_STATE_TOPIC }, 'created the transaction-state topic'),
+        (err: unknown) => {
+          txnTopicRequested = false;
+          logger.warn({ err }, 'could not create the transaction-state topic yet');
+        },
+      );
+    };
+    /** The leader of an internal or data partition as the metadata image names it (-1: none). */
+    const leaderOf = (topic: string, partition: number): number => metadata.image().topicsByName.get(topic)?.partitions[partition]?.leaderId ?? -1;
+    const MARKER_RPC = 'txn.writeMarker';
+    const writeMarkerHere = async (target: MarkerTarget, marker: TxnMarker, timeoutMs: number): Promise<void> => {
+      if (target.kind === 'offsets') return groups.writeTxnMarker(target.partition, marker);
+      const p = replicas.get(target.topic, target.partition);
+      if (!p) throw new FlotillaError('NOT_LEADER', `node ${config.nodeId} holds no replica of ${target.topic}-${target.partition}`, { leaderId: -1 });
+      const facts: MarkerFacts = marker;
+      await p.writeMarker(facts, timeoutMs);
+    };
+    const txn: TxnCoordinator = new TxnCoordinator({
+      clock,
+      timers: systemTimers,
+      offsetsTopicPartitions: groups.settings.offsetsTopicPartitions,
+      locate: (partition) => {
+        const image = metadata.image();
+        const topic = image.topicsByName.get(TXN_STATE_TOPIC);
+        if (!topic) {
+          ensureTxnTopic();
+          return null;
+        }
+        const leader = topic.partitions[partition]?.leaderId ?? -1;
+        const b = image.brokers.get(leader);
+        return b && !b.fenced ? { nodeId: b.brokerId, host: b.host, port: b.clientPort } : null;
+      },
+      producerIds: { next: () => broker.producerIds.next() },
+      writeMarker: async (target, marker) => {
+        const timeoutMs = txn.settings.markerTimeoutMs;
+        const local = target.kind === 'offsets' ? groups.loadedPartitions().includes(target.partition) : replicas.get(target.topic, target.partition)?.isLeader === true;
+        if (local) return writeMarkerHere(target, marker, timeoutMs);
+        const leader = target.kind === 'offsets' ? leaderOf(OFFSETS_TOPIC, target.partition) : leaderOf(target.topic, target.partition);
+        if (leader <= 0 || leader === config.nodeId) throw new FlotillaError('LEADER_NOT_AVAILABLE', 'no leader known for the marker yet');
+        await rpc.call(leader, MARKER_RPC, { target, marker }, timeoutMs + 1_000);
+      },
+      partitionExists: (topic, partition) => (metadata.image().topicsByName.get(topic)?.partitions.length ?? 0) > partition,
+      topicExists: (topic) => metadata.image().topicsByName.has(topic),
+      logger: lineLogger(logger, { component: 'transactions' }),
+    });
+    stops.push(['transaction coordinator', () => txn.close()]);
+    rpc.handle(MARKER_RPC, async (_from, body) => {
+      const b = body as { target: MarkerTarget; marker: TxnMarker };
+      await writeMarkerHere(b.target, b.marker, txn.settings.markerTimeoutMs);
+      return true;
+    });
+
     const onReplicaOpened = (r: Replica): void => {
+      if (r instanceof TxnPartition) {
+        r.on('coordinator', (leading: boolean) => {
+          if (leading) txn.loadPartition(r.partition, { log: r.log, state: r.state, leaderEpoch: r.leaderEpoch });
+          else txn.unloadPartition(r.partition);
+        });
+        return;
+      }
       if (!(r instanceof OffsetsPartition)) return;
       r.on('coordinator', (leading: boolean) => {
         if (leading) groups.loadPartition(r.partition, r.log, r.state);
@@ -250,6 +322,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     };
     const onReplicaClosed = (r: Replica): void => {
       if (r instanceof OffsetsPartition) groups.unloadPartition(r.partition);
+      if (r instanceof TxnPartition) txn.unloadPartition(r.partition);
     };
 
     // ---- broker --------------------------------------------------------------------------------
@@ -266,7 +339,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       },
       logger: lineLogger(logger, { component: 'replicas' }),
       replicaLogger: (group, name, term) => lineLogger(logger, () => ({ group, partition: name, term: term() })),
-      internal: new Map([[OFFSETS_TOPIC, (o) => OffsetsPartition.open(o)]]),
+      internal: new Map<string, (o: Parameters<typeof OffsetsPartition.open>[0]) => Promise<Replica>>([
+        [OFFSETS_TOPIC, (o) => OffsetsPartition.open(o)],
+        [TXN_STATE_TOPIC, (o) => TxnPartition.open(o)],
+      ]),
       onOpened: onReplicaOpened,
       onClosed: onReplicaClosed,
     });
@@ -336,6 +412,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const server = new KafkaServer({
       broker,
       groups,
+      txn,
       host: config.listen.host,
       port: config.listen.port,
       settings: { maxRequestBytes: config.maxRequestBytes },

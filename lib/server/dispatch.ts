@@ -43,6 +43,7 @@ import {
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
+import { addOffsetsToTxnHandler, addPartitionsToTxnHandler, endTxnHandler, txnOffsetCommitHandler } from './handlers/transactions.js';
 import type { ServerMetrics } from './metrics.js';
 
 /** One line per API (ApiVersions is added below: it lists the others). */
@@ -70,6 +71,10 @@ const handlerList: readonly AnyHandler[] = [
   deleteGroupsHandler,
   offsetDeleteHandler,
   initProducerIdHandler,
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  endTxnHandler,
+  txnOffsetCommitHandler,
 ];
 
 /** The API keys served (and advertised). */

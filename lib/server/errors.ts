@@ -14,7 +14,7 @@
  * | INVALID_TOPIC                 | INVALID_PARTITIONS / INVALID_REPLICATION_FACTOR when the message is about those, else INVALID_TOPIC_EXCEPTION |
  * | TOPIC_EXISTS                  | TOPIC_ALREADY_EXISTS                                          |
  * | NOT_ENOUGH_NODES              | INVALID_REPLICATION_FACTOR                                    |
- * | OFFSET_OUT_OF_RANGE, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, POLICY_VIOLATION, INVALID_REQUEST, NOT_CONTROLLER, INVALID_RECORD | the Kafka error of the same name |
+ * | OFFSET_OUT_OF_RANGE, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, POLICY_VIOLATION, INVALID_REQUEST, NOT_CONTROLLER, INVALID_RECORD | the Kafka error of the same name (INVALID_REQUEST with details.operationNotAttempted: OPERATION_NOT_ATTEMPTED) |
  * | INVALID_TOPIC_CONFIG, INVALID_CONFIG | INVALID_CONFIG                                         |
  * | OUT_OF_ORDER_SEQUENCE         | OUT_OF_ORDER_SEQUENCE_NUMBER                                  |
  * | PRODUCER_FENCED               | PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH for requests older than the versions that know it (context `oldFencing`) |
@@ -94,6 +94,9 @@ export function kafkaErrorName(code: string, message: string, context: ErrorCont
   switch (code) {
     case 'TOO_LARGE':
       return context === 'recordSet' || details['scope'] === 'recordSet' ? 'RECORD_LIST_TOO_LARGE' : 'MESSAGE_TOO_LARGE';
+    case 'INVALID_REQUEST':
+      // A partition of AddPartitionsToTxn left alone because another one of the request failed.
+      return details['operationNotAttempted'] === true ? 'OPERATION_NOT_ATTEMPTED' : 'INVALID_REQUEST';
     case 'PRODUCER_FENCED':
       // Kafka answers INVALID_PRODUCER_EPOCH to the versions before PRODUCER_FENCED existed.
       return context === 'oldFencing' ? 'INVALID_PRODUCER_EPOCH' : 'PRODUCER_FENCED';

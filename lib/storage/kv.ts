@@ -38,6 +38,8 @@ export const KvPrefix = {
   offsets: 'offsets/',
   /** Idempotent / transactional producer state per partition. */
   producers: 'producers/',
+  /** Transaction coordinator state (applied from __transaction_state). */
+  txns: 'txns/',
   /** Log-compaction checkpoints per partition. */
   compaction: 'compaction/',
   /** Node-level facts (node id, cluster id, format version). */

@@ -1,8 +1,8 @@
 /**
  * FindCoordinator (10): which node coordinates a group (keyType 0): the leader of the group's
- * offsets partition, from the group coordinator (`ctx.groups.coordinatorFor`). Transaction
- * coordinators (keyType 1) do not exist yet: COORDINATOR_NOT_AVAILABLE (retriable), as for every
- * key when this node runs no group coordinator. Served from v0 because librdkafka 2.0.2 derives
+ * offsets partition, from the group coordinator (`ctx.groups.coordinatorFor`); or a
+ * transactional id (keyType 1): the leader of its transaction-state partition (`ctx.txn`).
+ * Without the coordinator asked for: COORDINATOR_NOT_AVAILABLE (retriable). Served from v0 because librdkafka 2.0.2 derives
  * feature flags from it (research R1: BrokerGroupCoordinator, and its LZ4 check).
  */
 import { findCoordinatorApi } from '../../kafka/find-coordinator.js';
@@ -13,7 +13,13 @@ export const findCoordinatorHandler = handler(findCoordinatorApi, async (ctx, re
   const keyType = ctx.apiVersion >= 1 ? req.keyType : 0;
   const answers = keys.map((key) => {
     const none = (message: string) => ({ key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('COORDINATOR_NOT_AVAILABLE', message) });
-    if (keyType !== 0) return none('no transaction coordinator runs on this cluster yet');
+    if (keyType === 1) {
+      if (ctx.txn === undefined) return none('this node runs no transaction coordinator');
+      const at = ctx.txn.coordinatorFor(key);
+      if (at.error !== null) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf(at.error, at.message) };
+      return { key, nodeId: at.nodeId, host: at.host, port: at.port, errorCode: 0, errorMessage: null };
+    }
+    if (keyType !== 0) return none(`unknown coordinator key type ${keyType}`);
     if (ctx.groups === undefined) return none('this node runs no group coordinator');
     const at = ctx.groups.coordinatorFor(key);
     if (at.error !== null) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf(at.error, at.message) };

@@ -1,0 +1,90 @@
+/**
+ * The transactional APIs: AddPartitionsToTxn, AddOffsetsToTxn and EndTxn go to the transaction
+ * coordinator (`ctx.txn`), TxnOffsetCommit to the group coordinator (`ctx.groups`), as in Kafka.
+ * Each decodes its versions' fields into a call and the outcome back; a failure of the whole
+ * request (NOT_COORDINATOR, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS, ...) is reported for every
+ * partition. Versions older than PRODUCER_FENCED (AddPartitionsToTxn and EndTxn before v2,
+ * AddOffsetsToTxn v0-1, TxnOffsetCommit before v3) get INVALID_PRODUCER_EPOCH instead (Kafka's rule).
+ */
+import { addOffsetsToTxnApi } from '../../kafka/add-offsets-to-txn.js';
+import { addPartitionsToTxnApi } from '../../kafka/add-partitions-to-txn.js';
+import { endTxnApi } from '../../kafka/end-txn.js';
+import { txnOffsetCommitApi } from '../../kafka/txn-offset-commit.js';
+import type { ErrorContext } from '../errors.js';
+import { type RequestContext, handler } from '../handler.js';
+
+function fencing(ctx: RequestContext, firstVersionWithFenced: number): ErrorContext {
+  return ctx.apiVersion < firstVersionWithFenced ? 'oldFencing' : 'batch';
+}
+
+const noCoordinator = 'this node runs no transaction coordinator';
+
+export const addPartitionsToTxnHandler = handler(addPartitionsToTxnApi, async (ctx, req) => {
+  const partitions = req.topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
+  const all = (errorCode: number) => ({
+    throttleTimeMs: 0,
+    results: req.topics.map((t) => ({ name: t.name, results: t.partitions.map((partitionIndex) => ({ partitionIndex, errorCode })) })),
+  });
+  if (ctx.txn === undefined) return all(ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode);
+  try {
+    const results = await ctx.txn.addPartitions({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, partitions });
+    const code = new Map(results.map((r) => [`${r.topic}\u0000${r.partition}`, ctx.error(r.error).errorCode]));
+    return {
+      throttleTimeMs: 0,
+      results: req.topics.map((t) => ({
+        name: t.name,
+        results: t.partitions.map((partitionIndex) => ({ partitionIndex, errorCode: code.get(`${t.name}\u0000${partitionIndex}`) ?? 0 })),
+      })),
+    };
+  } catch (err) {
+    return all(ctx.error(err, fencing(ctx, 2)).errorCode);
+  }
+});
+
+export const addOffsetsToTxnHandler = handler(addOffsetsToTxnApi, async (ctx, req) => {
+  if (ctx.txn === undefined) return { throttleTimeMs: 0, errorCode: ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode };
+  try {
+    await ctx.txn.addOffsets({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, groupId: req.groupId });
+    return { throttleTimeMs: 0, errorCode: 0 };
+  } catch (err) {
+    return { throttleTimeMs: 0, errorCode: ctx.error(err, fencing(ctx, 2)).errorCode };
+  }
+});
+
+export const endTxnHandler = handler(endTxnApi, async (ctx, req) => {
+  if (ctx.txn === undefined) return { throttleTimeMs: 0, errorCode: ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode };
+  try {
+    await ctx.txn.endTxn({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, commit: req.committed });
+    return { throttleTimeMs: 0, errorCode: 0 };
+  } catch (err) {
+    return { throttleTimeMs: 0, errorCode: ctx.error(err, fencing(ctx, 2)).errorCode };
+  }
+});
+
+export const txnOffsetCommitHandler = handler(txnOffsetCommitApi, async (ctx, req) => {
+  const all = (errorCode: number) => ({
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })),
+  });
+  if (ctx.groups === undefined) return all(ctx.errorOf('COORDINATOR_NOT_AVAILABLE', 'this node runs no group coordinator').errorCode);
+  const r = await ctx.groups.txnCommitOffsets({
+    transactionalId: req.transactionalId,
+    groupId: req.groupId,
+    producerId: req.producerId,
+    producerEpoch: req.producerEpoch,
+    generationId: ctx.apiVersion >= 3 ? req.generationId : -1,
+    memberId: ctx.apiVersion >= 3 ? req.memberId : '',
+    groupInstanceId: ctx.apiVersion >= 3 ? req.groupInstanceId : null,
+    offsets: req.topics.flatMap((t) => t.partitions.map((p) => ({
+      topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata,
+    }))),
+  });
+  const code = new Map(r.partitions.map((p) => [`${p.topic}\u0000${p.partition}`, p.error === null ? 0 : ctx.errorOf(p.error).errorCode]));
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code.get(`${t.name}\u0000${p.partitionIndex}`) ?? 0 })),
+    })),
+  };
+});
