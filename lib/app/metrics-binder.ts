@@ -10,6 +10,8 @@ import { KafkaErrors } from '../kafka/errors.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { Role } from '../raft/core/types.js';
 import type { ServerMetrics } from '../server/metrics.js';
+import { txnStates } from '../txn/records.js';
+import type { TxnCoordinator } from '../txn/coordinator.js';
 import type { NodeMetrics } from './metrics.js';
 
 export interface MetricsSources {
@@ -21,6 +23,7 @@ export interface MetricsSources {
   readonly broker: Broker;
   readonly server: () => ServerMetrics | null;
   readonly groups: GroupCoordinator;
+  readonly txn?: TxnCoordinator;
 }
 
 const errorNames = new Map<number, string>(Object.entries(KafkaErrors).map(([name, e]) => [e.code, name]));
@@ -99,6 +102,32 @@ export class MetricsBinder {
     for (const [state, n] of Object.entries(this.s.groups.groupsByState())) m.groups.set({ state }, n);
     this.delta('rebalances', this.s.groups.stats.rebalances, (n) => m.groupRebalances.inc(n));
     this.delta('offsetCommits', this.s.groups.stats.offsetCommits, (n) => m.groupOffsetCommits.inc(n));
+    // Idempotent and transactional producers.
+    const ps = this.s.replicas.producerStats;
+    this.delta('duplicates', ps.duplicates, (n) => m.producerDuplicates.inc(n));
+    this.delta('rejected', ps.rejected, (n) => m.producerRejected.inc(n));
+    this.delta('producerIds', this.s.broker.producerIds.handedOut, (n) => m.producerIds.inc(n));
+    let producers = 0;
+    let open = 0;
+    for (const p of this.s.replicas.partitions()) {
+      const st = p.status();
+      if (st['role'] !== 'leader' || typeof st['producers'] !== 'number') continue;
+      producers += st['producers'];
+      open += Array.isArray(st['openTransactions']) ? st['openTransactions'].length : 0;
+    }
+    m.partitionProducers.set(producers);
+    m.partitionOpenTransactions.set(open);
+    const txn = this.s.txn;
+    if (txn) {
+      const byState = new Map<string, number>(txnStates.map((s) => [s, 0]));
+      for (const t of txn.transactions()) byState.set(t.state, (byState.get(t.state) ?? 0) + 1);
+      for (const [state, n] of byState) m.transactions.set({ state }, n);
+      this.delta('txnCommitted', txn.stats.committed, (n) => m.transactionsEnded.inc({ result: 'commit' }, n));
+      this.delta('txnAborted', txn.stats.aborted, (n) => m.transactionsEnded.inc({ result: 'abort' }, n));
+      this.delta('txnTimedOut', txn.stats.timedOut, (n) => m.transactionsTimedOut.inc(n));
+      this.delta('txnMarkers', txn.stats.markers, (n) => m.transactionMarkers.inc({ outcome: 'written' }, n));
+      this.delta('txnMarkerRetries', txn.stats.markerRetries, (n) => m.transactionMarkers.inc({ outcome: 'retried' }, n));
+    }
     // Kafka listener.
     const server = this.s.server();
     if (server) {

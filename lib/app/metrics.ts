@@ -58,6 +58,24 @@ export interface NodeMetrics {
   readonly groupRebalances: Counter;
   /** Offsets committed through this node's coordinators. */
   readonly groupOffsetCommits: Counter;
+  /** Idempotent batches answered as duplicates (with the original offsets) by leaders here. */
+  readonly producerDuplicates: Counter;
+  /** Idempotent or transactional batches refused (sequence gap, old epoch, bad state) by leaders here. */
+  readonly producerRejected: Counter;
+  /** Producer ids handed out by this node (InitProducerId). */
+  readonly producerIds: Counter;
+  /** Producers known to the partitions this node leads. */
+  readonly partitionProducers: Gauge;
+  /** Transactions open on the partitions this node leads. */
+  readonly partitionOpenTransactions: Gauge;
+  /** Transactional ids coordinated here, by state. */
+  readonly transactions: Gauge<'state'>;
+  /** Transactions ended by the coordinators here, by result (commit, abort). */
+  readonly transactionsEnded: Counter<'result'>;
+  /** Transactions the coordinators here aborted because they outlived their timeout. */
+  readonly transactionsTimedOut: Counter;
+  /** Transaction markers written by the coordinators here (and retries of them). */
+  readonly transactionMarkers: Counter<'outcome'>;
 }
 
 export interface CreateNodeMetricsOptions {
@@ -101,6 +119,15 @@ export function createNodeMetrics(options: CreateNodeMetricsOptions): NodeMetric
     groups: new Gauge({ name: `${p}groups`, help: 'Consumer groups coordinated here, by state', labelNames: ['state'] as const, registers }),
     groupRebalances: new Counter({ name: `${p}group_rebalances_total`, help: 'Rebalances of the groups coordinated here', registers }),
     groupOffsetCommits: new Counter({ name: `${p}group_offset_commits_total`, help: 'Offsets committed through the coordinators here', registers }),
+    producerDuplicates: new Counter({ name: `${p}producer_duplicates_total`, help: 'Idempotent batches answered as duplicates by leaders here', registers }),
+    producerRejected: new Counter({ name: `${p}producer_rejected_total`, help: 'Idempotent or transactional batches refused by leaders here', registers }),
+    producerIds: new Counter({ name: `${p}producer_ids_total`, help: 'Producer ids handed out by this node', registers }),
+    partitionProducers: new Gauge({ name: `${p}partition_producers`, help: 'Producers known to the partitions this node leads', registers }),
+    partitionOpenTransactions: new Gauge({ name: `${p}partition_open_transactions`, help: 'Transactions open on the partitions this node leads', registers }),
+    transactions: new Gauge({ name: `${p}transactions`, help: 'Transactional ids coordinated here, by state', labelNames: ['state'] as const, registers }),
+    transactionsEnded: new Counter({ name: `${p}transactions_ended_total`, help: 'Transactions completed by the coordinators here, by result', labelNames: ['result'] as const, registers }),
+    transactionsTimedOut: new Counter({ name: `${p}transactions_timed_out_total`, help: 'Transactions aborted here for outliving their timeout', registers }),
+    transactionMarkers: new Counter({ name: `${p}transaction_markers_total`, help: 'Transaction markers written (written) and attempts retried (retried)', labelNames: ['outcome'] as const, registers }),
   });
 }
 

@@ -441,6 +441,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       fenced: lifecycle.fenced,
       metadata: { ...summary(metadataNode.status()), controller: isController },
       partitions: replicas.partitions().map((p) => p.status()),
+      producers: replicas.partitions().flatMap((p) => (p instanceof Partition && p.isLeader ? [{ topic: p.topic, partition: p.partition, producers: p.producers() }] : [])),
+      transactions: txn.transactions(),
       transport: Object.fromEntries([...transport.stats().peers].map(([id, s]) => [id, { connected: s.connected, dropped: s.dropped }])),
     });
     const binder = new MetricsBinder({
@@ -452,6 +454,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       broker,
       server: () => server.metrics,
       groups,
+      txn,
     });
     binder.start();
     stops.push(['metrics', () => binder.stop()]);

@@ -29,7 +29,7 @@ import type { EventEmitter } from 'node:events';
 import type { Membership } from '../raft/core/types.js';
 import type { RaftNode } from '../raft/node.js';
 import type { KvStore } from '../storage/kv.js';
-import { Partition, type PartitionOptions, partitionGroupId } from './partition.js';
+import { Partition, type PartitionOptions, type ProducerStats, partitionGroupId } from './partition.js';
 
 /** The part of a replica's RaftNode the manager and the node use (any state machine type). */
 export type ReplicaNode = Pick<
@@ -105,6 +105,8 @@ export class ReplicaManager {
   private timer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
   private readonly busy = new Set<string>();
+  /** Idempotent-producer counters of every data partition hosted here (metrics). */
+  readonly producerStats: ProducerStats = { duplicates: 0, rejected: 0 };
 
   constructor(options: ReplicaManagerOptions) {
     this.options = options;
@@ -220,6 +222,7 @@ export class ReplicaManager {
         bootstrap: isNew ? { voters: [...p.replicas], learners: [] } : { voters: [], learners: [] },
         fsync: this.options.fsync,
         clock: this.options.clock,
+        producerStats: this.producerStats,
         raft: this.options.raft,
         logSettings: this.options.logSettings,
         logger: this.options.replicaLogger

@@ -18,7 +18,7 @@ const TOPIC_RESOURCE = kafkajs.ConfigResourceTypes.TOPIC;
 /** ConfigSource.TOPIC_CONFIG: a value set on the topic itself (not a default). */
 const TOPIC_CONFIG_SOURCE = 1;
 
-async function withAdmin<T>(command: string, options: ClientOptions, fn: (admin: Admin) => Promise<T>): Promise<void> {
+export async function withAdmin<T>(command: string, options: ClientOptions, fn: (admin: Admin) => Promise<T>): Promise<void> {
   let admin: Admin | undefined;
   try {
     admin = createClient(options).admin();
@@ -198,14 +198,14 @@ export function registerTopicCommands(program: Command): void {
 }
 
 /** The /status JSON of one node, or why it could not be read. */
-interface NodeStatus {
+export interface NodeStatus {
   readonly nodeId: number;
   readonly url: string;
   readonly status?: unknown;
   readonly error?: string;
 }
 
-async function fetchStatus(nodeId: number, host: string, port: number, timeoutMs: number): Promise<NodeStatus> {
+export async function fetchStatus(nodeId: number, host: string, port: number, timeoutMs: number): Promise<NodeStatus> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/status`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

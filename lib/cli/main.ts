@@ -7,6 +7,8 @@
  *   produce          stdin lines -> records
  *   consume          records -> stdout
  *   groups ...       list, describe, reset-offsets, delete consumer groups
+ *   producers        idempotent and transactional producers of each partition
+ *   transactions ... list, describe, abort transactional ids
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage or settings (see output.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { registerLocal } from './local.js';
 import { ExitCode } from './output.js';
 import { registerProduce } from './produce.js';
 import { registerStart } from './start.js';
+import { registerTransactionCommands } from './transactions.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -38,6 +41,7 @@ export function buildProgram(): Command {
   registerProduce(program);
   registerConsume(program);
   registerGroupCommands(program);
+  registerTransactionCommands(program);
   return program;
 }
 

@@ -11,10 +11,13 @@
  *   - a read-process-write loop (read A, write B, commit the offsets in the transaction) through
  *     node kills: B holds each input record's output exactly once.
  */
+import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { partitionFor } from '../../lib/group/records.js';
 import { TestCluster, kcat, kcatPath, until } from './cluster-harness.js';
+
+const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
 
 describe('transactions against a 3-node cluster', function () {
   this.timeout(600_000);
@@ -56,6 +59,27 @@ describe('transactions against a 3-node cluster', function () {
       out.push(...text.split('\n').filter((l) => l.length > 0));
     }
     return out;
+  }
+
+  /** Runs `flotilla ARGS --bootstrap ... --json` as a process; resolves with its exit code and JSON. */
+  function cli(args: readonly string[], metrics = true): Promise<{ code: number | null; json: any; stderr: string }> {
+    return new Promise((resolve) => {
+      const extra = metrics ? ['--metrics-port-offset', '200'] : [];
+      const child = spawn(process.execPath, [BIN, ...args, '--bootstrap', cluster.bootstrap[0]!, '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('exit', (code) => {
+        let json: any = null;
+        try {
+          json = JSON.parse(out);
+        } catch {
+          json = null;
+        }
+        resolve({ code, json, stderr: err });
+      });
+    });
   }
 
   /** The node leading the transaction-state partition of `transactionalId`. */
@@ -241,5 +265,43 @@ describe('transactions against a 3-node cluster', function () {
     expect(twice, `outputs seen twice (${failures} failed iterations)`).to.deep.equal([]);
     for (let i = 0; i < INPUT; i++) expect(counts.get(`out-${i}`), `out-${i}`).to.equal(1);
     expect(out.length).to.equal(INPUT);
+  });
+  it('flotilla producers and transactions list / describe / abort: a hanging transaction is aborted by hand', async function () {
+    needKcat.call(this);
+    await admin.createTopics({ topics: [{ topic: 'txcli', numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true });
+    const stuck = kafka.producer({ transactionalId: 'tx-stuck', maxInFlightRequests: 1, idempotent: true, transactionTimeout: 600_000 });
+    await stuck.connect();
+    const st = await stuck.transaction();
+    await st.send({ topic: 'txcli', acks: -1, messages: [{ value: 'stuck' }] });
+    const plain = kafka.producer();
+    await plain.connect();
+    await plain.send({ topic: 'txcli', acks: -1, messages: [{ value: 'behind' }] });
+    await plain.disconnect();
+    const list = await cli(['transactions', 'list']);
+    expect(list.code, list.stderr).to.equal(0);
+    const row = list.json.transactions.find((t: { transactionalId: string }) => t.transactionalId === 'tx-stuck');
+    expect(row).to.include({ state: 'Ongoing', timeoutMs: 600_000 });
+    expect(row.partitions).to.deep.equal([{ topic: 'txcli', partition: 0 }]);
+    const described = await cli(['transactions', 'describe', 'tx-stuck']);
+    expect(described.json).to.include({ transactionalId: 'tx-stuck', state: 'Ongoing' });
+    expect((await cli(['transactions', 'describe', 'no-such-id'])).code).to.equal(1);
+    const producers = await cli(['producers', '--topic', 'txcli']);
+    expect(producers.json.producers.some((p: { producerId: number; txnFirstOffset: number }) => p.producerId === row.producerId && p.txnFirstOffset >= 0)).to.equal(true);
+    // The open transaction holds read_committed readers back, until it is aborted by hand.
+    expect(await values('txcli', 1, 'read_committed')).to.deep.equal([]);
+    const aborted = await cli(['transactions', 'abort', 'tx-stuck'], false);
+    expect(aborted.code, aborted.stderr).to.equal(0);
+    expect(await values('txcli', 1, 'read_committed')).to.deep.equal(['behind']);
+    const after = await cli(['transactions', 'describe', 'tx-stuck']);
+    expect(after.json.state).to.equal('CompleteAbort');
+    expect(after.json.producerEpoch).to.be.greaterThan(row.producerEpoch);
+    let fenced = '';
+    try {
+      await st.commit();
+    } catch (err) {
+      fenced = String((err as Error).message);
+    }
+    expect(fenced).to.match(/fenced|epoch/i);
+    await stuck.disconnect().catch(() => {});
   });
 });
