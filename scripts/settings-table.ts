@@ -16,12 +16,14 @@ import { batcherSettings, kvSettings } from '../lib/storage/kv.js';
 import { segmentLogSettings } from '../lib/storage/segment-log.js';
 import { snapshotSettings } from '../lib/storage/snapshot-store.js';
 import { transportSettings } from '../lib/transport/transport.js';
+import { txnCoordinatorSettings } from '../lib/txn/settings.js';
 
 console.log(`#### \`flotilla start\` (flag, FLOTILLA_* environment variable, or config file key)\n\n${nodeSettingsMarkdown()}\n`);
 const tables: [string, string, Parameters<typeof settingsMarkdown>[0]][] = [
   ['server', 'Kafka client listener (per node)', kafkaServerSettings],
   ['controller', 'Controller (the metadata leader)', controllerSettings],
   ['groups', 'Group coordinator (per node)', groupCoordinatorSettings],
+  ['transactions', 'Transaction coordinator (per node)', txnCoordinatorSettings],
   ['raft', 'The Raft core (per group; time in ticks)', raftSettings],
   ['node', 'RaftNode (per group)', nodeSettings],
   ['host', 'RaftHost (per process)', hostSettings],
