@@ -3,6 +3,7 @@
 // follower down for longer than the retention period comes back through that snapshot and
 // converges byte for byte on the committed range.
 import { expect } from 'chai';
+import { encodeBatch } from '../../lib/records/encode.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,5 +167,36 @@ describe('Partition retention: snapshots at the log start', function () {
     for (const p of parts.values()) expect(p.segmentLog.offsetAfter(p.segmentLog.firstIndex() - 1)).to.be.at.most(moved!);
     // The fresh batch is still served.
     expect(l.read(fresh, 1 << 20).records).to.not.equal(null);
+  });
+  it('idempotent producers across a snapshot install: the follower holds the leader\'s producer state, hides nothing, and still knows a retry', async () => {
+    const idem = (seq: number, tag: string): Buffer => encodeBatch({
+      baseOffset: 0, baseTimestamp: 1_000, producerId: 5, producerEpoch: 0, baseSequence: seq,
+      records: Array.from({ length: 3 }, (_, i) => ({ key: null, value: Buffer.from(`${tag}-${i}`) })),
+    });
+    let l = leader();
+    const down = ids.find((id) => id !== l.node.nodeId)!;
+    await close(down);
+    let last = 0;
+    for (let i = 0; i < 150; i++) {
+      last = await l.produce({ batch: idem(i * 3, `p${i}`), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000 });
+      if (i % 10 === 9) {
+        await l.enforceRetention(Date.now(), 5000);
+        for (const p of parts.values()) await p.trimLog();
+      }
+    }
+    l = leader();
+    await until(() => [...parts.values()].every((p) => p.logStartOffset() === l.logStartOffset()));
+    for (const p of parts.values()) await p.trimLog();
+    await open(down);
+    const back = parts.get(down)!;
+    await until(() => back.appliedIndex === leader().appliedIndex, 20_000);
+    expect(back.node.latestSnapshotIndex).to.be.greaterThan(0);
+    // The snapshot carried the state as of when it was taken; the entries above it applied again
+    // are recognised as already in it (not as duplicates to hide).
+    expect(back.producers()).to.deep.equal(leader().producers());
+    expect(back.status()['hiddenEntries']).to.equal(0);
+    await leader().node.transferLeadership(down);
+    await until(() => back.serving, 20_000);
+    expect(await back.produce({ batch: idem(149 * 3, 'p149'), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000 })).to.equal(last);
   });
 });
