@@ -24,7 +24,7 @@ import { StatePartition, type StatePartitionOptions, type StateSpec, encodeState
 import { FlotillaError } from '../base/errors.js';
 import { type KvOp, type KvStore, KvPrefix, keySegment, scan } from '../storage/kv.js';
 import {
-  type CommittedOffset, type GroupLog, type GroupMetadataValue, type GroupRecord, type OffsetsPartitionState, type PendingTxnOffsets,
+  type CommittedOffset, type GroupMetadataValue, type GroupRecord, type OffsetsPartitionState, type PendingTxnOffsets,
   applyRecord, emptyPartitionState,
 } from './records.js';
 
@@ -158,8 +158,8 @@ export const offsetsStateSpec: StateSpec<GroupRecord, OffsetsPartitionState> = {
   describe: (state) => ({ groups: state.groups.size }),
 };
 
+/** Its `log` is a GroupLog with the read barrier OffsetFetch passes (linearizable reads). */
 export class OffsetsPartition extends StatePartition<GroupRecord, OffsetsPartitionState> {
-  declare readonly log: GroupLog;
 
   static open(options: OffsetsPartitionOptions): Promise<OffsetsPartition> {
     return StatePartition.openWith(offsetsStateSpec, options, (node, store, state, prefix) => new OffsetsPartition(offsetsStateSpec, options, node, store, state, prefix));
