@@ -204,7 +204,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // ---- workload -----------------------------------------------------------------------------
     const sampler = new StatusSampler({ cluster, history, topics: topics.map((t) => t.topic) });
     const consumers = partitions.map((tp) => new AssignedConsumer({ name: `c-${partitionKey(tp.topic, tp.partition)}`, cluster, history, tp, stderr: consumerLog }));
-    const producers = Array.from({ length: options.producers ?? PRODUCERS_DEFAULT }, (_, i) => new ProducerWorkload({ name: `p${i}`, cluster, history, partitions, prng: prng.fork() }));
+    const producers = Array.from({ length: options.producers ?? PRODUCERS_DEFAULT }, (_, i) => new ProducerWorkload({ name: `p${i}`, cluster, history, partitions, prng: prng.fork(), idempotent: i % 2 === 1 }));
     const topicNames = topics.map((t) => t.topic);
     const members = groups.flatMap((group) => Array.from({ length: groupMembers }, (_, i) => new GroupMember({ name: `${group}-m${i}`, group, cluster, history, topics: topicNames })));
     const observers = groups.map((group) => new OffsetObserver({ name: `${group}-observer`, group, cluster, history, topics: topicNames }));

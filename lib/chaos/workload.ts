@@ -1,8 +1,11 @@
 /**
  * The chaos workload, through real Kafka clients:
- * - producers: KafkaJS (acks=all, plain; idempotent later), one request in flight each, one to
+ * - producers: KafkaJS (acks=all; every other one idempotent), one request in flight each, one to
  *   three unique values per request to one partition; every request is one SendOp (an error is
- *   `info`: indeterminate, never `fail`, since a timed-out request may still commit);
+ *   `info`: indeterminate, never `fail`, since a timed-out request may still commit). After an
+ *   indeterminate send an idempotent producer starts afresh (a new producer id): KafkaJS would
+ *   give the next batch the sequence number of the failed one, and if that one did commit, the
+ *   broker rightly answers the new batch as its duplicate with the old offsets;
  * - assigned consumers: one `kcat -C -p N` (librdkafka) per partition from the beginning, each
  *   stdout chunk one PollOp; `auto.offset.reset=error`, so a consumer never jumps silently: if kcat
  *   exits it is restarted at the next offset as a new session;
@@ -98,17 +101,20 @@ export class ProducerWorkload implements Workload {
   private readonly partitions: readonly TopicPartition[];
   private readonly prng: Prng;
   private readonly pauseMs: number;
+  /** KafkaJS `idempotent: true`: a duplicate of one of its values is a safety anomaly. */
+  private readonly idempotent: boolean;
   private running = false;
   private loop: Promise<void> | null = null;
   private seq = 0;
 
-  constructor(options: { name: string; cluster: ChaosCluster; history: HistoryRecorder; partitions: readonly TopicPartition[]; prng: Prng; pauseMs?: number }) {
+  constructor(options: { name: string; cluster: ChaosCluster; history: HistoryRecorder; partitions: readonly TopicPartition[]; prng: Prng; pauseMs?: number; idempotent?: boolean }) {
     this.name = options.name;
     this.cluster = options.cluster;
     this.history = options.history;
     this.partitions = options.partitions;
     this.prng = options.prng;
     this.pauseMs = options.pauseMs ?? 10;
+    this.idempotent = options.idempotent ?? false;
   }
 
   start(): void {
@@ -123,7 +129,7 @@ export class ProducerWorkload implements Workload {
 
   private async connect(): Promise<Producer> {
     for (;;) {
-      const producer = kafkaFor(this.cluster, this.name).producer({ allowAutoTopicCreation: false, idempotent: false, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
+      const producer = kafkaFor(this.cluster, this.name).producer({ allowAutoTopicCreation: false, idempotent: this.idempotent, maxInFlightRequests: 1, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 } });
       try {
         await producer.connect();
         return producer;
@@ -147,15 +153,16 @@ export class ProducerWorkload implements Workload {
         const meta = res.find((r) => r.partition === tp.partition && r.topicName === tp.topic);
         const base = Number(meta?.baseOffset ?? meta?.offset ?? NaN);
         if (!meta || meta.errorCode !== 0 || !Number.isSafeInteger(base)) throw new Error(`unexpected answer ${JSON.stringify(res)}`);
-        this.history.add({ f: 'send', process: this.name, type: 'ok', invokeMs, completeMs: this.history.now(), ...tp, values, offsets: values.map((_, i) => base + i), idempotent: false });
+        this.history.add({ f: 'send', process: this.name, type: 'ok', invokeMs, completeMs: this.history.now(), ...tp, values, offsets: values.map((_, i) => base + i), idempotent: this.idempotent });
         errors = 0;
         await sleep(this.pauseMs);
       } catch (err) {
-        this.history.add({ f: 'send', process: this.name, type: 'info', invokeMs, completeMs: this.history.now(), ...tp, values, idempotent: false, error: String((err as Error).message ?? err).slice(0, 200) });
+        this.history.add({ f: 'send', process: this.name, type: 'info', invokeMs, completeMs: this.history.now(), ...tp, values, idempotent: this.idempotent, error: String((err as Error).message ?? err).slice(0, 200) });
         errors++;
         await sleep(200);
-        if (errors >= 3 && this.running) {
-          // A client stuck on a dead connection: start afresh.
+        if ((errors >= 3 || this.idempotent) && this.running) {
+          // A client stuck on a dead connection, or an idempotent one whose next sequence number
+          // the failed batch may hold: start afresh.
           await producer.disconnect().catch(() => {});
           producer = await this.connect();
           errors = 0;
