@@ -517,7 +517,13 @@ export class Simulation {
     // configuration in force right now.
     const commit = n.core.commit;
     if (commit > n.seenCommit) {
-      if (n.core.role === Role.Leader) this.checkDurableQuorum(n, commit);
+      if (n.core.role === Role.Leader) {
+        this.checkDurableQuorum(n, commit);
+        // A leader moves its commit only by counting a quorum on an entry of its own term (the
+        // hard state no longer carries every commit advance, so this is checked here as well).
+        const t = n.core.logTerm(commit);
+        if (t !== n.core.term) this.violate('commit-current-term', `leader ${n.id} of term ${n.core.term} committed index ${commit} of term ${t} by counting`);
+      }
       n.seenCommit = commit;
     }
     if (n.inFlight || !n.core.hasReady()) return;

@@ -37,9 +37,11 @@ export class RaftLog {
     this.handedUpTo = this.stableIndex;
     const snapIndex = reader.firstIndex() - 1;
     assert(committed <= this.stableIndex, () => `log: committed ${committed} above the durable last index ${this.stableIndex}`);
-    this.committed = Math.max(committed, snapIndex);
+    // What was applied (a snapshot's index) was committed: the durable commit index may lag it,
+    // since a commit-only change is not persisted.
     this.applied = Math.max(applied, snapIndex);
-    assert(this.applied <= this.committed, () => `log: applied ${this.applied} above committed ${this.committed}`);
+    this.committed = Math.max(committed, this.applied);
+    assert(this.applied <= this.stableIndex, () => `log: applied ${this.applied} above the durable last index ${this.stableIndex}`);
   }
 
   firstIndex(): number {

@@ -502,7 +502,9 @@ export class RaftCore {
       if (self) {
         self.maybeUpdate(this.log.stableIndex);
       }
-      if (this.maybeCommit()) this.needBroadcast = true;
+      // Followers learn the new commit index from the next append or heartbeat: no message of
+      // its own (it would cost every follower a write and an answer per entry).
+      this.maybeCommit();
     }
   }
 
@@ -890,9 +892,9 @@ export class RaftCore {
         pr.becomeProbe();
         pr.becomeReplicate();
       } else if (pr.state === 'replicate') pr.inflights.freeTo(m.index);
-      if (this.maybeCommit()) {
-        this.needBroadcast = true;
-      } else if (wasPaused || pr.next <= this.log.lastIndex()) {
+      // A commit advance is not broadcast: followers learn it from the next append or heartbeat.
+      this.maybeCommit();
+      if (this.currentRole === Role.Leader && (wasPaused || pr.next <= this.log.lastIndex())) {
         this.sendAppend(m.from, pr, false);
       }
       if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
@@ -1269,9 +1271,15 @@ export class RaftCore {
     return { term: this.currentTerm, vote: this.votedFor, commit: this.log.committed };
   }
 
+  /**
+   * Only a change of term or vote makes a hard state to write. The commit index rides along when
+   * one is written, but a commit-only change is not persisted: commit is volatile in Raft (a
+   * restarted node learns it again from the leader), and writing it would cost every node one
+   * KV write per entry.
+   */
   private hardStateChanged(): boolean {
     const d = this.durable;
-    return d.term !== this.currentTerm || d.vote !== this.votedFor || d.commit !== this.log.committed;
+    return d.term !== this.currentTerm || d.vote !== this.votedFor;
   }
 
   private softState(): SoftState {

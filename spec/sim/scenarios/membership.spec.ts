@@ -96,6 +96,8 @@ describe('scenario: learner promotion', () => {
     expect(h.core(1).commit).to.be.lessThan(i2);
     h.restart(2);
     h.run(() => h.core(1).commit >= i2);
+    // Followers learn the commit index from the next append or heartbeat.
+    h.run(() => h.node(4).appliedIndex >= i2);
     expect(h.node(4).applied.at(-1)).to.equal('needs three');
   });
 });
