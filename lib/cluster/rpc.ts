@@ -2,7 +2,8 @@
  * PeerRpc: request/response calls between the nodes of a cluster, over the same peer transport
  * (one TCP connection per peer pair) that carries Raft traffic. It multiplexes the transport:
  *
- *   { g: [[groupId, Message[]], ...] }      Raft (handed to the RaftHost through `raftTransport`)
+ *   { g: [[groupId, messages], ...] }       Raft (handed to the RaftHost through `raftTransport`, with
+ *                                           the frame's blobs: lib/raft/wire.ts)
  *   { q: [callId, method, body] }           a request
  *   { a: [callId, ok (1|0), body] }         its answer; when ok is 0, body is { code, message, details }
  *
@@ -20,8 +21,8 @@ export type RpcHandler = (from: NodeId, body: unknown) => unknown;
 
 /** The part of a Transport the RPC layer needs. */
 export interface RpcTransport {
-  send(to: NodeId, payload: unknown): boolean;
-  onReceive(handler: (from: NodeId, payload: unknown) => void): void;
+  send(to: NodeId, payload: unknown, blobs?: readonly Uint8Array[]): boolean;
+  onReceive(handler: (from: NodeId, payload: unknown, blobs: readonly Buffer[]) => void): void;
 }
 
 export interface PeerRpcOptions {
@@ -50,7 +51,7 @@ export class PeerRpc {
   private readonly timeoutMs: number;
   private readonly maxPendingCalls: number;
   private readonly logger: ((line: string) => void) | undefined;
-  private raftHandler: ((from: NodeId, payload: unknown) => void) | null = null;
+  private raftHandler: ((from: NodeId, payload: unknown, blobs: readonly Buffer[]) => void) | null = null;
   private nextId = 1;
   private closed = false;
   readonly stats = { callsSent: 0, callsReceived: 0, timeouts: 0, malformed: 0 };
@@ -62,12 +63,12 @@ export class PeerRpc {
     this.maxPendingCalls = options.maxPendingCalls ?? 10_000;
     this.logger = options.logger;
     this.raftTransport = {
-      send: (to, payload) => this.transport.send(to, payload),
+      send: (to, payload, blobs) => this.transport.send(to, payload, blobs),
       onReceive: (handler) => {
         this.raftHandler = handler;
       },
     };
-    this.transport.onReceive((from, payload) => this.receive(from, payload));
+    this.transport.onReceive((from, payload, blobs) => this.receive(from, payload, blobs));
   }
 
   /** Registers the handler of `method` (one per method). */
@@ -124,14 +125,14 @@ export class PeerRpc {
     return await handler(from, body);
   }
 
-  private receive(from: NodeId, payload: unknown): void {
+  private receive(from: NodeId, payload: unknown, blobs: readonly Buffer[]): void {
     if (payload === null || typeof payload !== 'object') {
       this.stats.malformed++;
       return;
     }
     const p = payload as { g?: unknown; q?: unknown; a?: unknown };
     if (p.g !== undefined) {
-      this.raftHandler?.(from, payload);
+      this.raftHandler?.(from, payload, blobs);
       return;
     }
     if (Array.isArray(p.q) && p.q.length === 3 && typeof p.q[0] === 'number' && typeof p.q[1] === 'string') {

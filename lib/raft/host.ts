@@ -13,21 +13,19 @@
  * what batches proposals under load. A failure to write durably, or a violated invariant, is fatal:
  * the host stops and reports it (a node must not go on with state it cannot trust).
  *
- * Wire payload between hosts: `{ g: [[groupId, Message[]], ...] }`, sent through a Transport
- * (lib/transport) that frames it with msgpackr.
+ * Wire payload between hosts: `{ g: [[groupId, messages], ...] }` with the entries' bytes as the
+ * frame's blobs (lib/raft/wire.ts), sent through a Transport (lib/transport).
  */
 import { assert } from '../base/assert.js';
+import { isFlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import type { Message, NodeId, Ready } from './core/types.js';
+import { WireBatch, decodeWire } from './wire.js';
 
 /** The part of a Transport the host needs (lib/transport's TCP and memory transports fit). */
 export interface HostTransport {
-  send(to: NodeId, payload: unknown): boolean;
-  onReceive(handler: (from: NodeId, payload: unknown) => void): void;
-}
-
-export interface WirePayload {
-  readonly g: ReadonlyArray<readonly [string, readonly Message[]]>;
+  send(to: NodeId, payload: unknown, blobs?: readonly Uint8Array[]): boolean;
+  onReceive(handler: (from: NodeId, payload: unknown, blobs: readonly Buffer[]) => void): void;
 }
 
 export const hostSettings = {
@@ -82,7 +80,7 @@ export class RaftHost {
   private fatal: unknown = null;
   private idleWaiters: (() => void)[] = [];
   /** Counters for metrics. */
-  readonly stats = { cycles: 0, readies: 0, framesSent: 0, framesDropped: 0, messagesReceived: 0, unknownGroup: 0 };
+  readonly stats = { cycles: 0, readies: 0, framesSent: 0, framesDropped: 0, messagesReceived: 0, unknownGroup: 0, malformedPayloads: 0 };
 
   constructor(options: RaftHostOptions) {
     this.nodeId = options.nodeId;
@@ -95,7 +93,7 @@ export class RaftHost {
         throw err;
       });
     });
-    this.transport.onReceive((from, payload) => this.receive(from, payload));
+    this.transport.onReceive((from, payload, blobs) => this.receive(from, payload, blobs));
   }
 
   start(): void {
@@ -179,23 +177,24 @@ export class RaftHost {
     }
   }
 
-  private receive(from: NodeId, payload: unknown): void {
+  private receive(from: NodeId, payload: unknown, blobs: readonly Buffer[]): void {
     if (this.closed) return;
-    const groups = (payload as Partial<WirePayload> | null)?.g;
-    if (!Array.isArray(groups)) {
-      this.logger?.(`host ${this.nodeId}: malformed payload from node ${from}`);
+    let groups: [string, Message[]][];
+    try {
+      groups = decodeWire(from, this.nodeId, payload, blobs);
+    } catch (err) {
+      if (!isFlotillaError(err, 'CORRUPT')) throw err;
+      this.stats.malformedPayloads++;
+      this.logger?.(`host ${this.nodeId}: malformed payload from node ${from}: ${err.message}`);
       return;
     }
-    for (const item of groups) {
-      if (!Array.isArray(item) || item.length !== 2) continue;
-      const [groupId, messages] = item as [unknown, unknown];
-      const group = typeof groupId === 'string' ? this.groups.get(groupId) : undefined;
-      if (!group || !Array.isArray(messages)) {
+    for (const [groupId, messages] of groups) {
+      const group = this.groups.get(groupId);
+      if (!group) {
         this.stats.unknownGroup++;
         continue;
       }
-      for (const m of messages as Message[]) {
-        if (m === null || typeof m !== 'object' || m.to !== this.nodeId || m.from !== from) continue;
+      for (const m of messages) {
         this.stats.messagesReceived++;
         try {
           group.onMessage(m);
@@ -251,9 +250,8 @@ export class RaftHost {
   }
 
   private sendAll(outbox: Outbox): void {
-    for (const [to, groups] of outbox.byPeer) {
-      const payload: WirePayload = { g: [...groups] };
-      if (this.transport.send(to, payload)) this.stats.framesSent++;
+    for (const [to, batch] of outbox.byPeer) {
+      if (this.transport.send(to, batch.payload, batch.blobs)) this.stats.framesSent++;
       else this.stats.framesDropped++;
     }
   }
@@ -273,23 +271,18 @@ export class RaftHost {
   }
 }
 
-/** Messages gathered per peer, then per group. */
+/** Messages gathered per peer (one frame each), then per group, encoded as they come. */
 class Outbox {
-  readonly byPeer = new Map<NodeId, Map<string, Message[]>>();
+  readonly byPeer = new Map<NodeId, WireBatch>();
 
   add(groupId: string, messages: readonly Message[]): void {
     for (const m of messages) {
-      let groups = this.byPeer.get(m.to);
-      if (!groups) {
-        groups = new Map();
-        this.byPeer.set(m.to, groups);
+      let batch = this.byPeer.get(m.to);
+      if (!batch) {
+        batch = new WireBatch();
+        this.byPeer.set(m.to, batch);
       }
-      let list = groups.get(groupId);
-      if (!list) {
-        list = [];
-        groups.set(groupId, list);
-      }
-      list.push(m);
+      batch.add(groupId, m);
     }
   }
 }

@@ -21,7 +21,7 @@ import { isFlotillaError } from '../base/errors.js';
 import type { NodeId } from '../raft/core/types.js';
 import {
   FRAME_HEADER_BYTES, FrameKind, type PeerAddress, type PeerStats, type Transport, type TransportSettings, type TransportStats,
-  decodeFrame, encodeFrame, validateTransportSettings,
+  NO_BLOBS, type ReceiveHandler, decodeFrame, encodeDataFrame, validateTransportSettings,
 } from './transport.js';
 
 type MutablePeerStats = { -readonly [K in keyof PeerStats]: PeerStats[K] };
@@ -116,7 +116,7 @@ export class MemoryTransport implements Transport {
   private readonly peers = new Map<NodeId, MemoryPeer>();
   private readonly dirty = new Set<MemoryPeer>();
   private flushScheduled = false;
-  private receiveHandler: (from: NodeId, payload: unknown) => void = () => {};
+  private receiveHandler: ReceiveHandler = () => {};
   private peerStateHandler: (peer: NodeId, connected: boolean) => void = () => {};
 
   constructor(network: MemoryNetwork, nodeId: NodeId, settings: TransportSettings) {
@@ -151,12 +151,14 @@ export class MemoryTransport implements Transport {
     this.network.scheduleRefresh();
   }
 
-  send(to: NodeId, payload: unknown): boolean {
+  send(to: NodeId, payload: unknown, blobs?: readonly Uint8Array[]): boolean {
     const peer = this.peers.get(to);
     if (!peer || !this.running || this.closing) return false;
     let frame: Buffer;
     try {
-      frame = encodeFrame(FrameKind.Data, payload, this.settings.maxFrameBytes);
+      // One buffer per frame here (the twin copies; TCP writes the parts without a copy).
+      const encoded = encodeDataFrame(payload, blobs, this.settings.maxFrameBytes);
+      frame = encoded.parts.length === 1 ? encoded.parts[0]! : Buffer.concat(encoded.parts, encoded.bytes);
     } catch (err) {
       if (!isFlotillaError(err, 'TOO_LARGE')) throw err;
       peer.stats.dropped++;
@@ -196,7 +198,7 @@ export class MemoryTransport implements Transport {
     if (decoded.kind !== FrameKind.Data) return;
     peer.stats.framesReceived++;
     peer.stats.bytesReceived += frame.length;
-    this.receiveHandler(from, decoded.body);
+    this.receiveHandler(from, decoded.body, decoded.blobs ?? NO_BLOBS);
   }
 
   /** @internal Reports link changes to onPeerState. */
@@ -214,7 +216,7 @@ export class MemoryTransport implements Transport {
     }
   }
 
-  onReceive(handler: (from: NodeId, payload: unknown) => void): void {
+  onReceive(handler: ReceiveHandler): void {
     this.receiveHandler = handler;
   }
 

@@ -41,8 +41,9 @@ import { isFlotillaError } from '../base/errors.js';
 import type { Prng } from '../base/prng.js';
 import type { NodeId } from '../raft/core/types.js';
 import {
-  FRAME_HEADER_BYTES, FrameKind, FrameReader, type Hello, PROTOCOL_VERSION, type PeerAddress, type PeerStats, type Transport,
-  type TransportSettings, type TransportStats, decodeFrame, encodeFrame, reconnectDelayMs, validateTransportSettings,
+  type EncodedFrame, FRAME_HEADER_BYTES, FrameKind, FrameReader, type Hello, NO_BLOBS, PROTOCOL_VERSION, type PeerAddress, type PeerStats,
+  type ReceiveHandler, type Transport, type TransportSettings, type TransportStats, decodeFrame, encodeDataFrame, encodeFrame, reconnectDelayMs,
+  validateTransportSettings,
 } from './transport.js';
 
 export interface TcpTransportOptions {
@@ -79,7 +80,7 @@ interface Peer {
   address: PeerAddress;
   /** The connection in use (ready) or being set up by us as the dialer. */
   conn: Connection | null;
-  queue: Buffer[];
+  queue: EncodedFrame[];
   queuedBytes: number;
   /** The socket said write() false: wait for 'drain'. */
   blocked: boolean;
@@ -106,7 +107,7 @@ export class TcpTransport implements Transport {
   private readonly dirty = new Set<Peer>();
   private flushScheduled = false;
   private rejectedConnections = 0;
-  private receiveHandler: (from: NodeId, payload: unknown) => void = () => {};
+  private receiveHandler: ReceiveHandler = () => {};
   private peerStateHandler: (peer: NodeId, connected: boolean) => void = () => {};
   private server: Server | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
@@ -177,12 +178,12 @@ export class TcpTransport implements Transport {
     }
   }
 
-  send(to: NodeId, payload: unknown): boolean {
+  send(to: NodeId, payload: unknown, blobs?: readonly Uint8Array[]): boolean {
     const peer = this.peers.get(to);
     if (!peer || this.closing) return false;
-    let frame: Buffer;
+    let frame: EncodedFrame;
     try {
-      frame = encodeFrame(FrameKind.Data, payload, this.settings.maxFrameBytes);
+      frame = encodeDataFrame(payload, blobs, this.settings.maxFrameBytes);
     } catch (err) {
       if (!isFlotillaError(err, 'TOO_LARGE')) throw err;
       peer.stats.dropped++;
@@ -191,17 +192,17 @@ export class TcpTransport implements Transport {
     }
     const ready = peer.conn?.ready === true;
     const maxFrames = ready ? this.settings.maxQueuedFrames : this.settings.maxQueuedFramesOffline;
-    if (peer.queue.length >= maxFrames || peer.queuedBytes + frame.length > this.settings.maxQueuedBytes) {
+    if (peer.queue.length >= maxFrames || peer.queuedBytes + frame.bytes > this.settings.maxQueuedBytes) {
       peer.stats.dropped++;
       return false;
     }
     peer.queue.push(frame);
-    peer.queuedBytes += frame.length;
+    peer.queuedBytes += frame.bytes;
     this.markDirty(peer);
     return true;
   }
 
-  onReceive(handler: (from: NodeId, payload: unknown) => void): void {
+  onReceive(handler: ReceiveHandler): void {
     this.receiveHandler = handler;
   }
 
@@ -373,7 +374,7 @@ export class TcpTransport implements Transport {
       peer.stats.bytesReceived += bytes;
       // The handler (the Raft host) deals with its own failures; one escaping here is a bug: let
       // it end the process loudly rather than be mistaken for a network fault.
-      this.receiveHandler(peer.id, frame.body);
+      this.receiveHandler(peer.id, frame.body, frame.blobs ?? NO_BLOBS);
     }
   }
 
@@ -462,7 +463,7 @@ export class TcpTransport implements Transport {
       // What waits now waits for a new connection: keep only what the offline bound allows.
       const excess = peer.queue.length - this.settings.maxQueuedFramesOffline;
       if (excess > 0) {
-        for (const f of peer.queue.splice(0, excess)) peer.queuedBytes -= f.length;
+        for (const f of peer.queue.splice(0, excess)) peer.queuedBytes -= f.bytes;
         peer.stats.dropped += excess;
       }
       this.peerStateHandler(peer.id, false);
@@ -560,7 +561,7 @@ export class TcpTransport implements Transport {
     });
   }
 
-  /** Everything queued for the peer in one corked write (one writev). */
+  /** Everything queued for the peer in one corked write (one writev of every frame's parts: no copy). */
   private flush(peer: Peer, evenIfBlocked: boolean): void {
     const conn = peer.conn;
     if (!conn || !conn.ready || (peer.blocked && !evenIfBlocked) || peer.queue.length === 0 || conn.socket.destroyed) return;
@@ -575,7 +576,7 @@ export class TcpTransport implements Transport {
     const socket = conn.socket;
     let ok = true;
     socket.cork();
-    for (const frame of frames) ok = socket.write(frame);
+    for (const frame of frames) for (const part of frame.parts) ok = socket.write(part);
     socket.uncork();
     if (!ok) peer.blocked = true;
   }

@@ -6,16 +6,23 @@
  * pair, with bounded queues: `send` never blocks and never grows a queue past its limit — it
  * drops, counts the drop and returns false, and Raft retries.
  *
- * Frame format (both directions, TCP and the memory twin alike):
+ * Frame format (both directions, TCP and the memory twin alike; protocol version 2):
  *
  *   u32 BE length | u8 kind | body            length = 1 + body bytes, at most maxFrameBytes
  *
  *   kind 1 HELLO  body = msgpack { protocolVersion, clusterId, nodeId, reject? }
- *   kind 2 DATA   body = msgpack payload (what `send` was given)
+ *   kind 2 DATA   body = msgpack payload (what `send` was given, without blobs)
  *   kind 3 PING   body empty (keeps an idle connection provably alive)
+ *   kind 4 BLOBS  body = u32 BE n | msgpack payload (n bytes) | u32 BE count | count x u32 BE size
+ *                        | the blobs' bytes back to back (what `send` was given, with blobs)
  *
  * The kind byte keeps transport control traffic out of the payload's namespace: a payload can be
  * any value, and a ping never reaches the receive handler.
+ *
+ * Blobs are raw bytes sent beside the payload (the Raft host passes the entries' data as blobs):
+ * they are never copied on the way out (the frame leaves as a list of buffers, header first, in
+ * one writev) and arrive as views onto the received frame, which is itself assembled with one copy
+ * of each byte at most (none when the frame lies within one socket read).
  *
  * Encoding: msgpackr with plain maps (no records, no extension types), so the bytes never depend
  * on what was sent before and any msgpack implementation can read them. Numbers stay numbers
@@ -68,10 +75,13 @@ export interface Transport {
   setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void;
   /**
    * Queues a frame for `to`, delivered in order on a later turn. False when it was dropped:
-   * unknown peer, queue full (frames or bytes), frame over maxFrameBytes, or closing.
+   * unknown peer, queue full (frames or bytes), frame over maxFrameBytes, or closing. `blobs`
+   * travel beside the payload as raw bytes, never copied on the way out: they must not change
+   * until the frame is written (the caller hands over immutable buffers).
    */
-  send(to: NodeId, payload: unknown): boolean;
-  onReceive(handler: (from: NodeId, payload: unknown) => void): void;
+  send(to: NodeId, payload: unknown, blobs?: readonly Uint8Array[]): boolean;
+  /** `blobs` are the ones sent with the payload (empty when none), views onto the received frame. */
+  onReceive(handler: ReceiveHandler): void;
   onPeerState(handler: (peer: NodeId, connected: boolean) => void): void;
   stats(): TransportStats;
   /** Writes what is queued for connected peers (for at most closeDrainMs), then closes. */
@@ -79,6 +89,9 @@ export interface Transport {
   /** Closes at once, dropping whatever is queued. */
   destroy(): void;
 }
+
+/** What a transport hands up: the payload and the blobs sent with it (views onto the frame). */
+export type ReceiveHandler = (from: NodeId, payload: unknown, blobs: readonly Buffer[]) => void;
 
 export const transportSettings = {
   maxFrameBytes: { type: 'int', default: 64 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024, unit: 'bytes', doc: 'largest frame (kind byte + body) sent or accepted between nodes; a larger one is dropped on send and closes the connection on receipt' },
@@ -108,7 +121,8 @@ export function validateTransportSettings(input?: Readonly<Record<string, unknow
   });
 }
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the BLOBS frame kind. A node of another version is refused at the handshake, with the reason. */
+export const PROTOCOL_VERSION = 2;
 
 /** The 4-byte length prefix. */
 export const FRAME_HEADER_BYTES = 4;
@@ -117,6 +131,7 @@ export const FrameKind = {
   Hello: 1,
   Data: 2,
   Ping: 3,
+  Blobs: 4,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -128,11 +143,19 @@ export interface Hello {
   readonly reject?: string;
 }
 
-/** A decoded frame. */
+/** A decoded frame (a BLOBS frame decodes as Data with its blobs). */
 export type Frame =
   | { readonly kind: typeof FrameKind.Hello; readonly body: unknown }
-  | { readonly kind: typeof FrameKind.Data; readonly body: unknown }
+  | { readonly kind: typeof FrameKind.Data; readonly body: unknown; readonly blobs?: readonly Buffer[] }
   | { readonly kind: typeof FrameKind.Ping };
+
+/** A frame ready to write: its parts (header first, then the blobs as given), `bytes` in all. */
+export interface EncodedFrame {
+  readonly parts: readonly Buffer[];
+  readonly bytes: number;
+}
+
+export const NO_BLOBS: readonly Buffer[] = Object.freeze([]);
 
 /** One codec for every frame: plain maps (no records), so bytes never depend on history. */
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
@@ -155,6 +178,40 @@ export function encodeFrame(kind: FrameKind, payload: unknown, maxFrameBytes: nu
 const PING_FRAME = Buffer.from([0, 0, 0, 1, FrameKind.Ping]);
 
 /**
+ * Encodes a data frame: DATA when there are no blobs, else BLOBS, whose blobs are referenced, not
+ * copied. Throws TOO_LARGE when its length would exceed `maxFrameBytes`.
+ */
+export function encodeDataFrame(payload: unknown, blobs: readonly Uint8Array[] | undefined, maxFrameBytes: number): EncodedFrame {
+  if (blobs === undefined || blobs.length === 0) {
+    const frame = encodeFrame(FrameKind.Data, payload, maxFrameBytes);
+    return { parts: [frame], bytes: frame.length };
+  }
+  const body = packr.pack(payload);
+  let blobBytes = 0;
+  for (const b of blobs) blobBytes += b.byteLength;
+  const headerBytes = FRAME_HEADER_BYTES + 1 + 4 + body.length + 4 + 4 * blobs.length;
+  const length = headerBytes - FRAME_HEADER_BYTES + blobBytes;
+  if (length > maxFrameBytes) {
+    throw new FlotillaError('TOO_LARGE', `frame of ${length} bytes exceeds transport.maxFrameBytes (${maxFrameBytes})`, { bytes: length, limit: maxFrameBytes });
+  }
+  const header = Buffer.allocUnsafe(headerBytes);
+  header.writeUInt32BE(length, 0);
+  header[FRAME_HEADER_BYTES] = FrameKind.Blobs;
+  header.writeUInt32BE(body.length, FRAME_HEADER_BYTES + 1);
+  body.copy(header, FRAME_HEADER_BYTES + 5);
+  let at = FRAME_HEADER_BYTES + 5 + body.length;
+  header.writeUInt32BE(blobs.length, at);
+  at += 4;
+  const parts: Buffer[] = [header];
+  for (const b of blobs) {
+    header.writeUInt32BE(b.byteLength, at);
+    at += 4;
+    if (b.byteLength > 0) parts.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  }
+  return { parts, bytes: headerBytes + blobBytes };
+}
+
+/**
  * Decodes a frame's content (what follows the length prefix). Throws CORRUPT on an unknown kind,
  * an undecodable body, or a ping with a body.
  */
@@ -164,18 +221,48 @@ export function decodeFrame(content: Buffer): Frame {
     if (content.length !== 1) throw new FlotillaError('CORRUPT', `ping frame with a ${content.length - 1}-byte body`);
     return { kind };
   }
+  if (kind === FrameKind.Blobs) return decodeBlobsFrame(content);
   if (kind !== FrameKind.Hello && kind !== FrameKind.Data) throw new FlotillaError('CORRUPT', `unknown frame kind ${String(kind)}`);
   if (content.length < 2) throw new FlotillaError('CORRUPT', 'frame without a body');
+  return { kind, body: unpackBody(content.subarray(1)) };
+}
+
+function unpackBody(bytes: Buffer): unknown {
   let body: unknown;
   try {
-    body = packr.unpack(content.subarray(1));
+    body = packr.unpack(bytes);
   } catch (err) {
     throw new FlotillaError('CORRUPT', `undecodable frame body: ${(err as Error).message}`);
   }
   // msgpackr decodes the never-used byte 0xc1 to a marker instead of failing. A body that is
   // nothing but that is garbage; deeper in a payload the receiver's own shape checks catch it.
   if (body === C1) throw new FlotillaError('CORRUPT', 'undecodable frame body: 0xc1');
-  return { kind, body };
+  return body;
+}
+
+/** A BLOBS frame's content: every length checked against what the frame holds. */
+function decodeBlobsFrame(content: Buffer): Frame {
+  const bad = (why: string): never => {
+    throw new FlotillaError('CORRUPT', `blobs frame: ${why}`);
+  };
+  if (content.length < 1 + 4 + 1 + 4) bad(`${content.length} bytes are too few`);
+  const bodyBytes = content.readUInt32BE(1);
+  let at = 5 + bodyBytes;
+  if (bodyBytes === 0 || at + 4 > content.length) bad(`a payload of ${bodyBytes} bytes does not fit`);
+  const body = unpackBody(content.subarray(5, at));
+  const count = content.readUInt32BE(at);
+  at += 4;
+  if (count === 0 || at + 4 * count > content.length) bad(`${count} blob sizes do not fit`);
+  let data = at + 4 * count;
+  const blobs: Buffer[] = new Array<Buffer>(count);
+  for (let i = 0; i < count; i++) {
+    const size = content.readUInt32BE(at + 4 * i);
+    if (data + size > content.length) bad(`blob ${i} of ${size} bytes runs past the frame`);
+    blobs[i] = content.subarray(data, data + size);
+    data += size;
+  }
+  if (data !== content.length) bad(`${content.length - data} bytes after the last blob`);
+  return { kind: FrameKind.Data, body, blobs };
 }
 
 /**
@@ -184,13 +271,17 @@ export function decodeFrame(content: Buffer): Frame {
  * checked when a frame is taken, so a caller can raise it between frames (once the handshake is
  * done) even for frames that arrived in the same chunk as the hello. Throws FlotillaError CORRUPT
  * on a length of 0 or over `maxFrameBytes` as soon as the prefix is readable (the caller closes
- * the connection). Frames inside one chunk are views onto it; a frame spread over several chunks
- * is copied once, when it is complete.
+ * the connection). A frame inside one chunk is a view onto it; a frame spread over several
+ * chunks is assembled into one buffer of its declared length, copying each of its bytes once
+ * (and none of the next frame's).
  */
 export class FrameReader {
   maxFrameBytes: number;
   private chunks: Buffer[] = [];
   private total = 0;
+  /** The frame being assembled (its content) and how much of it is filled. */
+  private partial: Buffer | null = null;
+  private filled = 0;
 
   constructor(maxFrameBytes: number) {
     this.maxFrameBytes = maxFrameBytes;
@@ -198,7 +289,7 @@ export class FrameReader {
 
   /** Bytes held for frames not yet taken. */
   get bufferedBytes(): number {
-    return this.total;
+    return this.total + this.filled;
   }
 
   push(chunk: Buffer): void {
@@ -208,18 +299,26 @@ export class FrameReader {
   }
 
   next(): Buffer | null {
+    if (this.partial !== null) return this.fill();
     if (this.total < FRAME_HEADER_BYTES) return null;
     let head = this.chunks[0]!;
-    if (head.length < FRAME_HEADER_BYTES) head = this.merge();
+    if (head.length < FRAME_HEADER_BYTES) head = this.joinPrefix();
     const length = this.checkLength(head.readUInt32BE(0));
     const end = FRAME_HEADER_BYTES + length;
-    if (this.total < end) return null;
-    if (head.length < end) head = this.merge();
-    const content = head.subarray(FRAME_HEADER_BYTES, end);
-    if (head.length > end) this.chunks[0] = head.subarray(end);
+    if (head.length >= end) {
+      const content = head.subarray(FRAME_HEADER_BYTES, end);
+      if (head.length > end) this.chunks[0] = head.subarray(end);
+      else this.chunks.shift();
+      this.total -= end;
+      return content;
+    }
+    // Spread over chunks: take the prefix, then copy the content in as it arrives.
+    if (head.length > FRAME_HEADER_BYTES) this.chunks[0] = head.subarray(FRAME_HEADER_BYTES);
     else this.chunks.shift();
-    this.total -= end;
-    return content;
+    this.total -= FRAME_HEADER_BYTES;
+    this.partial = Buffer.allocUnsafe(length);
+    this.filled = 0;
+    return this.fill();
   }
 
   /** Every complete frame (for tests and simple readers). */
@@ -229,10 +328,32 @@ export class FrameReader {
     return out;
   }
 
-  private merge(): Buffer {
-    const all = Buffer.concat(this.chunks, this.total);
-    this.chunks = [all];
-    return all;
+  /** Copies buffered bytes into the frame being assembled; returns it once complete. */
+  private fill(): Buffer | null {
+    const frame = this.partial!;
+    while (this.filled < frame.length && this.chunks.length > 0) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, frame.length - this.filled);
+      c.copy(frame, this.filled, 0, k);
+      this.filled += k;
+      this.total -= k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    if (this.filled < frame.length) return null;
+    this.partial = null;
+    this.filled = 0;
+    return frame;
+  }
+
+  /** Makes the first chunk hold the whole 4-byte prefix (copies at most 4 bytes per chunk). */
+  private joinPrefix(): Buffer {
+    let head = this.chunks[0]!;
+    while (head.length < FRAME_HEADER_BYTES) {
+      head = Buffer.concat([head, this.chunks[1]!]);
+      this.chunks.splice(0, 2, head);
+    }
+    return head;
   }
 
   private checkLength(length: number): number {

@@ -10,14 +10,16 @@ export const clock: Clock = { nowMs: () => performance.now(), wallMs: () => Date
 
 /** In-process links delivering on a later turn. */
 export class LocalNet {
-  handlers = new Map<NodeId, (from: NodeId, payload: unknown) => void>();
+  handlers = new Map<NodeId, (from: NodeId, payload: unknown, blobs: readonly Buffer[]) => void>();
   down = new Set<NodeId>();
   transport(id: NodeId): HostTransport {
     return {
-      send: (to, payload) => {
+      send: (to, payload, blobs) => {
         if (this.down.has(id) || this.down.has(to)) return true;
+        // Copies, as a wire would make: nothing is shared between the nodes.
+        const copies = (blobs ?? []).map((b) => Buffer.from(b));
         setImmediate(() => {
-          if (!this.down.has(to)) this.handlers.get(to)?.(id, structuredClone(payload));
+          if (!this.down.has(to)) this.handlers.get(to)?.(id, structuredClone(payload), copies);
         });
         return true;
       },

@@ -25,14 +25,16 @@ class KvMachine implements StateMachine<number> {
 
 /** In-process links delivering on a later turn; `down` cuts a node off. */
 class LocalNet {
-  handlers = new Map<NodeId, (from: NodeId, payload: unknown) => void>();
+  handlers = new Map<NodeId, (from: NodeId, payload: unknown, blobs: readonly Buffer[]) => void>();
   down = new Set<NodeId>();
   transport(id: NodeId): HostTransport {
     return {
-      send: (to, payload) => {
+      send: (to, payload, blobs) => {
         if (this.down.has(id) || this.down.has(to)) return true;
+        // Copies, as a wire would make: nothing is shared between the nodes.
+        const copies = (blobs ?? []).map((b) => Buffer.from(b));
         setImmediate(() => {
-          if (!this.down.has(to)) this.handlers.get(to)?.(id, structuredClone(payload));
+          if (!this.down.has(to)) this.handlers.get(to)?.(id, structuredClone(payload), copies);
         });
         return true;
       },

@@ -4,7 +4,7 @@ import type { Clock } from '../../lib/base/clock.js';
 import { Xoshiro128 } from '../../lib/base/prng.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
 import { TcpTransport } from '../../lib/transport/tcp-transport.js';
-import { FrameKind, FrameReader, decodeFrame, encodeFrame } from '../../lib/transport/transport.js';
+import { FrameKind, FrameReader, PROTOCOL_VERSION, decodeFrame, encodeFrame } from '../../lib/transport/transport.js';
 import { isConnected, peerStats, sleep, transportConformance, until } from './transport-conformance.js';
 
 const clock: Clock = { nowMs: () => performance.now(), wallMs: () => Date.now() };
@@ -67,7 +67,7 @@ describe('TcpTransport', () => {
     await new Promise((res) => socket.once('connect', res));
     return { socket, frames, closed };
   };
-  const hello = (node: NodeId, cluster = 'c'): Buffer => encodeFrame(FrameKind.Hello, { protocolVersion: 1, clusterId: cluster, nodeId: node }, 4096);
+  const hello = (node: NodeId, cluster = 'c'): Buffer => encodeFrame(FrameKind.Hello, { protocolVersion: PROTOCOL_VERSION, clusterId: cluster, nodeId: node }, 4096);
 
   it('a frame over the receiver\'s limit closes that connection only: counted, logged, the other peers unaffected, then it reconnects', async () => {
     const logB: string[] = [];

@@ -103,6 +103,29 @@ export function transportConformance(name: string, fixture: () => TransportFixtu
       expect(back.empty.length).to.equal(0);
     });
 
+    it('delivers blobs beside the payload, in order and intact (large, empty, many), and none when none were sent', async () => {
+      const [a, b] = await connectedPair();
+      const got: [unknown, readonly Buffer[]][] = [];
+      b.onReceive((_from, p, blobs) => got.push([p, blobs]));
+      const big = Buffer.alloc(300_000);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 255;
+      const many = Array.from({ length: 500 }, (_, i) => Buffer.from(`blob ${i}`));
+      expect(a.send(2, { n: 1 }, [big, new Uint8Array(0), new Uint8Array([1, 2, 3])])).to.equal(true);
+      expect(a.send(2, { n: 2 }, many)).to.equal(true);
+      expect(a.send(2, { n: 3 })).to.equal(true);
+      expect(a.send(2, { n: 4 }, [])).to.equal(true);
+      await until(() => got.length === 4);
+      expect(got.map(([p]) => (p as { n: number }).n)).to.deep.equal([1, 2, 3, 4]);
+      const first = got[0]![1];
+      expect(first.length).to.equal(3);
+      expect(first[0]!.equals(big)).to.equal(true);
+      expect(first[1]!.length).to.equal(0);
+      expect([...first[2]!]).to.deep.equal([1, 2, 3]);
+      expect(got[1]![1].map((x) => x.toString())).to.deep.equal(many.map((x) => x.toString()));
+      expect(got[2]![1]).to.deep.equal([]);
+      expect(got[3]![1]).to.deep.equal([]);
+    });
+
     it('keeps per-peer order with several peers at once', async () => {
       const ts = [await fx.make(1), await fx.make(2), await fx.make(3)];
       link(...ts);

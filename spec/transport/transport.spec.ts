@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { isFlotillaError } from '../../lib/base/errors.js';
 import { Xoshiro128 } from '../../lib/base/prng.js';
 import {
-  FrameKind, FrameReader, decodeFrame, encodeFrame, reconnectDelayMs, validateTransportSettings,
+  FrameKind, FrameReader, decodeFrame, encodeDataFrame, encodeFrame, reconnectDelayMs, validateTransportSettings,
 } from '../../lib/transport/transport.js';
 
 describe('transport frames', () => {
@@ -46,6 +46,68 @@ describe('transport frames', () => {
         ]);
         expect(reader.bufferedBytes).to.equal(0);
       }
+    }
+  });
+
+  it('a BLOBS frame leaves as parts (the blobs themselves, not copies) and decodes to views of each blob', () => {
+    const blobs = [Buffer.from('first'), new Uint8Array(0), new Uint8Array([9, 8, 7])];
+    const f = encodeDataFrame({ g: 1 }, blobs, 4096);
+    expect(f.parts.length).to.equal(3); // header + the two non-empty blobs
+    expect(f.parts[1]).to.equal(blobs[0]);
+    expect(f.parts[2]!.buffer).to.equal(blobs[2]!.buffer);
+    const wire = Buffer.concat(f.parts);
+    expect(wire.length).to.equal(f.bytes);
+    expect(wire.readUInt32BE(0)).to.equal(f.bytes - 4);
+    expect(wire[4]).to.equal(FrameKind.Blobs);
+    const d = decodeFrame(wire.subarray(4)) as { kind: number; body: unknown; blobs: Buffer[] };
+    expect(d.kind).to.equal(FrameKind.Data);
+    expect(d.body).to.deep.equal({ g: 1 });
+    expect(d.blobs.map((b) => [...b])).to.deep.equal(blobs.map((b) => [...b]));
+    expect(d.blobs[0]!.buffer).to.equal(wire.buffer);
+    // Without blobs: a plain DATA frame.
+    const plain = encodeDataFrame({ g: 1 }, [], 4096);
+    expect(plain.parts.length).to.equal(1);
+    expect(plain.parts[0]![4]).to.equal(FrameKind.Data);
+    let caught: unknown;
+    try {
+      encodeDataFrame({ g: 1 }, [Buffer.alloc(5000)], 4096);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isFlotillaError(caught, 'TOO_LARGE')).to.equal(true);
+  });
+
+  it('decoding a BLOBS frame checks every length against the frame', () => {
+    const good = Buffer.concat(encodeDataFrame([1], [Buffer.from('abc'), Buffer.from('de')], 4096).parts).subarray(4);
+    expect(() => decodeFrame(good)).to.not.throw();
+    const cases: Buffer[] = [
+      good.subarray(0, good.length - 1), // the last blob is short
+      Buffer.concat([good, Buffer.from([0])]), // a byte after the last blob
+      Buffer.from([FrameKind.Blobs, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]), // empty payload
+      Buffer.from([FrameKind.Blobs, 0, 0, 0, 1, 0x91, 0, 0, 0, 0]), // no blobs (BLOBS needs some)
+      Buffer.from([FrameKind.Blobs, 0, 0, 0, 1, 0x91, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]), // a count past the frame
+      Buffer.from([FrameKind.Blobs, 0xff, 0, 0, 0, 0x91]), // a payload size past the frame
+      Buffer.from([FrameKind.Blobs, 0, 0, 0, 1, 0xc1, 0, 0, 0, 1, 0, 0, 0, 0]), // undecodable payload
+    ];
+    for (const c of cases) expect(() => decodeFrame(c), c.toString('hex')).to.throw(/CORRUPT/);
+  });
+
+  it('reassembles a BLOBS frame split at every byte boundary into one buffer of its length', () => {
+    const f = encodeDataFrame({ n: 7 }, [Buffer.from('x'.repeat(200)), Buffer.from('yz')], 4096);
+    const stream = Buffer.concat([...f.parts, encodeFrame(FrameKind.Ping, null, 4096)]);
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const reader = new FrameReader(4096);
+      reader.push(stream.subarray(0, cut));
+      const out = reader.drain();
+      reader.push(stream.subarray(cut));
+      out.push(...reader.drain());
+      expect(out.length).to.equal(2);
+      expect(out[0]!.length).to.equal(f.bytes - 4);
+      const d = decodeFrame(out[0]!) as unknown as { body: unknown; blobs: Buffer[] };
+      expect(d.body).to.deep.equal({ n: 7 });
+      expect(d.blobs.map((b) => b.toString())).to.deep.equal(['x'.repeat(200), 'yz']);
+      expect(decodeFrame(out[1]!)).to.deep.equal({ kind: FrameKind.Ping });
+      expect(reader.bufferedBytes).to.equal(0);
     }
   });
 
