@@ -48,7 +48,9 @@ export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number,
         // CRC), so the proposer's and the Raft core's copy of the entry carry the stored bytes.
         setBaseOffset(entry.data, nextOffset);
         setPartitionLeaderEpoch(entry.data, entry.term);
-        batch = Buffer.from(entry.data);
+        // A view, not a copy: the entry's bytes (the producer's request, or the frame a follower
+        // received) are the stored batch, never changed again.
+        batch = Buffer.isBuffer(entry.data) ? entry.data : Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength);
         assert(raftControlType(batch) === null, () => `entry ${entry.index}: a Normal entry's batch may not be a Raft control batch`);
         out = { index: entry.index, term: entry.term, type: entry.type, data: batch };
       }

@@ -20,7 +20,7 @@
  * served, and a bad one throws FlotillaError CORRUPT.
  *
  * Writes: `append` encodes the batches and queues them (visible to reads at once, from the cache);
- * `flush` writes each segment's queue with one positioned write and then fdatasyncs every segment
+ * `flush` writes each segment's queue with one positioned writev and then fdatasyncs every segment
  * touched (and the directory when files came or went) when `fsync` is on. Past `pendingBytesMax`,
  * `append` writes the queue at once (to the OS, no fsync): memory stays bounded and nothing fails.
  * Conflict truncation ftruncates the segment holding the first replaced entry and deletes later
@@ -55,7 +55,7 @@
  */
 import {
   closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync,
-  renameSync, rmSync, writeSync,
+  renameSync, rmSync, writeSync, writevSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { assert } from '../base/assert.js';
@@ -898,17 +898,14 @@ export class SegmentLogStore implements LogStore {
     });
   }
 
-  /** Writes every queued batch: one positioned write per segment. */
+  /** Writes every queued batch: one positioned writev per segment (the batches are not copied). */
   private writePending(): void {
     if (this.pendingBytes > 0) {
       try {
         for (const seg of this.segments) {
           if (seg.pendingBytes === 0) continue;
-          const buf = seg.pending.length === 1 ? (seg.pending[0] as Buffer) : Buffer.concat(seg.pending, seg.pendingBytes);
-          const fd = this.fdOf(seg);
-          let done = 0;
-          while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done, seg.written + done);
-          seg.written += buf.length;
+          writeAllAt(this.fdOf(seg), seg.pending, seg.pendingBytes, seg.written);
+          seg.written += seg.pendingBytes;
           seg.pending = [];
           seg.pendingBytes = 0;
           seg.dirty = true;
@@ -1226,6 +1223,39 @@ export class SegmentLogStore implements LogStore {
     ftruncateSync(fd, pos);
     seg.dirty = true;
     return { file: this.path(seg, SEGMENT_SUFFIX), position: pos, bytesCut: size - pos, reason: cut.reason, message: cut.message };
+  }
+}
+
+/** Writes `buffers` (`bytes` in all) at `position`, with positioned writevs until all is written. */
+function writeAllAt(fd: number, buffers: readonly Buffer[], bytes: number, position: number): void {
+  let done = writevSync(fd, buffers, position);
+  if (done === bytes) return;
+  // A short write (rare): go on from the first byte not written.
+  const rest: Buffer[] = [];
+  let skip = done;
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    rest.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  while (done < bytes) {
+    const n = writevSync(fd, rest, position + done);
+    assert(n > 0, () => `writev wrote nothing at ${position + done} with ${bytes - done} bytes to go`);
+    done += n;
+    let k = n;
+    while (k > 0 && rest.length > 0) {
+      const b = rest[0] as Buffer;
+      if (k >= b.length) {
+        k -= b.length;
+        rest.shift();
+      } else {
+        rest[0] = b.subarray(k);
+        k = 0;
+      }
+    }
   }
 }
 
