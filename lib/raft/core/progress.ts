@@ -79,6 +79,13 @@ export class Progress {
   recentActive = false;
   /** Highest heartbeat round (context) this follower acknowledged in the current term. */
   ackedRound = 0;
+  /**
+   * The last heartbeat round sent to this follower (0: none since the state last changed) and
+   * `next` when it was sent: an answer to it below that `next` means appends sent before the
+   * heartbeat were lost. (Appends sent after it are no evidence: they may still be on the way.)
+   */
+  heartbeatRound = 0;
+  nextAtHeartbeat = 0;
   /** In snapshot state: the snapshot being sent, the next offset to send and the offset acked. */
   snapshotIndex = 0;
   snapshotSendOffset = 0;
@@ -91,6 +98,7 @@ export class Progress {
   }
 
   becomeProbe(): void {
+    this.heartbeatRound = 0;
     // Coming back from a snapshot, resume right after it; otherwise right after the match.
     this.next = this.state === 'snapshot' ? Math.max(this.match + 1, this.snapshotIndex + 1) : this.match + 1;
     this.state = 'probe';
@@ -100,6 +108,7 @@ export class Progress {
   }
 
   becomeReplicate(): void {
+    this.heartbeatRound = 0;
     this.state = 'replicate';
     this.next = this.match + 1;
     this.probeSent = false;
@@ -107,6 +116,7 @@ export class Progress {
   }
 
   becomeSnapshot(snapshotIndex: number): void {
+    this.heartbeatRound = 0;
     this.state = 'snapshot';
     this.snapshotIndex = snapshotIndex;
     this.snapshotSendOffset = 0;

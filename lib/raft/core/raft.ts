@@ -909,9 +909,12 @@ export class RaftCore {
   private handleHeartbeatResponse(m: Message, pr: Progress): void {
     pr.probeSent = false;
     if (m.context > pr.ackedRound) pr.ackedRound = m.context;
-    if (pr.state === 'replicate' && m.index < pr.next - 1 && m.index >= pr.match) {
+    if (pr.state === 'replicate' && m.context === pr.heartbeatRound && m.index < pr.nextAtHeartbeat - 1 && m.index >= pr.match) {
       // The follower answered a heartbeat sent after appends it does not hold: they were lost.
       // Probe again from the match (if they were merely reordered, this only costs a resend).
+      // Compared with `next` as it was when that heartbeat left: appends sent since then may
+      // simply not have arrived yet (under load, comparing with the current `next` sent every
+      // follower back to probing on every heartbeat and re-read the log from disk).
       pr.becomeProbe();
     } else if (pr.state === 'replicate' && pr.inflights.full()) {
       // The window is full and the follower is alive: an answer was lost. Free one slot so the
@@ -1035,6 +1038,8 @@ export class RaftCore {
     }
     for (const [id, pr] of this.progress) {
       if (id === this.selfId) continue;
+      pr.heartbeatRound = round;
+      pr.nextAtHeartbeat = pr.next;
       this.send(this.message(MessageType.Heartbeat, id, { commit: Math.min(pr.match, this.log.committed), context: round }));
     }
     return round;

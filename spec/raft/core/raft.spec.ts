@@ -51,6 +51,52 @@ describe('RaftCore', () => {
     expect(c.appliedTexts(old)).to.include('after');
   });
 
+  it('a heartbeat answer sent before appends arrived keeps the follower replicating; appends lost before a heartbeat send it back to probing', () => {
+    const c = new Cluster([1, 2, 3]);
+    const leader = c.electLeader();
+    const f = [1, 2, 3].find((id) => id !== leader)!;
+    const state = (): string => c.node(leader).core.status().progress.get(f)!.state;
+    const to = (ms: typeof c.inbox, id: number): typeof c.inbox => ms.filter((m) => m.to === id);
+    const deliver = (ms: typeof c.inbox): void => {
+      for (const m of ms) c.node(m.to).core.step(m);
+      c.processReadies();
+    };
+    expect(state()).to.equal('replicate');
+    // A heartbeat leaves, then appends behind it; the follower answers the heartbeat before the
+    // appends reach it (they are merely on the way): no reason to probe.
+    c.node(leader).core.tick();
+    c.processReadies();
+    const heartbeats = c.inbox;
+    c.inbox = [];
+    for (let i = 0; i < 3; i++) c.node(leader).core.propose([Buffer.from(`p${i}`)]);
+    c.processReadies();
+    const appends = c.inbox;
+    c.inbox = [];
+    deliver(to(heartbeats, f));
+    deliver(to(c.inbox.splice(0), leader));
+    expect(state()).to.equal('replicate');
+    deliver([...to(heartbeats, 6 - leader - f), ...appends]);
+    c.deliverAll();
+    expect(c.appliedTexts(leader)).to.deep.equal(['p0', 'p1', 'p2']);
+    // Appends lost, then a heartbeat behind them: its answer shows the loss.
+    c.node(leader).core.propose([Buffer.from('lost')]);
+    c.processReadies();
+    const lost = to(c.inbox, f);
+    c.inbox = c.inbox.filter((m) => !lost.includes(m));
+    c.node(leader).core.tick();
+    c.processReadies();
+    const behind = c.inbox.filter((m) => m.to === f && m.type === 7);
+    c.inbox = c.inbox.filter((m) => !behind.includes(m));
+    c.deliverAll();
+    expect(lost.length).to.be.greaterThan(0);
+    deliver(behind);
+    deliver(to(c.inbox.splice(0), leader));
+    expect(state()).to.equal('probe');
+    c.deliverAll();
+    c.tick(3);
+    expect(c.appliedTexts(f)).to.deep.equal(['p0', 'p1', 'p2', 'lost']);
+  });
+
   it('a partitioned node rejoins without disrupting the leader (pre-vote)', () => {
     const c = new Cluster([1, 2, 3]);
     const leader = c.electLeader();
