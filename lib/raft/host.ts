@@ -10,7 +10,16 @@
  *   4. apply committed entries, serve reads, advance.
  *
  * One cycle runs at a time: work that arrives during a flush waits for the next cycle, which is
- * what batches proposals under load. A failure to write durably, or a violated invariant, is fatal:
+ * what batches proposals under load. A tick touches only the groups it gave work to, so idle
+ * (quiesced) groups cost one cheap call per tick and nothing else.
+ *
+ * Node liveness for quiesced groups: the host sends every peer it talks to a payload at least
+ * once per tick (an empty one when there is nothing else), and notes when it last heard from each
+ * peer. A peer silent for `peerSilenceTicks` ticks (killed, stopped, cut off) wakes every quiesced
+ * group it leads here, whose election clocks then run again: quiescence costs idle groups nothing
+ * without costing a dead leader's groups their failover. A peer heard again after such a silence
+ * (restarted, reconnected) wakes every quiesced group led here that counts it as a member, so it
+ * learns its leader and the commit index (a learner would never ask). A failure to write durably, or a violated invariant, is fatal:
  * the host stops and reports it (a node must not go on with state it cannot trust).
  *
  * Wire payload between hosts: `{ g: [[groupId, messages], ...] }` with the entries' bytes as the
@@ -31,6 +40,7 @@ export interface HostTransport {
 export const hostSettings = {
   tickMs: { type: 'int', default: 100, min: 1, max: 60_000, unit: 'ms', doc: 'length of one Raft tick: the heartbeat is heartbeatTicks ticks, the election timeout electionTicksMin..Max ticks' },
   maxGroups: { type: 'int', default: 100_000, min: 1, max: 10_000_000, unit: 'groups', doc: 'Raft groups one node may host' },
+  peerSilenceTicks: { type: 'int', default: 10, min: 2, max: 100_000, unit: 'ticks', doc: 'a peer not heard from for this long wakes the quiesced groups it leads here (hosts send each other a payload every tick)' },
 } as const;
 
 export type HostSettings = SettingsOf<typeof hostSettings>;
@@ -50,6 +60,10 @@ export interface HostedGroup {
   flush(): Promise<void>;
   /** Applies, serves reads, advances. */
   finish(rd: Ready): Promise<void>;
+  /** Wakes the group if it is quiesced under a leader on node `peer`; true if it did. */
+  wakeIfLedBy(peer: NodeId): boolean;
+  /** Wakes the group if it is quiesced, led here, and `peer` is a member; true if it did. */
+  wakeIfFollowedBy(peer: NodeId): boolean;
 }
 
 export interface RaftHostOptions {
@@ -80,7 +94,9 @@ export class RaftHost {
   private fatal: unknown = null;
   private idleWaiters: (() => void)[] = [];
   /** Counters for metrics. */
-  readonly stats = { cycles: 0, readies: 0, framesSent: 0, framesDropped: 0, messagesReceived: 0, unknownGroup: 0, malformedPayloads: 0 };
+  /** Peers this host exchanges payloads with: when each was last heard from, and whether sent to this tick. */
+  private readonly peers = new Map<NodeId, { heardMs: number; sent: boolean; silent: boolean }>();
+  readonly stats = { cycles: 0, readies: 0, framesSent: 0, framesDropped: 0, messagesReceived: 0, unknownGroup: 0, malformedPayloads: 0, wakes: 0 };
 
   constructor(options: RaftHostOptions) {
     this.nodeId = options.nodeId;
@@ -166,19 +182,59 @@ export class RaftHost {
     if (due <= 0) return;
     const ticks = Math.min(due, MAX_CATCH_UP_TICKS);
     this.lastTickMs = due > MAX_CATCH_UP_TICKS ? now : (this.lastTickMs ?? now) + ticks * this.settings.tickMs;
-    for (const g of this.groups.values()) {
-      try {
+    try {
+      for (const g of this.groups.values()) {
         for (let i = 0; i < ticks; i++) g.onTick(now);
-      } catch (err) {
-        this.fail(err);
-        return;
+        if (g.hasReady()) this.touch(g);
       }
-      this.touch(g);
+    } catch (err) {
+      this.fail(err);
+      return;
     }
+    this.livenessTick(now);
+  }
+
+  /** Keeps every peer hearing from us each tick; wakes the groups of peers we stopped hearing. */
+  private livenessTick(now: number): void {
+    const silenceMs = this.settings.peerSilenceTicks * this.settings.tickMs;
+    for (const [id, p] of this.peers) {
+      if (!p.sent && this.transport.send(id, EMPTY_PAYLOAD)) this.stats.framesSent++;
+      p.sent = false;
+      const silent = now - p.heardMs > silenceMs;
+      if (silent && !p.silent) this.wakeAll((g) => g.wakeIfLedBy(id), `node ${id} is silent for ${Math.round(now - p.heardMs)} ms`);
+      p.silent = silent;
+    }
+  }
+
+  private wakeAll(wake: (g: HostedGroup) => boolean, why: string): void {
+    let woken = 0;
+    for (const g of this.groups.values()) {
+      if (wake(g)) {
+        woken++;
+        this.touch(g);
+      }
+    }
+    this.stats.wakes += woken;
+    if (woken > 0) this.logger?.(`host ${this.nodeId}: ${why}: woke ${woken} quiesced groups`);
+  }
+
+  private peer(id: NodeId): { heardMs: number; sent: boolean; silent: boolean } {
+    let p = this.peers.get(id);
+    if (!p) {
+      p = { heardMs: this.nowMs(), sent: false, silent: false };
+      this.peers.set(id, p);
+    }
+    return p;
   }
 
   private receive(from: NodeId, payload: unknown, blobs: readonly Buffer[]): void {
     if (this.closed) return;
+    const p = this.peer(from);
+    p.heardMs = this.nowMs();
+    if (p.silent) {
+      p.silent = false;
+      this.wakeAll((g) => g.wakeIfFollowedBy(from), `node ${from} is heard again`);
+    }
     let groups: [string, Message[]][];
     try {
       groups = decodeWire(from, this.nodeId, payload, blobs);
@@ -251,6 +307,7 @@ export class RaftHost {
 
   private sendAll(outbox: Outbox): void {
     for (const [to, batch] of outbox.byPeer) {
+      this.peer(to).sent = true;
       if (this.transport.send(to, batch.payload, batch.blobs)) this.stats.framesSent++;
       else this.stats.framesDropped++;
     }
@@ -270,6 +327,9 @@ export class RaftHost {
     this.onFatal(err);
   }
 }
+
+/** What a host sends a peer it has nothing else for in a tick: "alive". */
+const EMPTY_PAYLOAD = Object.freeze({ g: Object.freeze([]) });
 
 /** Messages gathered per peer (one frame each), then per group, encoded as they come. */
 class Outbox {

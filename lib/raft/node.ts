@@ -45,6 +45,9 @@ export const nodeSettings = {
 
 export type NodeSettings = SettingsOf<typeof nodeSettings>;
 
+/** raft.quiesceTicks for groups on a RaftHost unless set: idle for 20 ticks (2 s at 100 ms). */
+export const DEFAULT_QUIESCE_TICKS = 20;
+
 export interface RaftNodeOptions<R> {
   readonly host: RaftHost;
   readonly groupId: string;
@@ -133,7 +136,9 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
       log: store,
       initial: { ...initial, applied },
       prng: options.prng ?? new Xoshiro128(hashSeed(`${options.host.nodeId}/${options.groupId}`)),
-      settings: options.raft,
+      // The host wakes quiesced groups whose leader's node falls silent, so groups on a host may
+      // quiesce: idle ones then cost nothing per tick.
+      settings: { quiesceTicks: options.raft?.preVote === false ? 0 : DEFAULT_QUIESCE_TICKS, ...options.raft },
       logger: options.logger,
     });
     const node = new RaftNode(options, core, applied);
@@ -313,6 +318,20 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
 
   onMessage(m: Message): void {
     this.core.step(m);
+  }
+
+  wakeIfLedBy(peer: NodeId): boolean {
+    if (this.closed || !this.core.quiesced || this.core.leader !== peer) return false;
+    this.core.wake();
+    return true;
+  }
+
+  wakeIfFollowedBy(peer: NodeId): boolean {
+    if (this.closed || !this.core.quiesced || this.core.role !== Role.Leader) return false;
+    const m = this.core.membership;
+    if (!m.voters.includes(peer) && !m.learners.includes(peer)) return false;
+    this.core.wake();
+    return true;
   }
 
   hasReady(): boolean {

@@ -6,7 +6,7 @@
  *   payload = { g: [[groupId, [message, ...]], ...] }      (msgpack, through the transport)
  *   message = [type, term, logTerm, index, commit, flags, hintIndex, hintTerm, context,
  *              entries, snapshot, chunkOffset, chunk]
- *     flags    = reject 1 | transfer 2 | chunkLast 4
+ *     flags    = reject 1 | transfer 2 | chunkLast 4 | quiesce 8
  *     entries  = 0 (none) or [term, type, term, type, ...]: entry i has index `index + 1 + i`
  *                (an append carries consecutive entries after its prevIndex); its data is the
  *                next blob
@@ -47,6 +47,7 @@ export class WireBatch {
 const FLAG_REJECT = 1;
 const FLAG_TRANSFER = 2;
 const FLAG_CHUNK_LAST = 4;
+const FLAG_QUIESCE = 8;
 const FIELDS = 13;
 
 function encodeMessage(m: Message, blobs: Uint8Array[]): unknown[] {
@@ -67,7 +68,7 @@ function encodeMessage(m: Message, blobs: Uint8Array[]): unknown[] {
     blobs.push(m.chunk);
   }
   const s = m.snapshot;
-  const flags = (m.reject ? FLAG_REJECT : 0) | (m.transfer ? FLAG_TRANSFER : 0) | (m.chunkLast ? FLAG_CHUNK_LAST : 0);
+  const flags = (m.reject ? FLAG_REJECT : 0) | (m.transfer ? FLAG_TRANSFER : 0) | (m.chunkLast ? FLAG_CHUNK_LAST : 0) | (m.quiesce ? FLAG_QUIESCE : 0);
   return [
     m.type, m.term, m.logTerm, m.index, m.commit, flags, m.hintIndex, m.hintTerm, m.context, entries,
     s === null ? null : [s.index, s.term, s.membership.voters, s.membership.learners], m.chunkOffset, chunk,
@@ -142,7 +143,7 @@ export function decodeWire(from: NodeId, to: NodeId, payload: unknown, blobs: re
         type: type as MessageType, from, to, term: nat(f[1], 'term'), logTerm: nat(f[2], 'logTerm'), index, commit: nat(f[4], 'commit'),
         entries, reject: (flags & FLAG_REJECT) !== 0, hintIndex: nat(f[6], 'hintIndex'), hintTerm: nat(f[7], 'hintTerm'),
         context: nat(f[8], 'context'), transfer: (flags & FLAG_TRANSFER) !== 0, snapshot, chunkOffset: nat(f[11], 'chunkOffset'),
-        chunk: chunkFlag === 1 ? nextBlob() : null, chunkLast: (flags & FLAG_CHUNK_LAST) !== 0,
+        chunk: chunkFlag === 1 ? nextBlob() : null, chunkLast: (flags & FLAG_CHUNK_LAST) !== 0, quiesce: (flags & FLAG_QUIESCE) !== 0,
       });
     }
     out.push([item[0] as string, messages]);

@@ -47,6 +47,8 @@ export interface SimOptions {
   readonly debug?: (text: string) => void;
   /** Builds each node's core instead of RaftCore (tests of the checker: a core that misbehaves). */
   readonly coreFactory?: (options: RaftCoreOptions) => RaftCore;
+  /** Quiescence on (raft.quiesceTicks 1..6, idle clients, a failure detector); default: drawn per seed. */
+  readonly quiesce?: boolean;
 }
 
 export interface Violation {
@@ -71,6 +73,9 @@ export interface SimResult {
     readonly finalCommit: number;
     /** 1 when the liveness phase began under partial connectivity. */
     readonly partialConnectivity: number;
+    /** Times a leader went quiet (quiesced), and times the failure detector woke a follower. */
+    readonly quiescences: number;
+    readonly wakes: number;
   };
 }
 
@@ -94,6 +99,8 @@ export interface SwarmProfile {
   clients: number;
   /** Chance per chaos event (every 5 units) to clog one directed link for 50-1500 units. */
   clogP: number;
+  /** raft.quiesceTicks (0: off). With it on, clients pause at times and a failure detector runs. */
+  quiesceTicks: number;
 }
 
 function drawProfile(p: Prng): SwarmProfile {
@@ -117,6 +124,7 @@ function drawProfile(p: Prng): SwarmProfile {
     preVote: p.chance(0.85),
     clients: p.int(1, 3),
     clogP: 0,
+    quiesceTicks: 0,
   };
 }
 
@@ -200,6 +208,15 @@ export class Simulation {
    */
   private readonly aux: Prng;
   private readonly clogs = new Map<number, number>();
+  /**
+   * Quiescence (lib/raft/core): its draws come from a PRNG of its own too. The failure detector
+   * models RaftHost's: a quiet follower whose leader is down, paused, cut off or clogged towards
+   * it is woken (and, now and then, one is woken for no reason, as a slow host would).
+   */
+  private readonly quiesceRng: Prng;
+  private readonly idleUntil = new Map<number, number>();
+  /** Leader * 1024 + member -> the member's life the leader's host last saw. */
+  private readonly livesSeen = new Map<number, number>();
 
   // Global knowledge for the checks.
   private readonly leaderOfTerm = new Map<number, NodeId>();
@@ -209,6 +226,8 @@ export class Simulation {
   /** Every entry written anywhere: index -> [term, hash, term, hash, ...] (one pair per term). */
   private readonly written = new Map<number, number[]>();
   private globalCommit = 0;
+  /** The highest index the leader of each term committed. */
+  private readonly commitOfTerm = new Map<number, number>();
   private readonly votes = new Map<string, NodeId>();
   private readonly ackedVersion = new Map<number, number>();
   private readonly pendingReads = new Map<number, { client: ClientState; node: NodeId }>();
@@ -216,7 +235,7 @@ export class Simulation {
   private issuedWrites = 0;
   private replace: { old: NodeId; fresh: NodeId } | null = null;
 
-  private readonly stats = { writesAcked: 0, readsServed: 0, leaderChanges: 0, crashes: 0, snapshotsInstalled: 0, configChanges: 0, finalCommit: 0, partialConnectivity: 0 };
+  private readonly stats = { writesAcked: 0, readsServed: 0, leaderChanges: 0, crashes: 0, snapshotsInstalled: 0, configChanges: 0, finalCommit: 0, partialConnectivity: 0, quiescences: 0, wakes: 0 };
 
   constructor(options: SimOptions) {
     this.seed = options.seed;
@@ -228,13 +247,16 @@ export class Simulation {
     this.profile = drawProfile(this.prng);
     this.aux = new Xoshiro128((options.seed ^ 0x7f4a7c15) >>> 0);
     this.profile.clogP = this.aux.chance(0.35) ? this.aux.next() * 0.01 : 0;
+    this.quiesceRng = new Xoshiro128((options.seed ^ 0x51ed270b) >>> 0);
+    const quiesce = (options.quiesce ?? this.quiesceRng.chance(0.6)) && this.profile.preVote;
+    this.profile.quiesceTicks = quiesce ? this.quiesceRng.int(1, 6) : 0;
     const pr = this.profile;
     this.settings = {
       electionTicksMin: 10, electionTicksMax: 20, heartbeatTicks: 1,
       preVote: pr.preVote, checkQuorum: true, readMode: pr.readMode,
       snapshotChunkBytes: pr.chunkBytes, snapshotInflightChunks: this.prng.int(1, 4),
       maxInflightMessages: this.prng.int(1, 64), maxMessageBytes: this.prng.chance(0.5) ? 64 : 1024 * 1024,
-      maxClockDriftTicks: 2,
+      maxClockDriftTicks: 2, quiesceTicks: pr.quiesceTicks,
     };
     const ids = Array.from({ length: pr.nodes }, (_, i) => i + 1);
     this.nextNodeId = pr.nodes + 1;
@@ -449,7 +471,10 @@ export class Simulation {
         if (!n.alive || n.life !== ev.life) return;
         this.schedule({ kind: 'tick', node: n.id, life: n.life, time: this.now + n.tickUnits, seq: 0 });
         if (n.paused) return;
+        if (this.profile.quiesceTicks > 0) this.detectFailure(n);
+        const quietBefore = n.core.quiesced;
         n.core.tick();
+        if (!quietBefore && n.core.quiesced) this.stats.quiescences++;
         this.pump(n);
         return;
       }
@@ -519,6 +544,7 @@ export class Simulation {
     if (commit > n.seenCommit) {
       if (n.core.role === Role.Leader) {
         this.checkDurableQuorum(n, commit);
+        this.commitOfTerm.set(n.core.term, Math.max(commit, this.commitOfTerm.get(n.core.term) ?? 0));
         // A leader moves its commit only by counting a quorum on an entry of its own term (the
         // hard state no longer carries every commit advance, so this is checked here as well).
         const t = n.core.logTerm(commit);
@@ -547,9 +573,14 @@ export class Simulation {
     const prev = this.leaderOfTerm.get(soft.term);
     if (prev !== undefined && prev !== n.id) this.violate('election-safety', `nodes ${prev} and ${n.id} both lead term ${soft.term}`);
     this.leaderOfTerm.set(soft.term, n.id);
+    // Leader completeness: the log of a leader of term T holds every entry committed in the terms
+    // before T. (Not necessarily what later terms committed: votes of term T may arrive, delayed,
+    // after another leader of a later term has committed more.)
+    let bound = 0;
+    for (const [term, index] of this.commitOfTerm) if (term < soft.term && index > bound) bound = index;
     const last = n.core.status().lastIndex;
-    if (last < this.globalCommit) {
-      this.violate('leader-completeness', `leader ${n.id} of term ${soft.term} ends at ${last}, below the committed index ${this.globalCommit}`);
+    if (last < bound) {
+      this.violate('leader-completeness', `leader ${n.id} of term ${soft.term} ends at ${last}, below the index ${bound} committed in an earlier term`);
     }
   }
 
@@ -995,7 +1026,48 @@ export class Simulation {
 
   // ---- Clients --------------------------------------------------------------------------------
 
+  /**
+   * The host's failure detector (see `quiesceRng`): a quiet follower whose leader is down, paused,
+   * cut off or clogged towards it wakes; a quiet leader wakes when a member restarted since it last
+   * looked (its host hears the member's again after a silence).
+   */
+  private detectFailure(n: NodeState): void {
+    if (n.core.role === Role.Leader) {
+      const m = n.core.membership;
+      for (const id of [...m.voters, ...m.learners]) {
+        const o = this.nodes.get(id);
+        if (!o || id === n.id) continue;
+        // Only what the host can hear: a member that is up and whose link to us is.
+        if (!o.alive || o.paused || this.cuts.has(`${id}>${n.id}`)) continue;
+        const key = n.id * 1024 + id;
+        const seen = this.livesSeen.get(key);
+        this.livesSeen.set(key, o.life);
+        if (n.core.quiesced && seen !== undefined && seen !== o.life) {
+          n.core.wake();
+          this.stats.wakes++;
+        }
+      }
+      return;
+    }
+    if (!n.core.quiesced) return;
+    const id = n.core.leader;
+    const l = this.nodes.get(id);
+    const silent = !l || !l.alive || l.paused || this.cuts.has(`${id}>${n.id}`) || (this.clogs.get(id * 1024 + n.id) ?? 0) > this.now;
+    if (silent || this.quiesceRng.chance(0.005)) {
+      n.core.wake();
+      this.stats.wakes++;
+    }
+  }
+
   private clientStep(c: ClientState): void {
+    if (this.profile.quiesceTicks > 0 && this.faultsOn) {
+      // Clients pause at times, so groups go idle and quiesce.
+      if (this.now < (this.idleUntil.get(c.id) ?? 0)) return;
+      if (this.quiesceRng.chance(0.03)) {
+        this.idleUntil.set(c.id, this.now + this.quiesceRng.int(100, 1500));
+        return;
+      }
+    }
     const op = c.op;
     if (op && this.now - op.sentAt < 300) return;
     if (op && op.kind === 'read') {

@@ -122,6 +122,25 @@ describe('RaftNode on RaftHost', () => {
     expect(oldSm.map.get('before')).to.equal('1');
   });
 
+  it('an idle group quiesces (only host heartbeats cross the wire) and fails over once the host stops hearing the leader\'s node', async () => {
+    await until(() => leader() !== undefined);
+    const old = leader()!;
+    await old.propose(Buffer.from('before=1'));
+    // quiesceTicks 20 at 5 ms ticks: idle for 100 ms.
+    await until(() => nodes.every((n) => n.status().quiesced));
+    const received = hosts.map((h) => h.stats.messagesReceived);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(hosts.map((h) => h.stats.messagesReceived), 'Raft messages while quiet').to.deep.equal(received);
+    // The leader's node goes silent: after peerSilenceTicks the others wake and elect.
+    net.down.add(old.nodeId);
+    await until(() => leader() !== undefined && leader() !== old);
+    expect(hosts.filter((h) => h.nodeId !== old.nodeId).every((h) => h.stats.wakes >= 1)).to.equal(true);
+    await leader()!.propose(Buffer.from('after=2'));
+    net.down.clear();
+    const oldSm = machines[nodes.indexOf(old)]!;
+    await until(() => oldSm.map.get('after') === '2');
+  });
+
   it('transfers leadership', async () => {
     await until(() => leader() !== undefined);
     const l = leader()!;

@@ -5,7 +5,7 @@ import { WireBatch, decodeWire } from '../../lib/raft/wire.js';
 function message(f: Partial<Message>): Message {
   return {
     type: MessageType.Heartbeat, from: 1, to: 2, term: 3, logTerm: 0, index: 0, commit: 0, entries: [], reject: false, hintIndex: 0, hintTerm: 0,
-    context: 0, transfer: false, snapshot: null, chunkOffset: 0, chunk: null, chunkLast: false, ...f,
+    context: 0, transfer: false, snapshot: null, chunkOffset: 0, chunk: null, chunkLast: false, quiesce: false, ...f,
   };
 }
 
@@ -34,7 +34,7 @@ describe('raft wire format', () => {
       ['t/b/1', [
         message({ type: MessageType.Snapshot, snapshot: { index: 100, term: 5, membership: { voters: [1, 2, 3], learners: [4] } }, chunkOffset: 4096, chunk: data('chunk'), chunkLast: true }),
         message({ type: MessageType.Vote, transfer: true, index: 7, logTerm: 6 }),
-        message({ type: MessageType.Heartbeat, commit: 55, context: 77 }),
+        message({ type: MessageType.Heartbeat, commit: 55, context: 77, quiesce: true }),
         message({ type: MessageType.ReadIndexResponse, context: 3, index: 99 }),
       ]],
     ];

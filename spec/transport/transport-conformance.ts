@@ -41,7 +41,7 @@ function hostPayload(i: number): unknown {
   return {
     g: [[`topic-${i % 3}/0`, [{
       type: 3, from: 1, to: 2, term: 7, logTerm: 7, index: 2 ** 40 + i, commit: i, reject: false, hintIndex: -1, hintTerm: 0,
-      context: 0, transfer: false, snapshot: null, chunkOffset: 0, chunk: null, chunkLast: false,
+      context: 0, transfer: false, snapshot: null, chunkOffset: 0, chunk: null, chunkLast: false, quiesce: false,
       entries: [{ index: 2 ** 40 + i + 1, term: 7, type: 0, data: new Uint8Array([i & 255, 0, 255]) }],
     }]]],
   };

@@ -17,6 +17,12 @@
  *   uses the latest configuration in its log, committed or not. Leadership transfer.
  * - Reads: ReadIndex confirmed by a heartbeat round (never across a leader change), or lease reads
  *   with check-quorum and a bounded clock drift.
+ * - Quiescence (after CockroachDB): a leader whose group has been idle for `quiesceTicks` sends
+ *   a last heartbeat marked `quiesce` and goes quiet; its followers stop their election clocks.
+ *   Any proposal, read, transfer or message wakes the group again; so does `wake()`, which the
+ *   host calls when the leader's node falls silent. An idle group then costs no messages and no
+ *   work per tick. Quiet changes no durable state and no safety rule: a quiet leader sends
+ *   nothing, so its lease ages out, and commits still need a quorum.
  * - Durability: any message that promises durable state (a granted vote, an append response, a
  *   message in a term not yet durable) is handed in Ready.persistedMessages, to be sent only after
  *   the Ready's writes are durable.
@@ -76,6 +82,7 @@ export interface RaftStatus {
   /** Index of the latest config entry not known committed (0 when none). */
   readonly pendingConfigIndex: number;
   readonly leadTransferee: NodeId;
+  readonly quiesced: boolean;
   /** Per follower, on the leader only. */
   readonly progress: ReadonlyMap<NodeId, FollowerStatus>;
 }
@@ -124,6 +131,10 @@ export class RaftCore {
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
+  /** Quiesced: no heartbeats (leader), no election clock (follower), until woken. */
+  private quiet = false;
+  /** Leader: consecutive ticks the group was idle (quiescable). */
+  private idleTicks = 0;
   private randomizedElectionTimeout: number;
   /** Ticks since this node started, for leases. */
   private ticks = 0;
@@ -199,6 +210,8 @@ export class RaftCore {
   get leader(): NodeId { return this.lead; }
   get commit(): number { return this.log.committed; }
   get membership(): Membership { return this.lastConfig().membership; }
+  /** Quiesced: an idle leader, or a follower of one, that spends nothing per tick. */
+  get quiesced(): boolean { return this.quiet; }
 
   status(): RaftStatus {
     const progress = new Map<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'snapshot'; recentActive: boolean }>();
@@ -209,7 +222,7 @@ export class RaftCore {
       id: this.selfId, role: this.currentRole, term: this.currentTerm, vote: this.votedFor, leader: this.lead,
       commit: this.log.committed, applied: this.log.applied, firstIndex: this.log.firstIndex(), lastIndex: this.log.lastIndex(),
       stableIndex: this.log.stableIndex, membership: this.membership, pendingConfigIndex: this.pendingConfigIndex,
-      leadTransferee: this.leadTransferee, progress,
+      leadTransferee: this.leadTransferee, quiesced: this.quiet, progress,
     };
   }
 
@@ -246,6 +259,9 @@ export class RaftCore {
     if (this.currentRole === Role.Leader) {
       this.tickLeader();
     } else {
+      // A quiet follower's clock stands still: its leader said it is idle and alive; the host
+      // wakes it when the leader's node falls silent.
+      if (this.quiet) return;
       this.electionElapsed++;
       if (this.electionElapsed >= this.randomizedElectionTimeout && this.promotable()) {
         this.electionElapsed = 0;
@@ -255,6 +271,7 @@ export class RaftCore {
   }
 
   private tickLeader(): void {
+    if (this.quiet) return;
     this.heartbeatElapsed++;
     this.electionElapsed++;
     if (this.electionElapsed >= this.settings.electionTicksMin) {
@@ -266,9 +283,50 @@ export class RaftCore {
       }
       if (this.leadTransferee !== 0) this.leadTransferee = 0; // the transfer timed out
     }
+    const q = this.settings.quiesceTicks;
+    if (q > 0) this.idleTicks = this.quiescable() ? this.idleTicks + 1 : 0;
     if (this.heartbeatElapsed >= this.settings.heartbeatTicks) {
       this.heartbeatElapsed = 0;
+      if (q > 0 && this.idleTicks >= q) {
+        // The last heartbeat before going quiet carries the final commit index.
+        this.broadcastHeartbeat(true);
+        this.quiet = true;
+        this.debug(`leader ${this.selfId} term ${this.currentTerm}: idle, quiesced at ${this.log.committed}`);
+        return;
+      }
       this.broadcastHeartbeat();
+    }
+  }
+
+  /**
+   * Whether this leader's group may go quiet: everything replicated to every member, committed in
+   * this term, durable and applied here, and nothing pending (reads, transfer, config change).
+   */
+  private quiescable(): boolean {
+    const last = this.log.lastIndex();
+    if (this.log.committed !== last || this.log.applied !== last || this.log.stableIndex !== last) return false;
+    if (this.log.term(last) !== this.currentTerm || this.inFlight !== null) return false;
+    if (this.leadTransferee !== 0 || this.pendingConfigIndex !== 0) return false;
+    if (this.readsAwaitingRound.length > 0 || this.readRounds.length > 0 || this.readsAwaitingCommit.length > 0) return false;
+    for (const [id, pr] of this.progress) {
+      if (id !== this.selfId && (pr.state !== 'replicate' || pr.match !== last)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Ends quiescence: a follower runs its election clock again from zero (a full election timeout
+   * before it may campaign); a leader heartbeats again at once and judges check-quorum afresh.
+   * The host calls it when the leader's node falls silent; the core itself on any activity.
+   */
+  wake(): void {
+    if (!this.quiet) return;
+    this.quiet = false;
+    this.idleTicks = 0;
+    this.electionElapsed = 0;
+    if (this.currentRole === Role.Leader) {
+      this.heartbeatElapsed = this.settings.heartbeatTicks;
+      for (const [id, pr] of this.progress) if (id !== this.selfId) pr.recentActive = false;
     }
   }
 
@@ -280,6 +338,7 @@ export class RaftCore {
 
   propose(data: readonly Uint8Array[]): { firstIndex: number; term: number } {
     this.checkProposable();
+    this.wake();
     assert(data.length > 0, 'raft: propose needs at least one entry');
     if (data.length > this.settings.maxProposalEntries) {
       throw new FlotillaError('BACKPRESSURE', `${data.length} entries in one proposal exceed raft.maxProposalEntries (${this.settings.maxProposalEntries})`);
@@ -295,6 +354,7 @@ export class RaftCore {
 
   proposeConfigChange(change: ConfigChange): { index: number; term: number } {
     this.checkProposable();
+    this.wake();
     if (this.pendingConfigIndex > this.log.committed) {
       throw new FlotillaError('CONFIG_CHANGE_PENDING', `the change at index ${this.pendingConfigIndex} is not committed yet`);
     }
@@ -332,6 +392,7 @@ export class RaftCore {
       throw new FlotillaError('BACKPRESSURE', `more than raft.maxPendingReads (${this.settings.maxPendingReads}) reads are pending`);
     }
     if (this.currentRole === Role.Leader) {
+      this.wake();
       this.leaderRead({ id, from: 0 });
       return;
     }
@@ -350,6 +411,7 @@ export class RaftCore {
       throw new FlotillaError('TRANSFER_INVALID', `node ${to} is not another voter of the group`);
     }
     if (this.leadTransferee === to) return;
+    this.wake();
     this.leadTransferee = to;
     this.electionElapsed = 0;
     const pr = this.progress.get(to)!;
@@ -362,6 +424,7 @@ export class RaftCore {
 
   step(m: Message): void {
     if (m.to !== this.selfId) return;
+    if (this.quiet && !this.keepsQuiet(m)) this.wake();
     if (m.term > this.currentTerm) {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         const inLease = this.settings.checkQuorum && this.lead !== 0 && this.electionElapsed < this.settings.electionTicksMin;
@@ -419,6 +482,16 @@ export class RaftCore {
         this.stepFollower(m);
         break;
     }
+  }
+
+  /**
+   * Messages a quiet group takes without waking: its leader's quiesce heartbeat (a follower), and
+   * a follower's answer to it from a follower that holds the whole log (the leader).
+   */
+  private keepsQuiet(m: Message): boolean {
+    if (m.term !== this.currentTerm) return false;
+    if (this.currentRole === Role.Leader) return m.type === MessageType.HeartbeatResponse && m.index >= this.log.lastIndex();
+    return m.type === MessageType.Heartbeat && m.quiesce && m.from === this.lead;
   }
 
   // ---- Ready ----------------------------------------------------------------------------------
@@ -567,6 +640,8 @@ export class RaftCore {
     this.lead = 0;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
+    this.quiet = false;
+    this.idleTicks = 0;
     this.randomizedElectionTimeout = this.drawElectionTimeout();
     this.votes = new Map();
     this.selfVotePending = false;
@@ -777,6 +852,9 @@ export class RaftCore {
 
   private handleHeartbeat(m: Message): void {
     if (m.commit > this.log.committed && m.commit <= this.log.lastIndex()) this.log.commitTo(m.commit);
+    // The leader goes quiet: so does this follower, once it knows everything the leader committed.
+    // (Otherwise it stays awake; its election clock then wakes the group.)
+    if (m.quiesce && this.currentRole === Role.Follower && this.log.committed === m.commit) this.quiet = true;
     this.send(this.message(MessageType.HeartbeatResponse, m.from, { context: m.context, index: this.log.lastIndex() }));
   }
 
@@ -1027,7 +1105,7 @@ export class RaftCore {
     }
   }
 
-  private broadcastHeartbeat(): number {
+  private broadcastHeartbeat(quiesce = false): number {
     const round = ++this.heartbeatRound;
     this.roundSentTick.set(round, this.ticks);
     if (this.roundSentTick.size > 4 * this.settings.electionTicksMax + 16) {
@@ -1040,7 +1118,7 @@ export class RaftCore {
       if (id === this.selfId) continue;
       pr.heartbeatRound = round;
       pr.nextAtHeartbeat = pr.next;
-      this.send(this.message(MessageType.Heartbeat, id, { commit: Math.min(pr.match, this.log.committed), context: round }));
+      this.send(this.message(MessageType.Heartbeat, id, { commit: Math.min(pr.match, this.log.committed), context: round, quiesce }));
     }
     return round;
   }
@@ -1319,7 +1397,7 @@ export class RaftCore {
       logTerm: f.logTerm ?? 0, index: f.index ?? 0, commit: f.commit ?? 0, entries: f.entries ?? EMPTY,
       reject: f.reject ?? false, hintIndex: f.hintIndex ?? 0, hintTerm: f.hintTerm ?? 0, context: f.context ?? 0,
       transfer: f.transfer ?? false, snapshot: f.snapshot ?? null, chunkOffset: f.chunkOffset ?? 0,
-      chunk: f.chunk ?? null, chunkLast: f.chunkLast ?? false,
+      chunk: f.chunk ?? null, chunkLast: f.chunkLast ?? false, quiesce: f.quiesce ?? false,
     };
   }
 

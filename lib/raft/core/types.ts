@@ -101,7 +101,8 @@ export type MessageType = (typeof MessageType)[keyof typeof MessageType];
  * - AppendResponse: `index` = last index matched (accept) or the rejected `index` (reject), with
  *   `hintIndex`,`hintTerm` = the follower's conflict hint: its last index at or below the rejected
  *   one whose term is <= the leader's `logTerm`, and that term.
- * - Heartbeat: `commit` = min(leader commit, follower match); `context` = read-index round.
+ * - Heartbeat: `commit` = min(leader commit, follower match); `context` = read-index round;
+ *   `quiesce` set when the leader goes quiet (the follower may stop its election clock).
  * - Snapshot: `snapshot` meta, `chunkOffset`, `chunk`, `chunkLast`.
  * - SnapshotResponse: `chunkOffset` = next offset wanted, `reject` = restart from 0.
  * - ReadIndex / ReadIndexResponse: `context` = the requester's read id; `index` = read index;
@@ -125,6 +126,7 @@ export interface Message {
   readonly chunkOffset: number;
   readonly chunk: Uint8Array | null;
   readonly chunkLast: boolean;
+  readonly quiesce: boolean;
 }
 
 export const Role = {

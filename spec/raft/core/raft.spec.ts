@@ -97,6 +97,58 @@ describe('RaftCore', () => {
     expect(c.appliedTexts(f)).to.deep.equal(['p0', 'p1', 'p2', 'lost']);
   });
 
+  it('quiescence: an idle group goes quiet (no messages per tick), wakes on a proposal or a read, and a woken follower fails over from a dead leader', () => {
+    const c = new Cluster([1, 2, 3], { quiesceTicks: 3 });
+    const leader = c.electLeader();
+    c.propose(leader, 'a');
+    const sent = (): number => {
+      let n = 0;
+      for (let i = 0; i < 50; i++) {
+        for (const node of c.nodes.values()) node.core.tick();
+        c.processReadies();
+        n += c.inbox.length;
+        c.deliverAll();
+      }
+      return n;
+    };
+    c.tick(6);
+    for (const id of [1, 2, 3]) expect(c.node(id).core.quiesced, `node ${id} quiet`).to.equal(true);
+    expect(sent(), 'messages in 50 quiet ticks').to.equal(0);
+    const term = c.node(leader).core.term;
+    // A proposal wakes the leader, and its append wakes the followers.
+    c.propose(leader, 'b');
+    c.tick(1);
+    expect(c.appliedTexts(leader)).to.deep.equal(['a', 'b']);
+    for (const id of [1, 2, 3]) expect(c.appliedTexts(id), `node ${id}`).to.deep.equal(['a', 'b']);
+    c.tick(6);
+    for (const id of [1, 2, 3]) expect(c.node(id).core.quiesced).to.equal(true);
+    // A read wakes it too, and is served.
+    c.node(leader).core.readIndex(7);
+    c.tick(2);
+    expect(c.node(leader).reads.map((r) => r.id)).to.include(7);
+    c.tick(6);
+    expect(c.node(leader).core.quiesced).to.equal(true);
+    // The leader dies quietly: nothing tells the followers until the host wakes them.
+    c.isolate(leader);
+    c.tick(60, [1, 2, 3].filter((id) => id !== leader));
+    expect(c.leaders()).to.deep.equal([leader]);
+    for (const id of [1, 2, 3]) if (id !== leader) c.node(id).core.wake();
+    const others = [1, 2, 3].filter((id) => id !== leader);
+    const fresh = c.electLeader(others);
+    expect(c.node(fresh).core.term).to.be.greaterThan(term);
+    c.propose(fresh, 'c');
+    // Healed, the old leader hears the new term (its own clock stood still) and follows.
+    c.heal();
+    c.tick(30);
+    expect(c.node(leader).core.role).to.equal(Role.Follower);
+    expect(c.appliedTexts(leader)).to.deep.equal(['a', 'b', 'c']);
+    expect(c.leaders()).to.deep.equal([fresh]);
+  });
+
+  it('quiescence needs pre-vote', () => {
+    expect(() => new Cluster([1], { quiesceTicks: 3, preVote: false })).to.throw(/quiesceTicks.*needs preVote/);
+  });
+
   it('a partitioned node rejoins without disrupting the leader (pre-vote)', () => {
     const c = new Cluster([1, 2, 3]);
     const leader = c.electLeader();
