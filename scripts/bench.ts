@@ -14,6 +14,9 @@
  *   per-record produce latency at a fixed rate (open loop, one record per send, timed from the
  *   send call to the ack, as the peers' latency rows are), and end-to-end latency (KafkaJS
  *   produces a record carrying its send time, kcat -C -o end prints it back).
+ * - scale-3000 (its own cluster): 3,000 partitions x RF 3 on the 3 nodes (10 topics of 300): time
+ *   to create them (until every node agrees on every leader), idle CPU and RSS per node once the
+ *   groups have quiesced, and the time to fail over every partition a killed (kill -9) node led.
  * It prints its parameters, the machine and each figure (`--json`: one object per scenario); with
  * `--peers` it runs NATS JetStream and etcd from ../shared/bench (or uses the figures recorded in
  * its RESULTS.md when they cannot run here, and says so) and prints a ratio beside each figure.
@@ -25,7 +28,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
-import { BenchCluster, sleep, stopChild } from './bench-cluster.js';
+import { BenchCluster, type BenchNode, sleep, stopChild, until } from './bench-cluster.js';
 import { type PeerFigure, peersUnavailable, recordedPeerFigures, runPeers } from './bench-peers.js';
 
 const { values } = parseArgs({
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     'peers-dir': { type: 'string', default: fileURLToPath(new URL('../../../shared/bench', import.meta.url)) },
     'peer-runs': { type: 'string', default: '1' },
     list: { type: 'boolean', default: false },
+    'scale-partitions': { type: 'string', default: '3000' },
   },
 });
 
@@ -86,6 +90,8 @@ interface Result {
   command: string;
   note?: string;
   error?: string;
+  /** scale-3000 only. */
+  scale?: ScaleFigures;
   peer?: PeerFigure & { ratio?: number; ratioOf?: string };
 }
 
@@ -469,6 +475,111 @@ async function endToEnd(ctx: Ctx, topic: string, size: number, rate: number, sec
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scale: thousands of partitions on 3 nodes
+
+interface ScaleFigures {
+  partitions: number;
+  topics: number;
+  createSeconds: number;
+  /** Per node, % of one core over the idle window, once every group has quiesced. */
+  idleCpuPercent: number[];
+  idleSeconds: number;
+  rssMegabytes: number[];
+  killedNode: number;
+  partitionsLedByKilled: number;
+  failoverSeconds: number;
+}
+
+/** Every node reports every partition of `topics` with one agreed leader that says it leads. */
+async function allLed(nodes: BenchNode[], topics: string[], perTopic: number, exclude = 0): Promise<Map<string, number> | null> {
+  const st = await Promise.all(nodes.map((n) => n.status()));
+  if (st.some((s) => s === null)) return null;
+  const views = new Map<string, { leaders: Set<number>; leading: boolean; count: number }>();
+  for (const s of st) {
+    for (const p of s!.partitions) {
+      const k = `${p.topic}/${p.partition}`;
+      let v = views.get(k);
+      if (!v) {
+        v = { leaders: new Set(), leading: false, count: 0 };
+        views.set(k, v);
+      }
+      v.count++;
+      v.leaders.add(p.leader);
+      if (p.role === 'leader') v.leading = true;
+    }
+  }
+  const out = new Map<string, number>();
+  for (const t of topics) {
+    for (let i = 0; i < perTopic; i++) {
+      const v = views.get(`${t}/${i}`);
+      if (!v || v.leaders.size !== 1 || !v.leading) return null;
+      const leader = [...v.leaders][0]!;
+      if (leader <= 0 || leader === exclude) return null;
+      out.set(`${t}/${i}`, leader);
+    }
+  }
+  return out;
+}
+
+async function runScale(total: number): Promise<Result> {
+  const topicsCount = Math.max(1, Math.ceil(total / 300));
+  const perTopic = Math.ceil(total / topicsCount);
+  const cluster = new BenchCluster({ nodes: 3, basePort: basePort + 600, fsync: false });
+  active = cluster;
+  const kafka = kafkaFor(cluster, 'flotilla-bench-scale');
+  const admin = kafka.admin();
+  try {
+    await cluster.start();
+    await admin.connect();
+    const topics = Array.from({ length: topicsCount }, (_, i) => `scale-${i}`);
+    const t0 = performance.now();
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: perTopic, replicationFactor })), timeout: 120_000 });
+    let leaders: Map<string, number> | null = null;
+    await until(async () => (leaders = await allLed(cluster.nodes, topics, perTopic)) !== null, 600_000, `leaders of ${total} partitions`);
+    const createSeconds = (performance.now() - t0) / 1000;
+    log(`scale: ${topicsCount * perTopic} partitions led after ${createSeconds.toFixed(1)} s; waiting for the groups to go quiet`);
+    // Idle: wait for the cluster to settle (groups quiesce after raft.quiesceTicks), then measure.
+    await sleep(5000);
+    await quiesce(cluster);
+    const idleSeconds = 10;
+    const c0 = cluster.nodes.map((n) => n.cpuSeconds());
+    const w0 = performance.now();
+    await sleep(idleSeconds * 1000);
+    const w = (performance.now() - w0) / 1000;
+    const idleCpuPercent = cluster.nodes.map((n, i) => round((100 * (n.cpuSeconds() - c0[i]!)) / w, 1));
+    const rssMegabytes = cluster.nodes.map((n) => Math.round(n.rssMegabytes()));
+    log(`scale: idle CPU per node ${idleCpuPercent.join(', ')} % of a core; RSS ${rssMegabytes.join(', ')} MB`);
+    // Failover: kill -9 the node leading the most partitions, time until the others lead them all.
+    const counts = new Map<number, number>();
+    for (const l of leaders!.values()) counts.set(l, (counts.get(l) ?? 0) + 1);
+    const victim = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+    const node = cluster.nodes.find((n) => n.id === victim)!;
+    const others = cluster.nodes.filter((n) => n !== node);
+    const f0 = performance.now();
+    node.child?.kill('SIGKILL');
+    await until(async () => (await allLed(others, topics, perTopic, victim)) !== null, 300_000, `failover of node ${victim}'s partitions`);
+    const failoverSeconds = (performance.now() - f0) / 1000;
+    log(`scale: every partition of node ${victim} (${counts.get(victim)}) led elsewhere after ${failoverSeconds.toFixed(1)} s`);
+    const scale: ScaleFigures = {
+      partitions: topicsCount * perTopic, topics: topicsCount, createSeconds: round(createSeconds, 1), idleCpuPercent, idleSeconds: round(w, 1), rssMegabytes,
+      killedNode: victim, partitionsLedByKilled: counts.get(victim) ?? 0, failoverSeconds: round(failoverSeconds, 2),
+    };
+    return {
+      scenario: 'scale-3000', description: `${scale.partitions} partitions x RF ${replicationFactor} on 3 nodes (${topicsCount} topics): create, idle, fail over a killed node`,
+      fsync: false, client: 'kafkajs admin', recordBytes: 0, records: 0, seconds: round(w, 1), errors: 0,
+      serversCpuPercent: round(idleCpuPercent.reduce((a, b) => a + b, 0), 1), machineBusyPercent: 0,
+      command: `KafkaJS admin.createTopics(${topicsCount} x ${perTopic} partitions, RF ${replicationFactor}); ${idleSeconds} s idle; kill -9 node ${victim}`,
+      note: 'create: until every node agrees on every leader (/status); failover: until the two others lead every partition (/status)',
+      scale,
+    };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    await cluster.stop(3000);
+    active = null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Scenarios
 
 interface Scenario {
@@ -587,6 +698,8 @@ const scenarios: Scenario[] = [
   produceScenario('produce-1k-fsync', 1024, true),
   produceScenario('produce-100b-fsync', 100, true),
   latencyScenario('latency-1k-1000-fsync', 1024, 1000, true, latencySeconds),
+  // Runs on a cluster of its own (see runScale), after the others.
+  { name: 'scale-3000', fsync: false, run: () => runScale(Number(values['scale-partitions'])) },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -601,6 +714,11 @@ function fmt(n: number | undefined, digits = 0): string {
 function figureLine(r: Result): string {
   if (r.error !== undefined) return `${r.scenario.padEnd(22)} FAILED: ${r.error}`;
   const parts: string[] = [];
+  if (r.scale) {
+    const x = r.scale;
+    parts.push(`${fmt(x.partitions)} partitions created and led in ${fmt(x.createSeconds, 1)} s; idle CPU per node ${x.idleCpuPercent.join(', ')} % of a core, RSS ${x.rssMegabytes.join(', ')} MB; kill -9 of node ${x.killedNode} (leading ${x.partitionsLedByKilled}): all led elsewhere in ${fmt(x.failoverSeconds, 2)} s`);
+    return `${r.scenario.padEnd(22)} ${parts.join('')}`;
+  }
   if (r.p50Ms !== undefined) {
     parts.push(`p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms, p999 ${fmt(r.p999Ms, 2)} ms, max ${fmt(r.maxMs, 1)} ms (${fmt(r.records)} records at ${fmt(r.targetRate)}/s)`);
   } else {
@@ -669,7 +787,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 for (const fsync of [false, true]) {
-  const group = selected.filter((s) => s.fsync === fsync);
+  const group = selected.filter((s) => s.fsync === fsync && s.name !== 'scale-3000');
   if (group.length === 0) continue;
   const profileNodeArgs = values.profile !== undefined ? (id: number): string[] => (id === 1 ? ['--cpu-prof', '--cpu-prof-dir', values.profile!] : []) : undefined;
   const cluster = new BenchCluster({ nodes: 3, basePort: basePort + (fsync ? 300 : 0), fsync, nodeArgs: profileNodeArgs });
@@ -706,6 +824,19 @@ for (const fsync of [false, true]) {
     await cluster.stop();
     active = null;
   }
+}
+
+const scaleScenario = selected.find((s) => s.name === 'scale-3000');
+if (scaleScenario) {
+  log('running scale-3000 ...');
+  let r: Result;
+  try {
+    r = await runScale(Number(values['scale-partitions']));
+  } catch (err) {
+    r = { scenario: 'scale-3000', description: '', fsync: false, client: '', recordBytes: 0, records: 0, seconds: 0, errors: 1, serversCpuPercent: 0, machineBusyPercent: 0, command: '', error: err instanceof Error ? err.message : String(err) };
+  }
+  results.push(r);
+  if (!values.json && !values.peers) console.log(figureLine(r));
 }
 
 if (values.peers) {
