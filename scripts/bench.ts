@@ -533,7 +533,18 @@ async function runScale(total: number): Promise<Result> {
     await admin.connect();
     const topics = Array.from({ length: topicsCount }, (_, i) => `scale-${i}`);
     const t0 = performance.now();
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: perTopic, replicationFactor })), timeout: 120_000 });
+    // KafkaJS may not know every broker yet right after start ("Broker N not found in the cached
+    // metadata"): retry; topics created by an earlier attempt stay (createTopics skips them).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: perTopic, replicationFactor })), timeout: 120_000 });
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        log(`scale: createTopics failed (${err instanceof Error ? err.message : String(err)}); retrying`);
+        await sleep(1000);
+      }
+    }
     let leaders: Map<string, number> | null = null;
     await until(async () => (leaders = await allLed(cluster.nodes, topics, perTopic)) !== null, 600_000, `leaders of ${total} partitions`);
     const createSeconds = (performance.now() - t0) / 1000;
