@@ -209,7 +209,9 @@ export class Partition extends EventEmitter {
       store,
       stateMachine: sm,
       appliedIndex: saved?.applied ?? 0,
-      raft: options.raft,
+      // Clients read from the leader only: followers may learn a commit advance from the next
+      // append or heartbeat (saves a message and an answer per produced batch).
+      raft: { broadcastCommit: false, ...options.raft },
       // The log is the state: no automatic snapshots. Retention snapshots at the log start
       // (trimLog), so a follower behind the first index installs that and fetches the rest.
       node: { snapshotEntries: 0, snapshotLogBytes: 0, proposeTimeoutMs: 120_000 },

@@ -101,6 +101,8 @@ export interface SwarmProfile {
   clogP: number;
   /** raft.quiesceTicks (0: off). With it on, clients pause at times and a failure detector runs. */
   quiesceTicks: number;
+  /** raft.broadcastCommit (drawn from the quiescence PRNG). */
+  broadcastCommit: boolean;
 }
 
 function drawProfile(p: Prng): SwarmProfile {
@@ -125,6 +127,7 @@ function drawProfile(p: Prng): SwarmProfile {
     clients: p.int(1, 3),
     clogP: 0,
     quiesceTicks: 0,
+    broadcastCommit: true,
   };
 }
 
@@ -250,13 +253,14 @@ export class Simulation {
     this.quiesceRng = new Xoshiro128((options.seed ^ 0x51ed270b) >>> 0);
     const quiesce = (options.quiesce ?? this.quiesceRng.chance(0.6)) && this.profile.preVote;
     this.profile.quiesceTicks = quiesce ? this.quiesceRng.int(1, 6) : 0;
+    this.profile.broadcastCommit = this.quiesceRng.chance(0.5);
     const pr = this.profile;
     this.settings = {
       electionTicksMin: 10, electionTicksMax: 20, heartbeatTicks: 1,
       preVote: pr.preVote, checkQuorum: true, readMode: pr.readMode,
       snapshotChunkBytes: pr.chunkBytes, snapshotInflightChunks: this.prng.int(1, 4),
       maxInflightMessages: this.prng.int(1, 64), maxMessageBytes: this.prng.chance(0.5) ? 64 : 1024 * 1024,
-      maxClockDriftTicks: 2, quiesceTicks: pr.quiesceTicks,
+      maxClockDriftTicks: 2, quiesceTicks: pr.quiesceTicks, broadcastCommit: pr.broadcastCommit,
     };
     const ids = Array.from({ length: pr.nodes }, (_, i) => i + 1);
     this.nextNodeId = pr.nodes + 1;

@@ -21,6 +21,7 @@ export const raftSettings = {
   maxPendingReads: { type: 'int', default: 4096, min: 1, max: 1_000_000, unit: 'reads', doc: 'read-index requests waiting on one node' },
   readMode: { type: 'enum', default: 'safe', values: ['safe', 'lease'] as const, doc: 'safe: ReadIndex confirmed by a heartbeat round; lease: served on the leader lease (needs checkQuorum)' },
   maxClockDriftTicks: { type: 'int', default: 2, min: 0, max: 100_000, unit: 'ticks', doc: 'bound on clock drift between nodes over one election timeout; the lease is shortened by it' },
+  broadcastCommit: { type: 'bool', default: true, doc: 'tell the followers of a commit advance at once (an empty append when no entries go out); off: they learn it from the next append or heartbeat, saving a message and an answer per entry where only the leader serves reads (partitions)' },
   quiesceTicks: { type: 'int', default: 0, min: 0, max: 1_000_000, unit: 'ticks', doc: 'a leader whose group has been idle (everything replicated, committed and applied, nothing pending) this long tells its followers and goes quiet: no heartbeats, no election clocks, until something happens; 0: never (the core\'s default; a RaftNode on a RaftHost, which wakes the followers of a silent node, runs with 20). Needs preVote' },
   learnerCatchUpEntries: { type: 'int', default: 0, min: 0, max: 2 ** 40, unit: 'entries', doc: 'a learner is promoted only when it lags the leader by at most this many entries' },
 } as const;

@@ -575,9 +575,9 @@ export class RaftCore {
       if (self) {
         self.maybeUpdate(this.log.stableIndex);
       }
-      // Followers learn the new commit index from the next append or heartbeat: no message of
-      // its own (it would cost every follower a write and an answer per entry).
-      this.maybeCommit();
+      // With broadcastCommit off, followers learn the new commit index from the next append or
+      // heartbeat: no message of its own (it costs every follower an answer per entry).
+      if (this.maybeCommit() && this.settings.broadcastCommit) this.needBroadcast = true;
     }
   }
 
@@ -970,9 +970,10 @@ export class RaftCore {
         pr.becomeProbe();
         pr.becomeReplicate();
       } else if (pr.state === 'replicate') pr.inflights.freeTo(m.index);
-      // A commit advance is not broadcast: followers learn it from the next append or heartbeat.
-      this.maybeCommit();
-      if (this.currentRole === Role.Leader && (wasPaused || pr.next <= this.log.lastIndex())) {
+      if (this.maybeCommit() && this.settings.broadcastCommit) {
+        this.needBroadcast = true;
+      } else if (this.currentRole === Role.Leader && (wasPaused || pr.next <= this.log.lastIndex())) {
+        // (With broadcastCommit off a commit advance sends nothing by itself.)
         this.sendAppend(m.from, pr, false);
       }
       if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {

@@ -52,7 +52,8 @@ describe('RaftCore', () => {
   });
 
   it('a heartbeat answer sent before appends arrived keeps the follower replicating; appends lost before a heartbeat send it back to probing', () => {
-    const c = new Cluster([1, 2, 3]);
+    // Commit advances unannounced, so only the heartbeat can reveal the loss.
+    const c = new Cluster([1, 2, 3], { broadcastCommit: false });
     const leader = c.electLeader();
     const f = [1, 2, 3].find((id) => id !== leader)!;
     const state = (): string => c.node(leader).core.status().progress.get(f)!.state;
