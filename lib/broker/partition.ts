@@ -588,7 +588,9 @@ export class Partition extends EventEmitter {
       leader: s.leader,
       term: s.term,
       commitIndex: s.commit,
+      appliedIndex: s.applied,
       lastIndex: s.lastIndex,
+      quiesced: s.quiesced,
       highWatermark: this.highWatermark(),
       lastStableOffset: this.lastStableOffset(),
       logEndOffset: this.logEndOffset(),
@@ -604,7 +606,7 @@ export class Partition extends EventEmitter {
       cleanTo: this.sm.clean.x,
       voters: s.membership.voters,
       learners: s.membership.learners,
-      followers: [...s.progress].map(([id, p]) => ({ id, match: p.match, lag: Math.max(0, s.lastIndex - p.match) })),
+      followers: [...s.progress].map(([id, p]) => ({ id, match: p.match, next: p.next, state: p.state, lag: Math.max(0, s.lastIndex - p.match) })),
     };
   }
 

@@ -194,6 +194,7 @@ describe('retention and compaction on a 3-node cluster', function () {
       await until(() => converged(topic, latest), ms, `every replica of ${topic} cleaned to the latest value of each key, alike`);
     } catch (err) {
       console.log(describeReplicas(topic, latest));
+      for (const st of await cluster.statuses()) console.log(JSON.stringify(st?.partitions.find((p) => p.topic === topic) ?? null));
       throw err;
     }
   }
