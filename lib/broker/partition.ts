@@ -364,10 +364,23 @@ export class Partition extends EventEmitter {
       logStartOffset: this.logStartOffset(),
       state: this.sm.clean,
       backoffMs,
+      replicatedOffset: this.replicatedOffset(),
     });
     if (cmd === null) return false;
     await this.proposeControl(encodeCleanBatch(cmd, nowMs), timeoutMs, 'clean');
     return true;
+  }
+
+  /**
+   * The leader's view of the offset below which every replica holds the log: the offset after the
+   * lowest match among the members (a member whose position is not known yet, as right after an
+   * election, counts as holding nothing above the log start).
+   */
+  private replicatedOffset(): number {
+    const s = this.node.status();
+    let low = this.log.lastIndex();
+    for (const [id, pr] of s.progress) if (id !== this.node.nodeId) low = Math.min(low, pr.match);
+    return this.log.offsetAfter(Math.max(low, this.log.firstIndex() - 1));
   }
 
   /** What the last Clean command applied here asks of the cleaner. */

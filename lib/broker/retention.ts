@@ -13,7 +13,7 @@
  *   cleanCommand      whether to clean, and to where: the cleanable point (high watermark, last
  *                     stable offset, min.compaction.lag.ms), the dirty ratio against
  *                     min.cleanable.dirty.ratio, max.compaction.lag.ms, and the tombstone horizon
- *                     that delete.retention.ms allows
+ *                     that delete.retention.ms allows, below what every replica holds
  */
 import type { SegmentInfo } from '../storage/segment-log.js';
 
@@ -95,6 +95,11 @@ export interface CleanInput {
   readonly state: CleanState;
   /** Least time between two Clean commands. */
   readonly backoffMs: number;
+  /**
+   * The offset below which every replica holds the log (the leader's log start when it does not
+   * know a replica's position): tombstones go only below it.
+   */
+  readonly replicatedOffset: number;
 }
 
 /** A Clean command: clean every offset below `x`, removing tombstones below `h`. */
@@ -115,10 +120,13 @@ export function cleanCommand(input: CleanInput): CleanCommand | null {
     if (young) end = Math.min(end, young.baseOffset);
   }
   end = Math.max(end, state.x);
-  // Tombstones may go once the pass that first cleaned them is delete.retention.ms old.
+  // Tombstones may go once the pass that first cleaned them is delete.retention.ms old, and only
+  // once every replica holds them: a replica that lacks a tombstone would receive the leader's
+  // cleaned log without it (and without the values it superseded) and keep its own older value of
+  // the key for ever. Only tombstones need this: the latest record of any other key stays.
   let h = state.h;
   for (const [x, t] of state.history) if (t <= nowMs - cfg.deleteRetentionMs) h = Math.max(h, x);
-  h = Math.min(h, state.x);
+  h = Math.max(state.h, Math.min(h, state.x, input.replicatedOffset));
   // Bytes in [lo, hi): whole segments, and the share of the offsets of a segment that straddles.
   const bytesIn = (lo: number, hi: number): number => segments.reduce((n, s) => {
     const a = Math.max(lo, s.baseOffset);

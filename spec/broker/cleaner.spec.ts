@@ -222,6 +222,47 @@ describe('LogCleaner', function () {
     expect(consume(bytes).count).to.equal(60);
   });
 
+  it('a follower down while the others clean and drop tombstones catches up without bringing a deleted key back', async () => {
+    // The follower holds the first values of every key; while it is down the keys are updated,
+    // some deleted, and the others clean. Were the tombstones dropped before it holds them, the
+    // leader's cleaned log would give it neither the newer values nor the tombstones, and its old
+    // values of the deleted keys would live on (the e2e kill -9 test found it).
+    const l = leader();
+    const down = ids.find((id) => id !== l.node.nodeId)!;
+    for (let k = 0; k < 20; k += 10) {
+      await l.produce({ batch: keyed(Array.from({ length: 10 }, (_, j) => ({ key: `k${k + j}`, value: `first${k + j}` }))), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000 });
+    }
+    await until(() => parts.get(down)!.appliedIndex === l.appliedIndex);
+    await close(down);
+    for (let round = 0; round < 5; round++) {
+      for (let k = 0; k < 20; k += 10) {
+        await l.produce({ batch: keyed(Array.from({ length: 10 }, (_, j) => ({ key: `k${k + j}`, value: `v${k + j}.${round}` }))), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000 });
+      }
+    }
+    const deleted = ['k2', 'k5', 'k13'];
+    await l.produce({ batch: keyed(deleted.map((key) => ({ key, value: null }))), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000 });
+    const t0 = Date.now();
+    expect(await l.orderCleaning(t0, 0, 5000)).to.equal(true);
+    await cleanAll();
+    // delete.retention.ms later the tombstones may go — but not while a replica lacks them.
+    await l.orderCleaning(t0 + 1500, 0, 5000);
+    await cleanAll();
+    await open(down);
+    await until(() => parts.get(down)!.appliedIndex === leader().appliedIndex, 20_000);
+    await cleanAll();
+    // Once every replica holds them, the tombstones go everywhere (the leader orders it now, if
+    // it has not already).
+    await leader().orderCleaning(t0 + 3000, 0, 5000);
+    await cleanAll();
+    const bytes = committed(leader());
+    for (const p of parts.values()) {
+      const seen = consume(committed(p)).seen;
+      for (const key of deleted) expect(seen.get(key), `node ${p.node.nodeId}: ${key}`).to.equal(undefined);
+      expect(seen.size, `node ${p.node.nodeId}`).to.equal(20 - deleted.length);
+      expect(committed(p).equals(bytes), `node ${p.node.nodeId}`).to.equal(true);
+    }
+  });
+
   it('keeps batches of codecs it cannot decode whole, and the tombstones after them', async () => {
     const l = leader();
     // A batch flagged lz4 (the cleaner does not decode lz4): valid to the log, opaque to the cleaner.
@@ -250,7 +291,7 @@ describe('LogCleaner', function () {
       ({ base: baseOffset + 1, last: nextOffset, baseOffset, nextOffset, bytes, maxTimestamp, active });
     const segments = [seg(0, 100, 1000, 10), seg(100, 200, 1000, 20), seg(200, 300, 1000, 30, true)];
     const cfg = { compact: true, minCleanableDirtyRatio: 0.5, minCompactionLagMs: 0, maxCompactionLagMs: Number.MAX_SAFE_INTEGER, deleteRetentionMs: 100 };
-    const base = { segments, cfg, nowMs: 1000, highWatermark: 300, lastStableOffset: 300, logStartOffset: 0, backoffMs: 0 };
+    const base = { segments, cfg, nowMs: 1000, highWatermark: 300, lastStableOffset: 300, logStartOffset: 0, backoffMs: 0, replicatedOffset: 300 };
     expect(cleanCommand({ ...base, state: { x: 0, h: 0, history: [] } })).to.deep.equal({ x: 300, h: 0 });
     // Only a third dirty: below the ratio; a transaction open at 250 caps the cleanable point.
     expect(cleanCommand({ ...base, state: { x: 200, h: 0, history: [[200, 950]] } })).to.equal(null);
@@ -260,6 +301,11 @@ describe('LogCleaner', function () {
     // The tombstone horizon: the x of the last pass at least delete.retention.ms old.
     expect(cleanCommand({ ...base, state: { x: 300, h: 0, history: [[100, 800], [300, 950]] } })).to.deep.equal({ x: 300, h: 100 });
     expect(cleanCommand({ ...base, nowMs: 1100, state: { x: 300, h: 100, history: [[100, 800], [300, 950]] } })).to.deep.equal({ x: 300, h: 300 });
+    // ... and never above what every replica holds (a replica lacking a tombstone would keep the
+    // value it deleted); a horizon already ordered stays.
+    expect(cleanCommand({ ...base, replicatedOffset: 50, state: { x: 300, h: 0, history: [[100, 800], [300, 950]] } })).to.deep.equal({ x: 300, h: 50 });
+    expect(cleanCommand({ ...base, replicatedOffset: 0, state: { x: 300, h: 0, history: [[100, 800], [300, 950]] } })).to.equal(null);
+    expect(cleanCommand({ ...base, nowMs: 1100, replicatedOffset: 50, state: { x: 300, h: 100, history: [[100, 800], [300, 950]] } })).to.equal(null);
     // Backoff between two commands.
     expect(cleanCommand({ ...base, backoffMs: 100, state: { x: 0, h: 0, history: [[0, 950]] } })).to.equal(null);
     // max.compaction.lag.ms forces a pass whatever the ratio.
