@@ -21,6 +21,8 @@ export interface NodeStatus {
 export class FlotillaProcess {
   child: ChildProcess | null = null;
   output = '';
+  /** How the process ended when nobody stopped it (a port taken, a crash), or null. */
+  died: string | null = null;
   readonly id: number;
   readonly dir: string;
   readonly clientPort: number;
@@ -48,6 +50,10 @@ export class FlotillaProcess {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
+    this.died = null;
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.died = signal !== null ? `killed by ${signal}` : `exited with code ${code}`;
+    });
     this.child = child;
   }
 
@@ -81,7 +87,8 @@ export class TestCluster {
   readonly nodes: FlotillaProcess[];
   readonly controllers: string;
 
-  constructor(size: number, basePort: number) {
+  /** Ports from `basePort` (default: a free block, see freeBasePort): client base+id, peer base+100+id, metrics base+200+id. */
+  constructor(size: number, basePort: number = freeBasePort(size)) {
     this.root = mkdtempSync(join(tmpdir(), 'flotilla-e2e-'));
     this.nodes = Array.from({ length: size }, (_, i) => new FlotillaProcess(i + 1, join(this.root, `node-${i + 1}`), basePort));
     this.controllers = this.nodes.slice(0, Math.min(3, size)).map((n) => `${n.id}@127.0.0.1:${n.peerPort}`).join(',');
@@ -107,9 +114,15 @@ export class TestCluster {
     return Promise.all(this.nodes.map((n) => (n.running ? n.status() : Promise.resolve(null))));
   }
 
-  /** Waits until every running node serves clients. */
+  /**
+   * Waits until every running node serves clients. A node that ended without being stopped fails
+   * it at once, with its output: otherwise the test would go on with one node fewer and fail later
+   * for a reason of its own (CreateTopics answering INVALID_REPLICATION_FACTOR, say).
+   */
   async ready(timeoutMs = 30_000): Promise<void> {
     await until(async () => {
+      const dead = this.nodes.find((n) => n.died !== null);
+      if (dead) throw new Error(`node ${dead.id} ${dead.died} before serving:\n${dead.output.slice(-4000)}`);
       const st = await this.statuses();
       return this.nodes.every((n, i) => !n.running || st[i]?.serving === true);
     }, timeoutMs, 'every node serving');
@@ -148,6 +161,41 @@ export async function until(cond: () => Promise<boolean> | boolean, timeoutMs: n
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Where freeBasePort looks: below Linux's ephemeral range (32768-60999), whose ports any outgoing connection may take. */
+const PORT_RANGE = { from: 10_000, to: 32_000 } as const;
+
+/**
+ * A base port whose block (base+1 .. base+300) is free on 127.0.0.1 now, from a random start
+ * below the ephemeral range: clusters of several test runs at once (other worktrees, chaos runs)
+ * and the clients' own outgoing connections then do not take a node's port, which used to make
+ * a node exit at start (EADDRINUSE) or when restarted. Probed in a child process (the constructor
+ * that needs it is synchronous); a port taken between the probe and the node's start remains
+ * possible, and ready() then says so.
+ */
+export function freeBasePort(size: number): number {
+  const probe = `
+    import { createServer } from 'node:net';
+    const [from, to, size] = process.argv.slice(1).map(Number);
+    const free = (port) => new Promise((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    const blocks = Math.floor((to - from) / 300);
+    const start = Math.floor(Math.random() * blocks);
+    for (let i = 0; i < blocks; i++) {
+      const base = from + ((start + i) % blocks) * 300;
+      let ok = true;
+      for (let id = 1; ok && id <= size; id++) for (const off of [0, 100, 200]) if (ok && !(await free(base + off + id))) ok = false;
+      if (ok) { console.log(base); process.exit(0); }
+    }
+    process.exit(1);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe, String(PORT_RANGE.from), String(PORT_RANGE.to), String(size)], { encoding: 'utf8' });
+  const base = Number(r.stdout.trim());
+  if (r.status !== 0 || !Number.isInteger(base)) throw new Error(`no free block of ports for ${size} nodes in ${PORT_RANGE.from}-${PORT_RANGE.to}: ${r.stderr}`);
+  return base;
 }
 
 /** kcat's path, or null when it is not installed (outside CI the kcat tests are then skipped). */

@@ -53,7 +53,7 @@ describe('a cluster of real flotilla processes', function () {
   };
 
   before(async () => {
-    cluster = new TestCluster(4, 21000 + Math.floor(Math.random() * 20000));
+    cluster = new TestCluster(4);
     cluster.start();
     await cluster.ready(60_000);
     await connect();

@@ -77,7 +77,7 @@ describe('flotilla groups against a 3-node cluster', function () {
       console.log('      (kcat is not installed: skipped; apt-get install kcat)');
       this.skip();
     }
-    cluster = new TestCluster(3, 23000 + Math.floor(Math.random() * 20000));
+    cluster = new TestCluster(3);
     cluster.start(['--no-fsync']);
     await cluster.ready(60_000);
     kafka = cluster.kafka('groups-cli-e2e');

@@ -19,7 +19,7 @@ describe('consumer groups on a 3-node cluster', function () {
   let kafka: Kafka;
 
   before(async () => {
-    cluster = new TestCluster(3, 25000 + Math.floor(Math.random() * 20000));
+    cluster = new TestCluster(3);
     cluster.start();
     await cluster.ready(60_000);
     kafka = cluster.kafka();

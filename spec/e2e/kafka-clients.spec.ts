@@ -24,7 +24,7 @@ describe('Kafka clients against a 3-node cluster', function () {
   };
 
   before(async () => {
-    cluster = new TestCluster(3, 23000 + Math.floor(Math.random() * 20000));
+    cluster = new TestCluster(3);
     cluster.start();
     await cluster.ready(60_000);
     kafka = cluster.kafka();

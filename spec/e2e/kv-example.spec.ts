@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeBasePort } from './cluster-harness.js';
 
 const SERVER = new URL('../../examples/kv/server.js', import.meta.url);
 const TICK_MS = 50;
@@ -111,7 +112,7 @@ describe('examples/kv: three processes', function () {
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'flotilla-kv-e2e-'));
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    const base = freeBasePort(4); // peer base+id, HTTP base+100+id (node 4 replaces one)
     nodes = [1, 2, 3].map((id) => new KvProcess(id, join(root, `n${id}`), base));
     cluster = nodes.map((n) => n.spec).join(',');
     for (const n of nodes) n.start(cluster);
