@@ -386,6 +386,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       topicConfig: topicConfigSource,
       clock,
       settings: { clusterId: config.clusterId, autoCreateTopics: config.autoCreateTopics, nodeConfig: nodeConfigEntries },
+      metadataBarrier: () => metadataNode.readBarrier(),
       logger: lineLogger(logger, { component: 'broker' }),
       onCommitLatency: (ms) => metrics.raftCommitLatency.observe(ms / 1000),
     });

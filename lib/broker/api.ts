@@ -177,5 +177,12 @@ export interface BrokerApi {
   deleteTopics(names: readonly string[], timeoutMs: number): Promise<DeleteTopicsResponse>;
   createPartitions(request: CreatePartitionsRequest): Promise<CreatePartitionsResponse>;
   alterConfigs(request: AlterConfigsRequest): Promise<AlterConfigsResponse>;
+  /**
+   * Settles once this node's metadata has applied everything the metadata log had committed when
+   * it was called (a linearizable read barrier), so that what is read next from image() is at
+   * least as new as any change a client saw acknowledged, through whichever broker. Settles anyway
+   * when the barrier fails (no metadata leader): the answer is then this node's image, as before.
+   */
+  syncMetadata(): Promise<void>;
   describeConfigs(resources: readonly { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null }[]): DescribeConfigsResult[];
 }

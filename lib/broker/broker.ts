@@ -58,6 +58,8 @@ export interface BrokerOptions {
   readonly topicConfig: TopicConfigSource;
   readonly clock: Clock;
   readonly settings: BrokerSettings;
+  /** A linearizable read barrier on the metadata log (the metadata RaftNode's readBarrier); none: syncMetadata() returns at once. */
+  readonly metadataBarrier?: () => Promise<void>;
   readonly logger?: (line: string) => void;
   /** Time from proposal to commit of each acks=all batch, in ms (for metrics). */
   readonly onCommitLatency?: (ms: number) => void;
@@ -306,6 +308,16 @@ export class Broker implements BrokerApi {
       results.push(...res.results);
     }
     return { metadataIndex, results };
+  }
+
+  async syncMetadata(): Promise<void> {
+    const barrier = this.options.metadataBarrier;
+    if (barrier === undefined) return;
+    try {
+      await barrier();
+    } catch (err) {
+      this.log(`metadata read barrier failed, answering from this node's image: ${errText(err)}`);
+    }
   }
 
   describeConfigs(resources: readonly { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null }[]): DescribeConfigsResult[] {

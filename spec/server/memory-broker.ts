@@ -310,6 +310,11 @@ export class MemoryBroker implements BrokerApi {
     };
   }
 
+  /** One node: its image is the only one. */
+  syncMetadata(): Promise<void> {
+    return Promise.resolve();
+  }
+
   describeConfigs(resources: readonly { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null }[]): DescribeConfigsResult[] {
     return resources.map((r) => {
       if (r.type === 'broker') {

@@ -2,6 +2,8 @@
  * DescribeConfigs (32): topic (resource type 2) and broker (4) configurations from
  * BrokerApi.describeConfigs, with each entry's source and, when asked, its synonyms (the entry
  * itself, as Kafka lists the effective value first). Other resource types get INVALID_REQUEST.
+ * Topic configs are read after BrokerApi.syncMetadata (a read barrier on the metadata log): a
+ * change acknowledged through any broker shows.
  */
 import type { ConfigEntryView, ConfigSource } from '../../broker/api.js';
 import { type DescribeConfigsResponse, describeConfigsApi } from '../../kafka/describe-configs.js';
@@ -47,6 +49,10 @@ export const describeConfigsHandler = handler(describeConfigsApi, async (ctx, re
   let answers: ReturnType<typeof ctx.broker.describeConfigs> = [];
   let failure: unknown = null;
   try {
+    // Read your writes through any broker: KafkaJS sends AlterConfigs and the DescribeConfigs
+    // after it to whichever broker answered its last Metadata request (each names itself the
+    // controller), and a broker's metadata may trail the commit (the third of three replicas).
+    if (asked.some((r) => r.type === 'topic')) await ctx.broker.syncMetadata();
     answers = ctx.broker.describeConfigs(asked);
   } catch (err) {
     failure = err;
