@@ -128,9 +128,12 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
     const store = options.store;
     const snap = store.snapshotMeta();
     if (snap.index > 0) await options.stateMachine.restore(await store.snapshotData());
-    const initial = store.initialState();
+    const saved = store.initialState();
     const applied = Math.max(snap.index, options.appliedIndex ?? 0);
-    assert(applied <= Math.max(initial.hardState.commit, snap.index), () => `group ${options.groupId}: applied index ${applied} above the commit index ${initial.hardState.commit}`);
+    // An entry the state machine applied (its own checkpoint says so) was committed, and the
+    // commit index is volatile (a change of it alone is not written): start from there.
+    assert(applied <= store.lastIndex(), () => `group ${options.groupId}: the state machine applied index ${applied}, beyond the log's last index ${store.lastIndex()}`);
+    const initial = applied > saved.hardState.commit ? { ...saved, hardState: { ...saved.hardState, commit: applied } } : saved;
     const core = new RaftCore({
       id: options.host.nodeId,
       log: store,

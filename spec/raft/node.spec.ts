@@ -149,3 +149,42 @@ describe('RaftNode on RaftHost', () => {
     await until(() => target.isLeader);
   });
 });
+
+describe('RaftNode restart over a state machine that checkpoints its own applied index', () => {
+  it('starts its commit index at that applied index, above the saved commit, and applies only what follows', async () => {
+    const net = new LocalNet();
+    const store = new MemoryGroupStore(membershipOf([1]));
+    let host = new RaftHost({ nodeId: 1, transport: net.transport(1), settings: { tickMs: 5 } });
+    const first = new KvMachine();
+    let node = await RaftNode.create({ host, groupId: 'g', store, stateMachine: first });
+    host.start();
+    await until(() => node.isLeader);
+    let last = 0;
+    for (let i = 0; i < 5; i++) last = await node.propose(Buffer.from(`k${i}=v${i}`));
+    expect(node.appliedIndex).to.equal(last);
+    // A commit advance alone is not written: the saved hard state trails what was applied.
+    expect(store.initialState().hardState.commit).to.be.below(last);
+    await node.close();
+    await host.close();
+
+    // The state machine's checkpoint says `last` was applied: nothing up to there is applied again.
+    const second = new KvMachine();
+    const appliedIndexes: number[] = [];
+    const apply = second.apply.bind(second);
+    second.apply = (command, index) => {
+      appliedIndexes.push(index);
+      return apply(command, index);
+    };
+    host = new RaftHost({ nodeId: 1, transport: net.transport(1), settings: { tickMs: 5 } });
+    node = await RaftNode.create({ host, groupId: 'g', store, stateMachine: second, appliedIndex: last });
+    host.start();
+    expect(node.appliedIndex).to.equal(last);
+    await until(() => node.isLeader);
+    const next = await node.propose(Buffer.from('k9=v9'));
+    expect(next).to.be.above(last);
+    expect(appliedIndexes.every((i) => i > last)).to.equal(true);
+    expect(second.map.get('k9')).to.equal('v9');
+    await node.close();
+    await host.close();
+  });
+});
