@@ -648,19 +648,20 @@ function settle(applied: PartitionApplied): number {
 
 /**
  * The state saved in LevelDB, when it still matches the log: the entry it names is in the log with
- * the same term, committed, and at or above the snapshot (else the snapshot and the log rebuild it).
+ * the same term, and at or above the snapshot (else the snapshot and the log rebuild it). It was
+ * applied, so it was committed: the saved commit index (written only with a term or vote change)
+ * may trail it, and RaftNode starts its commit index there.
  */
 async function savedStateFor(options: PartitionOptions, store: DiskGroupStore): Promise<SavedPartitionState | null> {
   const saved = (await options.kv.get(producerCheckpointKey(partitionGroupId(options.topicId, options.partition)))) as SavedPartitionState | undefined;
   if (saved === undefined) return null;
   const log = store.logStore;
-  const commit = store.initialState().hardState.commit;
   const snapshotIndex = store.snapshotMeta().index;
   const fits = Number.isSafeInteger(saved.applied) && saved.applied > 0 && saved.applied >= Math.max(log.firstIndex() - 1, snapshotIndex)
-    && saved.applied <= Math.min(commit, log.lastIndex()) && log.term(saved.applied) === saved.term
+    && saved.applied <= log.lastIndex() && log.term(saved.applied) === saved.term
     && typeof saved.producers === 'object' && saved.producers !== null && saved.clean !== undefined;
   if (!fits) {
-    options.logger?.(`partition state saved at ${saved.applied} (term ${saved.term}) does not match the log (commit ${commit}, snapshot ${snapshotIndex}): rebuilding it from the log`);
+    options.logger?.(`partition state saved at ${saved.applied} (term ${saved.term}) does not match the log (last index ${log.lastIndex()}, snapshot ${snapshotIndex}): rebuilding it from the log`);
     return null;
   }
   return saved;
