@@ -521,10 +521,13 @@ async function allLed(nodes: BenchNode[], topics: string[], perTopic: number, ex
   return out;
 }
 
+/** `--profile DIR`: node 1 of each cluster runs with --cpu-prof (the profile is written when it stops). */
+const profileNodeArgs = values.profile !== undefined ? (id: number): string[] => (id === 1 ? ['--cpu-prof', '--cpu-prof-dir', values.profile!] : []) : undefined;
+
 async function runScale(total: number): Promise<Result> {
   const topicsCount = Math.max(1, Math.ceil(total / 300));
   const perTopic = Math.ceil(total / topicsCount);
-  const cluster = new BenchCluster({ nodes: 3, basePort: basePort + 600, fsync: false });
+  const cluster = new BenchCluster({ nodes: 3, basePort: basePort + 600, fsync: false, nodeArgs: profileNodeArgs });
   active = cluster;
   const kafka = kafkaFor(cluster, 'flotilla-bench-scale');
   const admin = kafka.admin();
@@ -800,7 +803,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 for (const fsync of [false, true]) {
   const group = selected.filter((s) => s.fsync === fsync && s.name !== 'scale-3000');
   if (group.length === 0) continue;
-  const profileNodeArgs = values.profile !== undefined ? (id: number): string[] => (id === 1 ? ['--cpu-prof', '--cpu-prof-dir', values.profile!] : []) : undefined;
   const cluster = new BenchCluster({ nodes: 3, basePort: basePort + (fsync ? 300 : 0), fsync, nodeArgs: profileNodeArgs });
   say(`cluster (fsync ${fsync ? 'on' : 'off'}): node 1 = flotilla ${cluster.startArgs(cluster.nodes[0]!).join(' ')}`);
   active = cluster;

@@ -8,7 +8,6 @@ import type { GroupCoordinator } from '../group/coordinator.js';
 import type { ReplicaManager, ReplicaNode } from '../broker/replica-manager.js';
 import { KafkaErrors } from '../kafka/errors.js';
 import type { MetadataImage } from '../metadata/image.js';
-import { Role } from '../raft/core/types.js';
 import type { ServerMetrics } from '../server/metrics.js';
 import { txnStates } from '../txn/records.js';
 import type { TxnCoordinator } from '../txn/coordinator.js';
@@ -32,7 +31,8 @@ export class MetricsBinder {
   private readonly s: MetricsSources;
   private readonly last = new Map<string, number>();
   private readonly leaders = new Map<string, number>();
-  private readonly groupsWithTerm = new Set<string>();
+  /** The term last reported per group. */
+  private readonly terms = new Map<string, number>();
   private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(sources: MetricsSources) {
@@ -64,23 +64,28 @@ export class MetricsBinder {
     const seen = new Set<string>();
     let led = 0;
     let inFlight = 0;
+    // Plain getters and a gauge set only when its value moved: thousands of idle groups cost
+    // this pass next to nothing.
     for (const [group, node] of groups) {
-      const st = node.status();
       seen.add(group);
-      m.raftTerm.set({ group }, st.term);
-      this.groupsWithTerm.add(group);
-      if (st.role === Role.Leader) {
-        led++;
-        inFlight += Math.max(0, st.lastIndex - st.commit);
+      const term = node.term;
+      if (this.terms.get(group) !== term) {
+        m.raftTerm.set({ group }, term);
+        this.terms.set(group, term);
       }
+      if (node.isLeader) {
+        led++;
+        inFlight += node.uncommittedEntries;
+      }
+      const leader = node.leaderId;
       const prev = this.leaders.get(group);
-      if (prev !== undefined && prev !== st.leader) m.raftLeaderChanges.inc();
-      this.leaders.set(group, st.leader);
+      if (prev !== undefined && prev !== leader) m.raftLeaderChanges.inc();
+      this.leaders.set(group, leader);
     }
-    for (const group of [...this.groupsWithTerm]) {
+    for (const group of [...this.terms.keys()]) {
       if (seen.has(group)) continue;
       m.raftTerm.remove({ group });
-      this.groupsWithTerm.delete(group);
+      this.terms.delete(group);
       this.leaders.delete(group);
     }
     m.raftGroups.set(groups.length);
@@ -110,10 +115,10 @@ export class MetricsBinder {
     let producers = 0;
     let open = 0;
     for (const p of this.s.replicas.partitions()) {
-      const st = p.status();
-      if (st['role'] !== 'leader' || typeof st['producers'] !== 'number') continue;
-      producers += st['producers'];
-      open += Array.isArray(st['openTransactions']) ? st['openTransactions'].length : 0;
+      const c = p.node.isLeader ? p.producerCounts?.() : undefined;
+      if (c === undefined) continue;
+      producers += c.producers;
+      open += c.openTransactions;
     }
     m.partitionProducers.set(producers);
     m.partitionOpenTransactions.set(open);

@@ -77,6 +77,8 @@ export class LogManager {
       const cfg = this.options.topicConfig(p.topic);
       if (cfg === undefined) continue;
       p.configure(cfg);
+      // Most replicas have nothing to do: no promise, no bookkeeping for them.
+      if (!p.maintenanceDue(now, this.settings.cleanerBackoffMs)) continue;
       this.busy.add(p);
       const round = this.maintain(p, now).finally(() => {
         this.busy.delete(p);

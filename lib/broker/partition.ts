@@ -44,7 +44,7 @@ import {
   producerBatchOf, skippedBatch,
 } from './partition-state.js';
 import { type AbortedTxn, type MarkerFacts, type ProducerBatch, entryAfter, verdictFor } from './producer-state.js';
-import { type CleanState, cleanCommand, retentionTarget, trimBoundary } from './retention.js';
+import { type CleanCommand, type CleanState, cleanCommand, retentionTarget, trimBoundary } from './retention.js';
 
 export interface PartitionOptions {
   readonly host: RaftHost;
@@ -300,6 +300,7 @@ export class Partition extends EventEmitter {
 
   /** The topic's config changed (or is first known): rolling and flush policy follow at once. */
   configure(config: TopicConfig): void {
+    if (config === this.config) return;
     this.config = config;
     this.log.setPolicy({
       segmentBytesMax: config.segmentBytes,
@@ -333,6 +334,11 @@ export class Partition extends EventEmitter {
     }));
   }
 
+  /** How many producers this replica knows and how many transactions are open here (metrics). */
+  producerCounts(): { producers: number; openTransactions: number } {
+    return { producers: this.sm.producers.size, openTransactions: this.sm.producers.openCount };
+  }
+
   /** Open transactions on this partition (producer id, first offset). */
   openTransactions(): { producerId: number; firstOffset: number }[] {
     return this.sm.producers.openTransactions();
@@ -344,18 +350,41 @@ export class Partition extends EventEmitter {
    * replica moves at the same point. Resolves with the new log start, or null when nothing moved.
    */
   async enforceRetention(nowMs: number, timeoutMs: number): Promise<number | null> {
-    const cfg = this.config;
-    if (!cfg || !this.serving) return null;
-    const target = retentionTarget(this.log.segmentInfos(), { delete: cfg.cleanupPolicy.delete, retentionMs: cfg.retentionMs, retentionBytes: cfg.retentionBytes }, nowMs, this.highWatermark(), this.logStartOffset());
+    const target = this.retentionDue(nowMs);
     if (target === null) return null;
     return this.proposeControl(encodeLogStartBatch(target), timeoutMs, 'retention');
   }
 
+  /** The log start offset retention asks for now (on the serving leader), or null. */
+  private retentionDue(nowMs: number): number | null {
+    const cfg = this.config;
+    if (!cfg || !cfg.cleanupPolicy.delete || !this.serving) return null;
+    return retentionTarget(this.log.segmentInfos(), { delete: true, retentionMs: cfg.retentionMs, retentionBytes: cfg.retentionBytes }, nowMs, this.highWatermark(), this.logStartOffset());
+  }
+
   /** The leader orders a cleaning pass of a compacted topic when one is due (a Clean batch). */
   async orderCleaning(nowMs: number, backoffMs: number, timeoutMs: number): Promise<boolean> {
+    const cmd = this.cleaningDue(nowMs, backoffMs);
+    if (cmd === null) return false;
+    await this.proposeControl(encodeCleanBatch(cmd, nowMs), timeoutMs, 'clean');
+    return true;
+  }
+
+  /**
+   * Whether log maintenance has anything to do on this replica now (retention, a cleaning order,
+   * trimming, flush.ms): a cheap synchronous check, so that thousands of idle replicas cost the
+   * log manager's round next to nothing.
+   */
+  maintenanceDue(nowMs: number, cleanerBackoffMs: number): boolean {
+    if (this.closed) return false;
+    return this.retentionDue(nowMs) !== null || this.cleaningDue(nowMs, cleanerBackoffMs) !== null || this.trimDue() !== null || this.log.flushDue();
+  }
+
+  /** The Clean command due now (on the serving leader of a compacted topic), or null. */
+  private cleaningDue(nowMs: number, backoffMs: number): CleanCommand | null {
     const cfg = this.config;
-    if (!cfg || !this.serving) return false;
-    const cmd = cleanCommand({
+    if (!cfg || !cfg.cleanupPolicy.compact || !this.serving) return null;
+    return cleanCommand({
       segments: this.log.segmentInfos(),
       cfg: { compact: cfg.cleanupPolicy.compact, minCleanableDirtyRatio: cfg.minCleanableDirtyRatio, minCompactionLagMs: cfg.minCompactionLagMs, maxCompactionLagMs: cfg.maxCompactionLagMs, deleteRetentionMs: cfg.deleteRetentionMs },
       nowMs,
@@ -366,9 +395,6 @@ export class Partition extends EventEmitter {
       backoffMs,
       replicatedOffset: this.replicatedOffset(),
     });
-    if (cmd === null) return false;
-    await this.proposeControl(encodeCleanBatch(cmd, nowMs), timeoutMs, 'clean');
-    return true;
   }
 
   /**
@@ -394,15 +420,21 @@ export class Partition extends EventEmitter {
    * when the log shrank.
    */
   async trimLog(): Promise<boolean> {
-    if (this.closed) return false;
-    const boundary = trimBoundary(this.log.segmentInfos(), this.logStartOffset(), this.node.appliedIndex);
-    if (boundary === null || boundary < this.log.firstIndex()) return false;
+    const boundary = this.trimDue();
+    if (boundary === null) return false;
     if (boundary <= this.node.latestSnapshotIndex) {
       // A snapshot is there already (a crash came between it and the deletion).
       this.log.compact(boundary);
       return true;
     }
     return this.node.snapshotAt(boundary, this.sm.snapshotData(this.log.offsetAfter(boundary)));
+  }
+
+  /** The index below which whole segments can be dropped behind a snapshot now, or null. */
+  private trimDue(): number | null {
+    if (this.closed) return null;
+    const boundary = trimBoundary(this.log.segmentInfos(), this.logStartOffset(), this.node.appliedIndex);
+    return boundary === null || boundary < this.log.firstIndex() ? null : boundary;
   }
 
   /** flush.ms between appends (node-wide fsync off). */

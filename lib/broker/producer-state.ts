@@ -194,6 +194,11 @@ export class ProducerStateTable {
     return this.producers.size;
   }
 
+  /** Transactions open on this partition. */
+  get openCount(): number {
+    return this.open.size;
+  }
+
   get(producerId: number): ProducerEntry | undefined {
     return this.producers.get(producerId);
   }

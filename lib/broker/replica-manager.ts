@@ -34,7 +34,7 @@ import { Partition, type PartitionOptions, type ProducerStats, partitionGroupId 
 /** The part of a replica's RaftNode the manager and the node use (any state machine type). */
 export type ReplicaNode = Pick<
   RaftNode<unknown>,
-  'nodeId' | 'status' | 'transferLeadership' | 'addLearner' | 'promoteLearner' | 'removeMember' | 'campaign' | 'appliedIndex' | 'leaderId' | 'term' | 'isLeader' | 'membership'
+  'nodeId' | 'status' | 'transferLeadership' | 'addLearner' | 'promoteLearner' | 'removeMember' | 'campaign' | 'appliedIndex' | 'leaderId' | 'term' | 'isLeader' | 'membership' | 'uncommittedEntries'
 >;
 
 /** What the manager needs of any replica: a data partition, or an internal topic's. */
@@ -49,6 +49,8 @@ export interface Replica extends EventEmitter {
   readonly leaderEpoch: number;
   readonly membership: Membership;
   status(): Record<string, unknown>;
+  /** Data partitions: producers known and transactions open here (metrics). */
+  producerCounts?(): { producers: number; openTransactions: number };
   close(): Promise<void>;
   destroy(): Promise<void>;
 }

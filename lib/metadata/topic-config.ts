@@ -153,8 +153,18 @@ export interface TopicConfig {
  * longer validates (it never should: the controller validated it) falls back to the default.
  */
 export function effectiveTopicConfig(image: MetadataImage, name: string): TopicConfig {
-  return topicConfigOf(image.topicConfig(name));
+  // Images share unchanged config maps, so one typed config per map: the log manager asks for
+  // every replica's config every round.
+  const set = image.topicConfig(name);
+  let typed = typedConfigs.get(set);
+  if (typed === undefined) {
+    typed = topicConfigOf(set);
+    typedConfigs.set(set, typed);
+  }
+  return typed;
 }
+
+const typedConfigs = new WeakMap<ReadonlyMap<string, string>, TopicConfig>();
 
 /** The typed config of a topic whose own values are `set` (the defaults for every other key). */
 export function topicConfigOf(set: ReadonlyMap<string, string>): TopicConfig {

@@ -163,6 +163,11 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
     return this.core.term;
   }
 
+  /** Entries in this node's log above its commit index (what a leader has in flight). */
+  get uncommittedEntries(): number {
+    return Math.max(0, this.store.lastIndex() - this.core.commit);
+  }
+
   get membership(): Membership {
     return this.core.membership;
   }

@@ -429,6 +429,11 @@ export class SegmentLogStore implements LogStore {
     return done;
   }
 
+  /** Whether `syncIfDue()` would flush now (fsync off and the flush policy asks for it). */
+  flushDue(): boolean {
+    return !this.settings.fsync && !this.closed && this.failure === null && this.syncDue();
+  }
+
   /** With fsync off: whether the flush policy asks for an fsync now. */
   private syncDue(): boolean {
     if (this.unsyncedRecords >= this.policy.flushMessages) return true;
