@@ -181,8 +181,9 @@ export interface BrokerApi {
    * Settles once this node's metadata has applied everything the metadata log had committed when
    * it was called (a linearizable read barrier), so that what is read next from image() is at
    * least as new as any change a client saw acknowledged, through whichever broker. Settles anyway
-   * when the barrier fails (no metadata leader): the answer is then this node's image, as before.
+   * when the barrier fails (no metadata leader), or after `maxWaitMs` when given: the answer is
+   * then this node's image, as before.
    */
-  syncMetadata(): Promise<void>;
+  syncMetadata(maxWaitMs?: number): Promise<void>;
   describeConfigs(resources: readonly { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null }[]): DescribeConfigsResult[];
 }

@@ -78,6 +78,8 @@ export class Broker implements BrokerApi {
   private readonly options: BrokerOptions;
   private readonly metadata: MetadataSource;
   private readonly replicas: ReplicaManager;
+  /** When a failed metadata read barrier was last logged (one line per 10 s, not one per request). */
+  private lastBarrierFailureLogMs = -Infinity;
   /** Producer ids from blocks the controller hands this node. */
   readonly producerIds: ProducerIds;
   /** Fetches waiting for data (bounded by the listener's in-flight limits). */
@@ -310,13 +312,27 @@ export class Broker implements BrokerApi {
     return { metadataIndex, results };
   }
 
-  async syncMetadata(): Promise<void> {
+  async syncMetadata(maxWaitMs?: number): Promise<void> {
     const barrier = this.options.metadataBarrier;
     if (barrier === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await barrier();
+      const read = barrier();
+      if (maxWaitMs === undefined) {
+        await read;
+        return;
+      }
+      // The barrier may still settle after the wait ends; its outcome is no longer wanted.
+      read.catch(() => {});
+      await Promise.race([read, new Promise<void>((resolve) => { timer = setTimeout(resolve, maxWaitMs); })]);
     } catch (err) {
-      this.log(`metadata read barrier failed, answering from this node's image: ${errText(err)}`);
+      const now = this.options.clock.nowMs();
+      if (now - this.lastBarrierFailureLogMs >= 10_000) {
+        this.lastBarrierFailureLogMs = now;
+        this.log(`metadata read barrier failed, answering from this node's image: ${errText(err)}`);
+      }
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
     }
   }
 

@@ -7,6 +7,11 @@
  *   broker applies `auto.create.topics.enable`), else, or when creation failed, answered with
  *   UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION for an illegal name).
  * - A partition without a leader (leaderId -1) carries LEADER_NOT_AVAILABLE.
+ * - Read after a read barrier on the metadata log (BrokerApi.syncMetadata), so that a topic or
+ *   partition change acknowledged through any broker shows here: KafkaJS sends CreatePartitions
+ *   to one broker and its next Metadata to another. The barrier costs a round trip to the metadata
+ *   leader; while there is none (an election), it gives up after METADATA_SYNC_MS and the answer
+ *   comes from this node's image, since clients need metadata most during failures.
  */
 import type { TopicView } from '../../broker/api.js';
 import { type MetadataResponse, metadataApi } from '../../kafka/metadata.js';
@@ -16,6 +21,9 @@ import { type RequestContext, handler } from '../handler.js';
 type TopicOut = MetadataResponse['topics'][number];
 
 const AUTHORIZED_OPERATIONS_NONE = -(2 ** 31);
+
+/** The longest a Metadata request waits for the metadata read barrier. */
+export const METADATA_SYNC_MS = 1_000;
 
 function topicOut(ctx: RequestContext, t: TopicView): TopicOut {
   return {
@@ -37,6 +45,7 @@ function topicOut(ctx: RequestContext, t: TopicView): TopicOut {
 
 export const metadataHandler = handler(metadataApi, async (ctx, req) => {
   const broker = ctx.broker;
+  await broker.syncMetadata(METADATA_SYNC_MS);
   const cluster = broker.cluster();
   const names = req.topics === null ? null : [...new Set(req.topics.map((t) => t.name))];
   let topics: TopicView[] = names === null ? broker.topics(null) : names.length === 0 ? [] : broker.topics(names);
