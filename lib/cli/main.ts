@@ -45,4 +45,10 @@ export function buildProgram(): Command {
   return program;
 }
 
+// `flotilla ... | head`: a reader that goes away ends the command quietly, as other tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(ExitCode.ok);
+  throw err;
+});
+
 await buildProgram().parseAsync(process.argv);

@@ -60,10 +60,8 @@ const INT32_MAX = 2 ** 31 - 1;
 
 /** Reads a big-endian int64 that must be a safe integer (the project's 64-bit decision). */
 export function readInt64(buf: Uint8Array, pos: number): number {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const hi = view.getInt32(pos);
-  const lo = view.getUint32(pos + 4);
-  const n = hi * 2 ** 32 + lo;
+  if (pos < 0 || pos + 8 > buf.byteLength) throw new FlotillaError('CORRUPT', `int64 at ${pos} lies beyond ${buf.byteLength} bytes`);
+  const n = i32(buf, pos) * 2 ** 32 + u32(buf, pos + 4);
   if (!Number.isSafeInteger(n)) throw new FlotillaError('CORRUPT', `int64 at ${pos} is beyond 2^53`);
   return n;
 }
@@ -71,14 +69,37 @@ export function readInt64(buf: Uint8Array, pos: number): number {
 /** Writes a safe integer as a big-endian int64. */
 export function writeInt64(buf: Uint8Array, pos: number, n: number): void {
   assert(Number.isSafeInteger(n), () => `int64 ${n} is not a safe integer`);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  assert(pos >= 0 && pos + 8 <= buf.byteLength, () => `int64 at ${pos} lies beyond ${buf.byteLength} bytes`);
   const hi = Math.floor(n / 2 ** 32);
-  view.setInt32(pos, hi);
-  view.setUint32(pos + 4, n - hi * 2 ** 32);
+  setU32(buf, pos, hi >>> 0);
+  setU32(buf, pos + 4, n - hi * 2 ** 32);
 }
 
-function dv(buf: Uint8Array): DataView {
-  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+// Big-endian fields by byte arithmetic, with no view object allocated per access: these run for
+// every batch on the produce, replication and fetch paths. Callers check lengths first (a read
+// past the end would see zeros, not throw).
+
+/** Big-endian int32 at `pos`. */
+function i32(b: Uint8Array, pos: number): number {
+  return (b[pos]! << 24) | (b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!;
+}
+
+/** Big-endian uint32 at `pos`. */
+function u32(b: Uint8Array, pos: number): number {
+  return i32(b, pos) >>> 0;
+}
+
+/** Big-endian int16 at `pos`. */
+function i16(b: Uint8Array, pos: number): number {
+  return (((b[pos]! << 8) | b[pos + 1]!) << 16) >> 16;
+}
+
+/** Writes the low 32 bits of `n` big-endian at `pos` (int32 or uint32 alike). */
+function setU32(b: Uint8Array, pos: number, n: number): void {
+  b[pos] = n >>> 24;
+  b[pos + 1] = n >>> 16;
+  b[pos + 2] = n >>> 8;
+  b[pos + 3] = n;
 }
 
 /**
@@ -87,34 +108,32 @@ function dv(buf: Uint8Array): DataView {
  */
 export class BatchHeader {
   readonly bytes: Uint8Array;
-  private readonly view: DataView;
 
   constructor(bytes: Uint8Array) {
     assert(bytes.byteLength >= BATCH_HEADER_BYTES, () => `a batch header needs ${BATCH_HEADER_BYTES} bytes, got ${bytes.byteLength}`);
     this.bytes = bytes;
-    this.view = dv(bytes);
   }
 
   get baseOffset(): number { return readInt64(this.bytes, BASE_OFFSET_POS); }
-  get batchLength(): number { return this.view.getInt32(BATCH_LENGTH_POS); }
+  get batchLength(): number { return i32(this.bytes, BATCH_LENGTH_POS); }
   /** The whole batch's size in bytes (batchLength + 12). */
   get sizeBytes(): number { return this.batchLength + LOG_OVERHEAD_BYTES; }
-  get partitionLeaderEpoch(): number { return this.view.getInt32(PARTITION_LEADER_EPOCH_POS); }
-  get magic(): number { return this.view.getInt8(MAGIC_POS); }
-  get crc(): number { return this.view.getUint32(CRC_POS); }
-  get attributes(): number { return this.view.getInt16(ATTRIBUTES_POS); }
+  get partitionLeaderEpoch(): number { return i32(this.bytes, PARTITION_LEADER_EPOCH_POS); }
+  get magic(): number { return (this.bytes[MAGIC_POS]! << 24) >> 24; }
+  get crc(): number { return u32(this.bytes, CRC_POS); }
+  get attributes(): number { return i16(this.bytes, ATTRIBUTES_POS); }
   get compression(): number { return this.attributes & Attributes.CompressionMask; }
   get isControl(): boolean { return (this.attributes & Attributes.Control) !== 0; }
   get isTransactional(): boolean { return (this.attributes & Attributes.Transactional) !== 0; }
-  get lastOffsetDelta(): number { return this.view.getInt32(LAST_OFFSET_DELTA_POS); }
+  get lastOffsetDelta(): number { return i32(this.bytes, LAST_OFFSET_DELTA_POS); }
   /** baseOffset + lastOffsetDelta. */
   get lastOffset(): number { return this.baseOffset + this.lastOffsetDelta; }
   get baseTimestamp(): number { return readInt64(this.bytes, BASE_TIMESTAMP_POS); }
   get maxTimestamp(): number { return readInt64(this.bytes, MAX_TIMESTAMP_POS); }
   get producerId(): number { return readInt64(this.bytes, PRODUCER_ID_POS); }
-  get producerEpoch(): number { return this.view.getInt16(PRODUCER_EPOCH_POS); }
-  get baseSequence(): number { return this.view.getInt32(BASE_SEQUENCE_POS); }
-  get recordCount(): number { return this.view.getInt32(RECORD_COUNT_POS); }
+  get producerEpoch(): number { return i16(this.bytes, PRODUCER_EPOCH_POS); }
+  get baseSequence(): number { return i32(this.bytes, BASE_SEQUENCE_POS); }
+  get recordCount(): number { return i32(this.bytes, RECORD_COUNT_POS); }
 }
 
 /** Sets baseOffset in place (outside the CRC: no recomputation). */
@@ -126,7 +145,7 @@ export function setBaseOffset(batch: Uint8Array, baseOffset: number): void {
 /** Sets partitionLeaderEpoch in place (outside the CRC: no recomputation). */
 export function setPartitionLeaderEpoch(batch: Uint8Array, epoch: number): void {
   assert(Number.isInteger(epoch) && epoch >= -1 && epoch <= INT32_MAX, () => `partitionLeaderEpoch ${epoch} is not an int32 >= -1`);
-  dv(batch).setInt32(PARTITION_LEADER_EPOCH_POS, epoch);
+  setU32(batch, PARTITION_LEADER_EPOCH_POS, epoch);
 }
 
 /** CRC-32C of the covered part (attributes..end) of a complete batch. */
@@ -136,7 +155,7 @@ export function computeBatchCrc(batch: Uint8Array): number {
 
 /** Recomputes and stores the CRC (after changing a covered field, e.g. maxTimestamp). */
 export function updateBatchCrc(batch: Uint8Array): void {
-  dv(batch).setUint32(CRC_POS, computeBatchCrc(batch));
+  setU32(batch, CRC_POS, computeBatchCrc(batch));
 }
 
 /** Why a batch failed validation. */
@@ -165,25 +184,24 @@ export interface BatchCheck {
 export function checkBatch(buf: Uint8Array, pos = 0, maxBytes = INT32_MAX): BatchCheck | null {
   const avail = buf.byteLength - pos;
   if (avail < LOG_OVERHEAD_BYTES) return { problem: 'short', message: `${avail} bytes, fewer than the ${LOG_OVERHEAD_BYTES}-byte log overhead` };
-  const view = dv(buf);
-  const batchLength = view.getInt32(pos + BATCH_LENGTH_POS);
+  const batchLength = i32(buf, pos + BATCH_LENGTH_POS);
   const size = batchLength + LOG_OVERHEAD_BYTES;
   if (size < BATCH_HEADER_BYTES) return { problem: 'length', message: `batchLength ${batchLength} is smaller than a header` };
   if (size > maxBytes) return { problem: 'length', message: `batch of ${size} bytes exceeds the maximum of ${maxBytes}` };
   if (avail < BATCH_HEADER_BYTES) return { problem: 'short', message: `${avail} bytes, fewer than the ${BATCH_HEADER_BYTES}-byte header` };
-  const magic = view.getInt8(pos + MAGIC_POS);
+  const magic = (buf[pos + MAGIC_POS]! << 24) >> 24;
   if (magic !== MAGIC_V2) return { problem: 'magic', message: `magic ${magic}, expected ${MAGIC_V2}` };
   if (avail < size) return { problem: 'short', message: `batch announces ${size} bytes, only ${avail} present` };
-  const stored = view.getUint32(pos + CRC_POS);
+  const stored = u32(buf, pos + CRC_POS);
   const actual = crc32c(buf.subarray(pos + ATTRIBUTES_POS, pos + size));
   if (stored !== actual) return { problem: 'crc', message: `CRC-32C mismatch: stored ${hex(stored)}, computed ${hex(actual)}` };
-  const recordCount = view.getInt32(pos + RECORD_COUNT_POS);
-  const lastOffsetDelta = view.getInt32(pos + LAST_OFFSET_DELTA_POS);
+  const recordCount = i32(buf, pos + RECORD_COUNT_POS);
+  const lastOffsetDelta = i32(buf, pos + LAST_OFFSET_DELTA_POS);
   if (recordCount <= 0) return { problem: 'header', message: `recordCount ${recordCount} must be positive` };
-  const compressed = (view.getInt16(pos + ATTRIBUTES_POS) & Attributes.CompressionMask) !== 0;
+  const compressed = (i16(buf, pos + ATTRIBUTES_POS) & Attributes.CompressionMask) !== 0;
   // Compaction may remove records (keeping lastOffsetDelta), so only "at least" holds in general.
   if (lastOffsetDelta < recordCount - 1 && !compressed) return { problem: 'header', message: `lastOffsetDelta ${lastOffsetDelta} < recordCount - 1 (${recordCount - 1})` };
-  const hi = view.getInt32(pos + BASE_OFFSET_POS);
+  const hi = i32(buf, pos + BASE_OFFSET_POS);
   if (hi < 0 || hi >= 2 ** 21) return { problem: 'header', message: 'baseOffset is negative or beyond 2^53' };
   return null;
 }
@@ -197,7 +215,8 @@ export function assertValidBatch(buf: Uint8Array, pos = 0, maxBytes = INT32_MAX,
 
 /** The size announced by the batch at `pos` (requires 12 bytes there). */
 export function batchSizeAt(buf: Uint8Array, pos = 0): number {
-  return dv(buf).getInt32(pos + BATCH_LENGTH_POS) + LOG_OVERHEAD_BYTES;
+  if (pos < 0 || pos + LOG_OVERHEAD_BYTES > buf.byteLength) throw new FlotillaError('CORRUPT', `no batch length at ${pos} of ${buf.byteLength} bytes`);
+  return i32(buf, pos + BATCH_LENGTH_POS) + LOG_OVERHEAD_BYTES;
 }
 
 function hex(n: number): string {

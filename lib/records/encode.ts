@@ -109,6 +109,53 @@ export function encodeBatch(input: BatchInput): Buffer {
   return buf;
 }
 
+/**
+ * The header of every one-record batch `encodeValueBatch` writes: attributes 0, lastOffsetDelta 0,
+ * timestamps -1, no producer (-1s), one record. baseOffset, batchLength, partitionLeaderEpoch and
+ * the CRC are filled in per batch.
+ */
+const VALUE_BATCH_HEADER: Buffer = (() => {
+  const h = Buffer.alloc(BATCH_HEADER_BYTES);
+  h.writeInt8(MAGIC_V2, MAGIC_POS);
+  writeInt64(h, BASE_TIMESTAMP_POS, -1);
+  writeInt64(h, MAX_TIMESTAMP_POS, -1);
+  writeInt64(h, PRODUCER_ID_POS, -1);
+  h.writeInt16BE(-1, PRODUCER_EPOCH_POS);
+  h.writeInt32BE(-1, BASE_SEQUENCE_POS);
+  h.writeInt32BE(1, RECORD_COUNT_POS);
+  return h;
+})();
+
+/**
+ * The bytes `encodeBatch({ records: [{ key: null, value }], baseOffset, partitionLeaderEpoch })`
+ * returns, built without its per-record planning: one header copied from a template, one copy of
+ * the value. The Raft library stores every entry this way ('opaque' format), so it is on the
+ * propose path of every node.
+ */
+export function encodeValueBatch(value: Uint8Array, baseOffset: number, partitionLeaderEpoch: number): Buffer {
+  // Record body: attributes, timestampDelta 0, offsetDelta 0, key null (-1), value, 0 headers.
+  const body = 1 + 1 + 1 + 1 + varlongSize(value.byteLength) + value.byteLength + 1;
+  const total = BATCH_HEADER_BYTES + varlongSize(body) + body;
+  assert(total <= ENCODE_BYTES_MAX, () => `batch of ${total} bytes is too large`);
+  const buf = Buffer.allocUnsafe(total);
+  VALUE_BATCH_HEADER.copy(buf, 0);
+  setBaseOffset(buf, baseOffset);
+  buf.writeInt32BE(total - LOG_OVERHEAD_BYTES, BATCH_LENGTH_POS);
+  setPartitionLeaderEpoch(buf, partitionLeaderEpoch);
+  let pos = writeVarint(buf, BATCH_HEADER_BYTES, body);
+  buf[pos++] = 0; // attributes
+  buf[pos++] = 0; // timestampDelta 0
+  buf[pos++] = 0; // offsetDelta 0
+  buf[pos++] = 1; // key length -1 (zigzag)
+  pos = writeVarint(buf, pos, value.byteLength);
+  buf.set(value, pos);
+  pos += value.byteLength;
+  buf[pos++] = 0; // no headers
+  assert(pos === total, () => `encoded ${pos} bytes, planned ${total}`);
+  updateBatchCrc(buf);
+  return buf;
+}
+
 /** Flotilla's control record types (Kafka's own use 0..6 and -1). */
 export const ControlType = {
   /** Kafka transaction markers. */

@@ -16,7 +16,7 @@
 import { assert, unreachable } from '../base/assert.js';
 import { FlotillaError } from '../base/errors.js';
 import { BatchHeader, assertValidBatch, decodeRecords, setBaseOffset, setPartitionLeaderEpoch } from '../records/batch.js';
-import { ControlType, encodeBatch, encodeControlBatch } from '../records/encode.js';
+import { ControlType, encodeControlBatch, encodeValueBatch } from '../records/encode.js';
 import { type Entry, EntryType } from '../raft/core/types.js';
 
 export const LogFormat = { Opaque: 'opaque', Batch: 'batch' } as const;
@@ -37,7 +37,7 @@ export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number,
   switch (entry.type) {
     case EntryType.Normal:
       if (format === LogFormat.Opaque) {
-        batch = encodeBatch({ records: [{ key: null, value: entry.data }], baseOffset: entry.index, partitionLeaderEpoch: entry.term });
+        batch = encodeValueBatch(entry.data, entry.index, entry.term);
       } else {
         assertValidBatch(entry.data, 0, batchBytesMax, `entry ${entry.index}`);
         if (new BatchHeader(entry.data).sizeBytes !== entry.data.byteLength) {

@@ -6,7 +6,7 @@ import {
   Attributes, BATCH_HEADER_BYTES, BatchHeader, assertValidBatch, batchSizeAt, checkBatch, decodeRecords, readInt64,
   setBaseOffset, setPartitionLeaderEpoch, updateBatchCrc, writeInt64,
 } from '../../lib/records/batch.js';
-import { ControlType, encodeBatch, encodeControlBatch } from '../../lib/records/encode.js';
+import { ControlType, encodeBatch, encodeControlBatch, encodeValueBatch } from '../../lib/records/encode.js';
 
 /**
  * Golden bytes: a batch of one record (key "k", value "v", no headers) at baseOffset 0, epoch -1,
@@ -54,6 +54,21 @@ describe('records/batch', () => {
     const b = encodeBatch({ records: [{ key: Buffer.from('k'), value: Buffer.from('v') }], baseTimestamp: 0 });
     expect(b.toString('hex')).to.equal(GOLDEN_HEX);
     expect(new BatchHeader(b).crc).to.equal(0xfe917cab);
+  });
+
+  it('encodeValueBatch writes the bytes encodeBatch writes for one null-key record, at every varint size boundary', () => {
+    // Value lengths around the 1-, 2- and 3-byte varint limits of the value and of the record body.
+    const lengths = [0, 1, 57, 58, 63, 64, 65, 120, 121, 122, 8185, 8186, 8191, 8192, 8193, 300_000];
+    const epochs = [-1, 0, 7, 2 ** 31 - 1];
+    for (const [i, n] of lengths.entries()) {
+      const value = Buffer.alloc(n, i + 1);
+      const offset = i % 2 === 0 ? i : 2 ** 40 + i;
+      const epoch = epochs[i % epochs.length]!;
+      const fast = encodeValueBatch(value, offset, epoch);
+      const slow = encodeBatch({ records: [{ key: null, value }], baseOffset: offset, partitionLeaderEpoch: epoch });
+      expect(fast.equals(slow), `value of ${n} bytes`).to.equal(true);
+      expect(checkBatch(fast)).to.equal(null);
+    }
   });
 
   it('decodes the records it encoded', () => {
