@@ -126,7 +126,8 @@ export interface ListOffsetResult {
   readonly leaderEpoch: number;
 }
 
-export type ConfigSource = 'topic' | 'broker' | 'default';
+/** topic: set on the topic; cluster: a cluster-wide default (broker resource ""); broker: this node's settings; default: Kafka's. */
+export type ConfigSource = 'topic' | 'cluster' | 'broker' | 'default';
 export interface ConfigEntryView {
   readonly name: string;
   readonly value: string | null;

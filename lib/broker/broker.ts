@@ -13,6 +13,7 @@ import type {
 } from '../metadata/controller-api.js';
 import { type AllocateProducerIdsResponse, ControllerMethods } from '../metadata/controller-api.js';
 import type { MetadataImage } from '../metadata/image.js';
+import { CLUSTER_DEFAULT_RESOURCE } from '../metadata/topic-config.js';
 import { BatchHeader } from '../records/batch.js';
 import type {
   BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult, FetchRequestSpec,
@@ -39,6 +40,8 @@ export interface TopicConfigSource {
   maxMessageBytes(image: MetadataImage, topic: string): number;
   logAppendTime(image: MetadataImage, topic: string): boolean;
   describe(image: MetadataImage, topic: string): ConfigEntryView[];
+  /** The cluster-wide topic defaults by their broker-level names; `onlySet`: only those set. */
+  describeClusterDefaults(image: MetadataImage, onlySet: boolean): ConfigEntryView[];
 }
 
 export interface BrokerSettings {
@@ -346,10 +349,13 @@ export class Broker implements BrokerApi {
         }
         return { type: r.type, name: r.name, error: null, entries: pick(this.options.topicConfig.describe(image, r.name)) };
       }
-      if (r.name !== '' && r.name !== String(this.nodeId)) {
+      // "" is Kafka's entity default: the cluster-wide defaults that are set.
+      if (r.name === CLUSTER_DEFAULT_RESOURCE) return { type: r.type, name: r.name, error: null, entries: pick(this.options.topicConfig.describeClusterDefaults(image, true)) };
+      if (r.name !== String(this.nodeId)) {
         return { type: r.type, name: r.name, error: new FlotillaError('INVALID_REQUEST', `node ${this.nodeId} describes only its own config, not node ${r.name}`), entries: [] };
       }
-      return { type: r.type, name: r.name, error: null, entries: pick(this.options.settings.nodeConfig) };
+      const own = [...this.options.settings.nodeConfig, ...this.options.topicConfig.describeClusterDefaults(image, false)];
+      return { type: r.type, name: r.name, error: null, entries: pick(own.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) };
     });
   }
 

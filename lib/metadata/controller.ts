@@ -52,7 +52,9 @@ import type { MetadataRecord } from './records.js';
 import { RecordLimits, encodeRecord, isUuid } from './records.js';
 import type { MetadataApplyResult, MetadataStateMachine } from './state-machine.js';
 import { encodeRecordBatch } from './state-machine.js';
-import { isTopicConfigKey, topicConfigSpecs, validateTopicConfig } from './topic-config.js';
+import {
+  CLUSTER_DEFAULT_RESOURCE, type TopicConfigKey, clusterDefaultKeys, isClusterDefaultKey, isTopicConfigKey, topicConfigSpecs, validateClusterDefault, validateTopicConfig,
+} from './topic-config.js';
 import { createPartitionsRecords, createTopicRecords, deleteTopicRecords, validateTopicName } from './topics.js';
 
 export const controllerSettings = {
@@ -709,10 +711,20 @@ function configRecords(image: MetadataImage, r: AlterConfigsRequest['resources']
     given.set(c.key, { value: op === 'delete' ? null : c.value, op });
   }
   let current: ReadonlyMap<string, string>;
+  const clusterWide = r.type === 'broker' && r.name === CLUSTER_DEFAULT_RESOURCE;
+  /** The topic key a config stands for (on a topic, or a cluster-wide default), else null. */
+  const topicKeyOf = (key: string): TopicConfigKey | null => {
+    if (r.type === 'topic') return isTopicConfigKey(key) ? key : null;
+    return clusterWide && isClusterDefaultKey(key) ? clusterDefaultKeys[key] : null;
+  };
   const check = (key: string, value: string): string => {
     if (r.type === 'topic') return validateTopicConfig(key, value);
+    if (clusterWide && isClusterDefaultKey(key)) return validateClusterDefault(key, value);
     const allowed = brokerConfigKeys[key];
-    if (allowed === undefined) throw new FlotillaError('INVALID_TOPIC_CONFIG', `broker config ${key.slice(0, 200)} is not one the controller stores (known: ${Object.keys(brokerConfigKeys).join(', ')})`, { key });
+    if (allowed === undefined) {
+      const known = [...Object.keys(brokerConfigKeys), ...(clusterWide ? Object.keys(clusterDefaultKeys) : [])];
+      throw new FlotillaError('INVALID_TOPIC_CONFIG', `broker config ${key.slice(0, 200)} is not one the controller stores${clusterWide ? ' cluster-wide' : ` for node ${r.name} (cluster-wide topic defaults go on the broker resource "")`} (known: ${known.join(', ')})`, { key });
+    }
     if (!allowed.includes(value)) throw new FlotillaError('INVALID_TOPIC_CONFIG', `broker config ${key} must be one of ${allowed.join(', ')}`, { key });
     return value;
   };
@@ -730,10 +742,11 @@ function configRecords(image: MetadataImage, r: AlterConfigsRequest['resources']
     let value = given1;
     if (op === 'append' || op === 'subtract') {
       // List values (cleanup.policy): elements added or removed, from the current value or the default.
-      if (r.type !== 'topic' || !isTopicConfigKey(key) || topicConfigSpecs[key].type !== 'list') {
+      const topicKey = topicKeyOf(key);
+      if (topicKey === null || topicConfigSpecs[topicKey].type !== 'list') {
         throw new FlotillaError('INVALID_TOPIC_CONFIG', `config ${key.slice(0, 200)} is not a list: ${op.toUpperCase()} does not apply`, { key });
       }
-      const items = (next.get(key) ?? topicConfigSpecs[key].default).split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const items = (next.get(key) ?? topicConfigSpecs[topicKey].default).split(',').map((x) => x.trim()).filter((x) => x !== '');
       const change = (value as string).split(',').map((x) => x.trim()).filter((x) => x !== '');
       const result = op === 'append' ? [...items, ...change.filter((x) => !items.includes(x))] : items.filter((x) => !change.includes(x));
       value = result.join(',');

@@ -6,6 +6,12 @@
  *
  * A bad key or value is a FlotillaError INVALID_TOPIC_CONFIG whose message names the key.
  *
+ * Cluster-wide defaults: Kafka's broker-level names (`log.retention.ms`, `log.segment.bytes`, ...,
+ * `clusterDefaultKeys`) set on the broker resource "" (`kafka-configs --entity-type brokers
+ * --entity-default`, `flotilla cluster config --set`) stand in for the built-in default of the
+ * topic key they name, for every topic that does not set that key itself. A topic's value comes
+ * from, in order: the topic, the cluster default, Kafka's default.
+ *
  * Differences from Kafka, on purpose:
  * - `flush.messages` / `flush.ms` keep Kafka's defaults (leave flushing to the OS) and Kafka's
  *   meaning, but they matter only on a node started with `--fsync false`: by default a node
@@ -16,7 +22,7 @@
  *   accepted as written and read as Number.MAX_SAFE_INTEGER ("no limit").
  */
 import { FlotillaError } from '../base/errors.js';
-import type { MetadataImage } from './image.js';
+import { type MetadataImage, configResourceKey } from './image.js';
 
 const LONG_MAX = '9223372036854775807';
 
@@ -55,6 +61,73 @@ export type TopicConfigKey = keyof typeof topicConfigSpecs;
 
 export function isTopicConfigKey(key: string): key is TopicConfigKey {
   return Object.hasOwn(topicConfigSpecs, key);
+}
+
+/**
+ * The broker-level names of the topic configs (Kafka's synonyms) that hold cluster-wide defaults,
+ * and the topic key each stands for.
+ */
+export const clusterDefaultKeys = {
+  'log.cleanup.policy': 'cleanup.policy',
+  'compression.type': 'compression.type',
+  'log.cleaner.delete.retention.ms': 'delete.retention.ms',
+  'log.flush.interval.messages': 'flush.messages',
+  'log.flush.interval.ms': 'flush.ms',
+  'log.cleaner.max.compaction.lag.ms': 'max.compaction.lag.ms',
+  'message.max.bytes': 'max.message.bytes',
+  'log.message.timestamp.type': 'message.timestamp.type',
+  'log.cleaner.min.cleanable.ratio': 'min.cleanable.dirty.ratio',
+  'log.cleaner.min.compaction.lag.ms': 'min.compaction.lag.ms',
+  'min.insync.replicas': 'min.insync.replicas',
+  'log.retention.bytes': 'retention.bytes',
+  'log.retention.ms': 'retention.ms',
+  'log.segment.bytes': 'segment.bytes',
+  'log.roll.ms': 'segment.ms',
+} as const satisfies Readonly<Record<string, TopicConfigKey>>;
+
+export type ClusterDefaultKey = keyof typeof clusterDefaultKeys;
+
+export function isClusterDefaultKey(key: string): key is ClusterDefaultKey {
+  return Object.hasOwn(clusterDefaultKeys, key);
+}
+
+/** The broker resource name that holds the cluster-wide defaults (Kafka's entity default). */
+export const CLUSTER_DEFAULT_RESOURCE = '';
+
+/**
+ * Checks a cluster-wide default (a broker-level name, validated as the topic key it stands for);
+ * returns the value normalised. The error names the broker-level key.
+ */
+export function validateClusterDefault(key: string, value: string): string {
+  if (!isClusterDefaultKey(key)) {
+    throw new FlotillaError('INVALID_TOPIC_CONFIG', `config ${key.slice(0, 200)} is not a cluster-wide topic default (known: ${Object.keys(clusterDefaultKeys).join(', ')})`, { key: key.slice(0, 200) });
+  }
+  try {
+    return validateTopicConfig(clusterDefaultKeys[key], value);
+  } catch (err) {
+    throw new FlotillaError('INVALID_TOPIC_CONFIG', `${key}: ${(err as Error).message}`, { key });
+  }
+}
+
+const NO_DEFAULTS: ReadonlyMap<string, string> = new Map();
+
+/** The cluster-wide defaults as set (broker-level names), from the broker resource "". */
+export function clusterDefaults(image: MetadataImage): ReadonlyMap<string, string> {
+  return image.configs.get(configResourceKey('broker', CLUSTER_DEFAULT_RESOURCE)) ?? NO_DEFAULTS;
+}
+
+/** The cluster-wide defaults by topic key (a value that no longer validates is left out). */
+function defaultsByTopicKey(defaults: ReadonlyMap<string, string>): Map<TopicConfigKey, string> {
+  const out = new Map<TopicConfigKey, string>();
+  for (const [k, v] of defaults) {
+    if (!isClusterDefaultKey(k)) continue;
+    try {
+      out.set(clusterDefaultKeys[k], validateClusterDefault(k, v));
+    } catch {
+      // Stored values were validated by the controller; one that is not valid now is ignored.
+    }
+  }
+  return out;
 }
 
 function bad(key: string, why: string): never {
@@ -112,19 +185,43 @@ export interface TopicConfigEntry {
   readonly name: string;
   readonly value: string | null;
   readonly readOnly: boolean;
-  readonly source: 'topic' | 'default';
+  /** topic: set on the topic; cluster: a cluster-wide default; default: Kafka's. */
+  readonly source: 'topic' | 'cluster' | 'default';
   readonly sensitive: boolean;
   readonly doc: string;
 }
 
-/** Every known key of topic `topicName`, sorted by name: the topic's value or the default. */
+/**
+ * Every known key of topic `topicName`, sorted by name: the topic's value, else the cluster-wide
+ * default, else Kafka's default.
+ */
 export function describeTopicConfig(image: MetadataImage, topicName: string): TopicConfigEntry[] {
   const set = image.topicConfig(topicName);
+  const defaults = defaultsByTopicKey(clusterDefaults(image));
   return (Object.keys(topicConfigSpecs) as TopicConfigKey[]).sort().map((name) => {
     const own = set.get(name);
+    const cluster = defaults.get(name);
     const spec: TopicConfigSpec = topicConfigSpecs[name];
-    return { name, value: own ?? spec.default, readOnly: false, source: own === undefined ? 'default' : 'topic', sensitive: false, doc: spec.doc };
+    const source = own !== undefined ? 'topic' : cluster !== undefined ? 'cluster' : 'default';
+    return { name, value: own ?? cluster ?? spec.default, readOnly: false, source, sensitive: false, doc: spec.doc };
   });
+}
+
+/**
+ * The cluster-wide defaults as a node's own broker config shows them (DescribeConfigs of a broker):
+ * every broker-level key, its cluster-wide value or Kafka's default. `onlySet`: only those set
+ * (the broker resource "", as Kafka describes its entity default).
+ */
+export function describeClusterDefaults(image: MetadataImage, onlySet: boolean): TopicConfigEntry[] {
+  const set = clusterDefaults(image);
+  const out: TopicConfigEntry[] = [];
+  for (const name of (Object.keys(clusterDefaultKeys) as ClusterDefaultKey[]).sort()) {
+    const own = set.get(name);
+    if (onlySet && own === undefined) continue;
+    const spec: TopicConfigSpec = topicConfigSpecs[clusterDefaultKeys[name]];
+    out.push({ name, value: own ?? spec.default, readOnly: false, source: own === undefined ? 'default' : 'cluster', sensitive: false, doc: `cluster-wide default of ${clusterDefaultKeys[name]}: ${spec.doc}` });
+  }
+  return out;
 }
 
 /** Typed topic config, for the broker. */
@@ -153,31 +250,41 @@ export interface TopicConfig {
  * longer validates (it never should: the controller validated it) falls back to the default.
  */
 export function effectiveTopicConfig(image: MetadataImage, name: string): TopicConfig {
-  // Images share unchanged config maps, so one typed config per map: the log manager asks for
-  // every replica's config every round.
+  // Images share unchanged config maps, so one typed config per pair of maps (the cluster-wide
+  // defaults, the topic's own): the log manager asks for every replica's config every round.
+  const defaults = clusterDefaults(image);
+  let byTopic = typedConfigs.get(defaults);
+  if (byTopic === undefined) {
+    byTopic = new WeakMap();
+    typedConfigs.set(defaults, byTopic);
+  }
   const set = image.topicConfig(name);
-  let typed = typedConfigs.get(set);
+  let typed = byTopic.get(set);
   if (typed === undefined) {
-    typed = topicConfigOf(set);
-    typedConfigs.set(set, typed);
+    typed = topicConfigOf(set, defaults);
+    byTopic.set(set, typed);
   }
   return typed;
 }
 
-const typedConfigs = new WeakMap<ReadonlyMap<string, string>, TopicConfig>();
+const typedConfigs = new WeakMap<ReadonlyMap<string, string>, WeakMap<ReadonlyMap<string, string>, TopicConfig>>();
 
-/** The typed config of a topic whose own values are `set` (the defaults for every other key). */
-export function topicConfigOf(set: ReadonlyMap<string, string>): TopicConfig {
+/**
+ * The typed config of a topic whose own values are `set`; every other key takes its cluster-wide
+ * default from `defaults` (broker-level names) when set there, else Kafka's default.
+ */
+export function topicConfigOf(set: ReadonlyMap<string, string>, defaults: ReadonlyMap<string, string> = NO_DEFAULTS): TopicConfig {
+  const cluster = defaultsByTopicKey(defaults);
   const raw = (key: TopicConfigKey): string => {
     const own = set.get(key);
     if (own !== undefined) {
       try {
         return validateTopicConfig(key, own);
       } catch {
-        // fall through to the default
+        // fall through to the defaults
       }
     }
-    return topicConfigSpecs[key].default;
+    return cluster.get(key) ?? topicConfigSpecs[key].default;
   };
   const num = (key: TopicConfigKey): number => {
     const n = Number(raw(key));
@@ -208,4 +315,5 @@ export const topicConfigSource = {
   maxMessageBytes: (image: MetadataImage, topic: string): number => effectiveTopicConfig(image, topic).maxMessageBytes,
   logAppendTime: (image: MetadataImage, topic: string): boolean => effectiveTopicConfig(image, topic).messageTimestampType === 'LogAppendTime',
   describe: (image: MetadataImage, topic: string): TopicConfigEntry[] => describeTopicConfig(image, topic),
+  describeClusterDefaults: (image: MetadataImage, onlySet: boolean): TopicConfigEntry[] => describeClusterDefaults(image, onlySet),
 };

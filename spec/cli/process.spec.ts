@@ -65,7 +65,7 @@ describe('cli: flotilla as a process', function () {
   });
 
   it('topic, cluster, local, produce and consume have help', async () => {
-    for (const args of [['topic', '--help'], ['topic', 'create', '--help'], ['topic', 'alter-config', '--help'], ['cluster', 'status', '--help'], ['local', '--help'], ['produce', '--help'], ['consume', '--help']]) {
+    for (const args of [['topic', '--help'], ['topic', 'create', '--help'], ['topic', 'alter-config', '--help'], ['cluster', 'status', '--help'], ['cluster', 'config', '--help'], ['local', '--help'], ['produce', '--help'], ['consume', '--help']]) {
       const r = await flotilla(args);
       expect(r.code, args.join(' ')).to.equal(0);
       expect(r.stdout).to.match(/^Usage: flotilla /);

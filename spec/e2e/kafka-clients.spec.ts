@@ -5,7 +5,10 @@
  */
 import { expect } from 'chai';
 import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
+import { execFileSync } from 'node:child_process';
 import { TestCluster, kcat, kcatPath, until } from './cluster-harness.js';
+
+const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
 
 const { CompressionTypes, ConfigResourceTypes } = kafkajs;
 
@@ -61,6 +64,20 @@ describe('Kafka clients against a 3-node cluster', function () {
     await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'admin-t', configEntries: [{ name: 'retention.ms', value: '7200000' }] }] });
     const cfg2 = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'admin-t' }] });
     expect(cfg2.resources[0]!.configEntries.find((e) => e.configName === 'retention.ms')?.configValue).to.equal('7200000');
+    // A cluster-wide default (Kafka's broker-level name, on the entity default, which KafkaJS
+    // cannot address: set through the CLI) reaches every topic that does not set the key itself.
+    const cli = (args: string[]): string => execFileSync(process.execPath, [BIN, ...args, '--bootstrap', cluster.bootstrap[0]!], { encoding: 'utf8' });
+    expect(JSON.parse(cli(['cluster', 'config', '--set', 'log.segment.bytes=1048576', '--set', 'log.retention.ms=60000', '--json'])))
+      .to.deep.equal({ clusterDefaults: { 'log.retention.ms': '60000', 'log.segment.bytes': '1048576' } });
+    const cfg3 = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'admin-t' }] })).resources[0]!.configEntries;
+    expect(cfg3.find((e) => e.configName === 'segment.bytes')).to.include({ configValue: '1048576', configSource: 3 });
+    expect(cfg3.find((e) => e.configName === 'retention.ms')).to.include({ configValue: '7200000', configSource: 1 });
+    // `topic describe` shows it; --delete puts Kafka's default back.
+    expect(cli(['topic', 'describe', 'admin-t'])).to.match(/segment\.bytes=1048576 {2}\(cluster-wide default\)/).and.match(/retention\.ms=7200000\n/);
+    expect(JSON.parse(cli(['cluster', 'config', '--delete', 'log.segment.bytes', '--json']))).to.deep.equal({ clusterDefaults: { 'log.retention.ms': '60000' } });
+    const cfg4 = (await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'admin-t' }] })).resources[0]!.configEntries;
+    expect(cfg4.find((e) => e.configName === 'segment.bytes')).to.include({ configValue: '1073741824', configSource: 5 });
+    expect(JSON.parse(cli(['cluster', 'config', '--delete', 'log.retention.ms', '--json']))).to.deep.equal({ clusterDefaults: {} });
     // DeleteRecords moves the log start offset (ListOffsets earliest follows it).
     const producer = kafka.producer();
     await producer.connect();

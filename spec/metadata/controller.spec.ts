@@ -195,6 +195,20 @@ describe('metadata/controller (3 controllers + 1 observer over a memory network)
     expect(await ops([{ key: 'retention.ms', value: '5', op: 'append' }])).to.equal('INVALID_TOPIC_CONFIG');
     expect(await ops([{ key: 'cleanup.policy', value: 'compact', op: 'subtract' }])).to.equal('INVALID_TOPIC_CONFIG');
 
+    // Cluster-wide topic defaults: broker-level names on the broker resource "", validated as the
+    // topic key they stand for; not on a node's own resource.
+    const cluster = async (name: string, configs: unknown[], incremental = true): Promise<string | null> => (await c.call<AlterConfigsResponse>(ControllerMethods.alterConfigs, {
+      resources: [{ type: 'broker', name, configs, incremental }], validateOnly: false,
+    }, { waitForMetadata: true })).results[0]!.error?.code ?? null;
+    expect(await cluster('', [{ key: 'log.retention.ms', value: '60000' }, { key: 'log.cleanup.policy', value: 'delete' }])).to.equal(null);
+    expect(await cluster('', [{ key: 'log.cleanup.policy', value: 'compact', op: 'append' }])).to.equal(null);
+    expect([...q.node(2).sm.image().configs.get('broker:')!]).to.deep.equal([['log.cleanup.policy', 'delete,compact'], ['log.retention.ms', '60000']]);
+    expect(await cluster('', [{ key: 'log.retention.ms', value: '-5' }])).to.equal('INVALID_TOPIC_CONFIG');
+    expect(await cluster('', [{ key: 'retention.ms', value: '5' }])).to.equal('INVALID_TOPIC_CONFIG');
+    expect(await cluster('2', [{ key: 'log.retention.ms', value: '5' }])).to.equal('INVALID_TOPIC_CONFIG');
+    expect(await cluster('', [{ key: 'log.retention.ms', value: '1000' }], false)).to.equal(null);
+    expect([...q.node(2).sm.image().configs.get('broker:')!]).to.deep.equal([['log.retention.ms', '1000']]);
+
     const ids1 = await c.call<AllocateProducerIdsResponse>(ControllerMethods.allocateProducerIds, { brokerId: 2 });
     const ids2 = await c.call<AllocateProducerIdsResponse>(ControllerMethods.allocateProducerIds, { brokerId: 3 });
     expect([ids1.firstProducerId, ids1.count, ids2.firstProducerId]).to.deep.equal([0, 1000, 1000]);

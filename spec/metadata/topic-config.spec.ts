@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { isFlotillaError } from '../../lib/base/errors.js';
 import {
-  describeTopicConfig, effectiveTopicConfig, topicConfigSource, topicConfigSpecs, validateTopicConfig, validateTopicConfigs,
+  clusterDefaultKeys, describeClusterDefaults, describeTopicConfig, effectiveTopicConfig, topicConfigSource, topicConfigSpecs,
+  validateClusterDefault, validateTopicConfig, validateTopicConfigs,
 } from '../../lib/metadata/topic-config.js';
 import { createTopicRecords } from '../../lib/metadata/topics.js';
 import { register, replay, uuidOf } from './helpers.js';
@@ -63,5 +64,36 @@ describe('metadata/topic-config', () => {
     expect(c.maxMessageBytes).to.equal(1048588);
     expect(topicConfigSource.logAppendTime(image, 't')).to.equal(true);
     expect(topicConfigSource.maxMessageBytes(image, 't')).to.equal(1048588);
+  });
+
+  it('cluster-wide defaults (broker resource "") stand in for Kafka defaults, under a topic\'s own values', () => {
+    expect(Object.values(clusterDefaultKeys).sort()).to.deep.equal(Object.keys(topicConfigSpecs).sort());
+    expect(validateClusterDefault('log.retention.ms', ' 5000 ')).to.equal('5000');
+    expectBad(() => validateClusterDefault('log.retention.ms', 'soon'), 'log.retention.ms');
+    expectBad(() => validateClusterDefault('retention.ms', '1'), 'retention.ms');
+    const base = replay([register(1)]);
+    const image = replay(createTopicRecords(base, {
+      name: 't', topicId: uuidOf(1), partitionCount: 1, replicationFactor: 1, configs: new Map([['retention.ms', '1000']]),
+    }), base);
+    const before = effectiveTopicConfig(image, 't');
+    expect(before.segmentBytes).to.equal(1073741824);
+    const withDefaults = replay([
+      { type: 'Config', resourceType: 'broker', resourceName: '', key: 'log.retention.ms', value: '7000' },
+      { type: 'Config', resourceType: 'broker', resourceName: '', key: 'log.segment.bytes', value: '4096' },
+      { type: 'Config', resourceType: 'broker', resourceName: '', key: 'log.cleanup.policy', value: 'compact' },
+    ], image);
+    const c = effectiveTopicConfig(withDefaults, 't');
+    expect(c.retentionMs).to.equal(1000); // the topic's own value wins
+    expect(c.segmentBytes).to.equal(4096);
+    expect(c.cleanupPolicy).to.deep.equal({ delete: false, compact: true });
+    expect(effectiveTopicConfig(image, 't')).to.equal(before); // the older image keeps its values
+    const entries = describeTopicConfig(withDefaults, 't');
+    expect(entries.find((e) => e.name === 'retention.ms')).to.include({ value: '1000', source: 'topic' });
+    expect(entries.find((e) => e.name === 'segment.bytes')).to.include({ value: '4096', source: 'cluster' });
+    expect(entries.find((e) => e.name === 'segment.ms')).to.include({ value: '604800000', source: 'default' });
+    expect(describeClusterDefaults(withDefaults, true).map((e) => `${e.name}=${e.value}`)).to.deep.equal(['log.cleanup.policy=compact', 'log.retention.ms=7000', 'log.segment.bytes=4096']);
+    const all = describeClusterDefaults(withDefaults, false);
+    expect(all).to.have.length(Object.keys(clusterDefaultKeys).length);
+    expect(all.find((e) => e.name === 'log.roll.ms')).to.include({ value: '604800000', source: 'default' });
   });
 });

@@ -17,6 +17,7 @@ export function configSourceCode(source: ConfigSource): number {
   switch (source) {
     case 'topic': return 1; // DYNAMIC_TOPIC_CONFIG
     case 'broker': return 4; // STATIC_BROKER_CONFIG
+    case 'cluster': return 3; // DYNAMIC_DEFAULT_BROKER_CONFIG
     case 'default': return 5; // DEFAULT_CONFIG
   }
 }
@@ -52,7 +53,7 @@ export const describeConfigsHandler = handler(describeConfigsApi, async (ctx, re
     // Read your writes through any broker: KafkaJS sends AlterConfigs and the DescribeConfigs
     // after it to whichever broker answered its last Metadata request (each names itself the
     // controller), and a broker's metadata may trail the commit (the third of three replicas).
-    if (asked.some((r) => r.type === 'topic')) await ctx.broker.syncMetadata();
+    if (asked.length > 0) await ctx.broker.syncMetadata();
     answers = ctx.broker.describeConfigs(asked);
   } catch (err) {
     failure = err;
