@@ -164,7 +164,9 @@ const totals: Totals = {
 };
 for (let i = 0; i < runs; i++) {
   const runSeed = seed + i;
-  const basePort = basePortGiven ?? randomInt(20_000, 60_000);
+  // Below the ephemeral range (32768 up on Linux), so that no client's outgoing connection takes a
+  // node's or a proxy's port; a run uses base+1 .. base+355.
+  const basePort = basePortGiven ?? randomInt(10_000, 32_000 - 400);
   const result = await runChaos({
     nodes, durationS, faults: faults.kinds, faultsText: values.faults, seed: runSeed, runDir: runDirOf(runSeed), basePort, producers, groupMembers,
     overlap: values.overlap, log,

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runChaos } from '../../lib/chaos/run.js';
 import { parseFaults } from '../../lib/chaos/schedule.js';
+import { freeBasePort } from '../e2e/cluster-harness.js';
 
 const haveKcat = spawnSync('sh', ['-c', 'command -v kcat']).status === 0;
 
@@ -29,7 +30,7 @@ describe('chaos run: 3 nodes, kill, pause and partition faults', function () {
     const runDir = join(tmpdir(), 'flotilla-chaos', `spec-seed-${seed}-${Date.now()}`);
     const result = await runChaos({
       nodes: 3, durationS: 90, faults: parseFaults(faultsText, 3).kinds, faultsText, seed, runDir,
-      basePort: 20_000 + Math.floor(Math.random() * 40_000), producers: 3,
+      basePort: freeBasePort(3), producers: 3,
     });
     const r = result.report;
     const summary = `seed ${seed}: ${JSON.stringify({ anomalies: r.anomalies, examples: r.examples })}\nrun folder ${runDir}\nrepeat: ${result.command}`;
