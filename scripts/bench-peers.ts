@@ -129,6 +129,34 @@ export async function runPeers(o: PeerRunOptions): Promise<Map<string, PeerFigur
   }
 }
 
+/**
+ * etcd's own saturation check (`etcdctl check perf --load=l`: 1 KiB values, 500 clients, fsync per
+ * commit) run now, one run: the put rate `npm run bench:raft -- --peers` divides by. null when the
+ * script wrote no figure.
+ */
+export async function runEtcdSaturation(dir: string, log: (line: string) => void): Promise<PeerFigure | null> {
+  const scratch = mkdtempSync(join(tmpdir(), 'flotilla-bench-peers-'));
+  const results = join(scratch, 'raw.jsonl');
+  try {
+    log('peers: etcd.sh perfl (RUNS=1: etcdctl check perf --load=l, 60 s)');
+    await runScript(join(dir, 'etcd.sh'), ['perfl'], { ...process.env, RUNS: '1', RESULTS: results }, dir, log);
+    if (!existsSync(results)) return null;
+    const row = readFileSync(results, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as RawLine).find((l) => l.cmd === './etcd.sh perfl');
+    return row?.msgs_s === undefined ? null : { cmd: row.cmd, label: 'etcd 3.4, 3 members, etcdctl check perf --load=l (fsync per commit)', recordsPerSecond: row.msgs_s, megabytesPerSecond: row.mb_s, source: 'measured in this run' };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The recorded etcd saturation figure (RESULTS.md's `./etcd.sh perfl` median), or null. */
+export function recordedEtcdSaturation(dir: string): PeerFigure | null {
+  const file = join(dir, 'results', 'raw.jsonl');
+  if (!existsSync(file)) return null;
+  const rows = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as RawLine).filter((l) => l.cmd === './etcd.sh perfl');
+  const rate = median(rows.map((l) => l.msgs_s).filter((x): x is number => x !== undefined));
+  return rate === undefined ? null : { cmd: './etcd.sh perfl', label: 'etcd 3.4, 3 members, etcdctl check perf --load=l (fsync per commit)', recordsPerSecond: rate, source: `RESULTS.md (${rows.length} runs, ${rows[0]!.ts.slice(0, 10)})` };
+}
+
 function runScript(file: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     // The scripts stop what they start by PID on exit (TERM/INT trapped); a hard bound here too.

@@ -1,17 +1,21 @@
 /**
- * `npm run bench:raft -- [--json] [--entries N] [--inflight N] [--entry-bytes N]`
+ * `npm run bench:raft -- [--json] [--entries N] [--inflight N] [--entry-bytes N] [--peers] [--peers-dir DIR]`
  *
  * A 3-node Raft group of real processes on loopback (real TCP, real segment files and LevelDB in a
  * temporary directory), 1 KiB entries, many proposals in flight, measured on the leader: entries/s,
  * MB/s, p50/p99 commit latency — once with fsync on (the default: durable before acknowledged) and
  * once with fsync off. It prints its parameters, the machine and the figures; it asserts nothing.
- * Compare with ../shared/bench/RESULTS.md (etcd 3.4, 3 members, fsync per commit).
+ * `--peers` also runs etcd 3.4's own saturation check (`../shared/bench/etcd.sh perfl`: 3 members,
+ * fsync per commit, 1 KiB values) in the same run and prints the ratio of the fsync-on rate to
+ * etcd's put rate; without etcd here it uses the figure recorded in ../shared/bench/RESULTS.md.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type PeerFigure, peersUnavailable, recordedEtcdSaturation, runEtcdSaturation } from './bench-peers.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +24,8 @@ const { values } = parseArgs({
     inflight: { type: 'string', default: '256' },
     'entry-bytes': { type: 'string', default: '1024' },
     'base-port': { type: 'string', default: '17400' },
+    peers: { type: 'boolean', default: false },
+    'peers-dir': { type: 'string', default: fileURLToPath(new URL('../../../shared/bench', import.meta.url)) },
   },
 });
 const entries = Number(values.entries);
@@ -109,6 +115,29 @@ for (const [round, fsync] of [true, false].entries()) {
     console.log(`fsync ${fsync ? 'on ' : 'off'}: ${r.entriesPerSecond} entries/s, ${r.megabytesPerSecond} MB/s, commit latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, p999 ${r.p999Ms} ms (${r.errors} errors)`);
   }
 }
+let etcd: (PeerFigure & { ratio?: number }) | null = null;
+if (values.peers) {
+  const dir = values['peers-dir']!;
+  const log = (line: string): void => void (values.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const why = peersUnavailable(dir);
+  if (why === null) {
+    try {
+      etcd = await runEtcdSaturation(dir, log);
+    } catch (err) {
+      log(`peers: etcd.sh perfl failed (${err instanceof Error ? err.message : String(err)}); using RESULTS.md`);
+    }
+  } else {
+    log(`peers: cannot run etcd here (${why}); using RESULTS.md`);
+  }
+  etcd ??= recordedEtcdSaturation(dir);
+  const ours = results[0]?.entriesPerSecond;
+  if (etcd?.recordsPerSecond !== undefined && ours !== undefined) etcd = { ...etcd, ratio: Number((ours / etcd.recordsPerSecond).toFixed(1)) };
+  if (!values.json) {
+    console.log(etcd === null
+      ? 'etcd: no figure'
+      : `etcd: ${etcd.recordsPerSecond} puts/s (${etcd.label}; ${etcd.source}); fsync on here: ${etcd.ratio ?? '?'}x etcd's put rate`);
+  }
+}
 if (values.json) {
-  console.log(JSON.stringify({ scenario: 'raft-3-nodes', machine, entryBytes, inflight, fsyncOn: results[0], fsyncOff: results[1] }));
+  console.log(JSON.stringify({ scenario: 'raft-3-nodes', machine, entryBytes, inflight, fsyncOn: results[0], fsyncOff: results[1], ...(etcd === null ? {} : { peer: etcd }) }));
 }
