@@ -64,6 +64,7 @@ export class MetricsBinder {
     const seen = new Set<string>();
     let led = 0;
     let inFlight = 0;
+    let underReplicated = 0;
     // Plain getters and a gauge set only when its value moved: thousands of idle groups cost
     // this pass next to nothing.
     for (const [group, node] of groups) {
@@ -76,6 +77,7 @@ export class MetricsBinder {
       if (node.isLeader) {
         led++;
         inFlight += node.uncommittedEntries;
+        if (group !== this.s.metadataGroup && node.outOfSyncVoters > 0) underReplicated++;
       }
       const leader = node.leaderId;
       const prev = this.leaders.get(group);
@@ -91,6 +93,7 @@ export class MetricsBinder {
     m.raftGroups.set(groups.length);
     m.raftGroupsLed.set(led);
     m.raftInFlightEntries.set(inFlight);
+    m.underReplicatedPartitions.set(underReplicated);
     // Metadata.
     const image = this.s.image();
     m.metadataBrokers.set(image.brokers.size);

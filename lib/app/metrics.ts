@@ -23,6 +23,7 @@ export interface NodeMetrics {
   readonly raftCommitLatency: Histogram;
   /** Entries proposed on the leaders here and not committed yet. */
   readonly raftInFlightEntries: Gauge;
+  readonly underReplicatedPartitions: Gauge;
   /** Raft groups (partition replicas and the metadata group) hosted by this node. */
   readonly raftGroups: Gauge;
   /** Raft groups this node leads. */
@@ -99,6 +100,7 @@ export function createNodeMetrics(options: CreateNodeMetricsOptions): NodeMetric
     raftLeaderChanges: new Counter({ name: `${p}raft_leader_changes_total`, help: 'Leader changes seen by the Raft groups hosted here', registers }),
     raftCommitLatency: new Histogram({ name: `${p}raft_commit_latency_seconds`, help: 'Time from proposal to commit on the leader', buckets: latencyBuckets, registers }),
     raftInFlightEntries: new Gauge({ name: `${p}raft_in_flight_entries`, help: 'Entries proposed on leaders here and not committed yet', registers }),
+    underReplicatedPartitions: new Gauge({ name: `${p}under_replicated_partitions`, help: 'Partitions led here with a voter out of sync (not heard from in an election timeout, or not replicating): Kafka\'s UnderReplicatedPartitions', registers }),
     raftGroups: new Gauge({ name: `${p}raft_groups`, help: 'Raft groups hosted by this node', registers }),
     raftGroupsLed: new Gauge({ name: `${p}raft_groups_led`, help: 'Raft groups this node leads', registers }),
     produceRequests: new Counter({ name: `${p}produce_requests_total`, help: 'Produce requests received', registers }),

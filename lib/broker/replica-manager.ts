@@ -34,7 +34,7 @@ import { Partition, type PartitionOptions, type ProducerStats, partitionGroupId 
 /** The part of a replica's RaftNode the manager and the node use (any state machine type). */
 export type ReplicaNode = Pick<
   RaftNode<unknown>,
-  'nodeId' | 'status' | 'transferLeadership' | 'addLearner' | 'promoteLearner' | 'removeMember' | 'campaign' | 'appliedIndex' | 'leaderId' | 'term' | 'isLeader' | 'membership' | 'uncommittedEntries'
+  'nodeId' | 'status' | 'transferLeadership' | 'addLearner' | 'promoteLearner' | 'removeMember' | 'campaign' | 'appliedIndex' | 'leaderId' | 'term' | 'isLeader' | 'membership' | 'uncommittedEntries' | 'outOfSyncVoters'
 >;
 
 /** What the manager needs of any replica: a data partition, or an internal topic's. */

@@ -168,6 +168,11 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
     return Math.max(0, this.store.lastIndex() - this.core.commit);
   }
 
+  /** On the leader: voters that are out of sync (RaftCore.outOfSyncVoters); 0 elsewhere. */
+  get outOfSyncVoters(): number {
+    return this.core.outOfSyncVoters();
+  }
+
   get membership(): Membership {
     return this.core.membership;
   }

@@ -118,8 +118,20 @@ describe('a cluster of real flotilla processes', function () {
     const seconds = (Date.now() - t0) / 1000;
     console.log(`      ${led.length} partitions had new leaders ${seconds.toFixed(1)} s after kill -9 of node ${victim}`);
     await produce('second');
+    // The survivors count the partitions they lead with the dead node's replica out of sync, and
+    // none once it is back.
+    const underReplicated = async (): Promise<number> => {
+      let sum = 0;
+      for (const n of cluster.nodes.filter((x) => x.id !== victim)) {
+        const text = await (await fetch(`http://127.0.0.1:${n.metricsPort}/metrics`)).text();
+        sum += Number(/^flotilla_under_replicated_partitions\{[^}]*\} (\d+)$/m.exec(text)?.[1] ?? 'NaN');
+      }
+      return sum;
+    };
+    await until(async () => (await underReplicated()) > 0, 20_000, 'under-replicated partitions on the survivors');
     cluster.node(victim).start(cluster.controllers);
     await cluster.ready(60_000);
+    await until(async () => (await underReplicated()) === 0, 30_000, 'no under-replicated partition once the node is back');
   });
 
   it('brings back the same metadata and data after a restart of every node', async () => {

@@ -210,6 +210,22 @@ export class RaftCore {
   get leader(): NodeId { return this.lead; }
   get commit(): number { return this.log.committed; }
   get membership(): Membership { return this.lastConfig().membership; }
+
+  /**
+   * On the leader: voters other than itself that are out of sync — not heard from since the last
+   * check-quorum round, or not replicating (probing, or behind a snapshot). Kafka's
+   * under-replicated partition, in Raft's terms. 0 on a follower.
+   */
+  outOfSyncVoters(): number {
+    if (this.currentRole !== Role.Leader) return 0;
+    let n = 0;
+    for (const id of this.membership.voters) {
+      if (id === this.selfId) continue;
+      const pr = this.progress.get(id);
+      if (pr === undefined || !pr.recentActive || pr.state !== 'replicate') n++;
+    }
+    return n;
+  }
   /** Quiesced: an idle leader, or a follower of one, that spends nothing per tick. */
   get quiesced(): boolean { return this.quiet; }
 

@@ -51,6 +51,24 @@ describe('RaftCore', () => {
     expect(c.appliedTexts(old)).to.include('after');
   });
 
+  it('outOfSyncVoters counts the voters a leader has not heard from in a check-quorum round (Kafka\'s under-replicated)', () => {
+    const c = new Cluster([1, 2, 3, 4, 5], { checkQuorum: true });
+    const leader = c.electLeader();
+    c.propose(leader, 'x');
+    c.tick(25);
+    expect(c.node(leader).core.outOfSyncVoters()).to.equal(0);
+    const follower = [1, 2, 3, 4, 5].find((id) => id !== leader)!;
+    expect(c.node(follower).core.outOfSyncVoters()).to.equal(0);
+    c.isolate(follower);
+    c.tick(45); // past two check-quorum rounds (election timeout 10-20 ticks)
+    expect(c.node(leader).core.role).to.equal(Role.Leader);
+    expect(c.node(leader).core.outOfSyncVoters()).to.equal(1);
+    c.heal();
+    c.tick(45);
+    expect(c.leaders()).to.deep.equal([leader]);
+    expect(c.node(leader).core.outOfSyncVoters()).to.equal(0);
+  });
+
   it('a heartbeat answer sent before appends arrived keeps the follower replicating; appends lost before a heartbeat send it back to probing', () => {
     // Commit advances unannounced, so only the heartbeat can reveal the loss.
     const c = new Cluster([1, 2, 3], { broadcastCommit: false });
