@@ -10,7 +10,7 @@
  * etcd's put rate; without etcd here it uses the figure recorded in ../shared/bench/RESULTS.md.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,20 @@ interface Figures {
   p50Ms: number;
   p99Ms: number;
   p999Ms: number;
+  /** CPU time of the three processes per entry, in microseconds (load-independent, unlike the rate). */
+  cpuMicrosPerEntry: number;
+}
+
+/** utime + stime of a process in seconds (/proc/PID/stat, USER_HZ 100), NaN when unknown. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -66,7 +80,10 @@ async function runOnce(fsync: boolean, round: number): Promise<Figures> {
     const l = await leaderElected;
     // Warm up (JIT, connections), then measure.
     await load(l, Math.min(2000, entries), inflight);
+    const cpu = (): number => children.reduce((sum, c) => sum + cpuSeconds(c.pid), 0);
+    const cpu0 = cpu();
     const result = await load(l, entries, inflight);
+    const cpuMicros = ((cpu() - cpu0) * 1e6) / Math.max(1, result.latenciesMs.length);
     const sorted = result.latenciesMs.sort((a, b) => a - b);
     const eps = result.latenciesMs.length / result.seconds;
     return {
@@ -76,6 +93,7 @@ async function runOnce(fsync: boolean, round: number): Promise<Figures> {
       p50Ms: Number(quantile(sorted, 0.5).toFixed(2)),
       p99Ms: Number(quantile(sorted, 0.99).toFixed(2)),
       p999Ms: Number(quantile(sorted, 0.999).toFixed(2)),
+      cpuMicrosPerEntry: Number(cpuMicros.toFixed(1)),
     };
   } finally {
     for (const c of children) c.send({ type: 'stop' });
@@ -112,7 +130,7 @@ for (const [round, fsync] of [true, false].entries()) {
   const r = await runOnce(fsync, round);
   results.push(r);
   if (!values.json) {
-    console.log(`fsync ${fsync ? 'on ' : 'off'}: ${r.entriesPerSecond} entries/s, ${r.megabytesPerSecond} MB/s, commit latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, p999 ${r.p999Ms} ms (${r.errors} errors)`);
+    console.log(`fsync ${fsync ? 'on ' : 'off'}: ${r.entriesPerSecond} entries/s, ${r.megabytesPerSecond} MB/s, commit latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, p999 ${r.p999Ms} ms, ${r.cpuMicrosPerEntry} µs of CPU per entry (3 processes) (${r.errors} errors)`);
   }
 }
 let etcd: (PeerFigure & { ratio?: number }) | null = null;
