@@ -1,5 +1,6 @@
 /**
- * ListGroups (key 16): the groups this coordinator owns. Implemented v2-v4 (flexible from v3).
+ * ListGroups (key 16): the groups this coordinator owns. Implemented v0-v4 (flexible from v3);
+ * v0-v1 for kafka-python 2.0.2, whose "v2" request class sends version 1.
  *
  * Request:  v3 flexible; v4 statesFilter (KIP-518).
  * Response: v1 throttleTimeMs; v2 same as v1; v3 flexible; v4 groups[].groupState.
@@ -25,5 +26,5 @@ export type ListGroupsRequest = ValueOf<typeof request>;
 export type ListGroupsResponse = ValueOf<typeof response>;
 
 export const listGroupsApi = defineApi({
-  apiKey: 16, name: 'ListGroups', minVersion: 2, maxVersion: 4, flexibleFrom: 3, request, response,
+  apiKey: 16, name: 'ListGroups', minVersion: 0, maxVersion: 4, flexibleFrom: 3, request, response,
 });

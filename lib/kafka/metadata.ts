@@ -1,8 +1,11 @@
 /**
  * Metadata (key 3): brokers, controller, topics, partitions and their leaders. Implemented
- * v4-v9 (flexible from v9). The maximum must stay 9 until topic IDs exist (research 1.5, P4).
+ * v0-v9 (flexible from v9). The maximum must stay 9 until topic IDs exist (research 1.5, P4).
+ * v0-v3 serve clients that pin old versions: kafka-python 2.0.2 (Debian's python3-kafka, and
+ * PyPI's for years) sends Metadata v0 to probe and v1 for every refresh.
  *
- * Request:  topics (null = all topics from v1), v4 adds allowAutoTopicCreation, v8 adds
+ * Request:  topics (v0: an empty list = all topics; from v1 null = all, empty = none), v4 adds
+ *           allowAutoTopicCreation (before v4 Kafka auto-creates as the broker config says), v8 adds
  *           includeClusterAuthorizedOperations and includeTopicAuthorizedOperations, v9 flexible.
  * Response: v1 adds broker rack, controllerId, topic isInternal; v2 clusterId; v3 throttleTimeMs;
  *           v5 partition offlineReplicas; v7 partition leaderEpoch; v8 topic and cluster
@@ -54,5 +57,5 @@ export type MetadataRequest = ValueOf<typeof request>;
 export type MetadataResponse = ValueOf<typeof response>;
 
 export const metadataApi = defineApi({
-  apiKey: 3, name: 'Metadata', minVersion: 4, maxVersion: 9, flexibleFrom: 9, request, response,
+  apiKey: 3, name: 'Metadata', minVersion: 0, maxVersion: 9, flexibleFrom: 9, request, response,
 });

@@ -1,6 +1,7 @@
 /**
  * End-to-end, issue 5: unmodified Kafka clients against a 3-node cluster of real processes.
- * KafkaJS 2.2.4 (admin, producer) and kcat / librdkafka (-L, -P, -C, -Q, every compression codec),
+ * KafkaJS 2.2.4 (admin, producer), kcat / librdkafka (-L, -P, -C, -Q, every compression codec),
+ * kafka-python 2.0.2 (admin, producer, consumer group: a third client family, in Python),
  * and 100,000 records produced with acks=all while their partition's leader is killed (kill -9).
  */
 import { expect } from 'chai';
@@ -9,6 +10,20 @@ import { execFileSync } from 'node:child_process';
 import { TestCluster, kcat, kcatPath, until } from './cluster-harness.js';
 
 const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
+const PY_CHECK = new URL('../../../spec/e2e/python/kafka_python_check.py', import.meta.url).pathname;
+
+/** A Python with the `kafka` module (Debian's python3-kafka lives under /usr/bin/python3), or null. */
+function kafkaPython(): string | null {
+  for (const python of ['/usr/bin/python3', 'python3']) {
+    try {
+      execFileSync(python, ['-c', 'import kafka'], { stdio: 'ignore' });
+      return python;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
 
 const { CompressionTypes, ConfigResourceTypes } = kafkajs;
 
@@ -123,6 +138,28 @@ describe('Kafka clients against a 3-node cluster', function () {
     // -Q: the offset for a timestamp (0: the first record), per partition.
     const q = await kcat(['-b', brokers, '-Q', '-t', 'kcat-gzip:0:0']);
     expect(q).to.match(/kcat-gzip \[0\]\s+offset \d+/);
+  });
+
+  it('kafka-python 2.0.2 (Python, Debian python3-kafka): admin, gzip produce, group consume, committed offsets', async function () {
+    const python = kafkaPython();
+    if (python === null) {
+      if (process.env.CI) throw new Error('python3-kafka is required in CI (.ci/run installs it)');
+      console.log('      (kafka-python is not installed: skipped; apt-get install python3-kafka)');
+      this.skip();
+    }
+    const out = execFileSync(python, [PY_CHECK, cluster.bootstrap.join(',')], { encoding: 'utf8', timeout: 120_000 });
+    const r = JSON.parse(out) as { topics: string[]; acked: [number, number][]; consumed: [number, number][]; values: string[]; control: number; groups: string[]; committed: Record<string, number> };
+    expect(r.topics).to.include('py-t');
+    expect(r.acked).to.have.length(1000);
+    // Every acknowledged record is read back at its offset, once, with its key and value.
+    expect(r.consumed).to.deep.equal(r.acked);
+    expect(r.values).to.deep.equal(Array.from({ length: 1000 }, (_, i) => `k${i}=v${i}`).sort());
+    // That version hands over control batches (fixed in kafka-python 2.1): one Raft no-op per partition.
+    expect(r.control).to.be.at.least(3);
+    expect(r.groups).to.include('py-g');
+    const next = new Map<number, number>();
+    for (const [p, o] of r.acked) next.set(p, Math.max(next.get(p) ?? 0, o + 1));
+    expect(r.committed).to.deep.equal(Object.fromEntries([...next].map(([p, o]) => [String(p), o])));
   });
 
   it('100,000 records with acks=all while the leader is killed: every acknowledged record at its offset, in order, nothing foreign', async function () {

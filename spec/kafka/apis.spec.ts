@@ -42,11 +42,11 @@ describe('kafka apis', () => {
     expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 24, 25, 26, 28, 32, 33, 37, 42, 44, 47]);
     const ranges = Object.fromEntries([...apis.values()].map((a) => [a.name, [a.minVersion, a.maxVersion]]));
     expect(ranges).to.deep.equal({
-      Produce: [0, 7], Fetch: [4, 12], ListOffsets: [1, 5], Metadata: [4, 9],
+      Produce: [0, 7], Fetch: [4, 12], ListOffsets: [1, 5], Metadata: [0, 9],
       ApiVersions: [0, 3], CreateTopics: [3, 7], DeleteTopics: [1, 6],
       FindCoordinator: [0, 4], DeleteRecords: [0, 2], CreatePartitions: [0, 1], DescribeConfigs: [1, 2], AlterConfigs: [0, 2], IncrementalAlterConfigs: [0, 1],
       OffsetCommit: [1, 8], OffsetFetch: [1, 8], JoinGroup: [0, 6], Heartbeat: [0, 4], LeaveGroup: [0, 4], SyncGroup: [0, 4],
-      DescribeGroups: [2, 5], ListGroups: [2, 4], DeleteGroups: [1, 2], OffsetDelete: [0, 0],
+      DescribeGroups: [2, 5], ListGroups: [0, 4], DeleteGroups: [1, 2], OffsetDelete: [0, 0],
       InitProducerId: [0, 4], AddPartitionsToTxn: [0, 3], AddOffsetsToTxn: [0, 1], EndTxn: [0, 3], TxnOffsetCommit: [0, 3],
     });
   });

@@ -2,7 +2,9 @@
  * Metadata (3): brokers, a controller id, topics and their partitions.
  * - Brokers and controller come from BrokerApi.cluster(): every registered, unfenced broker, and a
  *   live broker that accepts admin calls (it forwards them to the metadata leader, as KRaft does).
- * - topics null = every topic; an empty list = none (Kafka's rule; KafkaJS encodes "all" as null).
+ * - topics null = every topic; an empty list = none (Kafka's rule; KafkaJS encodes "all" as null),
+ *   but in v0 (no null there) an empty list = every topic. Before v4 the request has no
+ *   allowAutoTopicCreation: the decoder's default (true) leaves it to auto.create.topics.enable.
  * - Requested topics that do not exist are auto-created when the request allows it (v4+; the
  *   broker applies `auto.create.topics.enable`), else, or when creation failed, answered with
  *   UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION for an illegal name).
@@ -47,7 +49,9 @@ export const metadataHandler = handler(metadataApi, async (ctx, req) => {
   const broker = ctx.broker;
   await broker.syncMetadata(METADATA_SYNC_MS);
   const cluster = broker.cluster();
-  const names = req.topics === null ? null : [...new Set(req.topics.map((t) => t.name))];
+  // v0 has no null: its empty list asks for every topic.
+  const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
+  const names = all ? null : [...new Set(req.topics!.map((t) => t.name))];
   let topics: TopicView[] = names === null ? broker.topics(null) : names.length === 0 ? [] : broker.topics(names);
   if (names !== null && topics.length < names.length && req.allowAutoTopicCreation) {
     const known = new Set(topics.map((t) => t.name));
