@@ -94,8 +94,24 @@ export class TestCluster {
     this.controllers = this.nodes.slice(0, Math.min(3, size)).map((n) => `${n.id}@127.0.0.1:${n.peerPort}`).join(',');
   }
 
+  /** Restarts scheduled with restartLater() and not done yet: ready() waits for them first. */
+  private readonly pendingRestarts = new Set<Promise<void>>();
+
   node(id: number): FlotillaProcess {
     return this.nodes[id - 1]!;
+  }
+
+  /**
+   * Starts node `id` again after `delayMs` (a node killed mid-test). ready() waits for it: a
+   * ready() before the restart would count the stopped node as fine, and the next test would start
+   * with one node fewer (CreateTopics with RF 3 then fails).
+   */
+  restartLater(id: number, delayMs: number): void {
+    const restart = new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => {
+      this.node(id).start(this.controllers);
+    });
+    this.pendingRestarts.add(restart);
+    void restart.finally(() => this.pendingRestarts.delete(restart));
   }
 
   start(extra: readonly string[] = []): void {
@@ -107,7 +123,13 @@ export class TestCluster {
   }
 
   kafka(clientId = 'e2e'): Kafka {
-    return new Kafka({ clientId, brokers: this.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    // KJS_DEBUG=1 prints the clients' own log (KafkaJS at debug level, requests included).
+    const debug = process.env.KJS_DEBUG !== undefined;
+    const logCreator = () => ({ namespace, log }: { namespace: string; log: { message: string } & Record<string, unknown> }): void => {
+      const { message, timestamp: _t, logger: _l, ...rest } = log;
+      console.log(`KJS ${new Date().toISOString()} ${namespace} ${message} ${JSON.stringify(rest).slice(0, 400)}`);
+    };
+    return new Kafka({ clientId, brokers: this.bootstrap, logLevel: debug ? logLevel.DEBUG : logLevel.NOTHING, ...(debug ? { logCreator } : {}), retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
   }
 
   async statuses(): Promise<(NodeStatus | null)[]> {
@@ -120,6 +142,7 @@ export class TestCluster {
    * for a reason of its own (CreateTopics answering INVALID_REPLICATION_FACTOR, say).
    */
   async ready(timeoutMs = 30_000): Promise<void> {
+    await Promise.all([...this.pendingRestarts]);
     await until(async () => {
       const dead = this.nodes.find((n) => n.died !== null);
       if (dead) throw new Error(`node ${dead.id} ${dead.died} before serving:\n${dead.output.slice(-4000)}`);

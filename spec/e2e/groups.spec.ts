@@ -90,7 +90,39 @@ describe('consumer groups on a 3-node cluster', function () {
     assignments.delete(3);
     await until(() => [...assignments.values()].flat().length === 6 && assignments.size === 2, 60_000, 'two members with all six partitions');
     const second = await produce('g-orders', 10_000, 'b');
-    await until(() => new Set(seen.map((s) => s.value)).size >= 20_000, 60_000, 'all 20,000 records');
+    try {
+      await until(() => new Set(seen.map((s) => s.value)).size >= 20_000, 60_000, 'all 20,000 records');
+    } catch (err) {
+      // What the group is stuck on: per partition, the records missing, the last offset seen by
+      // whom, and the leaders' high watermarks.
+      const values = new Set(seen.map((x) => x.value));
+      const missing = [...first, ...second].filter((v) => !values.has(v));
+      const byPartition = new Map<number, number>();
+      for (const v of missing) {
+        const i = Number(v.slice(2));
+        byPartition.set(i % 6, (byPartition.get(i % 6) ?? 0) + 1);
+      }
+      const last = new Map<number, Seen>();
+      for (const x of seen) if ((last.get(x.partition)?.offset ?? -1) < x.offset) last.set(x.partition, x);
+      console.log(`      missing ${missing.length}: ${JSON.stringify([...byPartition])}; assignments ${JSON.stringify([...assignments])}; last seen ${JSON.stringify([...last.values()])}`);
+      console.log(`      missing values: ${missing.slice(0, 5).join(' ')} ... ${missing.slice(-5).join(' ')}`);
+      // Are they in the log (a lost write), and who read what around them (a consumer skip)?
+      if (kcatPath() !== null) {
+        for (const p of byPartition.keys()) {
+          const out = await kcat(['-b', cluster.bootstrap.join(','), '-C', '-t', 'g-orders', '-p', String(p), '-o', 'beginning', '-e', '-q', '-f', '%o %s\\n'], undefined, 60_000);
+          const inLog = out.split('\n').filter((l) => missing.includes(l.split(' ')[1] ?? '')).map((l) => Number(l.split(' ')[0]));
+          console.log(`      partition ${p}: ${inLog.length} of the missing are in the log, offsets ${Math.min(...inLog)}..${Math.max(...inLog)}`);
+          if (inLog.length > 0) {
+            const lo = Math.min(...inLog) - 3;
+            const hi = Math.max(...inLog) + 3;
+            const near = seen.filter((x) => x.partition === p && x.offset >= lo && x.offset <= hi).sort((a, b) => a.offset - b.offset);
+            console.log(`      read near them: ${near.map((x) => `${x.offset}@m${x.member}`).join(' ')}`);
+          }
+        }
+      }
+      for (const st of await cluster.statuses()) console.log(JSON.stringify(st?.partitions.filter((x) => x.topic === 'g-orders' || x.topic === '__consumer_offsets')));
+      throw err;
+    }
     await Promise.all(consumers.slice(0, 2).map((c) => c.disconnect()));
     const values = new Set(seen.map((s) => s.value));
     for (const v of [...first, ...second]) expect(values.has(v), v).to.equal(true);

@@ -182,7 +182,7 @@ describe('Kafka clients against a 3-node cluster', function () {
           const leader = md.topics[0]!.partitions[0]!.leader;
           await cluster.node(leader).stop('SIGKILL');
           killed++;
-          setTimeout(() => cluster.node(leader).start(cluster.controllers), 3000);
+          cluster.restartLater(leader, 3000);
         }
       }
     } finally {

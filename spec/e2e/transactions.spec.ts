@@ -118,7 +118,7 @@ describe('transactions against a 3-node cluster', function () {
           const leader = await coordinatorOf('tx-three');
           await cluster.node(leader).stop('SIGKILL');
           killed++;
-          setTimeout(() => cluster.node(leader).start(cluster.controllers), 3000);
+          cluster.restartLater(leader, 3000);
         }
         if (i % 3 === 2) {
           await t.abort();
