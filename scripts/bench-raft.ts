@@ -1,5 +1,5 @@
 /**
- * `npm run bench:raft -- [--json] [--entries N] [--inflight N] [--entry-bytes N] [--peers] [--peers-dir DIR]`
+ * `npm run bench:raft -- [--json] [--entries N] [--inflight N] [--entry-bytes N] [--peers] [--peers-dir DIR] [--profile DIR]`
  *
  * A 3-node Raft group of real processes on loopback (real TCP, real segment files and LevelDB in a
  * temporary directory), 1 KiB entries, many proposals in flight, measured on the leader: entries/s,
@@ -8,6 +8,7 @@
  * `--peers` also runs etcd 3.4's own saturation check (`../shared/bench/etcd.sh perfl`: 3 members,
  * fsync per commit, 1 KiB values) in the same run and prints the ratio of the fsync-on rate to
  * etcd's put rate; without etcd here it uses the figure recorded in ../shared/bench/RESULTS.md.
+ * `--profile DIR` runs each node with --cpu-prof (one .cpuprofile per process and pass, in DIR).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     'entry-bytes': { type: 'string', default: '1024' },
     'base-port': { type: 'string', default: '17400' },
     peers: { type: 'boolean', default: false },
+    profile: { type: 'string' },
     'peers-dir': { type: 'string', default: fileURLToPath(new URL('../../../shared/bench', import.meta.url)) },
   },
 });
@@ -69,7 +71,10 @@ async function runOnce(fsync: boolean, round: number): Promise<Figures> {
   const children: ChildProcess[] = [];
   const leaderElected = new Promise<ChildProcess>((resolve) => {
     for (let i = 1; i <= 3; i++) {
-      const child = fork(new URL('./bench-raft-node.js', import.meta.url), [String(i), join(dir, `n${i}`), ports.join(','), String(fsync)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(new URL('./bench-raft-node.js', import.meta.url), [String(i), join(dir, `n${i}`), ports.join(','), String(fsync)], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        execArgv: values.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [],
+      });
       child.on('message', (m: { type: string }) => {
         if (m.type === 'leader') resolve(child);
       });

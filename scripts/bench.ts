@@ -87,6 +87,9 @@ interface Result {
   /** Servers' CPU per record, microseconds (summed over the 3 nodes). */
   serversCpuMicrosPerRecord?: number;
   clientCpuPercent?: number;
+  /** Latency scenarios: each node's longest event-loop stall over the window (ms), and its GC time (ms). */
+  serversLoopMaxMs?: number[];
+  serversGcMs?: number[];
   command: string;
   note?: string;
   error?: string;
@@ -118,6 +121,46 @@ function machineTicks(): [number, number] {
 }
 
 /** CPU meter over a window: servers (the nodes' own CPU time) and the whole machine. */
+/**
+ * Each node's longest event-loop stall and its GC time since the previous call, from the nodes'
+ * Prometheus endpoint (prom-client resets the event-loop delay histogram at every scrape; GC time is
+ * a cumulative sum, so the difference is taken here). Only the bench scrapes these nodes.
+ */
+class PauseMeter {
+  private readonly cluster: BenchCluster;
+  private gc0: number[] = [];
+
+  constructor(cluster: BenchCluster) {
+    this.cluster = cluster;
+  }
+
+  private async scrape(): Promise<{ loopMaxMs: number; gcMs: number }[]> {
+    return Promise.all(this.cluster.nodes.map(async (n) => {
+      try {
+        const text = await (await fetch(`http://127.0.0.1:${n.metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+        const loop = /^flotilla_nodejs_eventloop_lag_max_seconds\{[^}]*\} (\S+)$/m.exec(text);
+        let gc = 0;
+        for (const m of text.matchAll(/^flotilla_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)) gc += Number(m[1]);
+        return { loopMaxMs: loop ? Number(loop[1]) * 1000 : NaN, gcMs: gc * 1000 };
+      } catch {
+        return { loopMaxMs: NaN, gcMs: NaN };
+      }
+    }));
+  }
+
+  async begin(): Promise<void> {
+    this.gc0 = (await this.scrape()).map((x) => x.gcMs);
+  }
+
+  async end(): Promise<{ serversLoopMaxMs: number[]; serversGcMs: number[] }> {
+    const now = await this.scrape();
+    return {
+      serversLoopMaxMs: now.map((x) => round(x.loopMaxMs, 1)),
+      serversGcMs: now.map((x, i) => round(x.gcMs - (this.gc0[i] ?? NaN), 1)),
+    };
+  }
+}
+
 class CpuMeter {
   private readonly cluster: BenchCluster;
   private s0 = 0;
@@ -332,7 +375,7 @@ async function kafkajsThroughput(ctx: Ctx, topic: string, size: number, window: 
  * were acknowledged; each record's latency runs from the send call to the ack. Records still not
  * acknowledged 10 s after the window count as infinitely late (they are in the percentiles).
  */
-async function kafkajsLatency(ctx: Ctx, topic: string, size: number, rate: number, seconds: number): Promise<{ lats: number[]; acked: number; errors: number; unacked: number; cpu: ReturnType<CpuMeter['end']> }> {
+async function kafkajsLatency(ctx: Ctx, topic: string, size: number, rate: number, seconds: number): Promise<{ lats: number[]; acked: number; errors: number; unacked: number; cpu: ReturnType<CpuMeter['end']>; stalls: Awaited<ReturnType<PauseMeter['end']>> }> {
   await createTopic(ctx, topic);
   const producer = await kafkajsProducer(ctx);
   const value = Buffer.alloc(size, 0x78);
@@ -345,6 +388,8 @@ async function kafkajsLatency(ctx: Ctx, topic: string, size: number, rate: numbe
   let issued = 0;
   let done = 0;
   let errors = 0;
+  const pauses = new PauseMeter(ctx.cluster);
+  await pauses.begin();
   const meter = new CpuMeter(ctx.cluster);
   meter.begin();
   const start = process.hrtime.bigint();
@@ -381,9 +426,10 @@ async function kafkajsLatency(ctx: Ctx, topic: string, size: number, rate: numbe
     tick();
   });
   const cpu = meter.end();
+  const stalls = await pauses.end();
   await producer.disconnect();
   const acked = lats.filter((x) => Number.isFinite(x)).length;
-  return { lats, acked, errors, unacked: total - done, cpu };
+  return { lats, acked, errors, unacked: total - done, cpu, stalls };
 }
 
 /** Waits (at most 20 s) until the nodes are nearly idle: a previous scenario's backlog is worked off. */
@@ -676,7 +722,7 @@ function latencyScenario(name: string, size: number, rate: number, fsync: boolea
         fsync, client: 'kafkajs', recordBytes: size, records: r.acked, seconds: round(r.cpu.seconds), targetRate: rate,
         recordsPerSecond: Math.round(r.acked / r.cpu.seconds), ...latencyFigures(r.lats), errors: r.errors + r.unacked,
         serversCpuPercent: r.cpu.serversCpuPercent, machineBusyPercent: r.cpu.machineBusyPercent, clientCpuPercent: r.cpu.selfCpuPercent,
-        serversCpuMicrosPerRecord: round((r.cpu.serversCpuSeconds * 1e6) / Math.max(1, r.acked), 1),
+        serversCpuMicrosPerRecord: round((r.cpu.serversCpuSeconds * 1e6) / Math.max(1, r.acked), 1), ...r.stalls,
         command: 'KafkaJS producer.send({ acks: -1, messages: [records due] }) every 1 ms timer tick, timed from the call to the ack',
         note: r.unacked > 0 ? `${r.unacked} records not acknowledged 10 s after the window (counted as infinitely late): the cluster cannot sustain this rate` : undefined,
       };
@@ -740,6 +786,7 @@ function figureLine(r: Result): string {
   }
   const cpu = `servers ${r.serversCpuPercent}% CPU${r.serversCpuMicrosPerRecord !== undefined ? ` (${fmt(r.serversCpuMicrosPerRecord, 1)} µs/record)` : ''}, machine ${r.machineBusyPercent}% busy${r.clientCpuPercent !== undefined ? `, bench process ${r.clientCpuPercent}%` : ''}`;
   let line = `${r.scenario.padEnd(22)} ${parts.join('')}; ${cpu}${r.errors > 0 ? `; ${r.errors} errors` : ''}`;
+  if (r.serversLoopMaxMs) line += `\n${''.padEnd(22)}   servers' longest event-loop stall ${r.serversLoopMaxMs.join(', ')} ms; GC ${r.serversGcMs?.join(', ')} ms`;
   if (r.note !== undefined && r.p50Ms !== undefined) line += `\n${''.padEnd(22)}   note: ${r.note}`;
   if (r.peer) {
     const p = r.peer;
