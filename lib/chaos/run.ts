@@ -5,14 +5,17 @@
  * polls and the final OffsetFetch, stop the nodes, read every replica's files (data partitions,
  * `__consumer_offsets` partitions, the metadata log) and check it all (checker.ts).
  *
- * The run folder keeps: run.json (parameters, seed, the command that repeats the run),
+ * The run folder keeps: run.json (parameters, seed, the code's git version, the command that
+ * repeats the run),
  * schedule.json (planned faults), faults.jsonl (faults as injected, with the nodes they hit),
  * history.jsonl (sends, polls, group joins / commits / fetched offsets, high watermark samples),
  * consumers.log (kcat's stderr), node-<id>.log, data/node-<id>/ (every node's data dir; copied
  * out of its tmpfs when the run had disk-full faults), final-status.json and report.json.
  */
+import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Xoshiro128 } from '../base/prng.js';
 import { OFFSETS_TOPIC } from '../group/offsets-partition.js';
 import { partitionFor } from '../group/records.js';
@@ -26,6 +29,20 @@ import {
   AssignedConsumer, GroupMember, HistoryRecorder, OffsetObserver, ProducerWorkload, StatusSampler, type TopicPartition, type Workload,
   finalGroupOffsets, finalPolls, kafkaFor,
 } from './workload.js';
+
+/**
+ * The code under test: `git describe --always --dirty` of the project's work tree as the run starts
+ * (dist/ is built from it), or null outside a git work tree. A soak's runs can then be told apart
+ * when the tree moved between them.
+ */
+function codeVersion(): string | null {
+  try {
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: root, timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
+  } catch {
+    return null;
+  }
+}
 
 /** The consumer group of every run, and its size. */
 const GROUP = 'chaos-group';
@@ -146,7 +163,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const diskFaults = faults.includes('disk-full');
   const prng = new Xoshiro128(options.seed);
   const schedule = planSchedule(prng.fork(), { nodes: options.nodes, durationMs, faults, partitions, groups, overlap: options.overlap === true });
-  writeFileSync(join(runDir, 'run.json'), `${JSON.stringify({ seed: options.seed, nodes: options.nodes, durationS: options.durationS, faults, skippedFaults, topics, groups, groupMembers, overlap: options.overlap === true, basePort: options.basePort, command, startedAt: new Date().toISOString() }, null, 2)}\n`);
+  const code = codeVersion();
+  writeFileSync(join(runDir, 'run.json'), `${JSON.stringify({ seed: options.seed, code, nodes: options.nodes, durationS: options.durationS, faults, skippedFaults, topics, groups, groupMembers, overlap: options.overlap === true, basePort: options.basePort, command, startedAt: new Date().toISOString() }, null, 2)}\n`);
   writeFileSync(join(runDir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
   log(`chaos: seed ${options.seed}, ${options.nodes} nodes, ${options.durationS} s, ${schedule.length} faults planned; run folder ${runDir}`);
 
@@ -388,7 +406,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       sends: history.sends, polls: history.polls, hw: history.hw, joins: history.joins, commits: history.commits,
       offsetFetches: history.offsetFetches, replicas, committed, voters, lastHealMs, recoveredMs, finalPollsComplete: finalComplete,
     });
-    writeFileSync(join(runDir, 'report.json'), `${JSON.stringify({ seed: options.seed, command, faultsInjected: injected, skippedFaults, ...report }, null, 2)}\n`);
+    writeFileSync(join(runDir, 'report.json'), `${JSON.stringify({ seed: options.seed, code, command, faultsInjected: injected, skippedFaults, ...report }, null, 2)}\n`);
     return { report, runDir, seed: options.seed, command, faultsInjected: injected, skippedFaults };
   } finally {
     supervising = false;
