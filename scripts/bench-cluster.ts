@@ -83,6 +83,15 @@ export class BenchNode {
       return null;
     }
   }
+
+  /** The node's Prometheus text (/metrics), or null when it does not answer. */
+  async metrics(): Promise<string | null> {
+    try {
+      return await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    } catch {
+      return null;
+    }
+  }
 }
 
 export class BenchCluster {

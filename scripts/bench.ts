@@ -120,7 +120,6 @@ function machineTicks(): [number, number] {
   return [total - idle, total];
 }
 
-/** CPU meter over a window: servers (the nodes' own CPU time) and the whole machine. */
 /**
  * Each node's longest event-loop stall and its GC time since the previous call, from the nodes'
  * Prometheus endpoint (prom-client resets the event-loop delay histogram at every scrape; GC time is
@@ -136,15 +135,12 @@ class PauseMeter {
 
   private async scrape(): Promise<{ loopMaxMs: number; gcMs: number }[]> {
     return Promise.all(this.cluster.nodes.map(async (n) => {
-      try {
-        const text = await (await fetch(`http://127.0.0.1:${n.metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-        const loop = /^flotilla_nodejs_eventloop_lag_max_seconds\{[^}]*\} (\S+)$/m.exec(text);
-        let gc = 0;
-        for (const m of text.matchAll(/^flotilla_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)) gc += Number(m[1]);
-        return { loopMaxMs: loop ? Number(loop[1]) * 1000 : NaN, gcMs: gc * 1000 };
-      } catch {
-        return { loopMaxMs: NaN, gcMs: NaN };
-      }
+      const text = await n.metrics();
+      if (text === null) return { loopMaxMs: NaN, gcMs: NaN };
+      const loop = /^flotilla_nodejs_eventloop_lag_max_seconds\{[^}]*\} (\S+)$/m.exec(text);
+      let gc = 0;
+      for (const m of text.matchAll(/^flotilla_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)) gc += Number(m[1]);
+      return { loopMaxMs: loop ? Number(loop[1]) * 1000 : NaN, gcMs: gc * 1000 };
     }));
   }
 
@@ -161,6 +157,7 @@ class PauseMeter {
   }
 }
 
+/** CPU meter over a window: servers (the nodes' own CPU time) and the whole machine. */
 class CpuMeter {
   private readonly cluster: BenchCluster;
   private s0 = 0;

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import kafkajs, { type Admin, type Producer } from 'kafkajs';
-import { TestCluster, kcat, kcatPath, until } from './cluster-harness.js';
+import { TestCluster, kcat, kcatPath, sendByPartition, until } from './cluster-harness.js';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -44,10 +44,7 @@ describe('a cluster of real flotilla processes', function () {
   const produce = async (round: string): Promise<void> => {
     for (const topic of TOPICS) {
       const messages = Array.from({ length: PARTITIONS * 2 }, (_, i) => ({ partition: i % PARTITIONS, value: `${round}-${topic}-${i}` }));
-      // One partition per send: KafkaJS 2.2.4 loses a partition's records when its leadership moves,
-      // mid-send, to a broker that already answered for another partition of the same send (its
-      // retry skips brokers that answered) and still reports success. README: Kafka compatibility.
-      for (let p = 0; p < PARTITIONS; p++) await producer.send({ topic, acks: -1, messages: messages.filter((m) => m.partition === p) });
+      await sendByPartition(producer, topic, messages);
       for (const m of messages) {
         const k = `${topic}/${m.partition}`;
         acked.set(k, [...(acked.get(k) ?? []), m.value]);

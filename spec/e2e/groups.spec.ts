@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { TestCluster, kcat, kcatPath, until } from './cluster-harness.js';
+import { TestCluster, kcat, kcatPath, sendByPartition, until } from './cluster-harness.js';
 
 interface Seen {
   member: number;
@@ -41,15 +41,46 @@ describe('consumer groups on a 3-node cluster', function () {
       for (let i = 0; i < count; i += 500) {
         const batch = Array.from({ length: Math.min(500, count - i) }, (_, j) => `${tag}-${i + j}`);
         values.push(...batch);
-        // One partition per send (as in cluster.spec.ts): KafkaJS 2.2.4 can lose a partition of a
-        // multi-partition send whose leadership moves mid-send (leader balancing moved one here).
-        const messages = batch.map((value, j) => ({ value, partition: (i + j) % 6 }));
-        await Promise.all([0, 1, 2, 3, 4, 5].map((p) => producer.send({ topic, acks: -1, messages: messages.filter((m) => m.partition === p) })));
+        await sendByPartition(producer, topic, batch.map((value, j) => ({ value, partition: (i + j) % 6 })));
       }
     } finally {
       await producer.disconnect();
     }
     return values;
+  }
+
+  /**
+   * Prints what a group that never saw every record is stuck on: per partition, the records
+   * missing, the last offset seen by whom, whether the log holds them (a lost write) or who read
+   * around them (a consumer skip), and the leaders' high watermarks.
+   */
+  async function explainMissing(expected: readonly string[], seen: readonly Seen[], assignments: ReadonlyMap<number, number[]>): Promise<void> {
+    const values = new Set(seen.map((x) => x.value));
+    const missing = expected.filter((v) => !values.has(v));
+    const byPartition = new Map<number, number>();
+    for (const v of missing) {
+      const i = Number(v.slice(2));
+      byPartition.set(i % 6, (byPartition.get(i % 6) ?? 0) + 1);
+    }
+    const last = new Map<number, Seen>();
+    for (const x of seen) if ((last.get(x.partition)?.offset ?? -1) < x.offset) last.set(x.partition, x);
+    console.log(`      missing ${missing.length}: ${JSON.stringify([...byPartition])}; assignments ${JSON.stringify([...assignments])}; last seen ${JSON.stringify([...last.values()])}`);
+    console.log(`      missing values: ${missing.slice(0, 5).join(' ')} ... ${missing.slice(-5).join(' ')}`);
+    // Are they in the log (a lost write), and who read what around them (a consumer skip)?
+    if (kcatPath() !== null) {
+      for (const p of byPartition.keys()) {
+        const out = await kcat(['-b', cluster.bootstrap.join(','), '-C', '-t', 'g-orders', '-p', String(p), '-o', 'beginning', '-e', '-q', '-f', '%o %s\\n'], undefined, 60_000);
+        const inLog = out.split('\n').filter((l) => missing.includes(l.split(' ')[1] ?? '')).map((l) => Number(l.split(' ')[0]));
+        console.log(`      partition ${p}: ${inLog.length} of the missing are in the log, offsets ${Math.min(...inLog)}..${Math.max(...inLog)}`);
+        if (inLog.length > 0) {
+          const lo = Math.min(...inLog) - 3;
+          const hi = Math.max(...inLog) + 3;
+          const near = seen.filter((x) => x.partition === p && x.offset >= lo && x.offset <= hi).sort((a, b) => a.offset - b.offset);
+          console.log(`      read near them: ${near.map((x) => `${x.offset}@m${x.member}`).join(' ')}`);
+        }
+      }
+    }
+    for (const st of await cluster.statuses()) console.log(JSON.stringify(st?.partitions.filter((x) => x.topic === 'g-orders' || x.topic === '__consumer_offsets')));
   }
 
   /** A KafkaJS group member that records what it sees and commits after each batch. */
@@ -96,34 +127,7 @@ describe('consumer groups on a 3-node cluster', function () {
     try {
       await until(() => new Set(seen.map((s) => s.value)).size >= 20_000, 60_000, 'all 20,000 records');
     } catch (err) {
-      // What the group is stuck on: per partition, the records missing, the last offset seen by
-      // whom, and the leaders' high watermarks.
-      const values = new Set(seen.map((x) => x.value));
-      const missing = [...first, ...second].filter((v) => !values.has(v));
-      const byPartition = new Map<number, number>();
-      for (const v of missing) {
-        const i = Number(v.slice(2));
-        byPartition.set(i % 6, (byPartition.get(i % 6) ?? 0) + 1);
-      }
-      const last = new Map<number, Seen>();
-      for (const x of seen) if ((last.get(x.partition)?.offset ?? -1) < x.offset) last.set(x.partition, x);
-      console.log(`      missing ${missing.length}: ${JSON.stringify([...byPartition])}; assignments ${JSON.stringify([...assignments])}; last seen ${JSON.stringify([...last.values()])}`);
-      console.log(`      missing values: ${missing.slice(0, 5).join(' ')} ... ${missing.slice(-5).join(' ')}`);
-      // Are they in the log (a lost write), and who read what around them (a consumer skip)?
-      if (kcatPath() !== null) {
-        for (const p of byPartition.keys()) {
-          const out = await kcat(['-b', cluster.bootstrap.join(','), '-C', '-t', 'g-orders', '-p', String(p), '-o', 'beginning', '-e', '-q', '-f', '%o %s\\n'], undefined, 60_000);
-          const inLog = out.split('\n').filter((l) => missing.includes(l.split(' ')[1] ?? '')).map((l) => Number(l.split(' ')[0]));
-          console.log(`      partition ${p}: ${inLog.length} of the missing are in the log, offsets ${Math.min(...inLog)}..${Math.max(...inLog)}`);
-          if (inLog.length > 0) {
-            const lo = Math.min(...inLog) - 3;
-            const hi = Math.max(...inLog) + 3;
-            const near = seen.filter((x) => x.partition === p && x.offset >= lo && x.offset <= hi).sort((a, b) => a.offset - b.offset);
-            console.log(`      read near them: ${near.map((x) => `${x.offset}@m${x.member}`).join(' ')}`);
-          }
-        }
-      }
-      for (const st of await cluster.statuses()) console.log(JSON.stringify(st?.partitions.filter((x) => x.topic === 'g-orders' || x.topic === '__consumer_offsets')));
+      await explainMissing([...first, ...second], seen, assignments);
       throw err;
     }
     await Promise.all(consumers.slice(0, 2).map((c) => c.disconnect()));
