@@ -292,12 +292,38 @@ export function resetPlanText(groupId: string, topic: string, rows: readonly Res
   return `${head}\n${table}`;
 }
 
+/** Kafka errors that mean "ask FindCoordinator again": the group's coordinator moved or is loading. */
+const COORDINATOR_MOVED = new Set(['NOT_COORDINATOR_FOR_GROUP', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS']);
+
+export function coordinatorMoved(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined; e !== undefined && e !== null; e = e.cause as typeof e) {
+    if (typeof e.type === 'string' && COORDINATOR_MOVED.has(e.type)) return true;
+  }
+  return false;
+}
+
+/**
+ * Runs a group command with an admin client. KafkaJS's admin looks a group's coordinator up once
+ * per call and retries the same node, so a coordinator that moved (leader balancing moves
+ * `__consumer_offsets` leaders) fails the call: the whole command runs again, with a fresh lookup,
+ * until --timeout. Safe for every group command: a refused call changed nothing, a repeated reset
+ * sets the same offsets, and each command prints only once it has its answer.
+ */
 async function withAdmin(command: string, options: ClientOptions, fn: (admin: Admin) => Promise<void>): Promise<void> {
   let admin: Admin | undefined;
   try {
     admin = createClient(options).admin();
     await admin.connect();
-    await fn(admin);
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      try {
+        await fn(admin);
+        return;
+      } catch (err) {
+        if (!coordinatorMoved(err) || Date.now() >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   } catch (err) {
     reportFailure(command, err, (e) => describeGroupsError(e, options.bootstrap));
   } finally {

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import kafkajs, { type GroupDescription } from 'kafkajs';
 import {
-  assignmentText, decodeConsumerAssignment, describeGroupsError, describeText, lagOf, memberRows, parseDatetime, parseResetTarget,
+  assignmentText, coordinatorMoved, decodeConsumerAssignment, describeGroupsError, describeText, lagOf, memberRows, parseDatetime, parseResetTarget,
   planReset, resetPlanText, type GroupReport, type PartitionOffsets,
 } from '../../lib/cli/groups.js';
 import { CliError, ExitCode } from '../../lib/cli/output.js';
@@ -210,6 +210,16 @@ describe('cli groups: text output', () => {
       groups: [{ groupId: 'g', errorCode: 68, error: { type: 'NON_EMPTY_GROUP', message: 'The group is not empty' } }],
     });
     expect(describeGroupsError(err, 'h:1')).to.equal('Error in DeleteGroups: g: NON_EMPTY_GROUP');
+  });
+
+  it('a moved or loading coordinator means ask again (also behind KafkaJS retry wrappers); other errors do not', () => {
+    const moved = new kafkajs.KafkaJSProtocolError('This is not the correct coordinator for this group');
+    Object.assign(moved, { type: 'NOT_COORDINATOR_FOR_GROUP' });
+    expect(coordinatorMoved(moved)).to.equal(true);
+    expect(coordinatorMoved(new kafkajs.KafkaJSNumberOfRetriesExceeded(moved, { retryCount: 3, retryTime: 2000 }))).to.equal(true);
+    expect(coordinatorMoved(Object.assign(new Error('loading'), { type: 'COORDINATOR_LOAD_IN_PROGRESS' }))).to.equal(true);
+    expect(coordinatorMoved(Object.assign(new Error('not empty'), { type: 'NON_EMPTY_GROUP' }))).to.equal(false);
+    expect(coordinatorMoved(new Error('connection refused'))).to.equal(false);
   });
 });
 
