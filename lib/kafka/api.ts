@@ -20,7 +20,11 @@ export interface ApiDefinition<Req, Res> {
   readonly request: MessageSchema<Req>;
   readonly response: MessageSchema<Res>;
   isFlexible(version: number): boolean;
-  /** Decodes a request body that must fill `r` exactly (trailing bytes are CORRUPT). */
+  /**
+   * Decodes a request body. Bytes after the last field this version defines are left in `r`
+   * unread, as Kafka's own parser leaves them (librdkafka 2.x pads some requests); the caller
+   * counts them. A field that cannot be read is CORRUPT.
+   */
   decodeRequest(r: Reader, version: number): Req;
   encodeResponse(w: Writer, version: number, body: Res): void;
   encodeRequest(w: Writer, version: number, body: Req): void;
@@ -59,9 +63,7 @@ export function defineApi<Req, Res>(spec: ApiSpec<Req, Res>): ApiDefinition<Req,
     decodeRequest(r: Reader, version: number): Req {
       // The version comes off the wire: the dispatcher checks it first; here it is an invariant.
       checkVersion(spec.name, spec, version);
-      const body = decodeMessage(request, r, version);
-      r.expectEnd(request.name);
-      return body;
+      return decodeMessage(request, r, version);
     },
     encodeResponse(w: Writer, version: number, body: Res): void {
       checkVersion(spec.name, spec, version);

@@ -133,7 +133,14 @@ export function apiVersionsBody(errorCodeValue = 0, throttleTimeMs = 0): ApiVers
 }
 
 export type ParsedRequest =
-  | { readonly kind: 'request'; readonly header: RequestHeader; readonly api: AnyApi; readonly body: unknown }
+  | {
+      readonly kind: 'request';
+      readonly header: RequestHeader;
+      readonly api: AnyApi;
+      readonly body: unknown;
+      /** Bytes after the body's last known field: ignored, as Kafka ignores them. */
+      readonly trailingBytes: number;
+    }
   /** A key this broker does not know, or a version outside its range; the body is not read. */
   | {
       readonly kind: 'unsupported';
@@ -144,7 +151,9 @@ export type ParsedRequest =
 
 /**
  * Parses one request frame (without its size prefix). For a known API and version it reads the
- * header (v1, or v2 for flexible versions) and the body, which must fill the frame exactly.
+ * header (v1, or v2 for flexible versions) and the body. Bytes after the body's last known field
+ * are not an error (Kafka's parser ignores them, and librdkafka 2.x sends some): they are counted
+ * in `trailingBytes` for the server to report.
  */
 export function parseRequest(frame: Buffer): ParsedRequest {
   const prefix = decodeRequestHeaderPrefix(new Reader(frame));
@@ -155,7 +164,7 @@ export function parseRequest(frame: Buffer): ParsedRequest {
   const r = new Reader(frame);
   const header = decodeRequestHeader(r, requestHeaderVersion(api.isFlexible(prefix.apiVersion)));
   const body = api.decodeRequest(r, prefix.apiVersion);
-  return { kind: 'request', header, api, body };
+  return { kind: 'request', header, api, body, trailingBytes: r.remaining };
 }
 
 interface Encodable<T> {
