@@ -35,7 +35,7 @@ describe('kafka golden bytes: group APIs', () => {
   it('JoinGroup v5 request (KafkaJS): header v1, classic strings, nullable groupInstanceId, protocols', () => {
     const body = {
       groupId: 'g', sessionTimeoutMs: 30000, rebalanceTimeoutMs: 60000, memberId: '', groupInstanceId: null,
-      protocolType: 'consumer', protocols: [{ name: 'RoundRobinAssigner', metadata: Buffer.from([1, 2]) }],
+      protocolType: 'consumer', protocols: [{ name: 'RoundRobinAssigner', metadata: Buffer.from([1, 2]) }], reason: null,
     };
     const bytes = hex(`000b 0005 00000007 ${s16('kafkajs')} | ${s16('g')} 00007530 0000ea60 0000 ffff ${s16('consumer')}
       00000001 ${s16('RoundRobinAssigner')} 00000002 0102`);
@@ -44,7 +44,9 @@ describe('kafka golden bytes: group APIs', () => {
   });
 
   it('JoinGroup v5 response: MEMBER_ID_REQUIRED with the generated member id', () => {
-    const body = { throttleTimeMs: 0, errorCode: 79, generationId: -1, protocolName: '', leader: '', memberId: 'm-1', members: [] };
+    const body = {
+      throttleTimeMs: 0, errorCode: 79, generationId: -1, protocolType: null, protocolName: '', leader: '', skipAssignment: false, memberId: 'm-1', members: [],
+    };
     const bytes = hex(`00000007 | 00000000 004f ffffffff 0000 0000 ${s16('m-1')} 00000000`);
     expect(encodeResponseFrame(joinGroupApi, 5, 7, body)).to.deep.equal(framed(bytes));
     expect(parseResponse(joinGroupApi, 5, bytes).body).to.deep.equal(body);
@@ -52,7 +54,7 @@ describe('kafka golden bytes: group APIs', () => {
 
   it('JoinGroup v6 response (flexible): header v1, compact strings and arrays, tagged sections', () => {
     const body = {
-      throttleTimeMs: 0, errorCode: 0, generationId: 1, protocolName: 'range', leader: 'a', memberId: 'a',
+      throttleTimeMs: 0, errorCode: 0, generationId: 1, protocolType: null, protocolName: 'range', leader: 'a', skipAssignment: false, memberId: 'a',
       members: [{ memberId: 'a', groupInstanceId: 'i', metadata: Buffer.from([9]) }],
     };
     const bytes = hex(`00000002 00 | 00000000 0000 00000001 ${cs('range')} ${cs('a')} ${cs('a')} 02 ${cs('a')} ${cs('i')} 02 09 00 | 00`);
@@ -61,11 +63,14 @@ describe('kafka golden bytes: group APIs', () => {
   });
 
   it('SyncGroup v3 request and response', () => {
-    const body = { groupId: 'g', generationId: 3, memberId: 'm', groupInstanceId: null, assignments: [{ memberId: 'm', assignment: Buffer.from([7]) }] };
+    const body = {
+      groupId: 'g', generationId: 3, memberId: 'm', groupInstanceId: null, protocolType: null, protocolName: null,
+      assignments: [{ memberId: 'm', assignment: Buffer.from([7]) }],
+    };
     const bytes = hex(`000e 0003 00000001 ${s16('kafkajs')} | ${s16('g')} 00000003 ${s16('m')} ffff 00000001 ${s16('m')} 00000001 07`);
     expect(encodeRequestFrame(syncGroupApi, 3, 1, 'kafkajs', body)).to.deep.equal(framed(bytes));
     expect(request(bytes)).to.deep.equal(body);
-    const res = { throttleTimeMs: 0, errorCode: 0, assignment: Buffer.from([7]) };
+    const res = { throttleTimeMs: 0, errorCode: 0, protocolType: null, protocolName: null, assignment: Buffer.from([7]) };
     const rbytes = hex('00000001 | 00000000 0000 00000001 07');
     expect(encodeResponseFrame(syncGroupApi, 3, 1, res)).to.deep.equal(framed(rbytes));
   });
@@ -78,7 +83,7 @@ describe('kafka golden bytes: group APIs', () => {
   it('LeaveGroup v1 (librdkafka) has one memberId; v3 (KafkaJS) a batch of members', () => {
     const v1 = hex(`000d 0001 00000005 ${s16('rdkafka')} | ${s16('g')} ${s16('m')}`);
     expect(request(v1)).to.deep.equal({ groupId: 'g', memberId: 'm', members: [] });
-    const body = { groupId: 'g', memberId: '', members: [{ memberId: 'm', groupInstanceId: 's' }] };
+    const body = { groupId: 'g', memberId: '', members: [{ memberId: 'm', groupInstanceId: 's', reason: null }] };
     const v3 = hex(`000d 0003 00000005 ${s16('kafkajs')} | ${s16('g')} 00000001 ${s16('m')} ${s16('s')}`);
     expect(encodeRequestFrame(leaveGroupApi, 3, 5, 'kafkajs', body)).to.deep.equal(framed(v3));
     expect(request(v3)).to.deep.equal(body);
@@ -114,8 +119,8 @@ describe('kafka golden bytes: group APIs', () => {
 
   it('ListGroups v4 (librdkafka, flexible) with a states filter; DeleteGroups v1', () => {
     const bytes = hex(`0010 0004 00000001 ${s16('rdkafka')} 00 | 02 ${cs('Stable')} 00`);
-    expect(request(bytes)).to.deep.equal({ statesFilter: ['Stable'] });
-    const res = { throttleTimeMs: 0, errorCode: 0, groups: [{ groupId: 'g', protocolType: 'consumer', groupState: 'Stable' }] };
+    expect(request(bytes)).to.deep.equal({ statesFilter: ['Stable'], typesFilter: [] });
+    const res = { throttleTimeMs: 0, errorCode: 0, groups: [{ groupId: 'g', protocolType: 'consumer', groupState: 'Stable', groupType: '' }] };
     const rbytes = hex(`00000001 00 | 00000000 0000 02 ${cs('g')} ${cs('consumer')} ${cs('Stable')} 00 00`);
     expect(encodeResponseFrame(listGroupsApi, 4, 1, res)).to.deep.equal(framed(rbytes));
     const del = hex(`002a 0001 00000001 ${s16('kafkajs')} | 00000001 ${s16('g')}`);

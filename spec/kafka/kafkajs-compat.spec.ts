@@ -177,7 +177,7 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
     expect(cpRes.topicErrors).to.deep.equal([{ topic: 't', errorCode: 37, errorMessage: 'no' }]);
 
     const dc = await fromKafkaJs('describeConfigs', 2, { resources: [{ type: 2, name: 't', configNames: ['retention.ms'] }], includeSynonyms: true });
-    expect(dc.body).to.deep.equal({ resources: [{ resourceType: 2, resourceName: 't', configurationKeys: ['retention.ms'] }], includeSynonyms: true });
+    expect(dc.body).to.deep.equal({ resources: [{ resourceType: 2, resourceName: 't', configurationKeys: ['retention.ms'] }], includeSynonyms: true, includeDocumentation: false });
     const dcRes = await toKafkaJs('describeConfigs', describeConfigsApi, 2, {
       throttleTimeMs: 0,
       results: [{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't', configs: [{
