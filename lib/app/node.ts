@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlotillaError } from '../base/errors.js';
 import { Xoshiro128 } from '../base/prng.js';
-import type { ConfigEntryView } from '../broker/api.js';
+import type { ConfigEntryView, ConfigValueType } from '../broker/api.js';
 import { Broker } from '../broker/broker.js';
 import { LogManager } from '../broker/log-manager.js';
 import { Partition } from '../broker/partition.js';
@@ -371,12 +371,12 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     stops.push(['log maintenance', () => logs.close()]);
 
     const nodeConfigEntries: ConfigEntryView[] = [
-      entry('broker.id', String(config.nodeId), 'the node id'),
-      entry('broker.rack', config.rack, 'the node rack'),
-      entry('auto.create.topics.enable', String(config.autoCreateTopics), 'create unknown topics on first use'),
-      entry('num.partitions', String(config.numPartitions), 'default partition count of a new topic'),
-      entry('default.replication.factor', String(config.defaultReplicationFactor), 'default replication factor of a new topic'),
-      entry('log.dirs', config.dataDir, 'where this node keeps its data'),
+      entry('broker.id', 'int', String(config.nodeId), 'the node id'),
+      entry('broker.rack', 'string', config.rack, 'the node rack'),
+      entry('auto.create.topics.enable', 'boolean', String(config.autoCreateTopics), 'create unknown topics on first use'),
+      entry('num.partitions', 'int', String(config.numPartitions), 'default partition count of a new topic'),
+      entry('default.replication.factor', 'short', String(config.defaultReplicationFactor), 'default replication factor of a new topic'),
+      entry('log.dirs', 'string', config.dataDir, 'where this node keeps its data'),
     ];
     const broker = new Broker({
       nodeId: config.nodeId,
@@ -474,8 +474,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   }
 }
 
-function entry(name: string, value: string | null, doc: string): ConfigEntryView {
-  return { name, value, readOnly: true, source: 'broker', sensitive: false, doc };
+function entry(name: string, type: ConfigValueType, value: string | null, doc: string): ConfigEntryView {
+  return { name, type, value, readOnly: true, source: 'broker', sensitive: false, doc };
 }
 
 function summary(s: ReturnType<RaftNode['status']>): Record<string, unknown> {

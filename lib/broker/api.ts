@@ -128,8 +128,13 @@ export interface ListOffsetResult {
 
 /** topic: set on the topic; cluster: a cluster-wide default (broker resource ""); broker: this node's settings; default: Kafka's. */
 export type ConfigSource = 'topic' | 'cluster' | 'broker' | 'default';
+/** Kafka's DescribeConfigs ConfigType, by name (v3+ of the response carries it as a code). */
+export type ConfigValueType = 'boolean' | 'string' | 'int' | 'short' | 'long' | 'double' | 'list' | 'class' | 'password';
+
 export interface ConfigEntryView {
   readonly name: string;
+  /** The value's type; absent: unknown. */
+  readonly type?: ConfigValueType;
   readonly value: string | null;
   readonly readOnly: boolean;
   readonly source: ConfigSource;

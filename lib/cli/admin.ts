@@ -312,7 +312,7 @@ export function registerClusterCommands(program: Command): void {
         const sets = (opts.set ?? []).map((x) => parseConfigPair(x, '--set'));
         const deletes = opts.delete ?? [];
         const describe = await oneRequest(opts.bootstrap, describeConfigsApi, 2, {
-          resources: [{ resourceType: BROKER_RESOURCE, resourceName: CLUSTER_DEFAULT_RESOURCE, configurationKeys: null }], includeSynonyms: false,
+          resources: [{ resourceType: BROKER_RESOURCE, resourceName: CLUSTER_DEFAULT_RESOURCE, configurationKeys: null }], includeSynonyms: false, includeDocumentation: false,
         }, opts.timeoutMs);
         const found = describe.results[0];
         if (found === undefined || found.errorCode !== 0) throw new CliError(`describe the cluster-wide defaults failed: ${found?.errorMessage ?? `error code ${found?.errorCode ?? 'none'}`}`);

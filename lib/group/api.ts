@@ -36,6 +36,13 @@ export interface JoinGroupInput {
   readonly protocols: readonly ProtocolOffer[];
   /** JoinGroup v4+: a member without id gets MEMBER_ID_REQUIRED and a generated id (KIP-394). */
   readonly requireKnownMemberId: boolean;
+  /**
+   * JoinGroup v9+ (KIP-814): a static leader that rejoins a Stable group unchanged gets the members
+   * with `skipAssignment` (it must not reassign); before v9 it gets no members. Absent: false.
+   */
+  readonly supportSkippingAssignment?: boolean;
+  /** JoinGroup v8+: why the member (re)joins, for the log (KIP-800). */
+  readonly reason?: string | null;
 }
 
 export interface JoinedMember {
@@ -52,6 +59,10 @@ export interface JoinGroupResult {
   readonly memberId: string;
   /** Every member with its metadata for the chosen protocol, for the leader only; [] for followers. */
   readonly members: readonly JoinedMember[];
+  /** The group's protocol type; null on errors (JoinGroup v7+ carries it). */
+  readonly protocolType: string | null;
+  /** The leader must not compute an assignment: the group is Stable and keeps its own (KIP-814). */
+  readonly skipAssignment: boolean;
 }
 
 export interface SyncGroupInput {
@@ -61,11 +72,20 @@ export interface SyncGroupInput {
   readonly groupInstanceId: string | null;
   /** The leader's assignment; [] from followers. */
   readonly assignments: readonly { readonly memberId: string; readonly assignment: Buffer }[];
+  /**
+   * SyncGroup v5+ (KIP-559): the member's idea of the group's protocol type and name; when given
+   * and not the group's, INCONSISTENT_GROUP_PROTOCOL. Absent or null: not checked.
+   */
+  readonly protocolType?: string | null;
+  readonly protocolName?: string | null;
 }
 
 export interface SyncGroupResult {
   readonly error: GroupErrorName | null;
   readonly assignment: Buffer;
+  /** The group's protocol type and name on success (SyncGroup v5+ returns them); null on errors. */
+  readonly protocolType: string | null;
+  readonly protocolName: string | null;
 }
 
 export interface HeartbeatInput {
@@ -78,6 +98,8 @@ export interface HeartbeatInput {
 export interface LeavingMember {
   readonly memberId: string;
   readonly groupInstanceId: string | null;
+  /** LeaveGroup v5+: why the member leaves, for the log (KIP-800). */
+  readonly reason?: string | null;
 }
 
 export interface LeaveGroupResult {
@@ -90,6 +112,16 @@ export interface OffsetCommitInput {
   readonly groupId: string;
   /** -1 with memberId '' for a "simple" commit (no group membership: admins, manual assignment). */
   readonly generationId: number;
+  /**
+   * OffsetCommit v9+: a member commit (generation >= 0) to a group that does not exist is
+   * GROUP_ID_NOT_FOUND; older versions get ILLEGAL_GENERATION. Absent: false.
+   */
+  readonly groupIdNotFound?: boolean;
+  /**
+   * OffsetCommit v2-v4: how long the offsets are kept (ms) once the group is empty, overriding
+   * the broker's offsets retention; -1 or absent: the broker's.
+   */
+  readonly retentionTimeMs?: number;
   readonly memberId: string;
   readonly groupInstanceId: string | null;
   readonly offsets: readonly {
@@ -98,6 +130,8 @@ export interface OffsetCommitInput {
     readonly offset: number;
     readonly leaderEpoch: number;
     readonly metadata: string | null;
+    /** OffsetCommit v1: the client's commit time (ms); -1 or absent: now. */
+    readonly commitTimestampMs?: number;
   }[];
 }
 

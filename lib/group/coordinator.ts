@@ -79,11 +79,20 @@ function sameProtocols(a: readonly ProtocolOffer[], b: readonly ProtocolOffer[])
 }
 
 function joinFailure(error: GroupErrorName, memberId: string): JoinGroupResult {
-  return { error, generationId: -1, protocolName: '', leaderId: '', memberId, members: [] };
+  return { error, generationId: -1, protocolName: '', leaderId: '', memberId, members: [], protocolType: null, skipAssignment: false };
 }
 
 function syncFailure(error: GroupErrorName): SyncGroupResult {
-  return { error, assignment: EMPTY };
+  return { error, assignment: EMPTY, protocolType: null, protocolName: null };
+}
+
+/** The client's reason (JoinGroup v8+, LeaveGroup v5+, KIP-800) appended to a log line. */
+function because(reason: string | null | undefined): string {
+  return reason === null || reason === undefined || reason === '' ? '' : ` (reason: ${reason})`;
+}
+
+function syncSuccess(group: ClassicGroup, assignment: Buffer): SyncGroupResult {
+  return { error: null, assignment, protocolType: group.protocolType, protocolName: group.protocolName };
 }
 
 export class GroupCoordinator implements GroupCoordinatorApi {
@@ -206,6 +215,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     const member = group.members.get(input.memberId);
     if (member === undefined) return syncFailure('UNKNOWN_MEMBER_ID');
     if (input.generationId !== group.generationId) return syncFailure('ILLEGAL_GENERATION');
+    if ((input.protocolType != null && input.protocolType !== group.protocolType)
+      || (input.protocolName != null && input.protocolName !== group.protocolName)) return syncFailure('INCONSISTENT_GROUP_PROTOCOL');
     switch (group.state) {
       case 'PreparingRebalance':
         return syncFailure('REBALANCE_IN_PROGRESS');
@@ -218,7 +229,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
         });
       case 'Stable':
         this.touchSession(shard, group, member);
-        return { error: null, assignment: member.assignment };
+        return syncSuccess(group, member.assignment);
       default:
         return syncFailure('UNKNOWN_MEMBER_ID');
     }
@@ -262,7 +273,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (shard === null) return all('NOT_COORDINATOR');
     let group = shard.groups.get(input.groupId);
     if (group === undefined) {
-      if (input.generationId >= 0) return all('ILLEGAL_GENERATION');
+      if (input.generationId >= 0) return all(input.groupIdNotFound === true ? 'GROUP_ID_NOT_FOUND' : 'ILLEGAL_GENERATION');
       group = new ClassicGroup(input.groupId, this.clock.wallMs());
       shard.groups.set(input.groupId, group);
     }
@@ -276,6 +287,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       this.touchSession(shard, group, member);
     }
     const now = this.clock.wallMs();
+    const retention = input.retentionTimeMs ?? -1;
     const records: GroupRecord[] = [];
     const results: { topic: string; partition: number; error: GroupErrorName | null }[] = [];
     for (const o of input.offsets) {
@@ -286,7 +298,9 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       else {
         records.push({
           type: 'offset-commit', groupId: input.groupId, topic: o.topic, partition: o.partition, offset: o.offset,
-          leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestampMs: now,
+          leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '',
+          commitTimestampMs: o.commitTimestampMs !== undefined && o.commitTimestampMs !== -1 ? o.commitTimestampMs : now,
+          ...(retention >= 0 ? { expireTimestampMs: now + retention } : {}),
         });
       }
       results.push({ topic: o.topic, partition: o.partition, error });
@@ -549,7 +563,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       if (group.leaderId === null) group.leaderId = memberId;
       group.newMemberAdded = true;
       this.touchSession(shard, group, member);
-      this.rebalanceOrTryComplete(shard, group, `${memberId} joined`);
+      this.rebalanceOrTryComplete(shard, group, `${memberId} joined${because(input.reason)}`);
     });
   }
 
@@ -565,7 +579,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       member.awaitingJoin?.(joinFailure('REBALANCE_IN_PROGRESS', member.memberId));
       member.awaitingJoin = resolve;
       this.touchSession(shard, group, member);
-      this.rebalanceOrTryComplete(shard, group, `${member.memberId} rejoined`);
+      this.rebalanceOrTryComplete(shard, group, `${member.memberId} rejoined${because(input.reason)}`);
     });
   }
 
@@ -595,22 +609,31 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       if (!this.live(shard, group) || group.generationId !== generation || group.members.get(newId) !== member) {
         return joinFailure('REBALANCE_IN_PROGRESS', newId);
       }
-      return this.joinResult(group, member);
+      return this.joinResult(group, member, { supportSkippingAssignment: input.supportSkippingAssignment === true });
     }
     return this.updateMemberAndRebalance(shard, group, member, input);
   }
 
-  private joinResult(group: ClassicGroup, member: Member): JoinGroupResult {
+  /**
+   * `staticRejoin`: a static member rejoined a Stable group unchanged and keeps its assignment.
+   * Kafka's rule (KIP-814): if it leads, it gets the members with skipAssignment when its client
+   * supports that (JoinGroup v9+), else no members, so that it does not reassign.
+   */
+  private joinResult(group: ClassicGroup, member: Member, staticRejoin?: { supportSkippingAssignment: boolean }): JoinGroupResult {
     const isLeader = member.memberId === group.leaderId;
+    const skipAssignment = staticRejoin !== undefined && isLeader && staticRejoin.supportSkippingAssignment;
+    const listMembers = isLeader && (staticRejoin === undefined || skipAssignment);
     return {
       error: null,
       generationId: group.generationId,
       protocolName: group.protocolName ?? '',
       leaderId: group.leaderId ?? '',
       memberId: member.memberId,
-      members: isLeader
+      members: listMembers
         ? [...group.members.values()].map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: group.metadataOf(m) }))
         : [],
+      protocolType: group.protocolType,
+      skipAssignment,
     };
   }
 
@@ -716,7 +739,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       m.assignment = byId.get(m.memberId) ?? EMPTY;
       const answer = m.awaitingSync;
       m.awaitingSync = null;
-      answer?.({ error: null, assignment: m.assignment });
+      answer?.(syncSuccess(group, m.assignment));
     }
     group.transition('Stable', this.clock.wallMs());
   }
@@ -738,7 +761,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       const mapped = group.staticMembers.get(m.groupInstanceId);
       if (mapped === undefined) return 'UNKNOWN_MEMBER_ID';
       if (m.memberId !== '' && m.memberId !== mapped) return 'FENCED_INSTANCE_ID';
-      this.removeMemberAndUpdate(shard, group, group.members.get(mapped)!, `static member ${m.groupInstanceId} left`);
+      this.removeMemberAndUpdate(shard, group, group.members.get(mapped)!, `static member ${m.groupInstanceId} left${because(m.reason)}`);
       return null;
     }
     const pending = group.pendingMembers.get(m.memberId);
@@ -751,7 +774,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     }
     const member = group.members.get(m.memberId);
     if (member === undefined) return 'UNKNOWN_MEMBER_ID';
-    this.removeMemberAndUpdate(shard, group, member, `${m.memberId} left`);
+    this.removeMemberAndUpdate(shard, group, member, `${m.memberId} left${because(m.reason)}`);
     return null;
   }
 
@@ -862,7 +885,10 @@ export class GroupCoordinator implements GroupCoordinatorApi {
         const committed = shard.state.offsets.get(group.groupId);
         const standalone = group.protocolType === '' && !shard.state.groups.has(group.groupId);
         const expired = [...(committed?.entries() ?? [])]
-          .filter(([, c]) => now - (standalone ? c.commitTimestampMs : group.stateTimestampMs) >= retention)
+          // An offset committed with its own retention (OffsetCommit v2-v4) expires at its own time.
+          .filter(([, c]) => (c.expireTimestampMs !== undefined
+            ? now >= c.expireTimestampMs
+            : now - (standalone ? c.commitTimestampMs : group.stateTimestampMs) >= retention))
           .map(([k]) => k);
         const emptied = (committed?.size ?? 0) === expired.length;
         const records = this.tombstones(shard, group.groupId, expired, emptied);

@@ -71,7 +71,10 @@ function opsFor(prefix: string, r: Exclude<GroupRecord, { type: 'txn-offset-comm
   switch (r.type) {
     case 'offset-commit': {
       const key = offsetKeyIn(prefix, r.groupId, `${r.topic}\u0000${r.partition}`);
-      return [{ type: 'put', key, value: { offset: r.offset, leaderEpoch: r.leaderEpoch, metadata: r.metadata, commitTimestampMs: r.commitTimestampMs } }];
+      return [{ type: 'put', key, value: {
+        offset: r.offset, leaderEpoch: r.leaderEpoch, metadata: r.metadata, commitTimestampMs: r.commitTimestampMs,
+        ...(r.expireTimestampMs !== undefined ? { expireTimestampMs: r.expireTimestampMs } : {}),
+      } }];
     }
     case 'offset-tombstone':
       return [{ type: 'del', key: offsetKeyIn(prefix, r.groupId, `${r.topic}\u0000${r.partition}`) }];

@@ -39,6 +39,11 @@ export interface OffsetCommitRecord {
   readonly leaderEpoch: number;
   readonly metadata: string | null;
   readonly commitTimestampMs: number;
+  /**
+   * OffsetCommit v2-v4's retention time: the offset expires at this wall time (once its group is
+   * empty) instead of after the broker's offsets retention. Absent in records written before it.
+   */
+  readonly expireTimestampMs?: number;
 }
 
 export interface OffsetTombstoneRecord {
@@ -117,6 +122,8 @@ export interface CommittedOffset {
   readonly leaderEpoch: number;
   readonly metadata: string | null;
   readonly commitTimestampMs: number;
+  /** See OffsetCommitRecord.expireTimestampMs. */
+  readonly expireTimestampMs?: number;
 }
 
 /**
@@ -166,6 +173,7 @@ export function applyRecord(state: OffsetsPartitionState, record: GroupRecord): 
       }
       m.set(offsetKey(record.topic, record.partition), {
         offset: record.offset, leaderEpoch: record.leaderEpoch, metadata: record.metadata, commitTimestampMs: record.commitTimestampMs,
+        ...(record.expireTimestampMs !== undefined ? { expireTimestampMs: record.expireTimestampMs } : {}),
       });
       return;
     }

@@ -1,9 +1,9 @@
 /**
- * CreateTopics (key 19). Implemented v3-v7 (flexible from v5).
+ * CreateTopics (key 19). Implemented v0-v7 (flexible from v5).
  *
- * Request:  v1 validateOnly; v4 numPartitions/replicationFactor may be -1 (broker defaults,
+ * Request:  v1 validateOnly; v2, v3 same as v1; v4 numPartitions/replicationFactor may be -1 (broker defaults,
  *           KIP-464); v5 flexible; v6, v7 same as v5.
- * Response: v1 errorMessage; v2 throttleTimeMs; v5 flexible, numPartitions, replicationFactor,
+ * Response: v0 errorCode only (no message); v1 errorMessage; v2 throttleTimeMs; v5 flexible, numPartitions, replicationFactor,
  *           configs and tagged topicConfigErrorCode (0) (KIP-525); v6 may return
  *           THROTTLING_QUOTA_EXCEEDED; v7 topicId.
  */
@@ -52,5 +52,5 @@ export type CreateTopicsRequest = ValueOf<typeof request>;
 export type CreateTopicsResponse = ValueOf<typeof response>;
 
 export const createTopicsApi = defineApi({
-  apiKey: 19, name: 'CreateTopics', minVersion: 3, maxVersion: 7, flexibleFrom: 5, request, response,
+  apiKey: 19, name: 'CreateTopics', minVersion: 0, maxVersion: 7, flexibleFrom: 5, request, response,
 });

@@ -1,5 +1,5 @@
 /**
- * DeleteGroups (key 42): deletes empty groups and their committed offsets. Implemented v1-v2
+ * DeleteGroups (key 42): deletes empty groups and their committed offsets. Implemented v0-v2
  * (flexible from v2).
  *
  * Request:  v1 same as v0; v2 flexible.
@@ -24,5 +24,5 @@ export type DeleteGroupsRequest = ValueOf<typeof request>;
 export type DeleteGroupsResponse = ValueOf<typeof response>;
 
 export const deleteGroupsApi = defineApi({
-  apiKey: 42, name: 'DeleteGroups', minVersion: 1, maxVersion: 2, flexibleFrom: 2, request, response,
+  apiKey: 42, name: 'DeleteGroups', minVersion: 0, maxVersion: 2, flexibleFrom: 2, request, response,
 });

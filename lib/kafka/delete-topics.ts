@@ -1,7 +1,7 @@
 /**
- * DeleteTopics (key 20). Implemented v1-v6 (flexible from v4).
+ * DeleteTopics (key 20). Implemented v0-v6 (flexible from v4).
  *
- * Request:  v1-v3 topicNames and timeoutMs; v4 flexible; v5 same; v6 replaces topicNames by
+ * Request:  v0-v3 topicNames and timeoutMs; v4 flexible; v5 same; v6 replaces topicNames by
  *           topics[{name (nullable), topicId}].
  * Response: v1 throttleTimeMs; v3 may return TOPIC_DELETION_DISABLED; v4 flexible;
  *           v5 errorMessage (and THROTTLING_QUOTA_EXCEEDED); v6 topicId, name nullable.
@@ -32,5 +32,5 @@ export type DeleteTopicsRequest = ValueOf<typeof request>;
 export type DeleteTopicsResponse = ValueOf<typeof response>;
 
 export const deleteTopicsApi = defineApi({
-  apiKey: 20, name: 'DeleteTopics', minVersion: 1, maxVersion: 6, flexibleFrom: 4, request, response,
+  apiKey: 20, name: 'DeleteTopics', minVersion: 0, maxVersion: 6, flexibleFrom: 4, request, response,
 });

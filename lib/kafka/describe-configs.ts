@@ -1,10 +1,10 @@
 /**
- * DescribeConfigs (key 32): topic and broker configuration. Implemented v1-v2 (none flexible;
- * Kafka's flexible versions start at v4).
+ * DescribeConfigs (key 32): topic and broker configuration. Implemented v0-v4 (flexible from
+ * v4).
  *
- * Request:  v1 includeSynonyms; v2 same as v1.
- * Response: v1 configSource and synonyms replace v0's isDefault; v2 same as v1 (responses before
- *           throttling).
+ * Request:  v1 includeSynonyms; v2 same as v1; v3 includeDocumentation; v4 flexible.
+ * Response: v0 isDefault; v1 configSource and synonyms replace isDefault; v2 same as v1
+ *           (responses before throttling); v3 configType and documentation; v4 flexible.
  */
 import { defineApi } from './api.js';
 import { array, bool, field as f, int16, int32, int8, nullableField as nf, string, struct, type ValueOf } from './schema.js';
@@ -16,6 +16,7 @@ const request = struct([
     nf('configurationKeys', array(string), '0+', '0+'),
   ])), '0+'),
   f('includeSynonyms', bool, '1+'),
+  f('includeDocumentation', bool, '3+'),
 ]);
 
 const response = struct([
@@ -29,6 +30,7 @@ const response = struct([
       f('name', string, '0+'),
       nf('value', string, '0+', '0+'),
       f('readOnly', bool, '0+'),
+      f('isDefault', bool, '0'),
       f('configSource', int8, '1+', { default: -1 }),
       f('isSensitive', bool, '0+'),
       f('synonyms', array(struct([
@@ -36,6 +38,8 @@ const response = struct([
         nf('value', string, '1+', '0+'),
         f('source', int8, '1+'),
       ])), '1+'),
+      f('configType', int8, '3+'),
+      nf('documentation', string, '3+', '0+'),
     ])), '0+'),
   ])), '0+'),
 ]);
@@ -44,5 +48,5 @@ export type DescribeConfigsRequest = ValueOf<typeof request>;
 export type DescribeConfigsResponse = ValueOf<typeof response>;
 
 export const describeConfigsApi = defineApi({
-  apiKey: 32, name: 'DescribeConfigs', minVersion: 1, maxVersion: 2, flexibleFrom: 4, request, response,
+  apiKey: 32, name: 'DescribeConfigs', minVersion: 0, maxVersion: 4, flexibleFrom: 4, request, response,
 });

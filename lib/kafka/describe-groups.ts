@@ -1,9 +1,9 @@
 /**
- * DescribeGroups (key 15): state, protocol and members of groups. Implemented v2-v5 (flexible
+ * DescribeGroups (key 15): state, protocol and members of groups. Implemented v0-v5 (flexible
  * from v5).
  *
- * Request:  v3 includeAuthorizedOperations; v4 same as v3; v5 flexible.
- * Response: v3 authorizedOperations; v4 members[].groupInstanceId; v5 flexible.
+ * Request:  v1, v2 same as v0; v3 includeAuthorizedOperations; v4 same as v3; v5 flexible.
+ * Response: v1 throttleTimeMs; v2 same as v1; v3 authorizedOperations; v4 members[].groupInstanceId; v5 flexible.
  */
 import { defineApi } from './api.js';
 import { array, bool, bytes, field as f, int16, int32, nullableField as nf, string, struct, type ValueOf } from './schema.js';
@@ -37,5 +37,5 @@ export type DescribeGroupsRequest = ValueOf<typeof request>;
 export type DescribeGroupsResponse = ValueOf<typeof response>;
 
 export const describeGroupsApi = defineApi({
-  apiKey: 15, name: 'DescribeGroups', minVersion: 2, maxVersion: 5, flexibleFrom: 5, request, response,
+  apiKey: 15, name: 'DescribeGroups', minVersion: 0, maxVersion: 5, flexibleFrom: 5, request, response,
 });

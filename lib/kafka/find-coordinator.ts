@@ -1,11 +1,14 @@
 /**
  * FindCoordinator (key 10): which broker coordinates a group (keyType 0) or a transactional id
- * (keyType 1). Implemented v0-v4 (flexible from v3).
+ * (keyType 1); keyType 2 (share groups, KIP-932) is answered INVALID_REQUEST: Flotilla has none.
+ * Implemented v0-v6 (flexible from v3).
  *
  * Request:  v1 keyType; v2 same as v1; v3 flexible; v4 replaces key by coordinatorKeys (batched
- *           lookup, KIP-699).
+ *           lookup, KIP-699); v5 same as v4 (TRANSACTION_ABORTABLE may be returned, KIP-890);
+ *           v6 same as v5 (keyType 2, share groups, may be asked).
  * Response: v1 throttleTimeMs, errorMessage; v2 same; v3 flexible; v4 replaces the single
- *           answer by coordinators[{key, nodeId, host, port, errorCode, errorMessage}].
+ *           answer by coordinators[{key, nodeId, host, port, errorCode, errorMessage}]; v5, v6
+ *           same as v4.
  */
 import { defineApi } from './api.js';
 import { array, field as f, int16, int32, int8, nullableField as nf, string, struct, type ValueOf } from './schema.js';
@@ -37,5 +40,5 @@ export type FindCoordinatorRequest = ValueOf<typeof request>;
 export type FindCoordinatorResponse = ValueOf<typeof response>;
 
 export const findCoordinatorApi = defineApi({
-  apiKey: 10, name: 'FindCoordinator', minVersion: 0, maxVersion: 4, flexibleFrom: 3, request, response,
+  apiKey: 10, name: 'FindCoordinator', minVersion: 0, maxVersion: 6, flexibleFrom: 3, request, response,
 });

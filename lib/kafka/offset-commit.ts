@@ -1,10 +1,14 @@
 /**
- * OffsetCommit (key 8): a group's consumed positions. Implemented v1-v8 (flexible from v8).
+ * OffsetCommit (key 8): a group's consumed positions. Implemented v0-v9 (flexible from v8).
  *
- * Request:  v1 generationId, memberId, per-partition commitTimestamp; v2 retentionTimeMs replaces
+ * Request:  v0 groupId and offsets only (a commit outside any generation); v1 generationId,
+ *           memberId, per-partition commitTimestamp; v2 retentionTimeMs replaces
  *           commitTimestamp; v3, v4 same as v2; v5 drops retentionTimeMs (broker setting only);
- *           v6 committedLeaderEpoch; v7 groupInstanceId; v8 flexible.
- * Response: v3 throttleTimeMs; v4-v7 same as v3; v8 flexible.
+ *           v6 committedLeaderEpoch; v7 groupInstanceId; v8 flexible; v9 same as v8 (KIP-848:
+ *           the generation may be a member epoch of a new-protocol group; Flotilla's groups are
+ *           classic, where v9 is v8 except that a member commit to a group that does not exist
+ *           gets GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION).
+ * Response: v3 throttleTimeMs; v4-v7 same as v3; v8 flexible; v9 same as v8.
  */
 import { defineApi } from './api.js';
 import { array, field as f, int16, int32, int64, nullableField as nf, string, struct, type ValueOf } from './schema.js';
@@ -42,5 +46,5 @@ export type OffsetCommitRequest = ValueOf<typeof request>;
 export type OffsetCommitResponse = ValueOf<typeof response>;
 
 export const offsetCommitApi = defineApi({
-  apiKey: 8, name: 'OffsetCommit', minVersion: 1, maxVersion: 8, flexibleFrom: 8, request, response,
+  apiKey: 8, name: 'OffsetCommit', minVersion: 0, maxVersion: 9, flexibleFrom: 8, request, response,
 });

@@ -1,11 +1,12 @@
 /**
  * TxnOffsetCommit (key 28): a transactional producer commits a consumer group's offsets inside its
  * transaction, at the group's coordinator; they become visible with the COMMIT marker.
- * Implemented v0-v3 (flexible from v3).
+ * Implemented v0-v4 (flexible from v3).
  *
  * Request:  v1 same as v0; v2 committedLeaderEpoch; v3 flexible, generationId, memberId,
- *           groupInstanceId (KIP-447: the group fences zombie members).
- * Response: v1-v3 the same fields.
+ *           groupInstanceId (KIP-447: the group fences zombie members); v4 same as v3 (the
+ *           client understands TRANSACTION_ABORTABLE, KIP-890; Flotilla never returns it).
+ * Response: v1-v4 the same fields.
  */
 import { defineApi } from './api.js';
 import { array, field as f, int16, int32, int64, nullableField as nf, string, struct, type ValueOf } from './schema.js';
@@ -44,5 +45,5 @@ export type TxnOffsetCommitRequest = ValueOf<typeof request>;
 export type TxnOffsetCommitResponse = ValueOf<typeof response>;
 
 export const txnOffsetCommitApi = defineApi({
-  apiKey: 28, name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 3, flexibleFrom: 3, request, response,
+  apiKey: 28, name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 4, flexibleFrom: 3, request, response,
 });

@@ -188,7 +188,13 @@ export interface TopicConfigEntry {
   /** topic: set on the topic; cluster: a cluster-wide default; default: Kafka's. */
   readonly source: 'topic' | 'cluster' | 'default';
   readonly sensitive: boolean;
+  /** Kafka's type of the value (an enum is a string). */
+  readonly type: 'long' | 'int' | 'double' | 'string' | 'list';
   readonly doc: string;
+}
+
+function valueType(t: TopicConfigType): TopicConfigEntry['type'] {
+  return t === 'enum' ? 'string' : t;
 }
 
 /**
@@ -203,7 +209,7 @@ export function describeTopicConfig(image: MetadataImage, topicName: string): To
     const cluster = defaults.get(name);
     const spec: TopicConfigSpec = topicConfigSpecs[name];
     const source = own !== undefined ? 'topic' : cluster !== undefined ? 'cluster' : 'default';
-    return { name, value: own ?? cluster ?? spec.default, readOnly: false, source, sensitive: false, doc: spec.doc };
+    return { name, value: own ?? cluster ?? spec.default, readOnly: false, source, sensitive: false, type: valueType(spec.type), doc: spec.doc };
   });
 }
 
@@ -219,7 +225,7 @@ export function describeClusterDefaults(image: MetadataImage, onlySet: boolean):
     const own = set.get(name);
     if (onlySet && own === undefined) continue;
     const spec: TopicConfigSpec = topicConfigSpecs[clusterDefaultKeys[name]];
-    out.push({ name, value: own ?? spec.default, readOnly: false, source: own === undefined ? 'default' : 'cluster', sensitive: false, doc: `cluster-wide default of ${clusterDefaultKeys[name]}: ${spec.doc}` });
+    out.push({ name, value: own ?? spec.default, readOnly: false, source: own === undefined ? 'default' : 'cluster', sensitive: false, type: valueType(spec.type), doc: `cluster-wide default of ${clusterDefaultKeys[name]}: ${spec.doc}` });
   }
   return out;
 }

@@ -61,6 +61,11 @@ export interface TxnCoordinatorApi {
   coordinatorFor(transactionalId: string): TxnLookup;
   initProducerId(input: InitProducerIdInput): Promise<ProducerIdAndEpoch>;
   addPartitions(input: AddPartitionsInput): Promise<AddPartitionResult[]>;
+  /**
+   * AddPartitionsToTxn v4+ with verifyOnly: whether each partition is already in the producer's
+   * open transaction (null) or not (INVALID_TXN_STATE); changes nothing.
+   */
+  verifyPartitions(input: AddPartitionsInput): Promise<AddPartitionResult[]>;
   /** The group's offsets partition joins the transaction (AddOffsetsToTxn). */
   addOffsets(input: TxnProducer & { readonly groupId: string }): Promise<void>;
   endTxn(input: EndTxnInput): Promise<void>;

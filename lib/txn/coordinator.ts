@@ -203,6 +203,17 @@ export class TxnCoordinator implements TxnCoordinatorApi {
     return input.partitions.map((p) => ({ ...p, error: null }));
   }
 
+  async verifyPartitions(input: AddPartitionsInput): Promise<AddPartitionResult[]> {
+    const m = this.current(this.shardOf(input.transactionalId), input);
+    const have = new Set((m.state === 'Ongoing' ? m.partitions : []).map((p) => `${p.topic}\u0000${p.partition}`));
+    return input.partitions.map((p) => ({
+      ...p,
+      error: have.has(`${p.topic}\u0000${p.partition}`)
+        ? null
+        : new FlotillaError('INVALID_TXN_STATE', `${p.topic}-${p.partition} is not in the open transaction of ${input.transactionalId}`),
+    }));
+  }
+
   async addOffsets(input: TxnProducer & { readonly groupId: string }): Promise<void> {
     if (input.groupId === '') fail('INVALID_REQUEST', 'a group id may not be empty');
     await this.extend(input, [], [partitionFor(input.groupId, this.options.offsetsTopicPartitions)]);

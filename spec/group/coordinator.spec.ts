@@ -91,7 +91,7 @@ describe('group coordinator', () => {
     expect(await state(c)).to.equal('CompletingRebalance');
     expect(await c.heartbeat({ groupId: G, generationId: 1, memberId: 'c-1', groupInstanceId: null })).to.equal('REBALANCE_IN_PROGRESS');
     const synced = await c.syncGroup({ groupId: G, generationId: 1, memberId: 'c-1', groupInstanceId: null, assignments: [{ memberId: 'c-1', assignment: Buffer.from('x') }] });
-    expect(synced).to.deep.equal({ error: null, assignment: Buffer.from('x') });
+    expect(synced).to.deep.equal({ error: null, assignment: Buffer.from('x'), protocolType: 'consumer', protocolName: P });
     expect(await state(c)).to.equal('Stable');
     expect(await c.heartbeat({ groupId: G, generationId: 1, memberId: 'c-1', groupInstanceId: null })).to.equal(null);
     expect(log.records.map((r) => r.type)).to.deep.equal(['group-metadata']);
@@ -250,6 +250,59 @@ describe('group coordinator', () => {
     expect(left.members[0]!.error).to.equal(null);
     await flush();
     expect(await state(c)).to.equal('Empty');
+  });
+
+  it('a static leader rejoining a Stable group unchanged: members with skipAssignment for JoinGroup v9+ (KIP-814), no members before; it keeps its assignment', async () => {
+    const { c } = setup();
+    const a = await c.joinGroup(join('', { groupInstanceId: 'i-1' }));
+    expect(a).to.deep.include({ error: null, generationId: 1, memberId: 'c-1', leaderId: 'c-1', skipAssignment: false, protocolType: 'consumer' });
+    expect(a.members).to.have.length(1);
+    await c.syncGroup({ groupId: G, generationId: 1, memberId: 'c-1', groupInstanceId: 'i-1', assignments: [{ memberId: 'c-1', assignment: Buffer.from('S') }] });
+    const same = { groupInstanceId: 'i-1', protocols: [{ name: P, metadata: Buffer.from('x') }] };
+    const old = await c.joinGroup(join('', same));
+    expect(old).to.deep.include({ error: null, generationId: 1, memberId: 'c-2', leaderId: 'c-2', skipAssignment: false, members: [] });
+    const v9 = await c.joinGroup(join('', { ...same, supportSkippingAssignment: true, reason: 'restarted' }));
+    expect(v9).to.deep.include({ error: null, generationId: 1, memberId: 'c-3', leaderId: 'c-3', skipAssignment: true });
+    expect(v9.members.map((m) => [m.memberId, m.groupInstanceId])).to.deep.equal([['c-3', 'i-1']]);
+    expect(await state(c)).to.equal('Stable');
+    // The leader syncs without computing an assignment: the group keeps the one it has.
+    const synced = await c.syncGroup({ groupId: G, generationId: 1, memberId: 'c-3', groupInstanceId: 'i-1', assignments: [] });
+    expect(synced).to.deep.equal({ error: null, assignment: Buffer.from('S'), protocolType: 'consumer', protocolName: P });
+  });
+
+  it('SyncGroup v5 (KIP-559): a protocol type or name other than the group\'s is INCONSISTENT_GROUP_PROTOCOL; null is not checked', async () => {
+    const { c } = setup();
+    const first = await c.joinGroup(join(''));
+    const joined = await c.joinGroup(join(first.memberId));
+    const sync = (protocolType: string | null, protocolName: string | null) => c.syncGroup({
+      groupId: G, generationId: joined.generationId, memberId: first.memberId, groupInstanceId: null, protocolType, protocolName,
+      assignments: [{ memberId: first.memberId, assignment: Buffer.from('x') }],
+    });
+    expect(await sync('connect', null)).to.deep.equal({ error: 'INCONSISTENT_GROUP_PROTOCOL', assignment: Buffer.alloc(0), protocolType: null, protocolName: null });
+    expect((await sync('consumer', 'roundrobin')).error).to.equal('INCONSISTENT_GROUP_PROTOCOL');
+    expect(await state(c)).to.equal('CompletingRebalance');
+    expect(await sync('consumer', P)).to.deep.equal({ error: null, assignment: Buffer.from('x'), protocolType: 'consumer', protocolName: P });
+    expect(await sync(null, null)).to.deep.equal({ error: null, assignment: Buffer.from('x'), protocolType: 'consumer', protocolName: P });
+  });
+
+  it('OffsetCommit v9: a member commit to a missing group is GROUP_ID_NOT_FOUND (older: ILLEGAL_GENERATION); v1 commit times and v2-v4 retention are kept', async () => {
+    const { c, time, log } = setup({ offsetsRetentionMs: 600_000, offsetsRetentionCheckIntervalMs: 10_000 });
+    const off = [{ topic: 't', partition: 0, offset: 7, leaderEpoch: -1, metadata: null }];
+    const commit = (input: Partial<Parameters<typeof c.commitOffsets>[0]>) =>
+      c.commitOffsets({ groupId: 'nogroup', generationId: 3, memberId: 'm', groupInstanceId: null, offsets: off, ...input }).then((r) => r.partitions[0]!.error);
+    expect(await commit({})).to.equal('ILLEGAL_GENERATION');
+    expect(await commit({ groupIdNotFound: true })).to.equal('GROUP_ID_NOT_FOUND');
+    // A simple commit (v0 sends no generation) still creates the group, whatever the version.
+    expect(await commit({ groupId: 'v0', generationId: -1, memberId: '', groupIdNotFound: true })).to.equal(null);
+    // v2-v4: retention 30 s overrides the broker's 600 s; v1: the client's commit time.
+    expect(await commit({ groupId: 'kept', generationId: -1, memberId: '', retentionTimeMs: 30_000 })).to.equal(null);
+    expect(await commit({ groupId: 'v1', generationId: -1, memberId: '', offsets: [{ ...off[0]!, commitTimestampMs: 12_345 }] })).to.equal(null);
+    expect([...replay(log.records).offsets.get('v1')!.values()].map((o) => o.commitTimestampMs)).to.deep.equal([12_345]);
+    expect(log.records.filter((r) => r.type === 'offset-commit' && r.groupId === 'kept').map((r) => 'expireTimestampMs' in r && r.expireTimestampMs))
+      .to.deep.equal([30_000 + (log.records.find((r) => r.type === 'offset-commit' && r.groupId === 'kept') as { commitTimestampMs: number }).commitTimestampMs]);
+    await time.advance(40_000);
+    expect((await c.fetchOffsets({ groupId: 'kept', topics: null, requireStable: false })).partitions).to.have.length(0);
+    expect((await c.fetchOffsets({ groupId: 'v0', topics: null, requireStable: false })).partitions.map((p) => p.offset)).to.deep.equal([7]);
   });
 
   it('static member that misses a rebalance stays a member until its session times out', async () => {

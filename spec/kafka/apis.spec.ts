@@ -43,11 +43,11 @@ describe('kafka apis', () => {
     const ranges = Object.fromEntries([...apis.values()].map((a) => [a.name, [a.minVersion, a.maxVersion]]));
     expect(ranges).to.deep.equal({
       Produce: [0, 7], Fetch: [4, 12], ListOffsets: [1, 5], Metadata: [0, 9],
-      ApiVersions: [0, 3], CreateTopics: [3, 7], DeleteTopics: [1, 6],
-      FindCoordinator: [0, 4], DeleteRecords: [0, 2], CreatePartitions: [0, 1], DescribeConfigs: [1, 2], AlterConfigs: [0, 2], IncrementalAlterConfigs: [0, 1],
-      OffsetCommit: [1, 8], OffsetFetch: [1, 8], JoinGroup: [0, 6], Heartbeat: [0, 4], LeaveGroup: [0, 4], SyncGroup: [0, 4],
-      DescribeGroups: [2, 5], ListGroups: [0, 4], DeleteGroups: [1, 2], OffsetDelete: [0, 0],
-      InitProducerId: [0, 4], AddPartitionsToTxn: [0, 3], AddOffsetsToTxn: [0, 1], EndTxn: [0, 3], TxnOffsetCommit: [0, 3],
+      ApiVersions: [0, 3], CreateTopics: [0, 7], DeleteTopics: [0, 6],
+      FindCoordinator: [0, 6], DeleteRecords: [0, 2], CreatePartitions: [0, 1], DescribeConfigs: [0, 4], AlterConfigs: [0, 2], IncrementalAlterConfigs: [0, 1],
+      OffsetCommit: [0, 9], OffsetFetch: [0, 9], JoinGroup: [0, 9], Heartbeat: [0, 4], LeaveGroup: [0, 5], SyncGroup: [0, 5],
+      DescribeGroups: [0, 5], ListGroups: [0, 5], DeleteGroups: [0, 2], OffsetDelete: [0, 0],
+      InitProducerId: [0, 5], AddPartitionsToTxn: [0, 5], AddOffsetsToTxn: [0, 4], EndTxn: [0, 4], TxnOffsetCommit: [0, 4],
     });
   });
 

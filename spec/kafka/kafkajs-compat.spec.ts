@@ -11,6 +11,10 @@ import { alterConfigsApi } from '../../lib/kafka/alter-configs.js';
 import { createPartitionsApi } from '../../lib/kafka/create-partitions.js';
 import { deleteRecordsApi } from '../../lib/kafka/delete-records.js';
 import { deleteTopicsApi } from '../../lib/kafka/delete-topics.js';
+import { deleteGroupsApi } from '../../lib/kafka/delete-groups.js';
+import { describeGroupsApi } from '../../lib/kafka/describe-groups.js';
+import { offsetCommitApi } from '../../lib/kafka/offset-commit.js';
+import { ZERO_UUID } from '../../lib/kafka/primitives.js';
 import { describeConfigsApi } from '../../lib/kafka/describe-configs.js';
 import { findCoordinatorApi } from '../../lib/kafka/find-coordinator.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
@@ -177,7 +181,7 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
     expect(cpRes.topicErrors).to.deep.equal([{ topic: 't', errorCode: 37, errorMessage: 'no' }]);
 
     const dc = await fromKafkaJs('describeConfigs', 2, { resources: [{ type: 2, name: 't', configNames: ['retention.ms'] }], includeSynonyms: true });
-    expect(dc.body).to.deep.equal({ resources: [{ resourceType: 2, resourceName: 't', configurationKeys: ['retention.ms'] }], includeSynonyms: true });
+    expect(dc.body).to.deep.equal({ resources: [{ resourceType: 2, resourceName: 't', configurationKeys: ['retention.ms'] }], includeSynonyms: true, includeDocumentation: false });
     const dcRes = await toKafkaJs('describeConfigs', describeConfigsApi, 2, {
       throttleTimeMs: 0,
       results: [{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't', configs: [{
@@ -194,5 +198,58 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
       throttleTimeMs: 0, responses: [{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't' }],
     });
     expect(acRes.resources).to.deep.equal([{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't' }]);
+  });
+  it('the old versions of issue 17: CreateTopics v0-v2, DeleteTopics v0, DescribeConfigs v0, DescribeGroups v0-v1, DeleteGroups v0, OffsetCommit v0', async () => {
+    const topics = [{ topic: 'a', numPartitions: 2, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '9' }] }];
+    const createdBody = {
+      topics: [{ name: 'a', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [{ name: 'retention.ms', value: '9' }] }], timeoutMs: 100,
+    };
+    expect((await fromKafkaJs('createTopics', 0, { topics, timeout: 100 })).body).to.deep.equal({ ...createdBody, validateOnly: false });
+    for (const v of [1, 2]) expect((await fromKafkaJs('createTopics', v, { topics, timeout: 100, validateOnly: true })).body).to.deep.equal({ ...createdBody, validateOnly: true });
+    const ctTopic = { name: 'a', topicId: ZERO_UUID, errorCode: 36, errorMessage: 'exists', topicConfigErrorCode: 0, numPartitions: -1, replicationFactor: -1, configs: [] };
+    expect((await toKafkaJs('createTopics', createTopicsApi, 0, { throttleTimeMs: 0, topics: [ctTopic] })).topicErrors).to.deep.equal([{ topic: 'a', errorCode: 36 }]);
+    expect((await toKafkaJs('createTopics', createTopicsApi, 1, { throttleTimeMs: 0, topics: [ctTopic] })).topicErrors)
+      .to.deep.equal([{ topic: 'a', errorCode: 36, errorMessage: 'exists' }]);
+
+    expect((await fromKafkaJs('deleteTopics', 0, { topics: ['a', 'b'], timeout: 100 })).body).to.deep.equal({ topics: [], topicNames: ['a', 'b'], timeoutMs: 100 });
+    const dt = await toKafkaJs('deleteTopics', deleteTopicsApi, 0, {
+      throttleTimeMs: 0, responses: [{ name: 'a', topicId: ZERO_UUID, errorCode: 0, errorMessage: null }],
+    });
+    expect(dt.topicErrors).to.deep.equal([{ topic: 'a', errorCode: 0 }]);
+
+    const dc = await fromKafkaJs('describeConfigs', 0, { resources: [{ type: 2, name: 't', configNames: ['retention.ms'] }] });
+    expect(dc.body).to.deep.equal({ resources: [{ resourceType: 2, resourceName: 't', configurationKeys: ['retention.ms'] }], includeSynonyms: false, includeDocumentation: false });
+    const dcRes = await toKafkaJs('describeConfigs', describeConfigsApi, 0, {
+      throttleTimeMs: 0,
+      results: [{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 't', configs: [{
+        name: 'retention.ms', value: '9', readOnly: false, isDefault: false, configSource: 1, isSensitive: false, synonyms: [], configType: 5, documentation: null,
+      }] }],
+    });
+    // KafkaJS derives v0's configSource from isDefault, readOnly and the resource type (1: DYNAMIC_TOPIC_CONFIG).
+    expect(dcRes.resources[0].configEntries).to.deep.equal([{ configName: 'retention.ms', configValue: '9', readOnly: false, isDefault: false, isSensitive: false, configSource: 1 }]);
+
+    for (const v of [0, 1]) {
+      expect((await fromKafkaJs('describeGroups', v, { groupIds: ['g', 'h'] })).body).to.deep.equal({ groups: ['g', 'h'], includeAuthorizedOperations: false });
+      const dg = await toKafkaJs('describeGroups', describeGroupsApi, v, {
+        throttleTimeMs: 0,
+        groups: [{ errorCode: 0, groupId: 'g', groupState: 'Stable', protocolType: 'consumer', protocolData: 'range', authorizedOperations: 0, members: [{
+          memberId: 'm', groupInstanceId: null, clientId: 'c', clientHost: '/h', memberMetadata: Buffer.from([1]), memberAssignment: Buffer.from([2]),
+        }] }],
+      });
+      expect(dg.groups[0]).to.deep.include({ errorCode: 0, groupId: 'g', state: 'Stable', protocolType: 'consumer', protocol: 'range' });
+      expect(dg.groups[0].members).to.deep.equal([{ memberId: 'm', clientId: 'c', clientHost: '/h', memberMetadata: Buffer.from([1]), memberAssignment: Buffer.from([2]) }]);
+    }
+
+    expect((await fromKafkaJs('deleteGroups', 0, ['g', 'h'])).body).to.deep.equal({ groupsNames: ['g', 'h'] });
+    const dgr = await toKafkaJs('deleteGroups', deleteGroupsApi, 0, { throttleTimeMs: 0, results: [{ groupId: 'g', errorCode: 0 }] });
+    expect(dgr.results).to.deep.equal([{ groupId: 'g', errorCode: 0 }]);
+
+    const oc = await fromKafkaJs('offsetCommit', 0, { groupId: 'g', topics: [{ topic: 't', partitions: [{ partition: 1, offset: '42', metadata: 'x' }] }] });
+    expect(oc.body).to.deep.equal({
+      groupId: 'g', generationId: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 1, committedOffset: 42, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: 'x' }] }],
+    });
+    const ocRes = await toKafkaJs('offsetCommit', offsetCommitApi, 0, { throttleTimeMs: 0, topics: [{ name: 't', partitions: [{ partitionIndex: 1, errorCode: 0 }] }] });
+    expect(ocRes.responses).to.deep.equal([{ topic: 't', partitions: [{ partition: 1, errorCode: 0 }] }]);
   });
 });

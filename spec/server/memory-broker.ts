@@ -12,6 +12,7 @@ import type {
 } from '../../lib/metadata/controller-api.js';
 import { MetadataImage } from '../../lib/metadata/image.js';
 import { topicNameProblem } from '../../lib/metadata/records.js';
+import { type TopicConfigSpec, topicConfigSpecs } from '../../lib/metadata/topic-config.js';
 import { Attributes, BatchHeader, batchSizeAt, checkBatch, setBaseOffset, setPartitionLeaderEpoch } from '../../lib/records/batch.js';
 
 interface StoredBatch {
@@ -322,8 +323,8 @@ export class MemoryBroker implements BrokerApi {
           return { type: r.type, name: r.name, error: new FlotillaError('INVALID_REQUEST', `broker ${r.name} is not this node`), entries: [] };
         }
         const entries: ConfigEntryView[] = [
-          { name: 'auto.create.topics.enable', value: String(this.autoCreate), readOnly: true, source: 'broker', sensitive: false, doc: '' },
-          { name: 'num.partitions', value: String(this.defaultPartitions), readOnly: true, source: 'broker', sensitive: false, doc: '' },
+          { name: 'auto.create.topics.enable', type: 'boolean', value: String(this.autoCreate), readOnly: true, source: 'broker', sensitive: false, doc: '' },
+          { name: 'num.partitions', type: 'int', value: String(this.defaultPartitions), readOnly: true, source: 'broker', sensitive: false, doc: '' },
         ];
         return { type: r.type, name: r.name, error: null, entries: entries.filter((e) => r.keys === null || r.keys.includes(e.name)) };
       }
@@ -333,7 +334,10 @@ export class MemoryBroker implements BrokerApi {
         .filter(([k]) => r.keys === null || r.keys.includes(k))
         .map(([k, v]) => {
           const set = topic.configs.get(k);
-          return { name: k, value: set ?? v, readOnly: false, source: set === undefined ? 'default' : 'topic', sensitive: false, doc: '' };
+          // Types and documentation as the real broker's (lib/metadata/topic-config.ts).
+          const spec: TopicConfigSpec | undefined = (topicConfigSpecs as Record<string, TopicConfigSpec>)[k];
+          const type = spec === undefined ? undefined : spec.type === 'enum' ? 'string' as const : spec.type;
+          return { name: k, ...(type ? { type } : {}), value: set ?? v, readOnly: false, source: set === undefined ? 'default' : 'topic', sensitive: false, doc: spec?.doc ?? '' };
         });
       return { type: r.type, name: r.name, error: null, entries };
     });

@@ -2,10 +2,12 @@
  * DescribeConfigs (32): topic (resource type 2) and broker (4) configurations from
  * BrokerApi.describeConfigs, with each entry's source and, when asked, its synonyms (the entry
  * itself, as Kafka lists the effective value first). Other resource types get INVALID_REQUEST.
+ * v0 has isDefault instead of the source; v3+ adds each entry's type and, when asked, its
+ * documentation.
  * Topic configs are read after BrokerApi.syncMetadata (a read barrier on the metadata log): a
  * change acknowledged through any broker shows.
  */
-import type { ConfigEntryView, ConfigSource } from '../../broker/api.js';
+import type { ConfigEntryView, ConfigSource, ConfigValueType } from '../../broker/api.js';
 import { type DescribeConfigsResponse, describeConfigsApi } from '../../kafka/describe-configs.js';
 import { handler } from '../handler.js';
 
@@ -22,21 +24,29 @@ export function configSourceCode(source: ConfigSource): number {
   }
 }
 
+/** Kafka's DescribeConfigsResponse ConfigType codes (0: UNKNOWN). */
+const configTypeCodes: Record<ConfigValueType, number> = {
+  boolean: 1, string: 2, int: 3, short: 4, long: 5, double: 6, list: 7, class: 8, password: 9,
+};
+
 export function resourceTypeName(code: number): 'topic' | 'broker' | null {
   return code === ResourceType.Topic ? 'topic' : code === ResourceType.Broker ? 'broker' : null;
 }
 
 type ConfigOut = DescribeConfigsResponse['results'][number]['configs'][number];
 
-function configOut(e: ConfigEntryView, includeSynonyms: boolean): ConfigOut {
+function configOut(e: ConfigEntryView, includeSynonyms: boolean, includeDocumentation: boolean): ConfigOut {
   const source = configSourceCode(e.source);
   return {
     name: e.name,
     value: e.sensitive ? null : e.value,
     readOnly: e.readOnly,
+    isDefault: e.source === 'default',
     configSource: source,
     isSensitive: e.sensitive,
     synonyms: includeSynonyms ? [{ name: e.name, value: e.sensitive ? null : e.value, source }] : [],
+    configType: e.type === undefined ? 0 : configTypeCodes[e.type],
+    documentation: includeDocumentation ? e.doc : null,
   };
 }
 
@@ -72,7 +82,7 @@ export const describeConfigsHandler = handler(describeConfigsApi, async (ctx, re
       return { ...base, ...e, configs: [] };
     }
     const e = ctx.error(a.error);
-    return { ...base, ...e, configs: a.error === null ? a.entries.map((c) => configOut(c, req.includeSynonyms)) : [] };
+    return { ...base, ...e, configs: a.error === null ? a.entries.map((c) => configOut(c, req.includeSynonyms, req.includeDocumentation)) : [] };
   });
   return { throttleTimeMs: 0, results };
 });

@@ -2,7 +2,9 @@
  * FindCoordinator (10): which node coordinates a group (keyType 0): the leader of the group's
  * offsets partition, from the group coordinator (`ctx.groups.coordinatorFor`); or a
  * transactional id (keyType 1): the leader of its transaction-state partition (`ctx.txn`).
- * Without the coordinator asked for: COORDINATOR_NOT_AVAILABLE (retriable). Served from v0 because librdkafka 2.0.2 derives
+ * Without the coordinator asked for: COORDINATOR_NOT_AVAILABLE (retriable). Key type 2 (a share
+ * group, KIP-932, askable from v6) and unknown key types: INVALID_REQUEST, as Kafka answers
+ * while share groups are disabled (retrying cannot help). Served from v0 because librdkafka 2.0.2 derives
  * feature flags from it (research R1: BrokerGroupCoordinator, and its LZ4 check).
  */
 import { findCoordinatorApi } from '../../kafka/find-coordinator.js';
@@ -19,7 +21,8 @@ export const findCoordinatorHandler = handler(findCoordinatorApi, async (ctx, re
       if (at.error !== null) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf(at.error, at.message) };
       return { key, nodeId: at.nodeId, host: at.host, port: at.port, errorCode: 0, errorMessage: null };
     }
-    if (keyType !== 0) return none(`unknown coordinator key type ${keyType}`);
+    if (keyType === 2) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('INVALID_REQUEST', 'share groups (KIP-932) are not supported') };
+    if (keyType !== 0) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('INVALID_REQUEST', `unknown coordinator key type ${keyType}`) };
     if (ctx.groups === undefined) return none('this node runs no group coordinator');
     const at = ctx.groups.coordinatorFor(key);
     if (at.error !== null) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf(at.error, at.message) };

@@ -5,6 +5,13 @@
  * Without a coordinator (`ctx.groups` undefined) every group answers COORDINATOR_NOT_AVAILABLE
  * (retriable). The coordinator's results carry Kafka error names; `ctx.errorOf` turns them into
  * codes (and counts them).
+ *
+ * Versions: JoinGroup v0 has no rebalance timeout (the session timeout serves, Kafka's rule), v4+
+ * gets MEMBER_ID_REQUIRED, v7+ the protocol type (and null names on errors), v8+ sends a reason
+ * (logged), v9+ skipAssignment; LeaveGroup v5+ reasons; SyncGroup v5+ protocol checks;
+ * OffsetCommit v0 commits outside any generation, v1 carries commit times, v2-v4 a retention,
+ * v9+ GROUP_ID_NOT_FOUND; OffsetFetch v0 is v1; ListGroups v5 filters by type (every group here
+ * is 'classic').
  */
 import type { GroupErrorName } from '../../group/errors.js';
 import { deleteGroupsApi } from '../../kafka/delete-groups.js';
@@ -37,8 +44,10 @@ function byTopic<T extends { topic: string }>(items: readonly T[]): { name: stri
 }
 
 export const joinGroupHandler = handler(joinGroupApi, async (ctx, req) => {
+  // v7+ carry null names on errors; older versions have non-nullable names: ''.
   const fail = (name: GroupErrorName) => ({
-    throttleTimeMs: 0, errorCode: code(ctx, name), generationId: -1, protocolName: '', leader: '', memberId: req.memberId, members: [],
+    throttleTimeMs: 0, errorCode: code(ctx, name), generationId: -1, protocolType: null, protocolName: ctx.apiVersion >= 7 ? null : '',
+    leader: '', skipAssignment: false, memberId: req.memberId, members: [],
   });
   if (ctx.groups === undefined) return fail('COORDINATOR_NOT_AVAILABLE');
   const r = await ctx.groups.joinGroup({
@@ -52,24 +61,33 @@ export const joinGroupHandler = handler(joinGroupApi, async (ctx, req) => {
     protocolType: req.protocolType,
     protocols: req.protocols,
     requireKnownMemberId: ctx.apiVersion >= 4,
+    supportSkippingAssignment: ctx.apiVersion >= 9,
+    reason: ctx.apiVersion >= 8 ? req.reason : null,
   });
+  if (r.error !== null) return { ...fail(r.error), memberId: r.memberId };
   return {
     throttleTimeMs: 0,
-    errorCode: code(ctx, r.error),
+    errorCode: 0,
     generationId: r.generationId,
+    protocolType: r.protocolType,
     protocolName: r.protocolName,
     leader: r.leaderId,
+    skipAssignment: r.skipAssignment,
     memberId: r.memberId,
     members: r.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadata })),
   };
 });
 
 export const syncGroupHandler = handler(syncGroupApi, async (ctx, req) => {
-  if (ctx.groups === undefined) return { throttleTimeMs: 0, errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE'), assignment: EMPTY };
+  if (ctx.groups === undefined) {
+    return { throttleTimeMs: 0, errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE'), protocolType: null, protocolName: null, assignment: EMPTY };
+  }
+  const v5 = ctx.apiVersion >= 5;
   const r = await ctx.groups.syncGroup({
     groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId, assignments: req.assignments,
+    protocolType: v5 ? req.protocolType : null, protocolName: v5 ? req.protocolName : null,
   });
-  return { throttleTimeMs: 0, errorCode: code(ctx, r.error), assignment: r.assignment };
+  return { throttleTimeMs: 0, errorCode: code(ctx, r.error), protocolType: r.protocolType, protocolName: r.protocolName, assignment: r.assignment };
 });
 
 export const heartbeatHandler = handler(heartbeatApi, async (ctx, req) => {
@@ -82,10 +100,12 @@ export const heartbeatHandler = handler(heartbeatApi, async (ctx, req) => {
 
 export const leaveGroupHandler = handler(leaveGroupApi, async (ctx, req) => {
   const batch = ctx.apiVersion >= 3;
-  const members = batch ? req.members : [{ memberId: req.memberId, groupInstanceId: null }];
+  const members = batch
+    ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: ctx.apiVersion >= 5 ? m.reason : null }))
+    : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
   if (ctx.groups === undefined) {
     const c = code(ctx, 'COORDINATOR_NOT_AVAILABLE');
-    return { throttleTimeMs: 0, errorCode: c, members: members.map((m) => ({ ...m, errorCode: c })) };
+    return { throttleTimeMs: 0, errorCode: c, members: members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: c })) };
   }
   const r = await ctx.groups.leaveGroup(req.groupId, members);
   const results = r.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: code(ctx, m.error) }));
@@ -95,13 +115,22 @@ export const leaveGroupHandler = handler(leaveGroupApi, async (ctx, req) => {
 });
 
 export const offsetCommitHandler = handler(offsetCommitApi, async (ctx, req) => {
+  const v = ctx.apiVersion;
   const offsets = req.topics.flatMap((t) => t.partitions.map((p) => ({
     topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata,
+    commitTimestampMs: v === 1 ? p.commitTimestamp : -1,
   })));
   const results = ctx.groups === undefined
     ? offsets.map((o) => ({ topic: o.topic, partition: o.partition, error: 'COORDINATOR_NOT_AVAILABLE' as const }))
     : (await ctx.groups.commitOffsets({
-        groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId, offsets,
+        groupId: req.groupId,
+        // v0 has no membership: a commit outside any generation, as an admin's.
+        generationId: v >= 1 ? req.generationId : -1,
+        memberId: v >= 1 ? req.memberId : '',
+        groupInstanceId: v >= 7 ? req.groupInstanceId : null,
+        groupIdNotFound: v >= 9,
+        retentionTimeMs: v >= 2 && v <= 4 ? req.retentionTimeMs : -1,
+        offsets,
       })).partitions;
   return {
     throttleTimeMs: 0,
@@ -133,6 +162,8 @@ export const offsetFetchHandler = handler(offsetFetchApi, async (ctx, req) => {
   if (ctx.apiVersion >= 8) {
     const groups = [];
     for (const g of req.groups) {
+      // v9's member id and epoch are checked for new-protocol (KIP-848) groups only; every group
+      // here is classic, where Kafka ignores them.
       const r = await fetchGroup(ctx, g.groupId, g.topics, req.requireStable);
       groups.push({ groupId: g.groupId, topics: r.topics, errorCode: r.errorCode });
     }
@@ -171,13 +202,19 @@ export const describeGroupsHandler = handler(describeGroupsApi, async (ctx, req)
   };
 });
 
+/** Every group here speaks the classic protocol (KIP-848's 'consumer' and KIP-932's 'share' types are not implemented). */
+const GROUP_TYPE = 'classic';
+
 export const listGroupsHandler = handler(listGroupsApi, async (ctx, req) => {
   if (ctx.groups === undefined) return { throttleTimeMs: 0, errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE'), groups: [] };
-  const r = await ctx.groups.listGroups(req.statesFilter);
+  // v5 typesFilter, case-insensitive as Kafka parses it; [] = every type.
+  const types = ctx.apiVersion >= 5 ? req.typesFilter.map((t) => t.toLowerCase()) : [];
+  if (types.length > 0 && !types.includes(GROUP_TYPE)) return { throttleTimeMs: 0, errorCode: 0, groups: [] };
+  const r = await ctx.groups.listGroups(ctx.apiVersion >= 4 ? req.statesFilter : []);
   return {
     throttleTimeMs: 0,
     errorCode: code(ctx, r.error),
-    groups: r.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state })),
+    groups: r.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: GROUP_TYPE })),
   };
 });
 

@@ -5,6 +5,10 @@
  * request (NOT_COORDINATOR, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS, ...) is reported for every
  * partition. Versions older than PRODUCER_FENCED (AddPartitionsToTxn and EndTxn before v2,
  * AddOffsetsToTxn v0-1, TxnOffsetCommit before v3) get INVALID_PRODUCER_EPOCH instead (Kafka's rule).
+ * AddPartitionsToTxn v4+ batches transactions (each answered on its own; verifyOnly asks whether
+ * the partitions are already in the open transaction). The KIP-890 versions that only add
+ * TRANSACTION_ABORTABLE to what a client understands are served as their predecessors: Flotilla
+ * never returns it.
  */
 import { addOffsetsToTxnApi } from '../../kafka/add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from '../../kafka/add-partitions-to-txn.js';
@@ -19,26 +23,39 @@ function fencing(ctx: RequestContext, firstVersionWithFenced: number): ErrorCont
 
 const noCoordinator = 'this node runs no transaction coordinator';
 
-export const addPartitionsToTxnHandler = handler(addPartitionsToTxnApi, async (ctx, req) => {
-  const partitions = req.topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
-  const all = (errorCode: number) => ({
-    throttleTimeMs: 0,
-    results: req.topics.map((t) => ({ name: t.name, results: t.partitions.map((partitionIndex) => ({ partitionIndex, errorCode })) })),
-  });
-  if (ctx.txn === undefined) return all(ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode);
+type TxnTopics = readonly { readonly name: string; readonly partitions: readonly number[] }[];
+type TopicResults = { name: string; results: { partitionIndex: number; errorCode: number }[] }[];
+
+/** One transaction of an AddPartitionsToTxn request: its partitions added (or verified), per-partition codes. */
+async function addOrVerify(
+  ctx: RequestContext, t: { transactionalId: string; producerId: number; producerEpoch: number; verifyOnly: boolean; topics: TxnTopics },
+): Promise<TopicResults> {
+  const all = (errorCode: number): TopicResults =>
+    t.topics.map((x) => ({ name: x.name, results: x.partitions.map((partitionIndex) => ({ partitionIndex, errorCode })) }));
+  const txn = ctx.txn;
+  if (txn === undefined) return all(ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode);
+  const partitions = t.topics.flatMap((x) => x.partitions.map((partition) => ({ topic: x.name, partition })));
+  const input = { transactionalId: t.transactionalId, producerId: t.producerId, producerEpoch: t.producerEpoch, partitions };
   try {
-    const results = await ctx.txn.addPartitions({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, partitions });
+    const results = t.verifyOnly ? await txn.verifyPartitions(input) : await txn.addPartitions(input);
     const code = new Map(results.map((r) => [`${r.topic}\u0000${r.partition}`, ctx.error(r.error).errorCode]));
-    return {
-      throttleTimeMs: 0,
-      results: req.topics.map((t) => ({
-        name: t.name,
-        results: t.partitions.map((partitionIndex) => ({ partitionIndex, errorCode: code.get(`${t.name}\u0000${partitionIndex}`) ?? 0 })),
-      })),
-    };
+    return t.topics.map((x) => ({
+      name: x.name,
+      results: x.partitions.map((partitionIndex) => ({ partitionIndex, errorCode: code.get(`${x.name}\u0000${partitionIndex}`) ?? 0 })),
+    }));
   } catch (err) {
     return all(ctx.error(err, fencing(ctx, 2)).errorCode);
   }
+}
+
+export const addPartitionsToTxnHandler = handler(addPartitionsToTxnApi, async (ctx, req) => {
+  if (ctx.apiVersion >= 4) {
+    const resultsByTransaction = [];
+    for (const t of req.transactions) resultsByTransaction.push({ transactionalId: t.transactionalId, topicResults: await addOrVerify(ctx, t) });
+    return { throttleTimeMs: 0, errorCode: 0, resultsByTransaction, results: [] };
+  }
+  const results = await addOrVerify(ctx, { ...req, verifyOnly: false });
+  return { throttleTimeMs: 0, errorCode: 0, resultsByTransaction: [], results };
 });
 
 export const addOffsetsToTxnHandler = handler(addOffsetsToTxnApi, async (ctx, req) => {
