@@ -1,12 +1,13 @@
 // Golden bytes, built by hand from the field lists of Apache Kafka's message JSON, for one
-// classic and one flexible version of ApiVersions and Metadata, and for Produce (whose versions
-// v3-v7 are all classic: Kafka's first flexible Produce is v9, which Flotilla does not speak).
+// classic and one flexible version of ApiVersions and Metadata, for Produce (classic v3-v7 and
+// flexible v9-v11), Fetch v12-v17 and ListOffsets v0 and v10.
 // Each case checks both directions: our encoder writes exactly these bytes, our decoder reads them.
 import { expect } from 'chai';
 import { apiVersionsApi } from '../../lib/kafka/api-versions.js';
 import { encodeRequestFrame, encodeResponseFrame, parseRequest, parseResponse } from '../../lib/kafka/apis.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
+import { ZERO_UUID } from '../../lib/kafka/primitives.js';
 import { produceApi } from '../../lib/kafka/produce.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
@@ -85,7 +86,7 @@ describe('kafka golden bytes', () => {
 
     it('v9 request: compact array of one topic, each struct with its tagged section', () => {
       const bytes = hex(`0003 0009 00000003 ffff 00 | 02 02 ${str('a')} 00 | 00 00 01 | 00`);
-      const body = { topics: [{ name: 'a' }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: true };
+      const body = { topics: [{ topicId: ZERO_UUID, name: 'a' }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: true };
       expect(encodeRequestFrame(metadataApi, 9, 3, null, body)).to.deep.equal(framed(bytes));
       const parsed = parseRequest(bytes);
       if (parsed.kind !== 'request') throw new Error('expected a request');
@@ -98,7 +99,7 @@ describe('kafka golden bytes', () => {
       clusterId: 'c',
       controllerId: 1,
       topics: [{
-        errorCode: 0, name: 't', isInternal: false,
+        errorCode: 0, name: 't', topicId: ZERO_UUID, isInternal: false,
         partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 4, replicaNodes: [1], isrNodes: [1], offlineReplicas: [] }],
         topicAuthorizedOperations: -(2 ** 31),
       }],
@@ -142,7 +143,13 @@ describe('kafka golden bytes', () => {
     });
 
     it('v7 response: baseOffset, logAppendTimeMs, logStartOffset, throttleTimeMs', () => {
-      const body = { responses: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode: 0, baseOffset: 42, logAppendTimeMs: -1, logStartOffset: 0 }] }], throttleTimeMs: 0 };
+      const body = {
+        responses: [{ name: 't', partitions: [{
+          partitionIndex: 0, errorCode: 0, baseOffset: 42, logAppendTimeMs: -1, logStartOffset: 0, recordErrors: [], errorMessage: null, currentLeader: { leaderId: -1, leaderEpoch: -1 },
+        }] }],
+        throttleTimeMs: 0,
+        nodeEndpoints: [],
+      };
       const bytes = hex(`00000005 | 00000001 0001 ${str('t')} 00000001 00000000 0000 000000000000002a ffffffffffffffff 0000000000000000 | 00000000`);
       expect(encodeResponseFrame(produceApi, 7, 5, body)).to.deep.equal(framed(bytes));
       expect(parseResponse(produceApi, 7, bytes).body).to.deep.equal(body);
@@ -151,9 +158,11 @@ describe('kafka golden bytes', () => {
 
   describe('Fetch v12 (flexible, as platformatic sends it)', () => {
     const request = {
-      clusterId: null, replicaId: -1, maxWaitMs: 500, minBytes: 1, maxBytes: 0xa00000, isolationLevel: 1,
+      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 500, minBytes: 1, maxBytes: 0xa00000, isolationLevel: 1,
       sessionId: 0, sessionEpoch: 0,
-      topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: 3, fetchOffset: 7, lastFetchedEpoch: 3, logStartOffset: -1, partitionMaxBytes: 0x100000 }] }],
+      topics: [{ topic: 't', topicId: ZERO_UUID, partitions: [{
+        partition: 0, currentLeaderEpoch: 3, fetchOffset: 7, lastFetchedEpoch: 3, logStartOffset: -1, partitionMaxBytes: 0x100000, replicaDirectoryId: ZERO_UUID,
+      }] }],
       forgottenTopicsData: [], rackId: '',
     };
     const requestBody = `ffffffff 000001f4 00000001 00a00000 01 00000000 00000000 |
@@ -178,11 +187,12 @@ describe('kafka golden bytes', () => {
     it('response: header v1; the tagged currentLeader (tag 1) is a struct with its own tagged section', () => {
       const response = {
         throttleTimeMs: 0, errorCode: 0, sessionId: 0,
-        responses: [{ topic: 't', partitions: [{
+        responses: [{ topic: 't', topicId: ZERO_UUID, partitions: [{
           partitionIndex: 0, errorCode: 0, highWatermark: 8, lastStableOffset: 8, logStartOffset: 0,
           divergingEpoch: { epoch: -1, endOffset: -1 }, currentLeader: { leaderId: 1, leaderEpoch: 3 }, snapshotId: { endOffset: -1, epoch: -1 },
           abortedTransactions: null, preferredReadReplica: -1, records: hex('abcd'),
         }] }],
+        nodeEndpoints: [],
       };
       const bytes = hex(`00000006 00 | 00000000 0000 00000000 | 02 02 ${str('t')} 02 00000000 0000
         0000000000000008 0000000000000008 0000000000000000 00 ffffffff 03 abcd | 01 01 09 00000001 00000003 00 | 00 | 00`);

@@ -8,6 +8,7 @@ import { createTopicsApi } from '../../lib/kafka/create-topics.js';
 import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
+import { ZERO_UUID } from '../../lib/kafka/primitives.js';
 import { produceApi } from '../../lib/kafka/produce.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import { processFrame } from '../../lib/server/dispatch.js';
@@ -23,13 +24,15 @@ async function call<Req, Res>(broker: MemoryBroker, api: ApiDefinition<Req, Res>
 }
 
 const metadata = (topics: string[] | null, allowAutoTopicCreation = false) => ({
-  topics: topics === null ? null : topics.map((name) => ({ name })), allowAutoTopicCreation,
+  topics: topics === null ? null : topics.map((name) => ({ topicId: ZERO_UUID, name })), allowAutoTopicCreation,
   includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
 });
 
-const fetchReq = (sessionId = 0, sessionEpoch = -1, isolationLevel = 0) => ({
-  clusterId: null, replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel, sessionId, sessionEpoch,
-  topics: [{ topic: 't', partitions: [0, 1].map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 })) }],
+const fetchReq = (sessionId = 0, sessionEpoch = -1, isolationLevel = 0, topicId = ZERO_UUID) => ({
+  clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel, sessionId, sessionEpoch,
+  topics: [{ topic: 't', topicId, partitions: [0, 1].map((partition) => ({
+    partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID,
+  })) }],
   forgottenTopicsData: [], rackId: '',
 });
 
