@@ -60,17 +60,20 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
   }
   let results: FetchPartitionResult[] = [];
   let failure: unknown = null;
-  try {
-    results = await ctx.broker.fetch({
-      partitions,
-      maxWaitMs: Math.max(0, req.maxWaitMs),
-      minBytes: Math.max(0, req.minBytes),
-      maxBytes: req.maxBytes <= 0 ? 0x7fffffff : req.maxBytes,
-      isolationLevel,
-      replicaId: ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId,
-    });
-  } catch (err) {
-    failure = err;
+  // Nothing to read (every topic id unknown, or no topics): answered at once, as Kafka does.
+  if (partitions.length > 0) {
+    try {
+      results = await ctx.broker.fetch({
+        partitions,
+        maxWaitMs: Math.max(0, req.maxWaitMs),
+        minBytes: Math.max(0, req.minBytes),
+        maxBytes: req.maxBytes <= 0 ? 0x7fffffff : req.maxBytes,
+        isolationLevel,
+        replicaId: ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId,
+      });
+    } catch (err) {
+      failure = err;
+    }
   }
   // Results come in request order; match by (topic, partition) should a broker reorder them.
   const inOrder = results.length === partitions.length
