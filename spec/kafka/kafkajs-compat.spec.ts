@@ -127,6 +127,24 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
     expect(p.messages[0].value.toString()).to.equal('v');
   });
 
+  it('ListOffsets v0: maxNumOffsets in the request, the old-style offset list in the response', async () => {
+    const lo = await fromKafkaJs('listOffsets', 0, { replicaId: -1, topics: [{ topic: 't', partitions: [{ partition: 1, timestamp: -1, maxNumOffsets: 5 }, { partition: 2, timestamp: 1234 }] }] });
+    expect(lo.body).to.deep.equal({
+      replicaId: -1, isolationLevel: 0, timeoutMs: 0,
+      topics: [{ name: 't', partitions: [
+        { partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 5 },
+        { partitionIndex: 2, currentLeaderEpoch: -1, timestamp: 1234, maxNumOffsets: 1 },
+      ] }],
+    });
+    const loRes = await toKafkaJs('listOffsets', listOffsetsApi, 0, {
+      throttleTimeMs: 0, topics: [{ name: 't', partitions: [
+        { partitionIndex: 1, errorCode: 0, oldStyleOffsets: [12, 3], timestamp: -1, offset: -1, leaderEpoch: -1 },
+        { partitionIndex: 2, errorCode: 0, oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 },
+      ] }],
+    });
+    expect(loRes.responses).to.deep.equal([{ topic: 't', partitions: [{ partition: 1, errorCode: 0, offsets: ['12', '3'] }, { partition: 2, errorCode: 0, offsets: [] }] }]);
+  });
+
   it('ListOffsets v3, CreateTopics v3, DeleteTopics v1: both directions', async () => {
     const lo = await fromKafkaJs('listOffsets', 3, { replicaId: -1, isolationLevel: 1, topics: [{ topic: 't', partitions: [{ partition: 1, timestamp: -2 }] }] });
     expect(lo.body).to.deep.equal({ replicaId: -1, isolationLevel: 1, topics: [{ name: 't', partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -2, maxNumOffsets: 1 }] }], timeoutMs: 0 });
