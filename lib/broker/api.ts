@@ -112,7 +112,11 @@ export interface FetchPartitionResult {
   readonly preferredLeaderId: number;
 }
 
-/** ListOffsets: -1 latest, -2 earliest, else a timestamp (the first offset with timestamp >= it). */
+/**
+ * ListOffsets: -1 latest, -2 earliest, -3 the record with the largest timestamp, -4 earliest local
+ * (= earliest), -5 latest tiered (offset -1: nothing is tiered), else a timestamp (the first offset
+ * with timestamp >= it).
+ */
 export interface ListOffsetRequest {
   readonly topic: string;
   readonly partition: number;

@@ -245,7 +245,14 @@ export class Broker implements BrokerApi {
     p.checkServing(req.currentLeaderEpoch);
     const epoch = p.leaderEpoch;
     if (req.timestamp === -1) return Promise.resolve({ offset: req.isolationLevel === 1 ? p.lastStableOffset() : p.highWatermark(), timestamp: -1, leaderEpoch: epoch });
-    if (req.timestamp === -2) return Promise.resolve({ offset: p.logStartOffset(), timestamp: -1, leaderEpoch: epoch });
+    // -4 earliest local: every record is local, so the log start offset (as Kafka without tiering).
+    if (req.timestamp === -2 || req.timestamp === -4) return Promise.resolve({ offset: p.logStartOffset(), timestamp: -1, leaderEpoch: epoch });
+    // -5 latest tiered: nothing is tiered, which Kafka answers with offset -1 and epoch -1.
+    if (req.timestamp === -5) return Promise.resolve({ offset: -1, timestamp: -1, leaderEpoch: -1 });
+    if (req.timestamp === -3) {
+      const max = p.offsetOfMaxTimestamp();
+      return Promise.resolve({ offset: max.offset, timestamp: max.timestamp, leaderEpoch: epoch });
+    }
     if (req.timestamp < 0) throw new FlotillaError('INVALID_REQUEST', `unsupported ListOffsets timestamp ${req.timestamp}`);
     const found = p.offsetForTimestamp(req.timestamp);
     return Promise.resolve({ offset: found.offset, timestamp: found.timestamp, leaderEpoch: epoch });

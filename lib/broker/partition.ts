@@ -31,7 +31,7 @@ import { assert } from '../base/assert.js';
 import type { Clock } from '../base/clock.js';
 import { FlotillaError } from '../base/errors.js';
 import type { TopicConfig } from '../metadata/topic-config.js';
-import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, updateBatchCrc, writeInt64 } from '../records/batch.js';
+import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, decodeRecords, updateBatchCrc, writeInt64 } from '../records/batch.js';
 import { canDecodeRecords, rawRecords } from '../records/compaction.js';
 import { type Membership, type NodeId, roleName } from '../raft/core/types.js';
 import type { RaftHost } from '../raft/host.js';
@@ -508,8 +508,9 @@ export class Partition extends EventEmitter {
     if (header.recordCount <= 0 || header.lastOffsetDelta !== header.recordCount - 1) {
       throw new FlotillaError('INVALID_RECORD', `record count ${header.recordCount} does not match lastOffsetDelta ${header.lastOffsetDelta}`);
     }
-    if (this.config?.cleanupPolicy.compact && canDecodeRecords(batch) && rawRecords(batch, req.maxBatchBytes * 64).some((r) => r.key === null)) {
-      throw new FlotillaError('INVALID_RECORD', `compacted topic ${this.topic} cannot accept a record without a key`);
+    if (this.config?.cleanupPolicy.compact && canDecodeRecords(batch)) {
+      const keyless = keylessRecords(batch, req.maxBatchBytes * 64);
+      if (keyless.length > 0) throw keylessError(this.topic, this.partition, keyless);
     }
     if (req.logAppendTime) stampLogAppendTime(batch, this.clock.wallMs());
     const facts = producerBatchOf(header);
@@ -610,6 +611,33 @@ export class Partition extends EventEmitter {
     return { offset: -1, timestamp: -1 };
   }
 
+  /**
+   * The first committed record with the largest timestamp, and that timestamp (ListOffsets -3,
+   * KIP-734); -1, -1 when the log holds no record. The batch is found by its maxTimestamp, the
+   * record within it by recordOfTimestamp.
+   */
+  offsetOfMaxTimestamp(): { offset: number; timestamp: number } {
+    let best: { batch: Buffer; start: number } | null = null;
+    let bestTimestamp = -1;
+    let index = this.log.firstIndex();
+    const last = this.node.appliedIndex;
+    while (index <= last) {
+      const batches = this.log.readBatches(index, last, 1 << 20);
+      const start = this.logStartOffset();
+      for (let i = 0; i < batches.length; i++) {
+        const h = new BatchHeader(batches[i] as Buffer);
+        if (h.isControl || this.sm.producers.isHidden(index + i) || h.lastOffset < start) continue;
+        if (best === null || h.maxTimestamp > bestTimestamp) {
+          best = { batch: batches[i] as Buffer, start };
+          bestTimestamp = h.maxTimestamp;
+        }
+      }
+      index += batches.length;
+    }
+    if (best === null) return { offset: -1, timestamp: -1 };
+    return { offset: recordOfTimestamp(best.batch, bestTimestamp, best.start), timestamp: bestTimestamp };
+  }
+
   /** Writes the producer state and the applied index into LevelDB (see the file's comment). */
   async checkpoint(): Promise<void> {
     const applied = this.node.appliedIndex;
@@ -697,6 +725,42 @@ async function savedStateFor(options: PartitionOptions, store: DiskGroupStore): 
     return null;
   }
   return saved;
+}
+
+/**
+ * The offset of the batch's first record (at or after `start`) whose timestamp is `timestamp`. A
+ * LogAppendTime batch gives every record the same time, and a compressed one is not decoded here:
+ * both answer their first offset at or after `start`.
+ */
+function recordOfTimestamp(batch: Buffer, timestamp: number, start: number): number {
+  const h = new BatchHeader(batch);
+  const first = Math.max(h.baseOffset, start);
+  if ((h.attributes & Attributes.TimestampTypeLogAppend) !== 0 || h.compression !== 0) return first;
+  for (const r of decodeRecords(batch)) {
+    const offset = h.baseOffset + r.offsetDelta;
+    if (offset >= start && h.baseTimestamp + r.timestampDelta === timestamp) return offset;
+  }
+  return first;
+}
+
+/** The indexes within the batch of its records without a key (a compacted topic refuses them). */
+function keylessRecords(batch: Buffer, maxBytes: number): number[] {
+  const out: number[] = [];
+  rawRecords(batch, maxBytes).forEach((r, i) => {
+    if (r.key === null) out.push(i);
+  });
+  return out;
+}
+
+/**
+ * INVALID_RECORD for a compacted topic's keyless records; details.recordErrors names each one
+ * (Produce v8+ answers them as recordErrors, KIP-467).
+ */
+function keylessError(topic: string, partition: number, indexes: readonly number[]): FlotillaError {
+  const message = `compacted topic ${topic} cannot accept a record without a key (${topic}-${partition})`;
+  return new FlotillaError('INVALID_RECORD', `${message}: ${indexes.length} record(s) refused`, {
+    recordErrors: indexes.map((batchIndex) => ({ batchIndex, message })),
+  });
 }
 
 /** Sets the timestamp type to LogAppendTime and maxTimestamp to `nowMs`; the CRC covers both. */

@@ -1,6 +1,8 @@
 /**
- * CreatePartitions (key 37): grow a topic's partition count. Implemented v0-v1 (none flexible;
- * Kafka's flexible versions start at v2). v1 is the same as v0 (responses before throttling).
+ * CreatePartitions (key 37): grow a topic's partition count. Implemented v0-v3 (flexible from
+ * v2). v1 is the same as v0 (responses before throttling); v2 flexible; v3 the same as v2, and the
+ * client handles THROTTLING_QUOTA_EXCEEDED (KIP-599; Flotilla has no controller mutation quota, so
+ * it never answers it).
  */
 import { defineApi } from './api.js';
 import { array, bool, field as f, int16, int32, nullableField as nf, string, struct, type ValueOf } from './schema.js';
@@ -30,5 +32,5 @@ export type CreatePartitionsRequest = ValueOf<typeof request>;
 export type CreatePartitionsResponse = ValueOf<typeof response>;
 
 export const createPartitionsApi = defineApi({
-  apiKey: 37, name: 'CreatePartitions', minVersion: 0, maxVersion: 1, flexibleFrom: 2, request, response,
+  apiKey: 37, name: 'CreatePartitions', minVersion: 0, maxVersion: 3, flexibleFrom: 2, request, response,
 });

@@ -1,25 +1,29 @@
 /**
  * Metadata (key 3): brokers, controller, topics, partitions and their leaders. Implemented
- * v0-v9 (flexible from v9). The maximum must stay 9 until topic IDs exist (research 1.5, P4).
- * v0-v3 serve clients that pin old versions: kafka-python 2.0.2 (Debian's python3-kafka, and
- * PyPI's for years) sends Metadata v0 to probe and v1 for every refresh.
+ * v0-v12 (flexible from v9). v0-v3 serve clients that pin old versions: kafka-python 2.0.2
+ * (Debian's python3-kafka, and PyPI's for years) sends Metadata v0 to probe and v1 for every refresh.
  *
  * Request:  topics (v0: an empty list = all topics; from v1 null = all, empty = none), v4 adds
  *           allowAutoTopicCreation (before v4 Kafka auto-creates as the broker config says), v8 adds
- *           includeClusterAuthorizedOperations and includeTopicAuthorizedOperations, v9 flexible.
+ *           includeClusterAuthorizedOperations and includeTopicAuthorizedOperations, v9 flexible,
+ *           v10 topic topicId and a nullable name (not to be used before v12: Kafka answers
+ *           INVALID_REQUEST), v11 drops includeClusterAuthorizedOperations (KIP-700: DescribeCluster
+ *           has it), v12 topics may be asked for by id.
  * Response: v1 adds broker rack, controllerId, topic isInternal; v2 clusterId; v3 throttleTimeMs;
  *           v5 partition offlineReplicas; v7 partition leaderEpoch; v8 topic and cluster
- *           authorized operations; v9 flexible.
+ *           authorized operations; v9 flexible; v10 topic topicId; v11 drops
+ *           clusterAuthorizedOperations; v12 topic name nullable (null for an unknown id).
  */
 import { defineApi } from './api.js';
-import { array, bool, field as f, int16, int32, nullableField as nf, string, struct, type ValueOf } from './schema.js';
+import { array, bool, field as f, int16, int32, nullableField as nf, string, struct, uuid, type ValueOf } from './schema.js';
 
 const request = struct([
   nf('topics', array(struct([
-    f('name', string, '0+'),
+    f('topicId', uuid, '10+'),
+    nf('name', string, '0+', '10+', { default: '' }),
   ])), '0+', '1+'),
   f('allowAutoTopicCreation', bool, '4+', { default: true }),
-  f('includeClusterAuthorizedOperations', bool, '8+'),
+  f('includeClusterAuthorizedOperations', bool, '8-10'),
   f('includeTopicAuthorizedOperations', bool, '8+'),
 ]);
 
@@ -37,7 +41,8 @@ const response = struct([
   f('controllerId', int32, '1+', { default: -1 }),
   f('topics', array(struct([
     f('errorCode', int16, '0+'),
-    f('name', string, '0+'),
+    nf('name', string, '0+', '12+', { default: '' }),
+    f('topicId', uuid, '10+'),
     f('isInternal', bool, '1+'),
     f('partitions', array(struct([
       f('errorCode', int16, '0+'),
@@ -50,12 +55,12 @@ const response = struct([
     ])), '0+'),
     f('topicAuthorizedOperations', int32, '8+', { default: AUTHORIZED_OPERATIONS_NONE }),
   ])), '0+'),
-  f('clusterAuthorizedOperations', int32, '8+', { default: AUTHORIZED_OPERATIONS_NONE }),
+  f('clusterAuthorizedOperations', int32, '8-10', { default: AUTHORIZED_OPERATIONS_NONE }),
 ]);
 
 export type MetadataRequest = ValueOf<typeof request>;
 export type MetadataResponse = ValueOf<typeof response>;
 
 export const metadataApi = defineApi({
-  apiKey: 3, name: 'Metadata', minVersion: 0, maxVersion: 9, flexibleFrom: 9, request, response,
+  apiKey: 3, name: 'Metadata', minVersion: 0, maxVersion: 12, flexibleFrom: 9, request, response,
 });

@@ -183,12 +183,17 @@ describe('LogCleaner', function () {
     for (const [key, want] of latest) expect(twice.seen.has(key), key).to.equal(want.value !== null);
     const after = committed(leader());
     for (const p of parts.values()) expect(committed(p).equals(after), `node ${p.node.nodeId}`).to.equal(true);
-    // A compacted topic refuses records without a key, and loses nothing doing so.
+    // A compacted topic refuses records without a key, and loses nothing doing so; the error names
+    // each keyless record by its index in the batch (Produce v8 recordErrors).
     try {
-      await leader().produce({ batch: encodeBatch({ records: [{ key: null, value: Buffer.from('x') }] }), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 1000 });
+      const records = [{ key: Buffer.from('k'), value: Buffer.from('x') }, { key: null, value: Buffer.from('x') }, { key: null, value: Buffer.from('y') }];
+      await leader().produce({ batch: encodeBatch({ records }), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 1000 });
       expect.fail('accepted a record without a key');
     } catch (err) {
       expect(isFlotillaError(err, 'INVALID_RECORD')).to.equal(true);
+      const recordErrors = (err as { details: { recordErrors: { batchIndex: number; message: string }[] } }).details.recordErrors;
+      expect(recordErrors.map((r) => r.batchIndex)).to.deep.equal([1, 2]);
+      expect(recordErrors[0]!.message).to.match(/without a key/);
     }
   });
 

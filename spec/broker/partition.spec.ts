@@ -182,6 +182,23 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     await until(() => [...parts.values()].every((p) => p.lastStableOffset() === l.highWatermark()));
   });
 
+  it('ListOffsets -3: the first record with the largest timestamp, found within its batch; -1, -1 on an empty log', async () => {
+    const l = leader();
+    expect(l.offsetOfMaxTimestamp()).to.deep.equal({ offset: -1, timestamp: -1 });
+    const stamped = (base: number, deltas: number[]): Buffer => encodeBatch({
+      baseOffset: 0, baseTimestamp: base, records: deltas.map((timestampDelta, i) => ({ key: null, value: Buffer.from(`r${i}`), timestampDelta })),
+    });
+    const a = await produce(l, stamped(5_000, [0, 10]));
+    // The batch holding the largest timestamp (5_900) has it at its second record, and again at its fourth.
+    const b = await produce(l, stamped(5_000, [0, 900, 3, 900]));
+    await produce(l, stamped(5_100, [0, 50]));
+    expect(a).to.be.lessThan(b);
+    expect(l.offsetOfMaxTimestamp()).to.deep.equal({ offset: b + 1, timestamp: 5_900 });
+    // Records below the log start offset no longer count.
+    await l.deleteRecords(b + 2, 5000);
+    expect(l.offsetOfMaxTimestamp()).to.deep.equal({ offset: b + 3, timestamp: 5_900 });
+  });
+
   it('refuses clients on followers and on stale or future leader epochs', async () => {
     const l = leader();
     const follower = [...parts.values()].find((p) => p !== l)!;

@@ -42,9 +42,9 @@ describe('kafka apis', () => {
     expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 24, 25, 26, 28, 32, 33, 37, 42, 44, 47]);
     const ranges = Object.fromEntries([...apis.values()].map((a) => [a.name, [a.minVersion, a.maxVersion]]));
     expect(ranges).to.deep.equal({
-      Produce: [0, 7], Fetch: [4, 12], ListOffsets: [1, 5], Metadata: [0, 9],
+      Produce: [0, 11], Fetch: [4, 17], ListOffsets: [0, 10], Metadata: [0, 12],
       ApiVersions: [0, 3], CreateTopics: [0, 7], DeleteTopics: [0, 6],
-      FindCoordinator: [0, 6], DeleteRecords: [0, 2], CreatePartitions: [0, 1], DescribeConfigs: [0, 4], AlterConfigs: [0, 2], IncrementalAlterConfigs: [0, 1],
+      FindCoordinator: [0, 6], DeleteRecords: [0, 2], CreatePartitions: [0, 3], DescribeConfigs: [0, 4], AlterConfigs: [0, 2], IncrementalAlterConfigs: [0, 1],
       OffsetCommit: [0, 9], OffsetFetch: [0, 9], JoinGroup: [0, 9], Heartbeat: [0, 4], LeaveGroup: [0, 5], SyncGroup: [0, 5],
       DescribeGroups: [0, 5], ListGroups: [0, 5], DeleteGroups: [0, 2], OffsetDelete: [0, 0],
       InitProducerId: [0, 5], AddPartitionsToTxn: [0, 5], AddOffsetsToTxn: [0, 4], EndTxn: [0, 4], TxnOffsetCommit: [0, 4],
@@ -148,7 +148,7 @@ describe('kafka apis', () => {
       // ApiVersions v4 from a newer client: header v2, a body we do not parse.
       const v4 = Buffer.from('0012000400000009000178000361620000', 'hex');
       expect(parseRequest(v4)).to.deep.equal({ kind: 'unsupported', apiKey: 18, apiVersion: 4, correlationId: 9 });
-      expect(parseRequest(Buffer.from('00000008000000010000', 'hex')).kind).to.equal('unsupported'); // Produce v8
+      expect(parseRequest(Buffer.from('0000000c000000010000', 'hex')).kind).to.equal('unsupported'); // Produce v12
     });
 
     it('answers an unsupported ApiVersions with UNSUPPORTED_VERSION in the v0 body, keys listed', () => {
@@ -162,13 +162,13 @@ describe('kafka apis', () => {
 
     it('reads the header of a flexible request (v2: tagged fields after the int16 clientId)', () => {
       const frame = encodeRequestFrame(metadataApi, 9, 42, null, {
-        topics: [{ name: 'x' }], allowAutoTopicCreation: false,
+        topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'x' }], allowAutoTopicCreation: false,
         includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: true,
       });
       const parsed = parseRequest(frame.subarray(4));
       if (parsed.kind !== 'request') throw new Error('expected a request');
       expect(parsed.header).to.deep.equal({ apiKey: 3, apiVersion: 9, correlationId: 42, clientId: null });
-      expect(parsed.body).to.deep.include({ topics: [{ name: 'x' }], includeTopicAuthorizedOperations: true });
+      expect(parsed.body).to.deep.include({ topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'x' }], includeTopicAuthorizedOperations: true });
     });
 
     it('round-trips a response frame with header v1 for flexible versions and v0 otherwise', () => {

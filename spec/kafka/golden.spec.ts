@@ -1,12 +1,14 @@
 // Golden bytes, built by hand from the field lists of Apache Kafka's message JSON, for one
-// classic and one flexible version of ApiVersions and Metadata, and for Produce (whose versions
-// v3-v7 are all classic: Kafka's first flexible Produce is v9, which Flotilla does not speak).
+// classic and one flexible version of ApiVersions and Metadata, for Produce (classic v3-v7 and
+// flexible v9-v11), Fetch v12-v17 and ListOffsets v0 and v10.
 // Each case checks both directions: our encoder writes exactly these bytes, our decoder reads them.
 import { expect } from 'chai';
 import { apiVersionsApi } from '../../lib/kafka/api-versions.js';
 import { encodeRequestFrame, encodeResponseFrame, parseRequest, parseResponse } from '../../lib/kafka/apis.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
+import { listOffsetsApi } from '../../lib/kafka/list-offsets.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
+import { ZERO_UUID } from '../../lib/kafka/primitives.js';
 import { produceApi } from '../../lib/kafka/produce.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
@@ -85,7 +87,7 @@ describe('kafka golden bytes', () => {
 
     it('v9 request: compact array of one topic, each struct with its tagged section', () => {
       const bytes = hex(`0003 0009 00000003 ffff 00 | 02 02 ${str('a')} 00 | 00 00 01 | 00`);
-      const body = { topics: [{ name: 'a' }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: true };
+      const body = { topics: [{ topicId: ZERO_UUID, name: 'a' }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: true };
       expect(encodeRequestFrame(metadataApi, 9, 3, null, body)).to.deep.equal(framed(bytes));
       const parsed = parseRequest(bytes);
       if (parsed.kind !== 'request') throw new Error('expected a request');
@@ -98,7 +100,7 @@ describe('kafka golden bytes', () => {
       clusterId: 'c',
       controllerId: 1,
       topics: [{
-        errorCode: 0, name: 't', isInternal: false,
+        errorCode: 0, name: 't', topicId: ZERO_UUID, isInternal: false,
         partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 4, replicaNodes: [1], isrNodes: [1], offlineReplicas: [] }],
         topicAuthorizedOperations: -(2 ** 31),
       }],
@@ -142,18 +144,146 @@ describe('kafka golden bytes', () => {
     });
 
     it('v7 response: baseOffset, logAppendTimeMs, logStartOffset, throttleTimeMs', () => {
-      const body = { responses: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode: 0, baseOffset: 42, logAppendTimeMs: -1, logStartOffset: 0 }] }], throttleTimeMs: 0 };
+      const body = {
+        responses: [{ name: 't', partitions: [{
+          partitionIndex: 0, errorCode: 0, baseOffset: 42, logAppendTimeMs: -1, logStartOffset: 0, recordErrors: [], errorMessage: null, currentLeader: { leaderId: -1, leaderEpoch: -1 },
+        }] }],
+        throttleTimeMs: 0,
+        nodeEndpoints: [],
+      };
       const bytes = hex(`00000005 | 00000001 0001 ${str('t')} 00000001 00000000 0000 000000000000002a ffffffffffffffff 0000000000000000 | 00000000`);
       expect(encodeResponseFrame(produceApi, 7, 5, body)).to.deep.equal(framed(bytes));
       expect(parseResponse(produceApi, 7, bytes).body).to.deep.equal(body);
     });
   });
 
+  describe('Produce v8-v11', () => {
+    const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
+
+    it('v8 response: recordErrors (int32 count, batchIndex, nullable message) and errorMessage', () => {
+      const body = {
+        responses: [{ name: 't', partitions: [{
+          partitionIndex: 0, errorCode: 87, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1,
+          recordErrors: [{ batchIndex: 1, batchIndexErrorMessage: null }], errorMessage: 'bad', currentLeader: NO_LEADER,
+        }] }],
+        throttleTimeMs: 0,
+        nodeEndpoints: [],
+      };
+      const bytes = hex(`00000005 | 00000001 0001 ${str('t')} 00000001 00000000 0057 ffffffffffffffff ffffffffffffffff ffffffffffffffff
+        00000001 00000001 ffff | 0003 ${str('bad')} | 00000000`);
+      expect(encodeResponseFrame(produceApi, 8, 5, body)).to.deep.equal(framed(bytes));
+      expect(parseResponse(produceApi, 8, bytes).body).to.deep.equal(body);
+    });
+
+    it('v9 request: header v2, compact strings, arrays and record bytes, a tagged section per struct', () => {
+      const body = { transactionalId: null, acks: -1, timeoutMs: 30000, topics: [{ name: 't', partitions: [{ partitionIndex: 0, records: hex('0102030405') }] }] };
+      const bytes = hex(`0000 0009 00000005 ffff 00 | 00 ffff 00007530 | 02 02 ${str('t')} 02 00000000 06 0102030405 00 00 | 00`);
+      expect(encodeRequestFrame(produceApi, 9, 5, null, body)).to.deep.equal(framed(bytes));
+      const parsed = parseRequest(bytes);
+      if (parsed.kind !== 'request') throw new Error('expected a request');
+      expect(parsed.body).to.deep.equal(body);
+    });
+
+    it('v10 response: NOT_LEADER_OR_FOLLOWER with the tagged currentLeader (0) and the top-level tagged nodeEndpoints (0)', () => {
+      const body = {
+        responses: [{ name: 't', partitions: [{
+          partitionIndex: 0, errorCode: 6, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1,
+          recordErrors: [], errorMessage: 'no', currentLeader: { leaderId: 2, leaderEpoch: 5 },
+        }] }],
+        throttleTimeMs: 0,
+        nodeEndpoints: [{ nodeId: 2, host: 'h', port: 9093, rack: null }],
+      };
+      const bytes = hex(`00000005 00 | 02 02 ${str('t')} 02 00000000 0006 ffffffffffffffff ffffffffffffffff ffffffffffffffff
+        01 03 ${str('no')} | 01 00 09 00000002 00000005 00 | 00 | 00000000 | 01 00 0d 02 00000002 02 ${str('h')} 00002385 00 00`);
+      expect(encodeResponseFrame(produceApi, 10, 5, body)).to.deep.equal(framed(bytes));
+      expect(parseResponse(produceApi, 10, bytes).body).to.deep.equal(body);
+      // v9 has neither tagged field: the same body without them.
+      const v9 = hex(`00000005 00 | 02 02 ${str('t')} 02 00000000 0006 ffffffffffffffff ffffffffffffffff ffffffffffffffff
+        01 03 ${str('no')} 00 | 00 | 00000000 00`);
+      expect(encodeResponseFrame(produceApi, 9, 5, body)).to.deep.equal(framed(v9));
+    });
+  });
+
+  describe('Metadata v12, ListOffsets v10, Fetch v13-v17 (topic ids)', () => {
+    const ID = '0123456789abcdef0123456789abcdef'.replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5');
+    const idHex = ID.replace(/-/g, '');
+
+    it('Metadata v12 request by id (null name; no includeClusterAuthorizedOperations since v11)', () => {
+      const body = { topics: [{ topicId: ID, name: null }], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
+      const bytes = hex(`0003 000c 00000003 ffff 00 | 02 ${idHex} 00 00 | 01 00 | 00`);
+      expect(encodeRequestFrame(metadataApi, 12, 3, null, body)).to.deep.equal(framed(bytes));
+      const parsed = parseRequest(bytes);
+      if (parsed.kind !== 'request') throw new Error('expected a request');
+      expect(parsed.body).to.deep.equal(body);
+    });
+
+    it('Metadata v12 response: an unknown id, null name, no clusterAuthorizedOperations', () => {
+      const body = {
+        throttleTimeMs: 0, brokers: [], clusterId: 'c', controllerId: 1,
+        topics: [{ errorCode: 100, name: null, topicId: ID, isInternal: false, partitions: [], topicAuthorizedOperations: -(2 ** 31) }],
+        clusterAuthorizedOperations: -(2 ** 31),
+      };
+      const bytes = hex(`00000003 00 | 00000000 01 02 ${str('c')} 00000001 | 02 0064 00 ${idHex} 00 01 80000000 00 | 00`);
+      expect(encodeResponseFrame(metadataApi, 12, 3, body)).to.deep.equal(framed(bytes));
+      expect(parseResponse(metadataApi, 12, bytes).body).to.deep.equal(body);
+    });
+
+    it('ListOffsets v10 request: flexible, MAX_TIMESTAMP (-3), timeoutMs at the end', () => {
+      const body = {
+        replicaId: -1, isolationLevel: 0, timeoutMs: 1000,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, currentLeaderEpoch: 4, timestamp: -3, maxNumOffsets: 1 }] }],
+      };
+      const bytes = hex(`0002 000a 00000004 ffff 00 | ffffffff 00 02 02 ${str('t')} 02 00000000 00000004 fffffffffffffffd 00 00 | 000003e8 00`);
+      expect(encodeRequestFrame(listOffsetsApi, 10, 4, null, body)).to.deep.equal(framed(bytes));
+      const parsed = parseRequest(bytes);
+      if (parsed.kind !== 'request') throw new Error('expected a request');
+      expect(parsed.body).to.deep.equal(body);
+    });
+
+    it('Fetch v17 request: topicId, tagged replicaState (1) and replicaDirectoryId (0); no replicaId, no topic name', () => {
+      const dir = ID.replace('0123', 'aaaa');
+      const body = {
+        clusterId: null, replicaId: -1, replicaState: { replicaId: 3, replicaEpoch: 9 }, maxWaitMs: 500, minBytes: 1, maxBytes: 1024, isolationLevel: 0,
+        sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic: '', topicId: ID, partitions: [{
+          partition: 0, currentLeaderEpoch: -1, fetchOffset: 7, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 512, replicaDirectoryId: dir,
+        }] }],
+        forgottenTopicsData: [{ topic: '', topicId: ID, partitions: [1] }], rackId: '',
+      };
+      const bytes = hex(`0001 0011 00000006 ffff 00 | 000001f4 00000001 00000400 00 00000000 ffffffff |
+        02 ${idHex} 02 00000000 ffffffff 0000000000000007 ffffffff ffffffffffffffff 00000200 01 00 10 ${dir.replace(/-/g, '')} 00 |
+        02 ${idHex} 02 00000001 00 | 01 | 01 01 0d 00000003 0000000000000009 00`);
+      expect(encodeRequestFrame(fetchApi, 17, 6, null, body)).to.deep.equal(framed(bytes));
+      const parsed = parseRequest(bytes);
+      if (parsed.kind !== 'request') throw new Error('expected a request');
+      expect(parsed.body).to.deep.equal(body);
+    });
+
+    it('Fetch v16 response: topicId instead of the name, tagged nodeEndpoints (0)', () => {
+      const body = {
+        throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+        responses: [{ topic: '', topicId: ID, partitions: [{
+          partitionIndex: 0, errorCode: 6, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
+          divergingEpoch: { epoch: -1, endOffset: -1 }, currentLeader: { leaderId: 2, leaderEpoch: 5 }, snapshotId: { endOffset: -1, epoch: -1 },
+          abortedTransactions: null, preferredReadReplica: -1, records: Buffer.alloc(0),
+        }] }],
+        nodeEndpoints: [{ nodeId: 2, host: 'h', port: 9093, rack: 'r' }],
+      };
+      const bytes = hex(`00000006 00 | 00000000 0000 00000000 | 02 ${idHex} 02 00000000 0006
+        ffffffffffffffff ffffffffffffffff ffffffffffffffff 00 ffffffff 01 | 01 01 09 00000002 00000005 00 | 00 |
+        01 00 0e 02 00000002 02 ${str('h')} 00002385 02 ${str('r')} 00`);
+      expect(encodeResponseFrame(fetchApi, 16, 6, body)).to.deep.equal(framed(bytes));
+      expect(parseResponse(fetchApi, 16, bytes).body).to.deep.equal(body);
+    });
+  });
+
   describe('Fetch v12 (flexible, as platformatic sends it)', () => {
     const request = {
-      clusterId: null, replicaId: -1, maxWaitMs: 500, minBytes: 1, maxBytes: 0xa00000, isolationLevel: 1,
+      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 500, minBytes: 1, maxBytes: 0xa00000, isolationLevel: 1,
       sessionId: 0, sessionEpoch: 0,
-      topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: 3, fetchOffset: 7, lastFetchedEpoch: 3, logStartOffset: -1, partitionMaxBytes: 0x100000 }] }],
+      topics: [{ topic: 't', topicId: ZERO_UUID, partitions: [{
+        partition: 0, currentLeaderEpoch: 3, fetchOffset: 7, lastFetchedEpoch: 3, logStartOffset: -1, partitionMaxBytes: 0x100000, replicaDirectoryId: ZERO_UUID,
+      }] }],
       forgottenTopicsData: [], rackId: '',
     };
     const requestBody = `ffffffff 000001f4 00000001 00a00000 01 00000000 00000000 |
@@ -178,11 +308,12 @@ describe('kafka golden bytes', () => {
     it('response: header v1; the tagged currentLeader (tag 1) is a struct with its own tagged section', () => {
       const response = {
         throttleTimeMs: 0, errorCode: 0, sessionId: 0,
-        responses: [{ topic: 't', partitions: [{
+        responses: [{ topic: 't', topicId: ZERO_UUID, partitions: [{
           partitionIndex: 0, errorCode: 0, highWatermark: 8, lastStableOffset: 8, logStartOffset: 0,
           divergingEpoch: { epoch: -1, endOffset: -1 }, currentLeader: { leaderId: 1, leaderEpoch: 3 }, snapshotId: { endOffset: -1, epoch: -1 },
           abortedTransactions: null, preferredReadReplica: -1, records: hex('abcd'),
         }] }],
+        nodeEndpoints: [],
       };
       const bytes = hex(`00000006 00 | 00000000 0000 00000000 | 02 02 ${str('t')} 02 00000000 0000
         0000000000000008 0000000000000008 0000000000000000 00 ffffffff 03 abcd | 01 01 09 00000001 00000003 00 | 00 | 00`);

@@ -14,12 +14,12 @@ import { deleteTopicsApi } from '../../lib/kafka/delete-topics.js';
 import { deleteGroupsApi } from '../../lib/kafka/delete-groups.js';
 import { describeGroupsApi } from '../../lib/kafka/describe-groups.js';
 import { offsetCommitApi } from '../../lib/kafka/offset-commit.js';
-import { ZERO_UUID } from '../../lib/kafka/primitives.js';
 import { describeConfigsApi } from '../../lib/kafka/describe-configs.js';
 import { findCoordinatorApi } from '../../lib/kafka/find-coordinator.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
 import { listOffsetsApi } from '../../lib/kafka/list-offsets.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
+import { ZERO_UUID } from '../../lib/kafka/primitives.js';
 import { produceApi } from '../../lib/kafka/produce.js';
 import { assertValidBatch, BatchHeader } from '../../lib/records/batch.js';
 import { encodeBatch } from '../../lib/records/encode.js';
@@ -56,14 +56,14 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
     expect(body).to.deep.equal({ clientSoftwareName: '', clientSoftwareVersion: '' });
     const decoded = await toKafkaJs('apiVersions', apiVersionsApi, 2, apiVersionsBody());
     expect(decoded.errorCode).to.equal(0);
-    expect(decoded.apiVersions).to.deep.include({ apiKey: 0, minVersion: 0, maxVersion: 7 });
+    expect(decoded.apiVersions).to.deep.include({ apiKey: 0, minVersion: 0, maxVersion: 11 });
     expect(decoded.apiVersions).to.have.length(apiVersionsBody().apiKeys.length);
   });
 
   it('Metadata v6: null topics means all; KafkaJS reads brokers, controller, partitions', async () => {
     expect((await fromKafkaJs('metadata', 6, { topics: [] })).body).to.deep.include({ topics: null, allowAutoTopicCreation: true });
     expect((await fromKafkaJs('metadata', 6, { topics: ['a', 'b'], allowAutoTopicCreation: false })).body)
-      .to.deep.include({ topics: [{ name: 'a' }, { name: 'b' }], allowAutoTopicCreation: false });
+      .to.deep.include({ topics: [{ topicId: ZERO_UUID, name: 'a' }, { topicId: ZERO_UUID, name: 'b' }], allowAutoTopicCreation: false });
     const decoded = await toKafkaJs('metadata', metadataApi, 6, {
       throttleTimeMs: 0,
       brokers: [{ nodeId: 1, host: 'h1', port: 9092, rack: null }, { nodeId: 2, host: 'h2', port: 9093, rack: 'r' }],
@@ -110,7 +110,9 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
       topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: '7', maxBytes: 1048576 }] }],
     });
     expect(body).to.deep.include({ replicaId: -1, maxWaitMs: 5000, minBytes: 1, maxBytes: 10485760, isolationLevel: 1, sessionId: 0, sessionEpoch: -1, rackId: '' });
-    expect(body.topics).to.deep.equal([{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 7, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1048576 }] }]);
+    expect(body.topics).to.deep.equal([{ topic: 't', topicId: ZERO_UUID, partitions: [{
+      partition: 0, currentLeaderEpoch: -1, fetchOffset: 7, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1048576, replicaDirectoryId: ZERO_UUID,
+    }] }]);
     const batch = encodeBatch({ records: [{ key: Buffer.from('k'), value: Buffer.from('v') }], baseOffset: 7 });
     const decoded = await toKafkaJs('fetch', fetchApi, 11, {
       throttleTimeMs: 0, errorCode: 0, sessionId: 0,
@@ -128,9 +130,27 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
     expect(p.messages[0].value.toString()).to.equal('v');
   });
 
+  it('ListOffsets v0: maxNumOffsets in the request, the old-style offset list in the response', async () => {
+    const lo = await fromKafkaJs('listOffsets', 0, { replicaId: -1, topics: [{ topic: 't', partitions: [{ partition: 1, timestamp: -1, maxNumOffsets: 5 }, { partition: 2, timestamp: 1234 }] }] });
+    expect(lo.body).to.deep.equal({
+      replicaId: -1, isolationLevel: 0, timeoutMs: 0,
+      topics: [{ name: 't', partitions: [
+        { partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 5 },
+        { partitionIndex: 2, currentLeaderEpoch: -1, timestamp: 1234, maxNumOffsets: 1 },
+      ] }],
+    });
+    const loRes = await toKafkaJs('listOffsets', listOffsetsApi, 0, {
+      throttleTimeMs: 0, topics: [{ name: 't', partitions: [
+        { partitionIndex: 1, errorCode: 0, oldStyleOffsets: [12, 3], timestamp: -1, offset: -1, leaderEpoch: -1 },
+        { partitionIndex: 2, errorCode: 0, oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 },
+      ] }],
+    });
+    expect(loRes.responses).to.deep.equal([{ topic: 't', partitions: [{ partition: 1, errorCode: 0, offsets: ['12', '3'] }, { partition: 2, errorCode: 0, offsets: [] }] }]);
+  });
+
   it('ListOffsets v3, CreateTopics v3, DeleteTopics v1: both directions', async () => {
     const lo = await fromKafkaJs('listOffsets', 3, { replicaId: -1, isolationLevel: 1, topics: [{ topic: 't', partitions: [{ partition: 1, timestamp: -2 }] }] });
-    expect(lo.body).to.deep.equal({ replicaId: -1, isolationLevel: 1, topics: [{ name: 't', partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -2 }] }] });
+    expect(lo.body).to.deep.equal({ replicaId: -1, isolationLevel: 1, topics: [{ name: 't', partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -2, maxNumOffsets: 1 }] }], timeoutMs: 0 });
     const loRes = await toKafkaJs('listOffsets', listOffsetsApi, 3, {
       throttleTimeMs: 0, topics: [{ name: 't', partitions: [{ partitionIndex: 1, errorCode: 0, timestamp: -1, offset: 12, leaderEpoch: -1 }] }],
     });

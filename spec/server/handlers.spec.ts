@@ -2,12 +2,16 @@
 // it: leaderless partitions, auto-creation, broker failures, request validation.
 import { expect } from 'chai';
 import { FlotillaError } from '../../lib/base/errors.js';
-import type { FetchPartitionResult, FetchRequestSpec, TopicView } from '../../lib/broker/api.js';
+import type { ClusterView, FetchPartitionResult, FetchRequestSpec, TopicView } from '../../lib/broker/api.js';
 import type { ApiDefinition } from '../../lib/kafka/api.js';
+import { createPartitionsApi } from '../../lib/kafka/create-partitions.js';
 import { createTopicsApi } from '../../lib/kafka/create-topics.js';
+import { deleteRecordsApi } from '../../lib/kafka/delete-records.js';
 import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
+import { listOffsetsApi } from '../../lib/kafka/list-offsets.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
+import { ZERO_UUID } from '../../lib/kafka/primitives.js';
 import { produceApi } from '../../lib/kafka/produce.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import { processFrame } from '../../lib/server/dispatch.js';
@@ -23,15 +27,31 @@ async function call<Req, Res>(broker: MemoryBroker, api: ApiDefinition<Req, Res>
 }
 
 const metadata = (topics: string[] | null, allowAutoTopicCreation = false) => ({
-  topics: topics === null ? null : topics.map((name) => ({ name })), allowAutoTopicCreation,
+  topics: topics === null ? null : topics.map((name) => ({ topicId: ZERO_UUID, name })), allowAutoTopicCreation,
   includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
 });
 
-const fetchReq = (sessionId = 0, sessionEpoch = -1, isolationLevel = 0) => ({
-  clusterId: null, replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel, sessionId, sessionEpoch,
-  topics: [{ topic: 't', partitions: [0, 1].map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 })) }],
+const fetchReq = (sessionId = 0, sessionEpoch = -1, isolationLevel = 0, topicId = ZERO_UUID) => ({
+  clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel, sessionId, sessionEpoch,
+  topics: [{ topic: 't', topicId, partitions: [0, 1].map((partition) => ({
+    partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID,
+  })) }],
   forgottenTopicsData: [], rackId: '',
 });
+
+/** A broker whose partition 0 of every topic is led by node 2 (epoch 5), reachable at h2:9093. */
+class LedElsewhere extends MemoryBroker {
+  override cluster(): ClusterView {
+    const c = super.cluster();
+    return { ...c, brokers: [...c.brokers, { nodeId: 2, host: 'h2', port: 9093, rack: 'r2' }] };
+  }
+
+  override topics(names: readonly string[] | null): TopicView[] {
+    return super.topics(names).map((t) => ({ ...t, partitions: t.partitions.map((p) => (p.partition === 0 ? { ...p, leaderId: 2, leaderEpoch: 5 } : p)) }));
+  }
+}
+
+const notLeader = (): FlotillaError => new FlotillaError('NOT_LEADER', 'leader is node 2', { leaderId: 2 });
 
 describe('server handlers', () => {
   let broker: MemoryBroker;
@@ -71,6 +91,48 @@ describe('server handlers', () => {
     });
   });
 
+  describe('Metadata v10-v12: topic ids', () => {
+    const byIds = (ids: string[], names: (string | null)[] = ids.map(() => null)) => ({
+      topics: ids.map((topicId, i) => ({ topicId, name: names[i] ?? null })), allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
+    });
+    const UNKNOWN = '11111111-2222-4333-8444-555555555555';
+
+    it('v10 and v11 answer each topic\'s id; v9 has none on the wire', async () => {
+      const id = broker.topics(['t'])[0]!.topicId;
+      expect(id).to.not.equal(ZERO_UUID);
+      for (const v of [10, 11, 12]) {
+        const r = await call(broker, metadataApi, v, metadata(['t', 'nope']));
+        expect(r.topics.map((t) => [t.name, t.topicId, t.errorCode]), `v${v}`).to.deep.equal([['t', id, 0], ['nope', ZERO_UUID, 3]]);
+      }
+      expect((await call(broker, metadataApi, 9, metadata(['t']))).topics[0]!.topicId).to.equal(ZERO_UUID);
+    });
+
+    it('v12 looks topics up by id: an unknown id is UNKNOWN_TOPIC_ID with a null name; names beside ids are ignored; nothing is auto-created', async () => {
+      broker.addTopic('u', 3);
+      const [t, u] = broker.topics(['t', 'u']).map((x) => x.topicId);
+      const r = await call(broker, metadataApi, 12, byIds([u!, UNKNOWN, t!], [null, 'fresh', null]));
+      expect(r.topics.map((x) => [x.name, x.topicId, x.errorCode, x.partitions.length])).to.deep.equal([
+        ['u', u, 0, 3], ['t', t, 0, 2], [null, UNKNOWN, 100, 0],
+      ]);
+      expect(broker.calls.some((c) => c.startsWith('autoCreateTopics'))).to.equal(false);
+      expect(r.brokers).to.have.length(1);
+    });
+
+    it('v10-v11 may not use ids or null names, nor v12 a topic with neither: INVALID_REQUEST for every topic', async () => {
+      const t = broker.topics(['t'])[0]!.topicId;
+      for (const v of [10, 11]) {
+        const withId = await call(broker, metadataApi, v, byIds([t], ['t']));
+        expect(withId.topics.map((x) => [x.name, x.errorCode]), `v${v}`).to.deep.equal([['t', 42]]);
+        expect(withId.brokers).to.deep.equal([]);
+        const nullName = await call(broker, metadataApi, v, byIds([ZERO_UUID, ZERO_UUID], [null, 't']));
+        expect(nullName.topics.map((x) => [x.name, x.errorCode]), `v${v}`).to.deep.equal([['', 42], ['t', 42]]);
+      }
+      const neither = await call(broker, metadataApi, 12, byIds([ZERO_UUID], [null]));
+      expect(neither.topics.map((x) => [x.name, x.errorCode])).to.deep.equal([['', 42]]);
+    });
+  });
+
   describe('Produce', () => {
     const batch = encodeBatch({ records: [{ value: Buffer.from('v') }] });
     const req = (acks: number, records: Buffer | null = batch) => ({
@@ -93,6 +155,40 @@ describe('server handlers', () => {
       expect((await call(broker, produceApi, 7, req(2))).responses[0]!.partitions[0]!.errorCode).to.equal(21);
       expect((await call(broker, produceApi, 2, req(1))).responses[0]!.partitions[0]!.errorCode).to.equal(43);
       expect(broker.batchesOf('t', 0)).to.have.length(0);
+    });
+
+    it('v8+: the error message, and the records that made an INVALID_RECORD batch be refused', async () => {
+      broker.produce = async () => {
+        throw new FlotillaError('INVALID_RECORD', 'compacted topic t cannot accept a record without a key', {
+          recordErrors: [{ batchIndex: 1, message: 'no key' }, { batchIndex: 3, message: 'no key' }],
+        });
+      };
+      for (const v of [8, 9, 11]) {
+        const p = (await call(broker, produceApi, v, req(-1))).responses[0]!.partitions[0]!;
+        expect(p.errorCode, `v${v}`).to.equal(87);
+        expect(p.errorMessage).to.equal('compacted topic t cannot accept a record without a key');
+        expect(p.recordErrors).to.deep.equal([{ batchIndex: 1, batchIndexErrorMessage: 'no key' }, { batchIndex: 3, batchIndexErrorMessage: 'no key' }]);
+      }
+      // v7 has neither field on the wire.
+      const old = (await call(broker, produceApi, 7, req(-1))).responses[0]!.partitions[0]!;
+      expect([old.errorCode, old.errorMessage, old.recordErrors]).to.deep.equal([87, null, []]);
+    });
+
+    it('v10+: NOT_LEADER_OR_FOLLOWER carries the current leader and epoch, and the response that leader\'s endpoint', async () => {
+      const elsewhere = new LedElsewhere();
+      elsewhere.addTopic('t', 2);
+      elsewhere.produce = async () => { throw notLeader(); };
+      for (const v of [10, 11]) {
+        const r = await call(elsewhere, produceApi, v, req(-1));
+        expect(r.responses[0]!.partitions.map((p) => [p.errorCode, p.currentLeader]), `v${v}`).to.deep.equal([
+          [6, { leaderId: 2, leaderEpoch: 5 }],
+          [6, { leaderId: 2, leaderEpoch: -1 }], // the Raft group's hint, which the image does not confirm: epoch unknown
+        ]);
+        expect(r.nodeEndpoints).to.deep.equal([{ nodeId: 2, host: 'h2', port: 9093, rack: 'r2' }]);
+      }
+      const v9 = await call(elsewhere, produceApi, 9, req(-1));
+      expect(v9.responses[0]!.partitions[0]!.currentLeader).to.deep.equal({ leaderId: -1, leaderEpoch: -1 });
+      expect(v9.nodeEndpoints).to.deep.equal([]);
     });
 
     it('maps broker errors (NOT_LEADER) per partition', async () => {
@@ -127,6 +223,110 @@ describe('server handlers', () => {
       const nl = await call(broker, fetchApi, 12, fetchReq());
       expect(nl.responses[0]!.partitions[0]).to.include({ errorCode: 6 });
       expect(nl.responses[0]!.partitions[0]!.currentLeader).to.deep.equal({ leaderId: 3, leaderEpoch: -1 });
+    });
+  });
+
+  describe('Fetch v13-v17: topic ids', () => {
+    it('reads a topic named by its id and answers with the id; an unknown id is UNKNOWN_TOPIC_ID and reaches no broker', async () => {
+      await call(broker, produceApi, 7, {
+        transactionalId: null, acks: -1, timeoutMs: 100,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 1, records: encodeBatch({ records: [{ value: Buffer.from('v') }] }) }] }],
+      });
+      const id = broker.topics(['t'])[0]!.topicId;
+      for (const v of [13, 15, 17]) {
+        const r = await call(broker, fetchApi, v, fetchReq(0, -1, 0, id));
+        expect(r.responses.map((t) => [t.topic, t.topicId]), `v${v}`).to.deep.equal([['', id]]);
+        expect(r.responses[0]!.partitions.map((p) => [p.partitionIndex, p.errorCode, p.highWatermark, (p.records?.length ?? 0) > 0])).to.deep.equal([[0, 0, 0, false], [1, 0, 1, true]]);
+      }
+      let fetched = 0;
+      broker.fetch = async () => { fetched++; return []; };
+      const unknown = await call(broker, fetchApi, 13, fetchReq(0, -1, 0, '11111111-2222-4333-8444-555555555555'));
+      expect(unknown.responses[0]!.partitions.map((p) => [p.errorCode, p.highWatermark])).to.deep.equal([[100, -1], [100, -1]]);
+      expect(fetched).to.equal(0);
+      // v12 still names topics: the id field is not on the wire.
+      expect((await call(broker, fetchApi, 12, fetchReq(0, -1, 0, id))).responses[0]!.topic).to.equal('t');
+    });
+
+    it('v15+ take the replica id from replicaState', async () => {
+      const seen: number[] = [];
+      broker.fetch = async (spec: FetchRequestSpec) => { seen.push(spec.replicaId); return []; };
+      const id = broker.topics(['t'])[0]!.topicId;
+      await call(broker, fetchApi, 15, { ...fetchReq(0, -1, 0, id), replicaId: 7, replicaState: { replicaId: 3, replicaEpoch: 9 } });
+      await call(broker, fetchApi, 14, { ...fetchReq(0, -1, 0, id), replicaId: 7, replicaState: { replicaId: 3, replicaEpoch: 9 } });
+      expect(seen).to.deep.equal([3, 7]);
+    });
+
+    it('v16+: NOT_LEADER_OR_FOLLOWER partitions name the current leader (image epoch), the response its endpoint', async () => {
+      const elsewhere = new LedElsewhere();
+      elsewhere.addTopic('t', 2);
+      const id = elsewhere.topics(['t'])[0]!.topicId;
+      elsewhere.fetch = async (spec: FetchRequestSpec): Promise<FetchPartitionResult[]> => spec.partitions.map((p) => ({
+        topic: p.topic, partition: p.partition, error: p.partition === 0 ? notLeader() : null, highWatermark: 0, lastStableOffset: 0,
+        logStartOffset: 0, records: null, abortedTransactions: [], preferredLeaderId: p.partition === 0 ? 2 : -1,
+      }));
+      const r = await call(elsewhere, fetchApi, 16, fetchReq(0, -1, 0, id));
+      expect(r.responses[0]!.partitions.map((p) => [p.errorCode, p.currentLeader])).to.deep.equal([
+        [6, { leaderId: 2, leaderEpoch: 5 }], [0, { leaderId: -1, leaderEpoch: -1 }],
+      ]);
+      expect(r.nodeEndpoints).to.deep.equal([{ nodeId: 2, host: 'h2', port: 9093, rack: 'r2' }]);
+      const v15 = await call(elsewhere, fetchApi, 15, fetchReq(0, -1, 0, id));
+      expect(v15.responses[0]!.partitions[0]!.currentLeader).to.deep.equal({ leaderId: 2, leaderEpoch: 5 });
+      expect(v15.nodeEndpoints).to.deep.equal([]);
+    });
+  });
+
+  describe('ListOffsets', () => {
+    const stamped = (base: number, n: number) => encodeBatch({ baseTimestamp: base, records: Array.from({ length: n }, (_, i) => ({ value: Buffer.from(`${i}`), timestampDelta: i })) });
+    const listReq = (partitions: { timestamp: number; maxNumOffsets?: number }[]) => ({
+      replicaId: -1, isolationLevel: 0, timeoutMs: 1000,
+      topics: [{ name: 't', partitions: partitions.map((p) => ({ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: p.timestamp, maxNumOffsets: p.maxNumOffsets ?? 1 })) }],
+    });
+    const produceTo0 = async (records: Buffer): Promise<void> => {
+      await call(broker, produceApi, 7, { transactionalId: null, acks: -1, timeoutMs: 100, topics: [{ name: 't', partitions: [{ partitionIndex: 0, records }] }] });
+    };
+
+    it('v7-v10: -3 max timestamp, -4 earliest local (= earliest), -5 latest tiered (-1: nothing is tiered)', async () => {
+      await produceTo0(stamped(1_000, 2));
+      await produceTo0(stamped(9_000, 3));
+      await produceTo0(stamped(2_000, 1));
+      await call(broker, deleteRecordsApi, 2, { topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: 1 }] }], timeoutMs: 100 });
+      for (const v of [7, 8, 9, 10]) {
+        const r = await call(broker, listOffsetsApi, v, listReq([{ timestamp: -3 }, { timestamp: -4 }, { timestamp: -5 }, { timestamp: -1 }, { timestamp: 8_000 }]));
+        expect(r.topics[0]!.partitions.map((p) => [p.errorCode, p.offset, p.timestamp]), `v${v}`).to.deep.equal([
+          [0, 2, 9_002], [0, 1, -1], [0, -1, -1], [0, 6, -1], [0, 2, 9_002],
+        ]);
+      }
+    });
+
+    it('v0: old-style offset lists, at most maxNumOffsets long', async () => {
+      await produceTo0(stamped(1_000, 2));
+      await produceTo0(stamped(5_000, 2));
+      await call(broker, deleteRecordsApi, 2, { topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: 1 }] }], timeoutMs: 100 });
+      const r = await call(broker, listOffsetsApi, 0, listReq([
+        { timestamp: -1, maxNumOffsets: 10 }, { timestamp: -1 }, { timestamp: -2, maxNumOffsets: 5 }, { timestamp: 4_000 }, { timestamp: 99_000 }, { timestamp: -1, maxNumOffsets: 0 },
+      ]));
+      expect(r.topics[0]!.partitions.map((p) => [p.errorCode, p.oldStyleOffsets])).to.deep.equal([
+        [0, [4, 1]], [0, [4]], [0, [1]], [0, [2]], [0, [4]], [0, []],
+      ]);
+      const unknown = await call(broker, listOffsetsApi, 0, { ...listReq([{ timestamp: -1 }]), topics: [{ name: 'nope', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 }] }] });
+      expect(unknown.topics[0]!.partitions.map((p) => [p.errorCode, p.oldStyleOffsets])).to.deep.equal([[3, []]]);
+    });
+  });
+
+  describe('CreatePartitions', () => {
+    it('v2 and v3 (flexible) grow a topic and carry the refusals\' messages', async () => {
+      for (const [v, count] of [[2, 3], [3, 5]] as const) {
+        const r = await call(broker, createPartitionsApi, v, {
+          topics: [{ name: 't', count, assignments: null }, { name: 'nope', count: 2, assignments: null }, { name: 't2', count: 1, assignments: null }],
+          timeoutMs: 1000, validateOnly: false,
+        });
+        expect(r.results.map((x) => [x.name, x.errorCode]), `v${v}`).to.deep.equal([['t', 0], ['nope', 3], ['t2', 3]]);
+        expect(r.results[1]!.errorMessage).to.equal('topic nope does not exist');
+        expect(broker.topics(['t'])[0]!.partitions).to.have.length(count);
+      }
+      const shrink = await call(broker, createPartitionsApi, 3, { topics: [{ name: 't', count: 2, assignments: null }], timeoutMs: 1000, validateOnly: false });
+      expect(shrink.results[0]!.errorCode).to.equal(37);
+      expect(shrink.results[0]!.errorMessage).to.match(/must be larger/);
     });
   });
 

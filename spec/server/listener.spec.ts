@@ -6,6 +6,7 @@ import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
 import { listOffsetsApi } from '../../lib/kafka/list-offsets.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
+import { ZERO_UUID } from '../../lib/kafka/primitives.js';
 import { produceApi } from '../../lib/kafka/produce.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import type { KafkaServer } from '../../lib/server/listener.js';
@@ -21,8 +22,10 @@ const produce = (corr: number, acks: number, topic = 't', value = 'v'): Buffer =
 });
 
 const fetch = (corr: number, offset: number, maxWaitMs: number): Buffer => encodeRequestFrame(fetchApi, 11, corr, 'test', {
-  clusterId: null, replicaId: -1, maxWaitMs, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-  topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+  clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+  topics: [{ topic: 't', topicId: ZERO_UUID, partitions: [{
+    partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID,
+  }] }],
   forgottenTopicsData: [], rackId: '',
 });
 
@@ -59,7 +62,7 @@ describe('KafkaServer listener (TCP)', () => {
     expect(body.errorCode).to.equal(0);
     const keys = body.apiKeys.map((k) => k.apiKey);
     expect(keys).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 24, 25, 26, 28, 32, 33, 37, 42, 44, 47]);
-    expect(body.apiKeys.find((k) => k.apiKey === 0)).to.deep.equal({ apiKey: 0, minVersion: 0, maxVersion: 7 });
+    expect(body.apiKeys.find((k) => k.apiKey === 0)).to.deep.equal({ apiKey: 0, minVersion: 0, maxVersion: 11 });
   });
 
   it('answers pipelined requests in request order, a slow long poll holding back later answers', async () => {
@@ -212,7 +215,10 @@ describe('KafkaServer listener (TCP)', () => {
     await c.next();
     c.send(encodeRequestFrame(listOffsetsApi, 3, 2, 'x', {
       replicaId: -1, isolationLevel: 1,
-      topics: [{ name: 't', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }, { partitionIndex: 5, currentLeaderEpoch: -1, timestamp: -2 }] }],
+      topics: [{ name: 't', partitions: [
+        { partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 }, { partitionIndex: 5, currentLeaderEpoch: -1, timestamp: -2, maxNumOffsets: 1 },
+      ] }],
+      timeoutMs: 0,
     }));
     const { body } = parseResponse(listOffsetsApi, 3, (await c.next())!);
     expect(body.topics[0]!.partitions.map((p) => [p.errorCode, p.offset])).to.deep.equal([[0, 1], [3, -1]]);

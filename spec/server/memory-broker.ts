@@ -80,8 +80,17 @@ export class MemoryBroker implements BrokerApi {
     this.partitionsMax = options.partitionsMax ?? 10_000;
   }
 
+  /** Its topics (ids, names, one replica each on this node): what Fetch v13+ and Metadata v12 resolve ids with. */
   image(): MetadataImage {
-    return MetadataImage.EMPTY;
+    const topics = [...this.topicsByName.values()].map((t) => ({
+      topicId: t.topicId, name: t.name, replicationFactor: 1,
+      partitions: t.partitions.map((_, partition) => ({ topicId: t.topicId, partition, replicas: [this.nodeId], leaderId: this.nodeId, leaderEpoch: 0 })),
+    }));
+    return new MetadataImage({
+      ...MetadataImage.EMPTY,
+      topicsById: new Map(topics.map((t) => [t.topicId, t])),
+      topicsByName: new Map(topics.map((t) => [t.name, t])),
+    });
   }
 
   cluster(): ClusterView {
@@ -223,7 +232,13 @@ export class MemoryBroker implements BrokerApi {
   async listOffset(request: ListOffsetRequest): Promise<ListOffsetResult> {
     const p = this.partition(request.topic, request.partition);
     if (request.timestamp === -1) return { offset: p.logEndOffset, timestamp: -1, leaderEpoch: 0 };
-    if (request.timestamp === -2) return { offset: p.logStartOffset, timestamp: -1, leaderEpoch: 0 };
+    if (request.timestamp === -2 || request.timestamp === -4) return { offset: p.logStartOffset, timestamp: -1, leaderEpoch: 0 };
+    if (request.timestamp === -5) return { offset: -1, timestamp: -1, leaderEpoch: -1 };
+    if (request.timestamp === -3) {
+      const live = p.batches.filter((x) => x.lastOffset >= p.logStartOffset);
+      const max = live.reduce<(typeof live)[number] | undefined>((m, x) => (m === undefined || x.maxTimestamp > m.maxTimestamp ? x : m), undefined);
+      return max === undefined ? { offset: -1, timestamp: -1, leaderEpoch: -1 } : { offset: Math.max(max.baseOffset, p.logStartOffset), timestamp: max.maxTimestamp, leaderEpoch: 0 };
+    }
     const b = p.batches.find((x) => x.lastOffset >= p.logStartOffset && x.maxTimestamp >= request.timestamp);
     return b === undefined ? { offset: -1, timestamp: -1, leaderEpoch: -1 } : { offset: Math.max(b.baseOffset, p.logStartOffset), timestamp: b.maxTimestamp, leaderEpoch: 0 };
   }

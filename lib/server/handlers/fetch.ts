@@ -7,10 +7,17 @@
  * FETCH_SESSION_ID_NOT_FOUND, any other epoch INVALID_FETCH_SESSION_EPOCH. A partition with no
  * records to give gets an empty record set, as Kafka sends (never null: librdkafka 2.0.2 rejects a
  * null set as "invalid MessageSetSize -1"); abortedTransactions is null for read_uncommitted.
+ * v13+ name topics by id (request, forgotten topics and response): an id this node's metadata
+ * image does not know is answered UNKNOWN_TOPIC_ID for each of its partitions, as Kafka does, and
+ * never reaches the broker. v15+ carry the replica id in replicaState. A partition answered
+ * NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH carries the current leader and its epoch (v12+),
+ * and the response the endpoints of those leaders (v16+, KIP-951).
  */
 import type { FetchPartitionRequest, FetchPartitionResult } from '../../broker/api.js';
+import { errorCode } from '../../kafka/errors.js';
 import { type FetchResponse, fetchApi } from '../../kafka/fetch.js';
 import { handler } from '../handler.js';
+import { NO_LEADER, currentLeader, nodeEndpoints } from './leaders.js';
 
 type PartitionOut = FetchResponse['responses'][number]['partitions'][number];
 
@@ -18,6 +25,8 @@ type PartitionOut = FetchResponse['responses'][number]['partitions'][number];
 const EMPTY = Buffer.alloc(0);
 const NO_DIVERGING = { epoch: -1, endOffset: -1 };
 const NO_SNAPSHOT = { endOffset: -1, epoch: -1 };
+/** The errors whose partitions carry the current leader (Kafka's FetchResponse rule). */
+const LEADER_ERRORS = new Set([errorCode('NOT_LEADER_OR_FOLLOWER'), errorCode('FENCED_LEADER_EPOCH')]);
 
 function key(topic: string, partition: number): string {
   return `${partition}\u0000${topic}`;
@@ -28,14 +37,20 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
     ? ctx.errorOf('FETCH_SESSION_ID_NOT_FOUND')
     : req.sessionEpoch !== -1 && req.sessionEpoch !== 0 ? ctx.errorOf('INVALID_FETCH_SESSION_EPOCH') : null;
   if (sessionError !== null) {
-    return { throttleTimeMs: 0, errorCode: sessionError.errorCode, sessionId: 0, responses: [] };
+    return { throttleTimeMs: 0, errorCode: sessionError.errorCode, sessionId: 0, responses: [], nodeEndpoints: [] };
   }
   const isolationLevel: 0 | 1 = req.isolationLevel === 1 ? 1 : 0;
+  const byId = ctx.apiVersion >= 13;
+  const image = byId ? ctx.broker.image() : null;
+  // The topic name of each requested topic; null: an id this node does not know.
+  const names = req.topics.map((t) => (image === null ? t.topic : image.topicsById.get(t.topicId)?.name ?? null));
   const partitions: FetchPartitionRequest[] = [];
-  for (const t of req.topics) {
+  for (const [ti, t] of req.topics.entries()) {
+    const name = names[ti] ?? null;
+    if (name === null) continue;
     for (const p of t.partitions) {
       partitions.push({
-        topic: t.topic,
+        topic: name,
         partition: p.partition,
         fetchOffset: p.fetchOffset,
         currentLeaderEpoch: p.currentLeaderEpoch,
@@ -45,17 +60,20 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
   }
   let results: FetchPartitionResult[] = [];
   let failure: unknown = null;
-  try {
-    results = await ctx.broker.fetch({
-      partitions,
-      maxWaitMs: Math.max(0, req.maxWaitMs),
-      minBytes: Math.max(0, req.minBytes),
-      maxBytes: req.maxBytes <= 0 ? 0x7fffffff : req.maxBytes,
-      isolationLevel,
-      replicaId: req.replicaId,
-    });
-  } catch (err) {
-    failure = err;
+  // Nothing to read (every topic id unknown, or no topics): answered at once, as Kafka does.
+  if (partitions.length > 0) {
+    try {
+      results = await ctx.broker.fetch({
+        partitions,
+        maxWaitMs: Math.max(0, req.maxWaitMs),
+        minBytes: Math.max(0, req.minBytes),
+        maxBytes: req.maxBytes <= 0 ? 0x7fffffff : req.maxBytes,
+        isolationLevel,
+        replicaId: ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId,
+      });
+    } catch (err) {
+      failure = err;
+    }
   }
   // Results come in request order; match by (topic, partition) should a broker reorder them.
   const inOrder = results.length === partitions.length
@@ -70,16 +88,15 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
     }
   }
   let i = 0;
-  const out = (topic: string, partition: number): PartitionOut => {
+  const failed = (partition: number, code: number): PartitionOut => ({
+    partitionIndex: partition, errorCode: code, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
+    divergingEpoch: NO_DIVERGING, currentLeader: NO_LEADER, snapshotId: NO_SNAPSHOT,
+    abortedTransactions: null, preferredReadReplica: -1, records: EMPTY,
+  });
+  const out = (topic: string | null, partition: number): PartitionOut => {
+    if (topic === null) return failed(partition, ctx.errorOf('UNKNOWN_TOPIC_ID').errorCode);
     const r = inOrder ? results[i++] : byKey.get(key(topic, partition))?.shift();
-    if (r === undefined) {
-      const e = ctx.error(failure ?? new Error(`no fetch result for ${topic}-${partition}`));
-      return {
-        partitionIndex: partition, errorCode: e.errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
-        divergingEpoch: NO_DIVERGING, currentLeader: { leaderId: -1, leaderEpoch: -1 }, snapshotId: NO_SNAPSHOT,
-        abortedTransactions: null, preferredReadReplica: -1, records: EMPTY,
-      };
-    }
+    if (r === undefined) return failed(partition, ctx.error(failure ?? new Error(`no fetch result for ${topic}-${partition}`)).errorCode);
     const e = ctx.error(r.error);
     return {
       partitionIndex: partition,
@@ -88,7 +105,7 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
       lastStableOffset: r.lastStableOffset,
       logStartOffset: r.logStartOffset,
       divergingEpoch: NO_DIVERGING,
-      currentLeader: { leaderId: r.error !== null ? r.preferredLeaderId : -1, leaderEpoch: -1 },
+      currentLeader: LEADER_ERRORS.has(e.errorCode) ? currentLeader(ctx.broker, topic, partition, r.preferredLeaderId) : NO_LEADER,
       snapshotId: NO_SNAPSHOT,
       abortedTransactions: isolationLevel === 1
         ? r.abortedTransactions.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
@@ -97,13 +114,13 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
       records: r.records ?? EMPTY,
     };
   };
-  return {
-    throttleTimeMs: 0,
-    errorCode: 0,
-    sessionId: 0,
-    responses: req.topics.map((t) => ({
-      topic: t.topic,
-      partitions: t.partitions.map((p) => out(t.topic, p.partition)),
-    })),
-  };
+  const responses = req.topics.map((t, ti) => ({
+    topic: t.topic,
+    topicId: t.topicId,
+    partitions: t.partitions.map((p) => out(names[ti] ?? null, p.partition)),
+  }));
+  const leaders = ctx.apiVersion >= 16
+    ? responses.flatMap((t) => t.partitions.map((p) => p.currentLeader.leaderId)).filter((id) => id >= 0)
+    : [];
+  return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses, nodeEndpoints: nodeEndpoints(ctx.broker, leaders) };
 });

@@ -14,13 +14,21 @@
  *   to one broker and its next Metadata to another. The barrier costs a round trip to the metadata
  *   leader; while there is none (an election), it gives up after METADATA_SYNC_MS and the answer
  *   comes from this node's image, since clients need metadata most during failures.
+ * - v10+ answer each topic's id (the metadata image's). v12 may ask for topics by id: when any
+ *   requested topic has a non-zero id, the request is by id (names are then ignored, as Kafka
+ *   does), an unknown id is answered UNKNOWN_TOPIC_ID with a null name, and nothing is
+ *   auto-created. v10 and v11 carry the id and the nullable name but must not use them: a null
+ *   name or a non-zero id there is INVALID_REQUEST for every requested topic, as Kafka answers.
+ *   A v12 topic with neither a name nor an id is INVALID_REQUEST too.
  */
 import type { TopicView } from '../../broker/api.js';
-import { type MetadataResponse, metadataApi } from '../../kafka/metadata.js';
+import { type MetadataRequest, type MetadataResponse, metadataApi } from '../../kafka/metadata.js';
+import { ZERO_UUID } from '../../kafka/primitives.js';
 import { topicNameProblem } from '../../metadata/records.js';
 import { type RequestContext, handler } from '../handler.js';
 
 type TopicOut = MetadataResponse['topics'][number];
+type TopicIn = NonNullable<MetadataRequest['topics']>[number];
 
 const AUTHORIZED_OPERATIONS_NONE = -(2 ** 31);
 
@@ -31,6 +39,7 @@ function topicOut(ctx: RequestContext, t: TopicView): TopicOut {
   return {
     errorCode: 0,
     name: t.name,
+    topicId: t.topicId,
     isInternal: t.internal,
     partitions: t.partitions.map((p) => ({
       errorCode: p.leaderId < 0 ? ctx.errorOf('LEADER_NOT_AVAILABLE').errorCode : 0,
@@ -45,13 +54,37 @@ function topicOut(ctx: RequestContext, t: TopicView): TopicOut {
   };
 }
 
-export const metadataHandler = handler(metadataApi, async (ctx, req) => {
+function topicError(errorCode: number, name: string | null, topicId: string): TopicOut {
+  return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NONE };
+}
+
+/** Why a topic entry is not acceptable at this version (see the module comment), or null. */
+function topicProblem(version: number, t: TopicIn): string | null {
+  if (version < 12 && t.name === null) return `a topic name cannot be null in Metadata v${version}`;
+  if (version < 12 && t.topicId !== ZERO_UUID) return `topic ids are not accepted in Metadata v${version} requests`;
+  if (t.name === null && t.topicId === ZERO_UUID) return 'a topic needs a name or an id';
+  return null;
+}
+
+/** The topics asked for by id (v12): known ones by name, unknown ones UNKNOWN_TOPIC_ID. */
+function byId(ctx: RequestContext, ids: readonly string[]): TopicOut[] {
+  const image = ctx.broker.image();
+  const names: string[] = [];
+  const out: TopicOut[] = [];
+  for (const id of ids) {
+    const name = image.topicsById.get(id)?.name;
+    if (name === undefined) out.push(topicError(ctx.errorOf('UNKNOWN_TOPIC_ID').errorCode, null, id));
+    else names.push(name);
+  }
+  return [...ctx.broker.topics(names).map((t) => topicOut(ctx, t)), ...out];
+}
+
+/** The topics asked for by name (or all of them): unknown ones auto-created when allowed. */
+async function byName(ctx: RequestContext, req: MetadataRequest): Promise<TopicOut[]> {
   const broker = ctx.broker;
-  await broker.syncMetadata(METADATA_SYNC_MS);
-  const cluster = broker.cluster();
   // v0 has no null: its empty list asks for every topic.
   const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
-  const names = all ? null : [...new Set(req.topics!.map((t) => t.name))];
+  const names = all ? null : [...new Set(req.topics!.map((t) => t.name ?? ''))];
   let topics: TopicView[] = names === null ? broker.topics(null) : names.length === 0 ? [] : broker.topics(names);
   if (names !== null && topics.length < names.length && req.allowAutoTopicCreation) {
     const known = new Set(topics.map((t) => t.name));
@@ -66,23 +99,40 @@ export const metadataHandler = handler(metadataApi, async (ctx, req) => {
     }
   }
   const byName = new Map(topics.map((t) => [t.name, t]));
-  const out: TopicOut[] = [];
   // An existing topic's own code is NONE; its partitions' codes say which lack a leader.
-  for (const t of topics) out.push(topicOut(ctx, t));
-  if (names !== null) {
-    for (const n of names) {
-      if (byName.has(n)) continue;
-      const problem = topicNameProblem(n);
-      const e = problem === null ? ctx.errorOf('UNKNOWN_TOPIC_OR_PARTITION') : ctx.errorOf('INVALID_TOPIC_EXCEPTION');
-      out.push({ errorCode: e.errorCode, name: n, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NONE });
-    }
+  const out: TopicOut[] = topics.map((t) => topicOut(ctx, t));
+  for (const n of names ?? []) {
+    if (byName.has(n)) continue;
+    const problem = topicNameProblem(n);
+    const e = problem === null ? ctx.errorOf('UNKNOWN_TOPIC_OR_PARTITION') : ctx.errorOf('INVALID_TOPIC_EXCEPTION');
+    out.push(topicError(e.errorCode, n, ZERO_UUID));
   }
+  return out;
+}
+
+export const metadataHandler = handler(metadataApi, async (ctx, req) => {
+  const broker = ctx.broker;
+  const requested = req.topics ?? [];
+  const problem = requested.map((t) => topicProblem(ctx.apiVersion, t)).find((p) => p !== null);
+  if (problem !== undefined) {
+    // Kafka fails the whole request: every requested topic carries INVALID_REQUEST, nothing else.
+    const code = ctx.errorOf('INVALID_REQUEST', problem).errorCode;
+    return {
+      throttleTimeMs: 0, brokers: [], clusterId: null, controllerId: -1,
+      topics: requested.map((t) => topicError(code, t.name ?? '', t.topicId)),
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NONE,
+    };
+  }
+  await broker.syncMetadata(METADATA_SYNC_MS);
+  const cluster = broker.cluster();
+  const ids = [...new Set(requested.map((t) => t.topicId).filter((id) => id !== ZERO_UUID))];
+  const topics = ids.length > 0 ? byId(ctx, ids) : await byName(ctx, req);
   return {
     throttleTimeMs: 0,
     brokers: cluster.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     clusterId: cluster.clusterId,
     controllerId: cluster.controllerId,
-    topics: out,
+    topics,
     clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NONE,
   };
 });
