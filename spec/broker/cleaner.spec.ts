@@ -84,6 +84,9 @@ describe('LogCleaner', function () {
     const p = await Partition.open({
       host, kv: kvs.get(id)!, dir: join(dir, `n${id}`), topic: 'c', topicId, partition: 0,
       bootstrap: { voters: ids, learners: [] }, fsync: false, clock,
+      // Election timeouts of 200-400 ms: a leader change in the middle of a test (a loaded
+      // machine stalls the event loop beyond the default 50-100 ms) would refuse its produces.
+      raft: { electionTicksMin: 40, electionTicksMax: 80 },
     });
     p.configure(config);
     parts.set(id, p);
