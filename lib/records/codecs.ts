@@ -234,7 +234,63 @@ function lz4Encode(records: Uint8Array): Buffer {
 /** Kafka's default zstd level. */
 const ZSTD_LEVEL = 3;
 
+/**
+ * fzstd allocates a frame's declared content size, or its window when it declares none, before it
+ * decodes a byte: a 20-byte frame declaring 2 GiB would take the node's memory. So every frame's
+ * header is read first (walking the block headers to the next frame), and a frame that declares
+ * more than `maxBytes` of content, or a window above max(maxBytes, 8 MiB) (real encoders use at
+ * most 8 MiB below level 20; Java's default level 3, 2 MiB), is refused.
+ */
+const ZSTD_MAGIC = 0xfd2fb528;
+const ZSTD_WINDOW_FLOOR = 8 * 1024 * 1024;
+
+function zstdCheckFrames(src: Buffer, maxBytes: number): void {
+  let pos = 0;
+  while (pos < src.length) {
+    if (pos + 8 > src.length) throw new Error('zstd frame header runs past the data');
+    const magic = src.readUInt32LE(pos);
+    if ((magic & 0xfffffff0) === 0x184d2a50) { // skippable frame
+      pos += 8 + src.readUInt32LE(pos + 4);
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) throw new Error('not a zstd frame');
+    const fhd = src[pos + 4] as number;
+    const fcsFlag = fhd >> 6;
+    const single = (fhd & 0x20) !== 0;
+    if ((fhd & 0x08) !== 0) throw new Error('zstd frame header reserved bit set');
+    let p = pos + 5;
+    let window = 0;
+    if (!single) {
+      const wd = src[p++] as number;
+      const base = 2 ** (10 + (wd >> 3));
+      window = base + (base / 8) * (wd & 7);
+    }
+    p += [0, 1, 2, 4][fhd & 3] as number;
+    const fcsBytes = fcsFlag === 0 ? (single ? 1 : 0) : 1 << fcsFlag;
+    if (p + fcsBytes > src.length) throw new Error('zstd frame header runs past the data');
+    let contentSize = -1;
+    if (fcsBytes === 1) contentSize = src[p] as number;
+    else if (fcsBytes === 2) contentSize = src.readUInt16LE(p) + 256;
+    else if (fcsBytes === 4) contentSize = src.readUInt32LE(p);
+    else if (fcsBytes === 8) contentSize = src.readUInt32LE(p) + src.readUInt32LE(p + 4) * 2 ** 32;
+    p += fcsBytes;
+    if (contentSize > maxBytes) throw new Error(`zstd frame declares ${contentSize} bytes, above ${maxBytes}`);
+    if (contentSize < 0 && window > Math.max(maxBytes, ZSTD_WINDOW_FLOOR)) throw new Error(`zstd frame declares a window of ${window} bytes`);
+    // The blocks, to the next frame.
+    for (let last = false; !last;) {
+      if (p + 3 > src.length) throw new Error('zstd block header runs past the data');
+      const h = src[p]! | (src[p + 1]! << 8) | (src[p + 2]! << 16);
+      last = (h & 1) === 1;
+      const type = (h >> 1) & 3;
+      if (type === 3) throw new Error('zstd block of the reserved type');
+      p += 3 + (type === 1 ? 1 : h >>> 3);
+    }
+    pos = p + ((fhd & 0x04) !== 0 ? 4 : 0);
+  }
+}
+
 function zstdDecode(body: Uint8Array, maxBytes: number): Uint8Array {
+  zstdCheckFrames(asBuffer(body), maxBytes);
   const parts: Uint8Array[] = [];
   let total = 0;
   const d = new ZstdDecompress((chunk) => {

@@ -226,6 +226,13 @@ describe('LogCleaner', function () {
         if (!h.isControl) expect(h.compression, `batch at ${h.baseOffset}`).to.equal(codec);
       }
       for (const p of parts.values()) expect(committed(p).equals(bytes), `node ${p.node.nodeId}`).to.equal(true);
+      // A record without a key is refused in this codec too (its records are read on produce).
+      try {
+        await leader().produce({ batch: compressed(encodeBatch({ records: [{ key: null, value: Buffer.from('x') }] }), codec), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 1000 });
+        expect.fail('accepted a record without a key');
+      } catch (err) {
+        expect(isFlotillaError(err, 'INVALID_RECORD'), String(err)).to.equal(true);
+      }
     });
   }
 

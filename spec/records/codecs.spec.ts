@@ -128,6 +128,19 @@ describe('records/codecs', () => {
     }
   });
 
+  it('refuses a zstd frame that declares a huge content size or window before allocating it', () => {
+    // FHD: 8-byte content size (flag 3), single segment; content size 2^31; one empty raw last block.
+    const huge = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xe0]), Buffer.from([0, 0, 0, 0x80, 0, 0, 0, 0]), Buffer.from([0x01, 0, 0])]);
+    expect(() => decompressRecords(Codec.Zstd, huge, 1 << 20)).to.throw(/declares 2147483648 bytes/);
+    // No content size, window descriptor 0xf8: 2^41... capped by the format at 3.75 TiB; refused.
+    const window = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xf8, 0x01, 0, 0]);
+    expect(() => decompressRecords(Codec.Zstd, window, 1 << 20)).to.throw(/window/);
+    // A second frame behind a valid one is checked too.
+    const ok = Buffer.from(compressRecords(Codec.Zstd, sample(1000), Buffer.alloc(0)));
+    expect(() => decompressRecords(Codec.Zstd, Buffer.concat([ok, huge]), 1 << 20)).to.throw(/declares/);
+    expect(Buffer.from(decompressRecords(Codec.Zstd, Buffer.concat([ok, ok]), 1 << 20)).equals(Buffer.concat([sample(1000), sample(1000)]))).to.equal(true);
+  });
+
   it('cleans a compressed batch in its own codec, deterministically: the same input gives the same bytes, pinned by digest', () => {
     const golden: Record<number, string> = {};
     const digests: Record<number, string> = {};
