@@ -291,7 +291,8 @@ describe('retention and compaction on a 3-node cluster', function () {
       const after = Math.max(...cluster.nodes.map((n) => segmentBytes(n, topic)));
       console.log(`      ${codec}: ${produced} bytes of keys and values produced; ${after} bytes of segments after cleaning`);
       expect(after).to.be.lessThan(produced / 5);
-      // The cleaned batches are still in the producer's codec.
+      // The cleaned batches are still in the producer's codec (librdkafka sends a batch that
+      // does not shrink uncompressed).
       const dir = logDir(cluster.node(1), topic)!;
       let batches = 0;
       for (const f of readdirSync(dir).filter((x) => x.endsWith('.log'))) {
@@ -299,8 +300,9 @@ describe('retention and compaction on a 3-node cluster', function () {
         for (let pos = 0; pos + 12 <= buf.length && checkBatch(buf, pos) === null; pos += batchSizeAt(buf, pos)) {
           const h = new BatchHeader(buf.subarray(pos));
           if (h.isControl) continue;
-          expect(h.compression, `batch at ${h.baseOffset}`).to.equal({ snappy: 2, lz4: 3, zstd: 4 }[codec]);
-          batches++;
+          const want = { snappy: 2, lz4: 3, zstd: 4 }[codec];
+          expect(h.compression, `batch at ${h.baseOffset}`).to.be.oneOf([0, want]);
+          if (h.compression === want) batches++;
         }
       }
       expect(batches).to.be.greaterThan(0);
