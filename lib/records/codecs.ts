@@ -211,11 +211,13 @@ function lz4Encode(records: Uint8Array): Buffer {
   header[6] = (xxh32.hash(0, header, 4, 2) >>> 8) & 0xff;
   const parts: Buffer[] = [header];
   const scratch = new Uint8Array(lz4.compressBound(blockMax));
+  const table = new Uint32Array(LZ4_HASH_ENTRIES);
   const src = asBuffer(records);
   for (let pos = 0; pos < src.length; pos += blockMax) {
     const size = Math.min(blockMax, src.length - pos);
-    // A fresh table per block: no match reaches into an earlier block (independent blocks).
-    const n = lz4.compressBlock(src, scratch, pos, size, new Uint32Array(LZ4_HASH_ENTRIES));
+    // A cleared table per block: no match reaches into an earlier block (independent blocks).
+    table.fill(0);
+    const n = lz4.compressBlock(src, scratch, pos, size, table);
     const word = Buffer.alloc(4);
     if (n === 0 || n >= size) {
       word.writeUInt32LE((LZ4_BLOCK_UNCOMPRESSED | size) >>> 0, 0);
