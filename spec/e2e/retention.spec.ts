@@ -11,6 +11,7 @@
  *   is lost, and every replica holds the same records at the same offsets.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ import { BatchHeader, batchSizeAt, checkBatch } from '../../lib/records/batch.js
 import { rawRecords } from '../../lib/records/compaction.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import { type FlotillaProcess, TestCluster, kcat, kcatPath, until } from './cluster-harness.js';
+
+const PY_CODECS = new URL('../../../spec/e2e/python/kafka_python_codecs.py', import.meta.url).pathname;
 
 /** The segment files of `topic`-0 in a node's data directory. */
 function logDir(node: FlotillaProcess, topic: string): string | null {
@@ -313,6 +316,22 @@ describe('retention and compaction on a 3-node cluster', function () {
       for (const [k, v] of read) expect(v.replace(/-[0-9a-f]+$/, ''), k).to.equal(latest.get(k));
     });
   }
+
+  it('kafka-python 2.0.2 writes snappy (xerial), lz4 and zstd to compacted topics and reads back only the latest value of each key once cleaned', async function () {
+    // Debian's python3-kafka with its codec modules (python3-snappy, python3-lz4, python3-zstandard).
+    const python = '/usr/bin/python3';
+    try {
+      execFileSync(python, ['-c', 'import kafka, snappy, lz4.frame, zstandard'], { stdio: 'ignore' });
+    } catch {
+      console.log('      (kafka-python or its codec modules are not installed: skipped; apt-get install python3-kafka python3-snappy python3-lz4 python3-zstandard)');
+      this.skip();
+    }
+    const out = execFileSync(python, [PY_CODECS, cluster.bootstrap.join(','), '90'], { encoding: 'utf8', timeout: 400_000 });
+    const results = out.trim().split('\n').map((l) => JSON.parse(l) as { codec: string; records: number; keys: number; latest: number; wanted: number });
+    expect(results.map((r) => r.codec)).to.deep.equal(['snappy', 'lz4', 'zstd']);
+    // 2,000 records produced per topic; after cleaning, 200: each key once, with its latest value.
+    for (const r of results) expect(r, r.codec).to.include({ records: 200, keys: 200, latest: 200, wanted: 200 });
+  });
 
   it('kill -9 in the middle of a cleaning pass: after the restart every replica holds the same surviving records, none lost', async () => {
     await admin.createTopics({
