@@ -440,6 +440,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       incarnationId: identity.incarnationId,
       serving,
       fenced: lifecycle.fenced,
+      // The nodes this node's metadata has registered and unfenced (where placement may put
+      // replicas): `flotilla local` waits for every node here before printing its banner.
+      unfencedNodes: metadata.image().unfencedBrokers().map((b) => b.brokerId),
       metadata: { ...summary(metadataNode.status()), controller: isController },
       partitions: replicas.partitions().map((p) => p.status()),
       producers: replicas.partitions().flatMap((p) => (p instanceof Partition && p.isLeader ? [{ topic: p.topic, partition: p.partition, producers: p.producers() }] : [])),

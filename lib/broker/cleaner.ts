@@ -9,9 +9,11 @@
  *
  *   kept  iff  no record with key K lies in (o, x)   and not (it is a tombstone and o < h)
  *
- * (records without a key are kept; control batches are never touched; batches of codecs the
- * cleaner cannot decode are kept whole, and a tombstone is kept while such a batch precedes it,
- * since an older value of its key may hide there). That result depends only on the log's content,
+ * (records without a key are kept; control batches are never touched; a batch the cleaner cannot
+ * decode — an unknown codec, or records that do not decompress within `decompressedBytesMax` — is
+ * kept whole, and a tombstone is kept while such a batch precedes it, since an older value of its
+ * key may hide there). Batches of every Kafka codec are cleaned and written back in their own
+ * codec (lib/records/codecs.ts: deterministic encoders, so replicas agree byte for byte). That result depends only on the log's content,
  * which Raft makes identical on every replica, and on (x, h): replicas converge on the same
  * bytes whatever their map budget and segment boundaries, because cleaning a batch is canonical
  * (lib/records/compaction.ts) and several partial passes give what one pass gives.
@@ -30,7 +32,7 @@
  */
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { BatchHeader } from '../records/batch.js';
-import { type RawRecord, canDecodeRecords, rawRecords, rebuildBatch } from '../records/compaction.js';
+import { type RawRecord, canDecodeRecords, codecsReady, rawRecords, rebuildBatch } from '../records/compaction.js';
 import type { KvStore } from '../storage/kv.js';
 import type { SegmentLogStore } from '../storage/segment-log.js';
 import type { CleanState } from './retention.js';
@@ -127,6 +129,7 @@ export class LogCleaner {
   /** Runs one pass over `p` (see the file comment); null when nothing is due. */
   async clean(p: Cleanable): Promise<CleanReport | null> {
     if (p.isClosed || !(await this.due(p))) return null;
+    await codecsReady();
     const installs = p.installs;
     const cp = this.checkpoints.get(p.groupId) ?? (await this.checkpoint(p));
     const target = p.cleanState();

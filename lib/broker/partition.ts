@@ -64,6 +64,11 @@ export interface PartitionOptions {
   readonly checkpointEntries?: number;
   /** Counters shared by the node's partitions (metrics): duplicates answered, batches refused. */
   readonly producerStats?: ProducerStats;
+  /**
+   * The topic's effective config when the replica opens: its rolling and flush policy hold from
+   * the first entry (ReplicaManager passes it; the log manager applies later changes).
+   */
+  readonly config?: TopicConfig;
 }
 
 export interface ProducerStats {
@@ -166,6 +171,8 @@ export class Partition extends EventEmitter {
     this.logger = options.logger;
     this.stats = options.producerStats ?? { duplicates: 0, rejected: 0 };
     this.checkpointedAt = node.appliedIndex;
+    // The node joined the host in this same turn: no entry has reached the log yet.
+    if (options.config) this.configure(options.config);
     node.on('leader-change', (change: LeaderChange) => {
       this.servingFrom = change.leaderId === node.nodeId ? node.status().lastIndex : Number.POSITIVE_INFINITY;
       // Proposals of an earlier term are applied (or replaced) before this node serves again.

@@ -3,7 +3,8 @@
  *
  * Desired state, not events: after every metadata change (debounced, one pass at a time) it
  * compares the replicas the image assigns to this node with the groups running here:
- * - a replica assigned and not running is opened. A partition that is new in the image (created,
+ * - a replica assigned and not running is opened, with its topic's effective config (topic values
+ *   over the cluster-wide defaults) in force before its first entry. A partition that is new in the image (created,
  *   not reassigned) bootstraps with its replica set as voters; a replica added by reassignment
  *   starts empty and is added to the group by its leader (learner, then voter).
  * - a running replica whose topic is gone is closed and its data deleted.
@@ -22,6 +23,7 @@ import { isFlotillaError } from '../base/errors.js';
 import type { PeerRpc } from '../cluster/rpc.js';
 import type { MetadataImage, PartitionImage, TopicImage } from '../metadata/image.js';
 import type { PartitionLeaderReport } from '../metadata/controller-api.js';
+import { type TopicConfig, effectiveTopicConfig } from '../metadata/topic-config.js';
 import type { NodeId } from '../raft/core/types.js';
 import type { RaftHost } from '../raft/host.js';
 import type { LeaderChange } from '../raft/node.js';
@@ -191,7 +193,7 @@ export class ReplicaManager {
       if (this.byGroup.has(group)) continue;
       // New in the image (not in the one before): every replica bootstraps with the same voters.
       const isNew = previous === null || previous.topicsById.get(topic.topicId)?.partitions[p.partition] === undefined;
-      opens.push(this.openReplica(topic, p, isNew));
+      opens.push(this.openReplica(topic, p, isNew, effectiveTopicConfig(image, topic.name)));
     }
     await Promise.all(opens);
     for (const [group, partition] of this.byGroup) {
@@ -205,7 +207,7 @@ export class ReplicaManager {
     }
   }
 
-  private async openReplica(topic: TopicImage, p: PartitionImage, isNew: boolean): Promise<void> {
+  private async openReplica(topic: TopicImage, p: PartitionImage, isNew: boolean, config: TopicConfig): Promise<void> {
     const group = key(topic.topicId, p.partition);
     if (this.busy.has(group)) return;
     this.busy.add(group);
@@ -225,6 +227,9 @@ export class ReplicaManager {
         fsync: this.options.fsync,
         clock: this.options.clock,
         producerStats: this.producerStats,
+        // The topic's segment and flush configs hold from the first entry, not from the log
+        // manager's next round (up to a second of produce on the defaults otherwise).
+        config,
         raft: this.options.raft,
         logSettings: this.options.logSettings,
         logger: this.options.replicaLogger

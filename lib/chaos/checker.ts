@@ -20,6 +20,10 @@
  * - `G1a`: a poll returned a value whose send definitely failed; `phantom-read`: a poll returned a
  *   value nobody sent.
  * - `hw-backwards`: a node's high watermark for a partition went down within one process life.
+ * - `dense-offsets`: on a partition of a topic without transactions or compaction (`denseTopics`),
+ *   the final poll (from the beginning to the end) did not return every offset from the log start
+ *   (0 for a new topic) up to the final high watermark: the broker's own entries (Raft no-ops,
+ *   configuration changes) must not take offsets clients see as gaps.
  * - `unseen` (liveness): acknowledged values never polled.
  * From the consumer groups' records (joins, commits, OffsetFetch answers), per group and partition:
  * - `group-assignment-overlap`: one partition given to two members in one generation.
@@ -57,7 +61,7 @@ export const SAFETY_ANOMALIES = [
   'lost-write', 'lost-write-replica', 'inconsistent-offsets', 'duplicate', 'nonmonotonic-send', 'realtime-order',
   'int-nonmonotonic-poll', 'int-poll-skip', 'nonmonotonic-poll', 'poll-skip', 'G1a', 'phantom-read', 'hw-backwards',
   'divergent-replica', 'bad-crc', 'file-offsets', 'file-epochs', 'group-assignment-overlap', 'group-stale-commit',
-  'group-commit-backwards', 'group-offset-backwards', 'group-resume-behind', 'group-skip', 'node-crash',
+  'group-commit-backwards', 'group-offset-backwards', 'group-resume-behind', 'group-skip', 'node-crash', 'dense-offsets',
 ] as const;
 
 /** Reported, but not a safety failure (liveness, or allowed by the producer's settings). */
@@ -91,6 +95,12 @@ export interface CheckInput {
   readonly recoveredMs?: number | null;
   /** False when the final polls could not read every partition to its end. */
   readonly finalPollsComplete?: boolean;
+  /** Topics without transactions or compaction: their offsets must be dense (`dense-offsets`). */
+  readonly denseTopics?: readonly string[];
+  /** Per partition (`topic-partition`): the final high watermark (the dense range's end). */
+  readonly highWatermarks?: Readonly<Record<string, number>>;
+  /** Per partition: the log start offset (default 0: a topic created for the run). */
+  readonly logStartOffsets?: Readonly<Record<string, number>>;
 }
 
 export interface ChaosReport {
@@ -142,6 +152,40 @@ function note(order: VersionOrder, key: string, offset: number, value: string): 
   let s = m.get(offset);
   if (!s) m.set(offset, (s = new Set()));
   s.add(value);
+}
+
+/** GAPS_MAX gaps per partition are reported one by one; the rest in one line. */
+const GAPS_MAX = 20;
+
+/**
+ * `dense-offsets`: per partition of a dense topic, the offsets of its last final poll (which read
+ * from the beginning to the end) must be exactly [log start, high watermark).
+ */
+function checkDenseOffsets(t: Tally, input: CheckInput): void {
+  const dense = new Set(input.denseTopics ?? []);
+  if (dense.size === 0) return;
+  const finals = new Map<string, PollOp>();
+  for (const p of [...input.polls].sort((a, b) => a.timeMs - b.timeMs)) {
+    if (p.final === true && dense.has(p.topic)) finals.set(partitionKey(p.topic, p.partition), p);
+  }
+  for (const [key, p] of finals) {
+    const start = input.logStartOffsets?.[key] ?? 0;
+    const offsets = [...new Set(p.records.map(([o]) => o))].sort((a, b) => a - b);
+    const last = offsets.length > 0 ? offsets[offsets.length - 1]! : start - 1;
+    const end = Math.max(input.highWatermarks?.[key] ?? last + 1, last + 1);
+    const gaps: [number, number][] = []; // [from, to) missing
+    let next = start;
+    for (const o of offsets) {
+      if (o < start) continue;
+      if (o > next) gaps.push([next, o]);
+      next = o + 1;
+    }
+    if (next < end) gaps.push([next, end]);
+    gaps.slice(0, GAPS_MAX).forEach(([from, to]) => {
+      t.add('dense-offsets', `${key}: ${to - from === 1 ? `offset ${from}` : `offsets ${from}..${to - 1}`} missing between the log start ${start} and the high watermark ${end}`);
+    });
+    if (gaps.length > GAPS_MAX) t.add('dense-offsets', `${key}: ${gaps.length - GAPS_MAX} more gaps`, gaps.length - GAPS_MAX);
+  }
 }
 
 function committedBatches(log: ReplicaLog, bound: number | undefined): readonly ReplicaBatch[] {
@@ -343,6 +387,7 @@ export function check(input: CheckInput): ChaosReport {
     hwLast.set(k, h);
   }
 
+  checkDenseOffsets(t, input);
   checkGroups(t, input, order);
 
   // ---- replica files --------------------------------------------------------------------------

@@ -405,6 +405,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       crashes,
       sends: history.sends, polls: history.polls, hw: history.hw, joins: history.joins, commits: history.commits,
       offsetFetches: history.offsetFetches, replicas, committed, voters, lastHealMs, recoveredMs, finalPollsComplete: finalComplete,
+      // The run's topics have neither transactions nor compaction: their offsets must be dense.
+      denseTopics: topics.map((t) => t.topic),
+      highWatermarks: Object.fromEntries(partitions.map((tp) => [partitionKey(tp.topic, tp.partition), hwOf(tp)])),
     });
     writeFileSync(join(runDir, 'report.json'), `${JSON.stringify({ seed: options.seed, code, command, faultsInjected: injected, skippedFaults, ...report }, null, 2)}\n`);
     return { report, runDir, seed: options.seed, command, faultsInjected: injected, skippedFaults };

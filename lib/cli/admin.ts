@@ -227,6 +227,19 @@ export async function fetchStatus(nodeId: number, host: string, port: number, ti
   }
 }
 
+/**
+ * Whether a cluster of `nodeIds` is ready for clients: every node answers its /status serving
+ * (unfenced, its Kafka listener open), and every node's metadata lists all of them registered and
+ * unfenced — so a topic of replication factor N can be placed whichever node a client asks.
+ */
+export function clusterReady(statuses: readonly NodeStatus[], nodeIds: readonly number[]): boolean {
+  return nodeIds.every((id) => {
+    const s = statuses.find((x) => x.nodeId === id)?.status as { serving?: unknown; fenced?: unknown; unfencedNodes?: unknown } | undefined;
+    return s !== undefined && s.serving === true && s.fenced === false
+      && Array.isArray(s.unfencedNodes) && nodeIds.every((other) => (s.unfencedNodes as unknown[]).includes(other));
+  });
+}
+
 /** Renders a node's /status: a table of its `groups` when it has such an array, else indented JSON. */
 export function renderNodeStatus(status: unknown): string {
   if (status !== null && typeof status === 'object' && !Array.isArray(status)) {

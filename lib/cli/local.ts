@@ -4,7 +4,9 @@
  *
  * Node i (1..N): data dir DATA/node-i, client port PORT+i-1, peer port PORT+10000+i-1, metrics
  * port PORT+2000+i-1; the controllers are the first min(3, N) nodes. Each child's output lines are
- * printed with a `[node i]` prefix (or appended to DATA/node-i.log with --log-files).
+ * printed with a `[node i]` prefix (or appended to DATA/node-i.log with --log-files). The banner
+ * (bootstrap servers, one line per node) is printed once the cluster is ready for clients: every
+ * node serving, registered and unfenced in every node's metadata (`clusterReady`, admin.ts).
  *
  * Ctrl-C (SIGINT) or SIGTERM stops every child: SIGTERM, then SIGKILL after --stop-timeout-ms; a
  * second Ctrl-C kills at once. A child that dies is reported and the others keep running; when
@@ -19,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { logLevels } from '../app/config.js';
+import { clusterReady, fetchStatus } from './admin.js';
 import { CliError, ExitCode, intOption, printLine, reportFailure } from './output.js';
 
 /** `flotilla local` runs at most this many nodes (ports are counted up from --port). */
@@ -138,11 +141,17 @@ async function runLocal(opts: LocalOptions): Promise<void> {
     }
   }));
 
-  printLine(`Flotilla local cluster: ${plans.length} node${plans.length === 1 ? '' : 's'}, data in ${dataDir}`);
-  printLine(`  bootstrap servers: ${plans.map((p) => `${opts.host}:${p.clientPort}`).join(',')}`);
-  printLine(`  controllers:       ${plans.slice(0, controllerCount).map((p) => `node ${p.nodeId}`).join(', ')}`);
-  for (const p of plans) printLine(`  node ${p.nodeId}: client ${opts.host}:${p.clientPort}  metrics http://${opts.host}:${p.metricsPort}/metrics${opts.logFiles ? `  log ${resolve(dataDir, `node-${p.nodeId}.log`)}` : ''}`);
-  printLine('Press Ctrl-C to stop.');
+  process.stderr.write(`flotilla local: starting ${plans.length} node${plans.length === 1 ? '' : 's'}, data in ${dataDir}${opts.logFiles ? `, logs in ${resolve(dataDir, 'node-<i>.log')}` : ''}; the bootstrap servers follow once every node serves\n`);
+  // The banner only once a client can use the whole cluster: before it, a topic of replication
+  // factor N could be refused (INVALID_REPLICATION_FACTOR) while a node is not yet unfenced.
+  void whenReady(plans, opts.host, () => stopping).then((ready) => {
+    if (!ready) return;
+    printLine(`Flotilla local cluster: ${plans.length} node${plans.length === 1 ? '' : 's'}, data in ${dataDir}`);
+    printLine(`  bootstrap servers: ${plans.map((p) => `${opts.host}:${p.clientPort}`).join(',')}`);
+    printLine(`  controllers:       ${plans.slice(0, controllerCount).map((p) => `node ${p.nodeId}`).join(', ')}`);
+    for (const p of plans) printLine(`  node ${p.nodeId}: client ${opts.host}:${p.clientPort}  metrics http://${opts.host}:${p.metricsPort}/metrics${opts.logFiles ? `  log ${resolve(dataDir, `node-${p.nodeId}.log`)}` : ''}`);
+    printLine('Press Ctrl-C to stop.');
+  });
 
   const stopAll = async (signal: string) => {
     if (stopping) {
@@ -175,6 +184,32 @@ async function runLocal(opts: LocalOptions): Promise<void> {
     for (const c of children) if (!c.exited) c.process.kill('SIGKILL');
   });
   await new Promise<never>(() => undefined); // runs until a signal or every node has exited
+}
+
+/** How often `local` reads the nodes' /status until the cluster is ready. */
+const readyPollMs = 200;
+/** After this long without the cluster ready, `local` says which nodes it waits for (once). */
+const readyHintMs = 30_000;
+
+/**
+ * Resolves true once the cluster is ready for clients (`clusterReady`: every node serving, and
+ * registered and unfenced in every node's metadata), false if `local` stops first.
+ */
+async function whenReady(plans: readonly LocalNodePlan[], host: string, isStopping: () => boolean): Promise<boolean> {
+  const ids = plans.map((p) => p.nodeId);
+  const started = Date.now();
+  let hinted = false;
+  while (!isStopping()) {
+    const statuses = await Promise.all(plans.map((p) => fetchStatus(p.nodeId, host, p.metricsPort, 1000)));
+    if (clusterReady(statuses, ids)) return true;
+    if (!hinted && Date.now() - started > readyHintMs) {
+      hinted = true;
+      const notServing = statuses.filter((s) => !clusterReady([s], [s.nodeId])).map((s) => s.nodeId);
+      process.stderr.write(`flotilla local: still waiting for every node to serve and be unfenced${notServing.length > 0 ? ` (not serving yet: node ${notServing.join(', ')})` : ''}\n`);
+    }
+    await new Promise((r) => setTimeout(r, readyPollMs));
+  }
+  return false;
 }
 
 /** Flushes and closes the log files (before exiting, so no line is lost). */

@@ -1,6 +1,6 @@
 /**
- * Record-level surgery for log compaction. Pure (no I/O): node:zlib's synchronous gzip is a
- * computation here, deterministic for a given zlib build.
+ * Record-level surgery for log compaction. Pure (no I/O): decompressing and compressing
+ * (lib/records/codecs.ts) are computations here.
  *
  * A cleaned batch keeps everything that identifies it — baseOffset, lastOffsetDelta,
  * partitionLeaderEpoch (the Raft term), attributes, baseTimestamp, maxTimestamp, producerId,
@@ -17,20 +17,21 @@
  * last offset moves every client past the batch (KafkaJS, librdkafka and Java skip control
  * records of unknown types: docs/design.md).
  *
- * Codecs: none and gzip are decoded and re-encoded (gzip with zlib's default level). Snappy, lz4
- * and zstd batches are left whole (`canDecodeRecords` false): the cleaner keeps them and treats
- * their keys as unknown.
+ * Codecs: all four are decoded, and a cleaned batch is written in the batch's own codec by the
+ * deterministic encoders of codecs.ts, so replicas that clean the same batch hold the same bytes
+ * (zstd needs `codecsReady()` first). Only a batch of an unknown codec (attribute values 5-7,
+ * which no client writes) is left whole (`canDecodeRecords` false).
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { FlotillaError } from '../base/errors.js';
 import {
   Attributes, BATCH_HEADER_BYTES, BATCH_LENGTH_POS, BatchHeader, LOG_OVERHEAD_BYTES, RECORD_COUNT_POS,
   updateBatchCrc,
 } from './batch.js';
+import { Codec, compressRecords, decompressRecords, isKnownCodec } from './codecs.js';
 import { ControlType, controlKey, encodeBatch } from './encode.js';
 import { readVarint, readVarlong } from './varint.js';
 
-export const Codec = { None: 0, Gzip: 1, Snappy: 2, Lz4: 3, Zstd: 4 } as const;
+export { Codec, codecsReady } from './codecs.js';
 
 /** One record of a batch, located: its offset, key, whether it is a tombstone, its bytes. */
 export interface RawRecord {
@@ -42,29 +43,22 @@ export interface RawRecord {
   readonly raw: Uint8Array;
 }
 
-/** Whether the cleaner can read this batch's records (no compression, or gzip). */
+/** Whether the cleaner can read this batch's records (a known codec: none, gzip, snappy, lz4, zstd). */
 export function canDecodeRecords(batch: Uint8Array): boolean {
-  const c = new BatchHeader(batch).compression;
-  return c === Codec.None || c === Codec.Gzip;
+  return isKnownCodec(new BatchHeader(batch).compression);
 }
 
 /**
- * The records of a valid batch, decompressed (none or gzip); `maxBytes` bounds the decompressed
- * size. Bad bytes throw FlotillaError CORRUPT.
+ * The records of a valid batch, decompressed; `maxBytes` bounds the decompressed size. Bad bytes
+ * throw FlotillaError CORRUPT.
  */
 export function rawRecords(batch: Uint8Array, maxBytes: number): RawRecord[] {
   const header = new BatchHeader(batch);
   let body: Uint8Array;
-  if (header.compression === Codec.None) {
-    body = batch.subarray(BATCH_HEADER_BYTES, header.sizeBytes);
-  } else if (header.compression === Codec.Gzip) {
-    try {
-      body = gunzipSync(batch.subarray(BATCH_HEADER_BYTES, header.sizeBytes), { maxOutputLength: maxBytes });
-    } catch (err) {
-      throw new FlotillaError('CORRUPT', `gzip batch at ${header.baseOffset} does not decompress within ${maxBytes} bytes: ${(err as Error).message}`);
-    }
-  } else {
-    throw new FlotillaError('CORRUPT', `codec ${header.compression} is not decoded by the cleaner`);
+  try {
+    body = decompressRecords(header.compression, batch.subarray(BATCH_HEADER_BYTES, header.sizeBytes), maxBytes);
+  } catch (err) {
+    throw new FlotillaError('CORRUPT', `the batch at ${header.baseOffset}: ${(err as Error).message}`);
   }
   const out: RawRecord[] = [];
   let pos = 0;
@@ -101,8 +95,7 @@ export function rebuildBatch(batch: Buffer, kept: readonly RawRecord[]): Buffer 
   const header = new BatchHeader(batch);
   if (kept.length === header.recordCount) return batch;
   if (kept.length === 0) return compactedBatch(batch);
-  let records: Uint8Array = Buffer.concat(kept.map((r) => r.raw));
-  if (header.compression === Codec.Gzip) records = gzipSync(records);
+  const records = compressRecords(header.compression, Buffer.concat(kept.map((r) => r.raw)), batch.subarray(BATCH_HEADER_BYTES, header.sizeBytes));
   const out = Buffer.alloc(BATCH_HEADER_BYTES + records.byteLength);
   batch.copy(out, 0, 0, BATCH_HEADER_BYTES);
   out.set(records, BATCH_HEADER_BYTES);

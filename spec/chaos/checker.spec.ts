@@ -74,6 +74,47 @@ describe('chaos checker', () => {
     expect(r.anomalies).to.deep.equal({});
   });
 
+  describe('dense offsets', () => {
+    // Sends at 0, 1, 2 (offsets as a broker whose own entries take none would give them).
+    const sends = (): SendOp[] => [send('p1', ['p1-0'], [0], 0), send('p1', ['p1-1'], [1], 10), send('p2', ['p2-0'], [2], 20)];
+    const final = (records: [number, string][], at = 100): PollOp => ({ ...poll('final', records, at, 7), final: true });
+
+    it('passes a final poll that reads every offset from 0 to the high watermark', () => {
+      const r = check({ sends: sends(), polls: [final([[0, 'p1-0'], [1, 'p1-1'], [2, 'p2-0']])], denseTopics: [T], highWatermarks: { [`${T}-0`]: 3 } });
+      expect(r.anomalies, JSON.stringify(r.examples)).to.deep.equal({});
+      expect(r.safe).to.equal(true);
+    });
+
+    it('reports a gap: an offset taken by something no client reads (a Raft no-op), and one at the start', () => {
+      // As the log looked while Raft no-ops took offsets: the no-op at 0, another at 2 after an election.
+      const s = [send('p1', ['p1-0'], [1], 0), send('p1', ['p1-1'], [3], 10), send('p2', ['p2-0'], [4], 20)];
+      const r = check({ sends: s, polls: [final([[1, 'p1-0'], [3, 'p1-1'], [4, 'p2-0']])], denseTopics: [T], highWatermarks: { [`${T}-0`]: 5 } });
+      expect(r.anomalies['dense-offsets']).to.equal(2);
+      expect(r.examples['dense-offsets']).to.deep.equal([
+        `${T}-0: offset 0 missing between the log start 0 and the high watermark 5`,
+        `${T}-0: offset 2 missing between the log start 0 and the high watermark 5`,
+      ]);
+      expect(r.safetyAnomalies).to.include('dense-offsets');
+      expect(r.safe).to.equal(false);
+    });
+
+    it('reports a tail short of the high watermark; counts from the log start; uses the last final poll', () => {
+      const short = check({ sends: sends(), polls: [final([[0, 'p1-0'], [1, 'p1-1']])], denseTopics: [T], highWatermarks: { [`${T}-0`]: 4 } });
+      expect(short.examples['dense-offsets']).to.deep.equal([`${T}-0: offsets 2..3 missing between the log start 0 and the high watermark 4`]);
+      const fromStart = check({ sends: sends(), polls: [final([[1, 'p1-1'], [2, 'p2-0']])], denseTopics: [T], logStartOffsets: { [`${T}-0`]: 1 } });
+      expect(fromStart.anomalies['dense-offsets']).to.equal(undefined);
+      const retried = check({ sends: sends(), polls: [final([[0, 'p1-0']], 100), final([[0, 'p1-0'], [1, 'p1-1'], [2, 'p2-0']], 200)], denseTopics: [T], highWatermarks: { [`${T}-0`]: 3 } });
+      expect(retried.anomalies['dense-offsets']).to.equal(undefined);
+    });
+
+    it('leaves topics with transactions or compaction alone (not in denseTopics), and non-final polls', () => {
+      const gappy = [final([[1, 'p1-0'], [3, 'p1-1']])];
+      expect(check({ sends: sends(), polls: gappy }).anomalies['dense-offsets']).to.equal(undefined);
+      expect(check({ sends: sends(), polls: gappy, denseTopics: ['other'] }).anomalies['dense-offsets']).to.equal(undefined);
+      expect(check({ sends: sends(), polls: [poll('c1', [[1, 'p1-0'], [3, 'p1-1']], 30)], denseTopics: [T] }).anomalies['dense-offsets']).to.equal(undefined);
+    });
+  });
+
   it('reports a lost write: acknowledged, in no poll and no replica', () => {
     const sends = [...cleanSends(), send('p2', ['p2-1'], [4], 30)];
     const values = [['p1-0'], ['p1-1'], ['p2-0']];

@@ -77,7 +77,7 @@ describe('cli: start and local over a stand-in node', function () {
     const started = JSON.parse(await p.line(msg('node started'))) as { nodeId: number; metrics: string };
     expect(started.nodeId).to.equal(1);
     const status = (await (await fetch(started.metrics.replace('/metrics', '/status'))).json()) as unknown;
-    expect(status).to.deep.equal({ nodeId: 1, fake: true, controllers: 1 });
+    expect(status).to.deep.equal({ nodeId: 1, fake: true, controllers: 1, serving: true, fenced: false, unfencedNodes: [1] });
     const metrics = await (await fetch(started.metrics)).text();
     expect(metrics).to.contain('flotilla_raft_groups{node="1"} 1');
     p.child.kill('SIGTERM');
@@ -149,7 +149,8 @@ describe('cli: start and local over a stand-in node', function () {
     expect(await p.exit).to.equal(1);
     expect(p.lines).to.include('flotilla local: node 1 exited (code 1); the other nodes keep running');
     expect(p.lines).to.include('flotilla local: every node has exited');
-    expect(p.lines.some((l) => l.includes(`log ${join(dir, 'node-1.log')}`))).to.equal(true);
+    // Where the logs go is said at once, before the banner (which waits for the nodes to serve).
+    expect(p.lines.some((l) => l.startsWith('flotilla local: starting 1 node') && l.includes(join(dir, 'node-<i>.log')))).to.equal(true);
     expect(readFileSync(join(dir, 'node-1.log'), 'utf8')).to.contain('the node stopped by itself');
   });
 });

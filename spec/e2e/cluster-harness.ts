@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, type Message, type Producer, logLevel } from 'kafkajs';
+import { clusterReady } from '../../lib/cli/admin.js';
 
 const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
 
@@ -14,6 +15,7 @@ export interface NodeStatus {
   nodeId: number;
   serving: boolean;
   fenced: boolean;
+  unfencedNodes: number[];
   metadata: { role: string; term: number; leader: number; commitIndex: number; appliedIndex: number; controller: boolean };
   partitions: { topic: string; partition: number; role: string; leader: number; term: number; highWatermark: number; voters: number[] }[];
 }
@@ -137,17 +139,20 @@ export class TestCluster {
   }
 
   /**
-   * Waits until every running node serves clients. A node that ended without being stopped fails
-   * it at once, with its output: otherwise the test would go on with one node fewer and fail later
-   * for a reason of its own (CreateTopics answering INVALID_REPLICATION_FACTOR, say).
+   * Waits until every running node serves clients and every running node's metadata has them all
+   * registered and unfenced (`clusterReady`, what `flotilla local` waits for before its banner).
+   * A node that ended without being stopped fails it at once, with its output: otherwise the test
+   * would go on with one node fewer and fail later for a reason of its own (CreateTopics answering
+   * INVALID_REPLICATION_FACTOR, say).
    */
   async ready(timeoutMs = 30_000): Promise<void> {
     await Promise.all([...this.pendingRestarts]);
     await until(async () => {
       const dead = this.nodes.find((n) => n.died !== null);
       if (dead) throw new Error(`node ${dead.id} ${dead.died} before serving:\n${dead.output.slice(-4000)}`);
-      const st = await this.statuses();
-      return this.nodes.every((n, i) => !n.running || st[i]?.serving === true);
+      const running = this.nodes.filter((n) => n.running);
+      const st = await Promise.all(running.map((n) => n.status()));
+      return clusterReady(running.map((n, i) => ({ nodeId: n.id, url: '', status: st[i] ?? undefined })), running.map((n) => n.id));
     }, timeoutMs, 'every node serving');
   }
 
