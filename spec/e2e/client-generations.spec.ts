@@ -235,16 +235,26 @@ describe('Kafka client generations against a 3-node cluster (issue 17)', functio
         capture(`kafka-python-2.0.2-api-${version}`, clientId);
       });
 
-      it('produce with acks=all at that release\'s Produce version', () => {
-        expect(r.errors.acked, failed('produce')).to.equal(undefined);
-        expect(r.ackedBy).to.equal('pinned producer');
-      });
+      if (version === '0.10.1') {
+        // Produce v2 carries message format v1, which Flotilla does not store (lib/server/handlers/
+        // produce.ts): a clear, non-retriable error on an open connection, and nothing written.
+        it('produce at Produce v2 (message format v1) is refused with UNSUPPORTED_FOR_MESSAGE_FORMAT', () => {
+          expect(r.errors.acked, failed('produce')).to.match(/UnsupportedForMessageFormatError.*Error 43/);
+          expect(r.ackedBy).to.equal('negotiating producer');
+          expect(tap.seen(since.frames, clientId)).to.include('Produce v2');
+        });
+      } else {
+        it('produce with acks=all at that release\'s Produce version', () => {
+          expect(r.errors.acked, failed('produce')).to.equal(undefined);
+          expect(r.ackedBy).to.equal('pinned producer');
+        });
+      }
 
       it('admin create and delete; group consume, commit, end offsets (ListOffsets), describe group', () => {
         expect(errors.filter(([k]) => k !== 'acked'), failed('the rest')).to.deep.equal([]);
         expect(r.created).to.include(`pin-${tag}`);
         expect(r.acked).to.have.length(100);
-        expect(r.consumed).to.deep.equal(r.acked);
+        expect(r.consumed, failed('consume')).to.deep.equal(r.acked);
         const next = new Map<number, number>();
         for (const [p, o] of r.acked as [number, number][]) next.set(p, Math.max(next.get(p) ?? 0, o + 1));
         for (const [p, o] of next) {
