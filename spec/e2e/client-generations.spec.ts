@@ -6,14 +6,17 @@
  *   scripts/install-test-clients.sh; run in a child process);
  * - @platformatic/kafka 1.x, which negotiates the newest version of each API it implements;
  * - kafka-python 2.0.2 with a pinned api_version (0.10.1, 1.0.0, 2.0.0): its producer and consumer
- *   never send ApiVersions and use that Kafka release's versions.
+ *   never send ApiVersions and use that Kafka release's versions;
+ * - Sarama 1.22.1 (Go, Debian's sources, built here in GOPATH mode) with config.Version pinned
+ *   (0.11.0.0, 1.0.0, 2.0.0): no ApiVersions from anything, admin included.
  * A failure names the requests the client sent and the node's reason for closing its connection.
  * FLOTILLA_CAPTURE_FIXTURES=1 writes each client's first frame of every (API, version) under
  * spec/server/fixtures/clients/<client>/ (spec/server/fixtures/clients/README.md).
  */
 import { expect } from 'chai';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin, ConfigResourceTypes, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { TestCluster, until } from './cluster-harness.js';
@@ -21,6 +24,9 @@ import { FrameTap, TAP_HOST } from './frame-tap.js';
 
 const RDKAFKA_CHECK = new URL('./clients/rdkafka-check.js', import.meta.url).pathname;
 const PY_PINNED = new URL('../../../spec/e2e/python/kafka_python_pinned.py', import.meta.url).pathname;
+const SARAMA_CHECK = new URL('../../../spec/e2e/go/sarama_check.go', import.meta.url).pathname;
+/** Debian's Go sources (golang-github-shopify-sarama-dev and its dependencies), built in GOPATH mode. */
+const DEBIAN_GOPATH = '/usr/share/gocode';
 const FIXTURES = new URL('../../../spec/server/fixtures/clients/', import.meta.url).pathname;
 const INSTALL = 'bash scripts/install-test-clients.sh';
 
@@ -57,6 +63,22 @@ function explain(e: unknown, depth = 0): string {
   if (x.errors?.length) s += ` <- [${x.errors.length}] ${explain(x.errors.at(-1), depth + 1)}`;
   if (e.cause !== undefined) s += ` <- ${explain(e.cause, depth + 1)}`;
   return s;
+}
+
+/** Builds spec/e2e/go/sarama_check.go against Debian's Sarama 1.22.1 (GOPATH mode: nothing is downloaded). */
+function buildSarama(): string {
+  const sarama = join(DEBIAN_GOPATH, 'src', 'github.com', 'Shopify', 'sarama');
+  if (!existsSync(sarama) || spawnSync('sh', ['-c', 'command -v go']).status !== 0) {
+    throw new Error('Sarama is not installed: apt-get install golang-go golang-github-shopify-sarama-dev (.ci/run installs them)');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-sarama-'));
+  const bin = join(dir, 'sarama_check');
+  execFileSync('go', ['build', '-o', bin, SARAMA_CHECK], {
+    env: { ...process.env, GO111MODULE: 'off', GOPATH: DEBIAN_GOPATH, GOCACHE: join(tmpdir(), 'flotilla-go-cache'), GOFLAGS: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 240_000,
+  });
+  return bin;
 }
 
 describe('Kafka client generations against a 3-node cluster (issue 17)', function () {
@@ -269,4 +291,64 @@ describe('Kafka client generations against a 3-node cluster (issue 17)', functio
       });
     });
   }
+
+  describe('Sarama 1.22.1 (Go, Debian) with config.Version pinned: never sends ApiVersions', () => {
+    let bin: string;
+    before(() => {
+      bin = buildSarama();
+    });
+    after(() => {
+      if (bin) rmSync(join(bin, '..'), { recursive: true, force: true });
+    });
+
+    for (const version of ['0.11.0.0', '1.0.0', '2.0.0']) {
+      describe(`Version ${version}`, () => {
+        const clientId = `sarama-${version}`;
+        let r: Record<string, any>;
+        let errors: [string, string][];
+        let since = mark;
+        const failed = (what: string): string => `Sarama Version=${version}: ${errors.map(([k, v]) => `${k}: ${v}`).join('; ')}${wire(clientId, since)} (${what})`;
+
+        before(async () => {
+          const topic = `sarama-data-${version.replaceAll('.', '')}`;
+          const kafka = cluster.kafka('sarama-spec');
+          const admin = kafka.admin();
+          await admin.connect();
+          await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'retention.ms', value: '3600000' }] }], waitForLeaders: true });
+          await admin.disconnect();
+          since = mark = { frames: tap.frames.length, closes: tap.nodeCloses.length };
+          r = JSON.parse(await run(bin, [bootstrap.join(','), version, topic], 180_000)) as Record<string, any>;
+          errors = Object.entries(r.errors as Record<string, string>);
+          capture(`sarama-1.22.1-version-${version}`, clientId);
+        });
+
+        const admin = ['created', 'createdDeleted', 'described', 'config', 'committed', 'group', 'deleted'];
+
+        it('producer and consumer group: acks=all produce, consume, commit, end offsets; no ApiVersions at all', () => {
+          expect(errors.filter(([k]) => !admin.includes(k)), failed('produce/consume')).to.deep.equal([]);
+          expect(tap.seen(since.frames, clientId).filter((a) => a.startsWith('ApiVersions'))).to.deep.equal([]);
+          expect(r.acked).to.have.length(100);
+          expect(r.consumed, failed('consume')).to.deep.equal(r.acked);
+          for (const [p, o] of next()) expect(r.endOffsets[String(p)], `end offset ${p}`).to.be.at.least(o);
+        });
+
+        it('admin at that release\'s versions: CreateTopics, Metadata, DescribeConfigs, OffsetFetch, DescribeGroups, DeleteTopics', () => {
+          expect(errors.filter(([k]) => admin.includes(k)), failed('admin')).to.deep.equal([]);
+          expect(r.createdDeleted).to.equal(true);
+          expect(r.described).to.equal(3);
+          expect(r.config).to.equal('3600000');
+          for (const [p, o] of next()) expect(r.committed[String(p)], `committed ${p}`).to.equal(o);
+          expect(r.group.protocolType).to.equal('consumer');
+          expect(r.deleted).to.equal(true);
+        });
+
+        /** Each partition's offset after its last acknowledged record. */
+        const next = (): Map<number, number> => {
+          const m = new Map<number, number>();
+          for (const [p, o] of (r.acked ?? []) as [number, number][]) m.set(p, Math.max(m.get(p) ?? 0, o + 1));
+          return m;
+        };
+      });
+    }
+  });
 });
