@@ -87,13 +87,18 @@ describe('Kafka client generations against a 3-node cluster (issue 17)', functio
   let tap: FrameTap;
   let bootstrap: string[];
   /** Where the current test's frames and the node's closes start in the tap. */
-  let mark = { frames: 0, closes: 0 };
+  let mark = { frames: 0, closes: 0, logs: [] as number[] };
 
-  /** What the client sent and what the node said, for a failing test's message. */
+  /** What the client sent and what the node said since `since` (each reason once, with a count), for a failing test's message. */
   const wire = (clientId?: string, since = mark): string => {
     const closes = tap.closesSince(since.closes);
-    const logged = cluster.output().split('\n').filter((l) => /closing connection|unsupported request|trailing/i.test(l)).slice(-10);
-    return `\n  requests sent: ${tap.seen(since.frames, clientId).join(', ')}\n  ${closes.join('\n  ') || 'the node closed no connection'}\n  node log: ${logged.join('\n  ') || '(nothing)'}`;
+    const reasons = new Map<string, number>();
+    cluster.nodes.forEach((n, i) => {
+      const from = n.output.length >= (since.logs[i] ?? 0) ? (since.logs[i] ?? 0) : 0;
+      for (const m of n.output.slice(from).matchAll(/closing connection [^:]+:\d+: ([^"]*)/g)) reasons.set(`node ${n.id}: ${m[1]}`, (reasons.get(`node ${n.id}: ${m[1]}`) ?? 0) + 1);
+    });
+    const logged = [...reasons].map(([r, k]) => `${r} (${k}x)`);
+    return `\n  requests sent: ${tap.seen(since.frames, clientId).join(', ')}\n  ${closes.join('\n  ') || 'the node closed no connection'}\n  node log, closing connection: ${logged.join('; ') || '(nothing)'}`;
   };
 
   const capture = (client: string, clientId: string): void => {
@@ -114,7 +119,7 @@ describe('Kafka client generations against a 3-node cluster (issue 17)', functio
   });
 
   beforeEach(() => {
-    mark = { frames: tap.frames.length, closes: tap.nodeCloses.length };
+    mark = { frames: tap.frames.length, closes: tap.nodeCloses.length, logs: cluster.nodes.map((n) => n.output.length) };
   });
 
   afterEach(function () {
@@ -251,7 +256,7 @@ describe('Kafka client generations against a 3-node cluster (issue 17)', functio
       before(async () => {
         const python = kafkaPython();
         if (python === null) throw new Error('python3-kafka is not installed: apt-get install python3-kafka (.ci/run installs it)');
-        since = mark = { frames: tap.frames.length, closes: tap.nodeCloses.length };
+        since = mark = { frames: tap.frames.length, closes: tap.nodeCloses.length, logs: cluster.nodes.map((n) => n.output.length) };
         r = JSON.parse(await run(python, [PY_PINNED, bootstrap.join(','), version], 240_000)) as Record<string, any>;
         errors = Object.entries(r.errors as Record<string, string>).filter(([k]) => !k.endsWith('.trace'));
         capture(`kafka-python-2.0.2-api-${version}`, clientId);
@@ -316,7 +321,7 @@ describe('Kafka client generations against a 3-node cluster (issue 17)', functio
           await admin.connect();
           await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'retention.ms', value: '3600000' }] }], waitForLeaders: true });
           await admin.disconnect();
-          since = mark = { frames: tap.frames.length, closes: tap.nodeCloses.length };
+          since = mark = { frames: tap.frames.length, closes: tap.nodeCloses.length, logs: cluster.nodes.map((n) => n.output.length) };
           r = JSON.parse(await run(bin, [bootstrap.join(','), version, topic], 180_000)) as Record<string, any>;
           errors = Object.entries(r.errors as Record<string, string>);
           capture(`sarama-1.22.1-version-${version}`, clientId);
