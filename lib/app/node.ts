@@ -162,6 +162,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       store: metadataStore,
       stateMachine: metadata,
       node: { snapshotEntries: 1_000, snapshotTrailingEntries: 200 },
+      // DescribeQuorum reports when each follower was last caught up.
+      trackFollowers: true,
       logger: metadataLog,
     });
     stops.push(['metadata group', () => metadataNode.close()]);

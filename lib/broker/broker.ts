@@ -17,7 +17,8 @@ import { CLUSTER_DEFAULT_RESOURCE } from '../metadata/topic-config.js';
 import { BatchHeader } from '../records/batch.js';
 import type {
   BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult, FetchRequestSpec,
-  ListOffsetRequest, ListOffsetResult, PartitionView, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, TopicView,
+  ListOffsetRequest, ListOffsetResult, PartitionView, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, ProducerView, QuorumDescription,
+  TopicView, TxnMarkerRequest,
 } from './api.js';
 import type { Partition } from './partition.js';
 import { ProducerIds } from './producer-ids.js';
@@ -258,6 +259,22 @@ export class Broker implements BrokerApi {
 
   async initProducerId(): Promise<ProducerIdAndEpoch> {
     return { producerId: await this.producerIds.next(), producerEpoch: 0 };
+  }
+
+  describeProducers(topic: string, partition: number): ProducerView[] {
+    const p = this.local(topic, partition);
+    p.checkServing();
+    return p.producers();
+  }
+
+  /** An admin's marker (txn -1: it names no transaction number), through the partition's own marker path. */
+  async writeTxnMarker(m: TxnMarkerRequest): Promise<void> {
+    const p = this.local(m.topic, m.partition);
+    await p.writeMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: m.coordinatorEpoch, txn: -1 }, m.timeoutMs > 0 ? m.timeoutMs : 30_000);
+  }
+
+  describeQuorum(): Promise<QuorumDescription> {
+    return this.options.controller.call<QuorumDescription>(ControllerMethods.describeQuorum, {});
   }
 
   // ---- admin: forwarded to the controller ---------------------------------------------------------

@@ -40,10 +40,11 @@ import type { LeaderChange, RaftNode } from '../raft/node.js';
 import type {
   AllocateProducerIdsResponse, AlterConfigsRequest, ConfigOp, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse,
   CreateTopicResult, CreateTopicSpec, CreateTopicsRequest, CreateTopicsResponse, DecommissionResponse, DeleteTopicsResponse,
-  HeartbeatRequest, HeartbeatResponse, ItemError, MetadataChangeResult, NamedResult, PartitionLeaderReport, RegisterRequest,
-  RegisterResponse, TransferLeaderRequest,
+  HeartbeatRequest, HeartbeatResponse, ItemError, MetadataChangeResult, NamedResult, PartitionLeaderReport, QuorumDescription, QuorumReplica,
+  RegisterRequest, RegisterResponse, TransferLeaderRequest,
 } from './controller-api.js';
 import { BrokerMethods, ControllerMethods } from './controller-api.js';
+
 import { replayRecords } from './delta.js';
 import type { MetadataImage } from './image.js';
 import { configResourceKey } from './image.js';
@@ -96,6 +97,9 @@ export interface ControllerOptions {
   readonly settings?: Readonly<Record<string, unknown>>;
   readonly logger?: (line: string) => void;
 }
+
+/** Kafka's "no directory id". */
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** A UUID (version 4 layout) from a Prng: topic, incarnation and ACL ids. */
 export function uuidFromPrng(prng: Prng): string {
@@ -169,6 +173,7 @@ export class Controller {
     this.rpc.handle(M.reassign, (_from, body) => this.reassign(field(body, 'topic', 'string'), field(body, 'partition', 'number'), field(body, 'replicas', 'array') as number[]));
     this.rpc.handle(M.decommission, (_from, body) => this.decommission(field(body, 'brokerId', 'number')));
     this.rpc.handle(M.allocateProducerIds, (_from, body) => this.allocateProducerIds(field(body, 'brokerId', 'number')));
+    this.rpc.handle(M.describeQuorum, () => this.describeQuorum());
     this.raft.on('leader-change', this.onLeaderChange);
     this.checkTimer = setInterval(() => this.tick(), this.settings.livenessCheckIntervalMs);
     this.checkTimer.unref?.();
@@ -395,6 +400,47 @@ export class Controller {
       }
     }));
     return moves;
+  }
+
+  // ---- The quorum -------------------------------------------------------------------------------
+
+  /**
+   * The metadata Raft group as this node, its leader, sees it (DescribeQuorum). Any leader answers,
+   * active or still catching up (as Kafka's Raft client does); elsewhere NOT_CONTROLLER names the
+   * leader. Indexes are Raft indexes of the metadata log; a node's directory id is its incarnation
+   * id (new after its data directory was wiped), the zero UUID until it registers.
+   */
+  describeQuorum(): QuorumDescription {
+    if (this.closed || !this.raft.isLeader) {
+      throw new FlotillaError('NOT_CONTROLLER', `node ${this.nodeId} does not lead the metadata group`, { leaderId: this.closed ? 0 : this.raft.leaderId });
+    }
+    const st = this.raft.status();
+    const activity = this.raft.followerActivity();
+    const image = this.image();
+    const wall = this.clock.wallMs();
+    const replica = (id: number): QuorumReplica => {
+      const directoryId = image.brokers.get(id)?.incarnationId ?? ZERO_UUID;
+      if (id === this.nodeId) return { nodeId: id, directoryId, logEndIndex: st.lastIndex, lastFetchMs: wall, lastCaughtUpMs: wall };
+      const a = activity.get(id);
+      return {
+        nodeId: id, directoryId, logEndIndex: a?.match ?? -1,
+        lastFetchMs: a === undefined || a.heardAgoMs < 0 ? -1 : Math.round(wall - a.heardAgoMs),
+        lastCaughtUpMs: a === undefined || a.caughtUpAgoMs < 0 ? -1 : Math.round(wall - a.caughtUpAgoMs),
+      };
+    };
+    const byId = (x: number, y: number): number => x - y;
+    const voters = [...st.membership.voters].sort(byId);
+    return {
+      leaderId: this.nodeId,
+      term: st.term,
+      highWatermark: st.commit,
+      voters: voters.map(replica),
+      observers: [...st.membership.learners].sort(byId).map(replica),
+      nodes: voters.flatMap((id) => {
+        const b = image.brokers.get(id);
+        return b === undefined ? [] : [{ nodeId: id, host: b.host, port: b.peerPort }];
+      }),
+    };
   }
 
   // ---- Nodes ------------------------------------------------------------------------------------
