@@ -76,6 +76,7 @@ export class Quorum {
       const raft = await RaftNode.create<MetadataApplyResult>({
         host, groupId: '__cluster_metadata', store: new MemoryGroupStore(voter ? membershipOf(controllerIds) : membershipOf([])), stateMachine: sm,
         node: { snapshotEntries: 40, snapshotTrailingEntries: 5 },
+        trackFollowers: true,
       });
       host.start();
       const controller = voter

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { isFlotillaError } from '../../lib/base/errors.js';
 import type {
   AllocateProducerIdsResponse, AlterConfigsResponse, CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse, DecommissionResponse,
-  DeleteTopicsResponse, MetadataChangeResult,
+  DeleteTopicsResponse, MetadataChangeResult, QuorumDescription,
 } from '../../lib/metadata/controller-api.js';
 import { ControllerMethods } from '../../lib/metadata/controller-api.js';
 import { imagesEqual } from '../../lib/metadata/image.js';
@@ -54,6 +54,31 @@ describe('metadata/controller (3 controllers + 1 observer over a memory network)
     await until(() => q.nodes.every((n) => n.sm.appliedIndex >= res.metadataIndex), 'everyone applied the create');
     for (const n of q.nodes) expect(imagesEqual(n.sm.image(), leader.sm.image()), `image of node ${n.id}`).to.equal(true);
     expect(q.node(4).sm.image().brokers.get(4)).to.include({ host: 'node4', clientPort: 9004, peerPort: 19004, fenced: false });
+  });
+
+  it('describes the quorum from the leader (asked through any node): voters, the observer, match index, last heard and caught up', async () => {
+    const leader = await q.activeLeader();
+    await q.registerAll();
+    await until(() => leader.raft.membership.learners.includes(4), 'node 4 a learner');
+    const follower = q.nodes.find((n) => n.controller !== null && n !== leader)!;
+    const refused = await rejection(Promise.resolve().then(() => follower.controller!.describeQuorum()));
+    expect(isFlotillaError(refused, 'NOT_CONTROLLER')).to.equal(true);
+    // Let every follower catch up (a tick samples it) before asking.
+    await until(() => [...leader.raft.followerActivity().values()].every((a) => a.caughtUpAgoMs >= 0), 'every follower caught up once');
+    const before = Date.now();
+    const d = await q.node(4).client.call<QuorumDescription>(ControllerMethods.describeQuorum, {});
+    expect(d).to.include({ leaderId: leader.id, term: leader.raft.term });
+    expect(d.highWatermark).to.be.at.least(1);
+    expect(d.voters.map((v) => v.nodeId)).to.deep.equal([1, 2, 3]);
+    expect(d.observers.map((v) => v.nodeId)).to.deep.equal([4]);
+    for (const r of [...d.voters, ...d.observers]) {
+      expect(r.directoryId, `node ${r.nodeId}`).to.equal(uuidOf(5000 + r.nodeId));
+      expect(r.logEndIndex, `node ${r.nodeId}`).to.be.within(1, leader.raft.status().lastIndex);
+      expect(r.lastFetchMs, `node ${r.nodeId}`).to.be.within(before - 5_000, Date.now());
+      expect(r.lastCaughtUpMs, `node ${r.nodeId}`).to.be.within(before - 5_000, Date.now());
+    }
+    expect(d.voters.find((v) => v.nodeId === leader.id)!.logEndIndex).to.equal(leader.raft.status().lastIndex);
+    expect(d.nodes).to.deep.equal([1, 2, 3].map((id) => ({ nodeId: id, host: `node${id}`, port: 19000 + id })));
   });
 
   it('creates topics with replicas and preferred leaders spread, refuses duplicates, deletes', async () => {
