@@ -98,6 +98,9 @@ describe('admin APIs of the Kafka tools', () => {
       expect(broker.calls.filter((c) => c.startsWith('writeTxnMarker'))).to.deep.equal([
         'writeTxnMarker t-0 abort', 'writeTxnMarker t-0 abort', 'writeTxnMarker t-2 abort', 'writeTxnMarker t-7 abort', 'writeTxnMarker t-0 commit',
       ]);
+      // A marker without a producer is refused before it reaches the partition.
+      r = await call({ broker }, writeTxnMarkersApi, 1, { markers: [{ producerId: -1, producerEpoch: 0, transactionResult: false, coordinatorEpoch: 5, topics: [{ name: 't', partitionIndexes: [1] }] }] });
+      expect(r.markers[0]!.topics[0]!.partitions[0]!.errorCode).to.equal(code('INVALID_REQUEST'));
       // The other partition's transaction is untouched.
       expect((await describe0([1])).topics[0]!.partitions[0]!.activeProducers[0]!.currentTxnStartOffset).to.equal(0);
     });

@@ -22,6 +22,10 @@ export const writeTxnMarkersHandler = handler(writeTxnMarkersApi, async (ctx, re
     topics: await Promise.all(m.topics.map(async (t) => ({
       name: t.name,
       partitions: await settleAll(t.partitionIndexes, async (partitionIndex) => {
+        if (m.producerId < 0 || m.producerEpoch < 0 || m.coordinatorEpoch < 0) {
+          // A marker must name a producer; a negative epoch is no epoch at all.
+          return { partitionIndex, errorCode: ctx.errorOf('INVALID_REQUEST', 'a marker needs a producer id, a producer epoch and a coordinator epoch').errorCode };
+        }
         await ctx.broker.writeTxnMarker({
           topic: t.name, partition: partitionIndex, producerId: m.producerId, producerEpoch: m.producerEpoch,
           commit: m.transactionResult, coordinatorEpoch: m.coordinatorEpoch, timeoutMs: MARKER_TIMEOUT_MS,
