@@ -23,6 +23,10 @@ export const ControllerMethods = {
   unregister: 'controller.unregister',
   /** The metadata Raft group as its leader sees it (body {}; answer lib/broker/api.ts QuorumDescription). Needs the Raft leader, not an active controller. */
   describeQuorum: 'controller.describeQuorum',
+  /** KIP-853: a registered node joins the metadata voters (learner, caught up, promoted). Body VoterChangeRequest. */
+  addVoter: 'controller.addVoter',
+  /** KIP-853: a voter leaves the metadata voters. Body VoterChangeRequest. */
+  removeVoter: 'controller.removeVoter',
 } as const;
 
 /**
@@ -209,4 +213,16 @@ export interface QuorumDescription {
   readonly observers: readonly QuorumReplica[];
   /** Each voter's peer (controller) endpoint, as registered; voters not registered yet are left out. */
   readonly nodes: readonly { readonly nodeId: number; readonly host: string; readonly port: number }[];
+}
+
+/** AddRaftVoter / RemoveRaftVoter (controller.addVoter / removeVoter). */
+export interface VoterChangeRequest {
+  readonly nodeId: number;
+  /** The node's incarnation id (Kafka's directory id); the zero UUID: any. */
+  readonly directoryId: string;
+}
+
+/** The voters after a change. */
+export interface VoterChangeResponse {
+  readonly voters: readonly number[];
 }
