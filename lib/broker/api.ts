@@ -211,6 +211,10 @@ export interface BrokerApi {
   writeTxnMarker(marker: TxnMarkerRequest): Promise<void>;
   /** The metadata Raft group from its leader (forwarded there from any node; NOT_CONTROLLER while there is none). */
   describeQuorum(): Promise<QuorumDescription>;
+  /** AddRaftVoter, forwarded to the metadata leader: DUPLICATE_VOTER, INVALID_REQUEST (not registered), TIMEOUT (not caught up, or another change). */
+  addRaftVoter(nodeId: number, directoryId: string): Promise<void>;
+  /** RemoveRaftVoter, forwarded to the metadata leader: VOTER_NOT_FOUND, INVALID_REQUEST (the last voter). */
+  removeRaftVoter(nodeId: number, directoryId: string): Promise<void>;
 
   createTopics(request: CreateTopicsRequest): Promise<CreateTopicsResponse>;
   deleteTopics(names: readonly string[], timeoutMs: number): Promise<DeleteTopicsResponse>;

@@ -11,7 +11,7 @@ import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
   CreateTopicsResponse, DecommissionRequest, DecommissionResponse, DeleteTopicsResponse, MetadataChangeResult,
 } from '../metadata/controller-api.js';
-import { type AllocateProducerIdsResponse, ControllerMethods } from '../metadata/controller-api.js';
+import { type AllocateProducerIdsResponse, ControllerMethods, type VoterChangeRequest } from '../metadata/controller-api.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { CLUSTER_DEFAULT_RESOURCE } from '../metadata/topic-config.js';
 import { BatchHeader } from '../records/batch.js';
@@ -275,6 +275,14 @@ export class Broker implements BrokerApi {
 
   describeQuorum(): Promise<QuorumDescription> {
     return this.options.controller.call<QuorumDescription>(ControllerMethods.describeQuorum, {});
+  }
+
+  async addRaftVoter(nodeId: number, directoryId: string): Promise<void> {
+    await this.options.controller.call(ControllerMethods.addVoter, { nodeId, directoryId } satisfies VoterChangeRequest);
+  }
+
+  async removeRaftVoter(nodeId: number, directoryId: string): Promise<void> {
+    await this.options.controller.call(ControllerMethods.removeVoter, { nodeId, directoryId } satisfies VoterChangeRequest);
   }
 
   // ---- admin: forwarded to the controller ---------------------------------------------------------

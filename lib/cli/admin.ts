@@ -9,7 +9,10 @@
  *   flotilla cluster quorum
  * `cluster quorum` describes the metadata Raft group (DescribeQuorum, with Flotilla's own codec:
  * KafkaJS lacks it): leader, term, commit index, and each voter and observer with its log end
- * (Raft index), lag, last fetch and last caught-up time.
+ * (Raft index), lag, last fetch and last caught-up time; `cluster quorum add-voter ID` /
+ * `remove-voter ID` send AddRaftVoter / RemoveRaftVoter (KIP-853). To replace a controller whose
+ * disk was lost: start the replacement under a new node id (it joins as an observer), add-voter
+ * it, then remove-voter the old id.
  * `cluster config` shows or changes the cluster-wide topic defaults (Kafka's broker-level names,
  * `log.retention.ms` ...), which every topic takes for a key it does not set itself.
  * `cluster status` adds each node's Raft detail from the /status JSON at its metrics address
@@ -20,7 +23,10 @@ import kafkajs, { type Admin, type ConfigEntries, type ITopicMetadata } from 'ka
 import { metricsPortOffset } from '../app/config.js';
 import { alterConfigsApi } from '../kafka/alter-configs.js';
 import { describeConfigsApi } from '../kafka/describe-configs.js';
+import { addRaftVoterApi } from '../kafka/add-raft-voter.js';
 import { describeQuorumApi, type QuorumReplicaState } from '../kafka/describe-quorum.js';
+import { ZERO_UUID } from '../kafka/primitives.js';
+import { removeRaftVoterApi } from '../kafka/remove-raft-voter.js';
 import { errorName } from '../kafka/errors.js';
 import { CLUSTER_DEFAULT_RESOURCE, clusterDefaultKeys, isClusterDefaultKey } from '../metadata/topic-config.js';
 import { addClientOptions, createClient, describeClientError, type ClientOptions } from './client.js';
@@ -307,9 +313,18 @@ export function registerClusterCommands(program: Command): void {
     });
 
   addClientOptions(cluster.command('quorum'))
-    .description('the metadata Raft group (controller quorum): leader, term, commit index; voters and observers with log end, lag, last fetch and last caught up')
-    .action(async (opts: ClientOptions) => {
+    .description('the metadata Raft group (controller quorum): leader, term, commit index; voters and observers with log end, lag, last fetch and last caught up; '
+      + '`add-voter ID` makes a registered node (an observer) a voter once it has caught up, `remove-voter ID` makes a voter leave (KIP-853)')
+    .argument('[action]', 'add-voter or remove-voter (none: describe)')
+    .argument('[node-id]', 'the node to add or remove')
+    .action(async (action: string | undefined, nodeId: string | undefined, opts: ClientOptions) => {
       try {
+        if (action === undefined) return await showQuorum(opts);
+        if (action !== 'add-voter' && action !== 'remove-voter') throw new CliError(`unknown action ${JSON.stringify(action)}: add-voter or remove-voter`, ExitCode.usage);
+        const id = intOption('node-id', 0, 2 ** 31 - 1)(nodeId ?? '');
+        await changeVoters(opts, action, id);
+        if (opts.json) return printJson({ action, nodeId: id, done: true });
+        printLine(action === 'add-voter' ? `node ${id} is a metadata voter` : `node ${id} is no longer a metadata voter`);
         await showQuorum(opts);
       } catch (err) {
         reportFailure('cluster quorum', err, (e) => describeClientError(e, opts.bootstrap));
@@ -387,4 +402,12 @@ async function showQuorum(opts: ClientOptions): Promise<void> {
     ['NODE', 'ROLE', 'PEER ENDPOINT', 'LOG END', 'LAG', 'LAST FETCH', 'LAST CAUGHT UP', 'DIRECTORY ID'],
     rows.map((r) => [r.nodeId, r.role, endpoints.get(r.nodeId) ?? '-', r.logEndIndex < 0 ? '-' : r.logEndIndex, r.lag ?? '-', ago(r.lastFetchMs, now), ago(r.lastCaughtUpMs, now), r.directoryId]),
   ));
+}
+
+/** AddRaftVoter / RemoveRaftVoter v0 (any node forwards it to the metadata leader). */
+async function changeVoters(opts: ClientOptions, action: 'add-voter' | 'remove-voter', nodeId: number): Promise<void> {
+  const res = action === 'add-voter'
+    ? await oneRequest(opts.bootstrap, addRaftVoterApi, 0, { clusterId: null, timeoutMs: opts.timeoutMs, voterId: nodeId, voterDirectoryId: ZERO_UUID, listeners: [] }, opts.timeoutMs + 35_000)
+    : await oneRequest(opts.bootstrap, removeRaftVoterApi, 0, { clusterId: null, voterId: nodeId, voterDirectoryId: ZERO_UUID }, opts.timeoutMs + 35_000);
+  if (res.errorCode !== 0) throw new CliError(`${action} ${nodeId}: ${errorName(res.errorCode) ?? `error ${res.errorCode}`}${res.errorMessage === null ? '' : `: ${res.errorMessage}`}`);
 }

@@ -19,6 +19,7 @@ import { assert } from '../base/assert.js';
 import { apiVersionsApi, type ApiVersionsResponse } from './api-versions.js';
 import { addOffsetsToTxnApi } from './add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from './add-partitions-to-txn.js';
+import { addRaftVoterApi } from './add-raft-voter.js';
 import { alterConfigsApi } from './alter-configs.js';
 import { incrementalAlterConfigsApi } from './incremental-alter-configs.js';
 import { createPartitionsApi } from './create-partitions.js';
@@ -58,6 +59,7 @@ import { offsetDeleteApi } from './offset-delete.js';
 import { offsetFetchApi } from './offset-fetch.js';
 import { Reader, Writer } from './primitives.js';
 import { produceApi } from './produce.js';
+import { removeRaftVoterApi } from './remove-raft-voter.js';
 import { syncGroupApi } from './sync-group.js';
 import { txnOffsetCommitApi } from './txn-offset-commit.js';
 import { writeTxnMarkersApi } from './write-txn-markers.js';
@@ -112,6 +114,8 @@ const apiList: readonly AnyApi[] = [
   describeProducersApi,
   describeTransactionsApi,
   listTransactionsApi,
+  addRaftVoterApi,
+  removeRaftVoterApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

@@ -62,6 +62,8 @@ export const apiKeys = {
   DescribeProducers: 61,
   DescribeTransactions: 65,
   ListTransactions: 66,
+  AddRaftVoter: 80,
+  RemoveRaftVoter: 81,
 } as const;
 
 export type ApiName = keyof typeof apiKeys;

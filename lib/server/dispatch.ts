@@ -45,6 +45,7 @@ import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
 import { describeProducersHandler } from './handlers/describe-producers.js';
 import { describeQuorumHandler } from './handlers/describe-quorum.js';
+import { addRaftVoterHandler, removeRaftVoterHandler } from './handlers/raft-voters.js';
 import {
   addOffsetsToTxnHandler, addPartitionsToTxnHandler, describeTransactionsHandler, endTxnHandler, listTransactionsHandler, txnOffsetCommitHandler,
 } from './handlers/transactions.js';
@@ -85,6 +86,8 @@ const handlerList: readonly AnyHandler[] = [
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  addRaftVoterHandler,
+  removeRaftVoterHandler,
 ];
 
 /** The API keys served (and advertised). */

@@ -8,7 +8,9 @@ import type { ApiDefinition } from '../../lib/kafka/api.js';
 import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { describeProducersApi } from '../../lib/kafka/describe-producers.js';
 import { describeQuorumApi } from '../../lib/kafka/describe-quorum.js';
+import { addRaftVoterApi } from '../../lib/kafka/add-raft-voter.js';
 import { describeTransactionsApi } from '../../lib/kafka/describe-transactions.js';
+import { removeRaftVoterApi } from '../../lib/kafka/remove-raft-voter.js';
 import { errorCode } from '../../lib/kafka/errors.js';
 import { listTransactionsApi } from '../../lib/kafka/list-transactions.js';
 import { produceApi } from '../../lib/kafka/produce.js';
@@ -221,6 +223,24 @@ describe('admin APIs of the Kafka tools', () => {
       broker.quorum = quorum;
       expect((await call({ broker }, describeQuorumApi, 1, request('t'))).topics[0]!.partitions[0]!.errorCode).to.equal(code('UNKNOWN_TOPIC_OR_PARTITION'));
       expect((await call({ broker }, describeQuorumApi, 1, request('__cluster_metadata', 1))).topics[0]!.partitions[0]).to.include({ partitionIndex: 1, errorCode: code('UNKNOWN_TOPIC_OR_PARTITION') });
+    });
+  });
+
+  describe('AddRaftVoter v0 and RemoveRaftVoter v0', () => {
+    const zero = '00000000-0000-0000-0000-000000000000';
+    it('forwards the change and answers with Kafka\'s errors; a foreign cluster id is INCONSISTENT_CLUSTER_ID', async () => {
+      const broker = new MemoryBroker();
+      const clusterId = broker.cluster().clusterId;
+      const add = (voterId: number, cluster: string | null = clusterId) =>
+        call({ broker }, addRaftVoterApi, 0, { clusterId: cluster, timeoutMs: 1000, voterId, voterDirectoryId: zero, listeners: [{ name: 'CONTROLLER', host: 'h', port: 9093 }] });
+      const remove = (voterId: number, cluster: string | null = null) => call({ broker }, removeRaftVoterApi, 0, { clusterId: cluster, voterId, voterDirectoryId: zero });
+      expect(await add(2)).to.deep.equal({ throttleTimeMs: 0, errorCode: 0, errorMessage: null });
+      expect((await add(2)).errorCode).to.equal(code('DUPLICATE_VOTER'));
+      expect((await add(3, 'another-cluster')).errorCode).to.equal(code('INCONSISTENT_CLUSTER_ID'));
+      expect((await remove(2)).errorCode).to.equal(0);
+      expect((await remove(2)).errorCode).to.equal(code('VOTER_NOT_FOUND'));
+      expect((await remove(1, 'another-cluster')).errorCode).to.equal(code('INCONSISTENT_CLUSTER_ID'));
+      expect(broker.calls.filter((c) => c.includes('RaftVoter'))).to.deep.equal(['addRaftVoter 2', 'addRaftVoter 2', 'removeRaftVoter 2', 'removeRaftVoter 2']);
     });
   });
 });

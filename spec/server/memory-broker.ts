@@ -205,6 +205,21 @@ export class MemoryBroker implements BrokerApi {
     return this.quorum;
   }
 
+  /** The voters AddRaftVoter / RemoveRaftVoter change (no catch-up here: the controller spec has the real one). */
+  readonly voters = new Set<number>([1]);
+
+  async addRaftVoter(nodeId: number): Promise<void> {
+    this.calls.push(`addRaftVoter ${nodeId}`);
+    if (this.voters.has(nodeId)) throw new FlotillaError('DUPLICATE_VOTER', `node ${nodeId} is a voter already`);
+    this.voters.add(nodeId);
+  }
+
+  async removeRaftVoter(nodeId: number): Promise<void> {
+    this.calls.push(`removeRaftVoter ${nodeId}`);
+    if (!this.voters.has(nodeId)) throw new FlotillaError('VOTER_NOT_FOUND', `node ${nodeId} is not a voter`);
+    this.voters.delete(nodeId);
+  }
+
   private wake(): void {
     const ws = this.waiters;
     this.waiters = new Set();
