@@ -162,6 +162,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       store: metadataStore,
       stateMachine: metadata,
       node: { snapshotEntries: 1_000, snapshotTrailingEntries: 200 },
+      // DescribeQuorum reports when each follower was last caught up.
+      trackFollowers: true,
       logger: metadataLog,
     });
     stops.push(['metadata group', () => metadataNode.close()]);
@@ -177,16 +179,16 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       transport.setPeers(all);
     };
 
-    let controller: Controller | null = null;
-    if (isController) {
-      controller = new Controller({
+    // A controller on every node: only the metadata leader's is active, and any node may become a
+    // voter (AddRaftVoter), so a node that is not a configured voter may lead one day.
+    {
+      const controller = new Controller({
         nodeId: config.nodeId,
         raft: metadataNode,
         stateMachine: metadata,
         rpc,
         clock,
         prng: new Xoshiro128(seed),
-        controllerIds,
         settings: {
           numPartitions: config.numPartitions,
           defaultReplicationFactor: config.defaultReplicationFactor,
@@ -196,8 +198,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         logger: lineLogger(logger, { component: 'controller' }),
       });
       controller.start();
-      const c = controller;
-      stops.push(['controller', () => c.close()]);
+      stops.push(['controller', () => controller.close()]);
     }
     const controllerClient = new ControllerClient({
       nodeId: config.nodeId,
@@ -443,7 +444,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       // The nodes this node's metadata has registered and unfenced (where placement may put
       // replicas): `flotilla local` waits for every node here before printing its banner.
       unfencedNodes: metadata.image().unfencedBrokers().map((b) => b.brokerId),
-      metadata: { ...summary(metadataNode.status()), controller: isController },
+      metadata: { ...summary(metadataNode.status()), controller: metadataNode.membership.voters.includes(config.nodeId) },
       partitions: replicas.partitions().map((p) => p.status()),
       producers: replicas.partitions().flatMap((p) => (p instanceof Partition && p.isLeader ? [{ topic: p.topic, partition: p.partition, producers: p.producers() }] : [])),
       transactions: txn.transactions(),

@@ -73,6 +73,12 @@ export const ErrorCodes = {
   CONCURRENT_TRANSACTIONS: { retriable: true, doc: 'an earlier transaction is still completing' },
   /** A marker from a coordinator older than the one that wrote the partition's last marker. */
   TRANSACTION_COORDINATOR_FENCED: { retriable: false, doc: 'a newer transaction coordinator has taken over' },
+  /** AddRaftVoter: the node is a voter of the metadata group already. */
+  DUPLICATE_VOTER: { retriable: false, doc: 'the node is a metadata voter already' },
+  /** RemoveRaftVoter: the node is not a voter of the metadata group. */
+  VOTER_NOT_FOUND: { retriable: false, doc: 'the node is not a metadata voter' },
+  /** The transaction coordinator holds no such transactional id (DescribeTransactions). */
+  TRANSACTIONAL_ID_NOT_FOUND: { retriable: false, doc: 'the coordinator holds no such transactional id' },
   /** This node does not coordinate the group or transactional id (its coordinator moved). */
   NOT_COORDINATOR: { retriable: true, doc: 'this node is not the coordinator; find the coordinator again' },
   /** No coordinator is available right now (its partition has no leader, or is loading). */

@@ -8,14 +8,17 @@
  * FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, TIMEOUT (outcome unknown), CORRUPT (bad batch),
  * TOO_LARGE, INVALID_RECORD, INVALID_TOPIC, TOPIC_EXISTS, INVALID_TOPIC_CONFIG, POLICY_VIOLATION,
  * NOT_CONTROLLER, NOT_READY, BACKPRESSURE, INVALID_REQUEST; for idempotent and transactional
- * batches OUT_OF_ORDER_SEQUENCE, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE.
+ * batches and markers OUT_OF_ORDER_SEQUENCE, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE,
+ * TRANSACTION_COORDINATOR_FENCED.
  */
 import type { FlotillaError } from '../base/errors.js';
 import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
-  CreateTopicsResponse, DeleteTopicsResponse,
+  CreateTopicsResponse, DeleteTopicsResponse, QuorumDescription,
 } from '../metadata/controller-api.js';
 import type { MetadataImage } from '../metadata/image.js';
+
+export type { QuorumDescription, QuorumReplica } from '../metadata/controller-api.js';
 
 export interface BrokerEndpoint {
   readonly nodeId: number;
@@ -161,6 +164,31 @@ export interface ProducerIdAndEpoch {
   readonly producerEpoch: number;
 }
 
+/** One producer as a partition leader's producer state knows it (DescribeProducers). */
+export interface ProducerView {
+  readonly producerId: number;
+  readonly epoch: number;
+  readonly lastSequence: number;
+  readonly lastOffset: number;
+  /** maxTimestamp of its last data batch, -1 when unknown. */
+  readonly lastTimestamp: number;
+  /** Coordinator epoch of its last marker, -1 before any. */
+  readonly coordinatorEpoch: number;
+  /** First offset of its open transaction here, -1 when none. */
+  readonly txnFirstOffset: number;
+}
+
+/** A COMMIT or ABORT marker an admin client (WriteTxnMarkers) asks a partition leader to write. */
+export interface TxnMarkerRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly commit: boolean;
+  readonly coordinatorEpoch: number;
+  readonly timeoutMs: number;
+}
+
 export interface BrokerApi {
   readonly nodeId: number;
 
@@ -182,6 +210,20 @@ export interface BrokerApi {
   deleteRecords(topic: string, partition: number, offset: number, timeoutMs: number): Promise<DeleteRecordsResult>;
   /** A fresh producer id (epoch 0) for an idempotent producer without a transactional id. */
   initProducerId(): Promise<ProducerIdAndEpoch>;
+  /** The producers of a partition this node leads (NOT_LEADER elsewhere). */
+  describeProducers(topic: string, partition: number): ProducerView[];
+  /**
+   * Writes a COMMIT/ABORT marker on a partition this node leads, through the partition's own marker
+   * path; settles once committed. Refused with INVALID_PRODUCER_EPOCH (an older epoch than the
+   * producer's) or TRANSACTION_COORDINATOR_FENCED (an older coordinator epoch than its last marker's).
+   */
+  writeTxnMarker(marker: TxnMarkerRequest): Promise<void>;
+  /** The metadata Raft group from its leader (forwarded there from any node; NOT_CONTROLLER while there is none). */
+  describeQuorum(): Promise<QuorumDescription>;
+  /** AddRaftVoter, forwarded to the metadata leader: DUPLICATE_VOTER, INVALID_REQUEST (not registered), TIMEOUT (not caught up, or another change). */
+  addRaftVoter(nodeId: number, directoryId: string): Promise<void>;
+  /** RemoveRaftVoter, forwarded to the metadata leader: VOTER_NOT_FOUND, INVALID_REQUEST (the last voter). */
+  removeRaftVoter(nodeId: number, directoryId: string): Promise<void>;
 
   createTopics(request: CreateTopicsRequest): Promise<CreateTopicsResponse>;
   deleteTopics(names: readonly string[], timeoutMs: number): Promise<DeleteTopicsResponse>;

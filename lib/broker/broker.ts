@@ -11,13 +11,14 @@ import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
   CreateTopicsResponse, DecommissionRequest, DecommissionResponse, DeleteTopicsResponse, MetadataChangeResult,
 } from '../metadata/controller-api.js';
-import { type AllocateProducerIdsResponse, ControllerMethods } from '../metadata/controller-api.js';
+import { type AllocateProducerIdsResponse, ControllerMethods, type VoterChangeRequest } from '../metadata/controller-api.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { CLUSTER_DEFAULT_RESOURCE } from '../metadata/topic-config.js';
 import { BatchHeader } from '../records/batch.js';
 import type {
   BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult, FetchRequestSpec,
-  ListOffsetRequest, ListOffsetResult, PartitionView, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, TopicView,
+  ListOffsetRequest, ListOffsetResult, PartitionView, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, ProducerView, QuorumDescription,
+  TopicView, TxnMarkerRequest,
 } from './api.js';
 import type { Partition } from './partition.js';
 import { ProducerIds } from './producer-ids.js';
@@ -265,6 +266,30 @@ export class Broker implements BrokerApi {
 
   async initProducerId(): Promise<ProducerIdAndEpoch> {
     return { producerId: await this.producerIds.next(), producerEpoch: 0 };
+  }
+
+  describeProducers(topic: string, partition: number): ProducerView[] {
+    const p = this.local(topic, partition);
+    p.checkServing();
+    return p.producers();
+  }
+
+  /** An admin's marker (txn -1: it names no transaction number), through the partition's own marker path. */
+  async writeTxnMarker(m: TxnMarkerRequest): Promise<void> {
+    const p = this.local(m.topic, m.partition);
+    await p.writeMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: m.coordinatorEpoch, txn: -1 }, m.timeoutMs > 0 ? m.timeoutMs : 30_000);
+  }
+
+  describeQuorum(): Promise<QuorumDescription> {
+    return this.options.controller.call<QuorumDescription>(ControllerMethods.describeQuorum, {});
+  }
+
+  async addRaftVoter(nodeId: number, directoryId: string): Promise<void> {
+    await this.options.controller.call(ControllerMethods.addVoter, { nodeId, directoryId } satisfies VoterChangeRequest);
+  }
+
+  async removeRaftVoter(nodeId: number, directoryId: string): Promise<void> {
+    await this.options.controller.call(ControllerMethods.removeVoter, { nodeId, directoryId } satisfies VoterChangeRequest);
   }
 
   // ---- admin: forwarded to the controller ---------------------------------------------------------

@@ -98,6 +98,7 @@ export function producerBatchOf(h: BatchHeader): ProducerBatch {
     baseSequence: h.baseSequence,
     lastSequence: h.baseSequence < 0 ? h.baseSequence : lastSequenceOf(h.baseSequence, h.lastOffsetDelta),
     transactional: h.isTransactional,
+    maxTimestamp: h.maxTimestamp,
   };
 }
 

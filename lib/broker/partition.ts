@@ -43,6 +43,7 @@ import {
   type PartitionApplied, PartitionState, type SavedPartitionState, decodePartitionSnapshot, encodeCleanBatch, encodeLogStartBatch, encodeMarkerBatch,
   producerBatchOf, skippedBatch,
 } from './partition-state.js';
+import type { ProducerView } from './api.js';
 import { type AbortedTxn, type MarkerFacts, type ProducerBatch, entryAfter, verdictFor } from './producer-state.js';
 import { type CleanCommand, type CleanState, cleanCommand, retentionTarget, trimBoundary } from './retention.js';
 
@@ -330,13 +331,15 @@ export class Partition extends EventEmitter {
     return this.sm.producers.lastStableOffset(this.highWatermark());
   }
 
-  /** Producers this replica knows (CLI, metrics): id, epoch, last sequence, open transaction. */
-  producers(): { producerId: number; epoch: number; lastSequence: number; lastOffset: number; txnFirstOffset: number }[] {
+  /** Producers this replica knows (CLI, metrics, DescribeProducers): id, epoch, last sequence, open transaction. */
+  producers(): ProducerView[] {
     return [...this.sm.producers.entries()].map((e) => ({
       producerId: e.producerId,
       epoch: e.epoch,
       lastSequence: e.batches.at(-1)?.lastSeq ?? -1,
       lastOffset: e.batches.at(-1)?.lastOffset ?? -1,
+      lastTimestamp: e.lastTimestamp,
+      coordinatorEpoch: e.coordinatorEpoch,
       txnFirstOffset: e.txnFirstOffset,
     }));
   }

@@ -55,6 +55,8 @@ export interface ProducerBatch {
   /** baseSequence + lastOffsetDelta, wrapping past INT32_MAX. */
   readonly lastSequence: number;
   readonly transactional: boolean;
+  /** The batch's maxTimestamp (DescribeProducers' lastTimestamp); absent: -1. */
+  readonly maxTimestamp?: number;
 }
 
 export interface CachedBatch {
@@ -79,6 +81,8 @@ export interface ProducerEntry {
   readonly lastTxn: number;
   /** The last offset of the latest batch or marker of this producer applied. */
   readonly seenOffset: number;
+  /** The maxTimestamp of its latest data batch; -1 when unknown (Kafka's ProducerStateEntry.lastTimestamp). */
+  readonly lastTimestamp: number;
 }
 
 export interface AbortedTxn {
@@ -164,6 +168,7 @@ export function entryAfter(entry: ProducerEntry | undefined, batch: ProducerBatc
     coordinatorEpoch: entry?.coordinatorEpoch ?? -1,
     lastTxn: entry?.lastTxn ?? -1,
     seenOffset: Math.max(lastOffset, entry?.seenOffset ?? -1),
+    lastTimestamp: batch.maxTimestamp ?? -1,
   };
 }
 
@@ -174,8 +179,11 @@ function reject(code: RejectCode, message: string): Verdict {
 /** The checkpoint shape (msgpack-friendly arrays; see `ProducerStateTable.toCheckpoint`). */
 export interface ProducerCheckpoint {
   readonly v: 1;
-  /** [producerId, epoch, lastIndex, txnFirstOffset, coordinatorEpoch, lastTxn, [firstSeq, lastSeq, firstOffset, lastOffset][], seenOffset] */
-  readonly producers: readonly (readonly [number, number, number, number, number, number, readonly (readonly [number, number, number, number])[], number])[];
+  /**
+   * [producerId, epoch, lastIndex, txnFirstOffset, coordinatorEpoch, lastTxn, [firstSeq, lastSeq, firstOffset, lastOffset][], seenOffset,
+   * lastTimestamp] (lastTimestamp absent in checkpoints written before it existed: -1)
+   */
+  readonly producers: readonly (readonly [number, number, number, number, number, number, readonly (readonly [number, number, number, number])[], number, number?])[];
   /** [producerId, firstOffset, lastOffset] */
   readonly aborted: readonly (readonly [number, number, number])[];
   readonly hidden: readonly number[];
@@ -248,6 +256,7 @@ export class ProducerStateTable {
       coordinatorEpoch: Math.max(m.coordinatorEpoch, entry?.coordinatorEpoch ?? -1),
       lastTxn: m.txn >= 0 ? m.txn : entry?.lastTxn ?? -1,
       seenOffset: Math.max(offset, entry?.seenOffset ?? -1),
+      lastTimestamp: entry?.lastTimestamp ?? -1,
     });
     return APPEND;
   }
@@ -311,7 +320,7 @@ export class ProducerStateTable {
       v: 1,
       producers: [...this.producers.values()].map((e) => [
         e.producerId, e.epoch, e.lastIndex, e.txnFirstOffset, e.coordinatorEpoch, e.lastTxn,
-        e.batches.map((b) => [b.firstSeq, b.lastSeq, b.firstOffset, b.lastOffset] as const), e.seenOffset,
+        e.batches.map((b) => [b.firstSeq, b.lastSeq, b.firstOffset, b.lastOffset] as const), e.seenOffset, e.lastTimestamp,
       ] as const),
       aborted: this.aborted.map((a) => [a.producerId, a.firstOffset, a.lastOffset] as const),
       hidden: [...this.hiddenIndexes].sort((a, b) => a - b),
@@ -332,9 +341,9 @@ export class ProducerStateTable {
     this.producers.clear();
     this.open.clear();
     this.hiddenIndexes.clear();
-    for (const [producerId, epoch, lastIndex, txnFirstOffset, coordinatorEpoch, lastTxn, batches, seenOffset] of c.producers) {
+    for (const [producerId, epoch, lastIndex, txnFirstOffset, coordinatorEpoch, lastTxn, batches, seenOffset, lastTimestamp] of c.producers) {
       const cached = batches.map(([firstSeq, lastSeq, firstOffset, lastOffset]: readonly [number, number, number, number]) => ({ firstSeq, lastSeq, firstOffset, lastOffset }));
-      this.put({ producerId, epoch, lastIndex, txnFirstOffset, coordinatorEpoch, lastTxn, batches: cached, seenOffset: seenOffset ?? cached.at(-1)?.lastOffset ?? -1 });
+      this.put({ producerId, epoch, lastIndex, txnFirstOffset, coordinatorEpoch, lastTxn, batches: cached, seenOffset: seenOffset ?? cached.at(-1)?.lastOffset ?? -1, lastTimestamp: lastTimestamp ?? -1 });
     }
     this.aborted = c.aborted.map(([producerId, firstOffset, lastOffset]) => ({ producerId, firstOffset, lastOffset }));
     for (const i of c.hidden) this.hiddenIndexes.add(i);

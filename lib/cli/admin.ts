@@ -6,6 +6,13 @@
  *   flotilla topic alter-config NAME [--set KEY=VALUE ...] [--delete KEY ...]
  *   flotilla cluster status
  *   flotilla cluster config [--set KEY=VALUE ...] [--delete KEY ...]
+ *   flotilla cluster quorum
+ * `cluster quorum` describes the metadata Raft group (DescribeQuorum, with Flotilla's own codec:
+ * KafkaJS lacks it): leader, term, commit index, and each voter and observer with its log end
+ * (Raft index), lag, last fetch and last caught-up time; `cluster quorum add-voter ID` /
+ * `remove-voter ID` send AddRaftVoter / RemoveRaftVoter (KIP-853). To replace a controller whose
+ * disk was lost: start the replacement under a new node id (it joins as an observer), add-voter
+ * it, then remove-voter the old id.
  * `cluster config` shows or changes the cluster-wide topic defaults (Kafka's broker-level names,
  * `log.retention.ms` ...), which every topic takes for a key it does not set itself.
  * `cluster status` adds each node's Raft detail from the /status JSON at its metrics address
@@ -16,6 +23,11 @@ import kafkajs, { type Admin, type ConfigEntries, type ITopicMetadata } from 'ka
 import { metricsPortOffset } from '../app/config.js';
 import { alterConfigsApi } from '../kafka/alter-configs.js';
 import { describeConfigsApi } from '../kafka/describe-configs.js';
+import { addRaftVoterApi } from '../kafka/add-raft-voter.js';
+import { describeQuorumApi, type QuorumReplicaState } from '../kafka/describe-quorum.js';
+import { ZERO_UUID } from '../kafka/primitives.js';
+import { removeRaftVoterApi } from '../kafka/remove-raft-voter.js';
+import { errorName } from '../kafka/errors.js';
 import { CLUSTER_DEFAULT_RESOURCE, clusterDefaultKeys, isClusterDefaultKey } from '../metadata/topic-config.js';
 import { addClientOptions, createClient, describeClientError, type ClientOptions } from './client.js';
 import { oneRequest } from './one-request.js';
@@ -313,6 +325,25 @@ export function registerClusterCommands(program: Command): void {
       });
     });
 
+  addClientOptions(cluster.command('quorum'))
+    .description('the metadata Raft group (controller quorum): leader, term, commit index; voters and observers with log end, lag, last fetch and last caught up; '
+      + '`add-voter ID` makes a registered node (an observer) a voter once it has caught up, `remove-voter ID` makes a voter leave (KIP-853)')
+    .argument('[action]', 'add-voter or remove-voter (none: describe)')
+    .argument('[node-id]', 'the node to add or remove')
+    .action(async (action: string | undefined, nodeId: string | undefined, opts: ClientOptions) => {
+      try {
+        if (action === undefined) return await showQuorum(opts);
+        if (action !== 'add-voter' && action !== 'remove-voter') throw new CliError(`unknown action ${JSON.stringify(action)}: add-voter or remove-voter`, ExitCode.usage);
+        const id = intOption('node-id', 0, 2 ** 31 - 1)(nodeId ?? '');
+        await changeVoters(opts, action, id);
+        if (opts.json) return printJson({ action, nodeId: id, done: true });
+        printLine(action === 'add-voter' ? `node ${id} is a metadata voter` : `node ${id} is no longer a metadata voter`);
+        await showQuorum(opts);
+      } catch (err) {
+        reportFailure('cluster quorum', err, (e) => describeClientError(e, opts.bootstrap));
+      }
+    });
+
   addClientOptions(cluster.command('config'))
     .description(`show or change the cluster-wide topic defaults (${Object.keys(clusterDefaultKeys).length} keys: log.retention.ms, log.segment.bytes, ...); topics that set a key themselves keep their value`)
     .option('-s, --set <key=value>', 'set a cluster-wide default (repeatable)', collect)
@@ -351,4 +382,45 @@ export function registerClusterCommands(program: Command): void {
         reportFailure('cluster config', err, (e) => describeClientError(e, opts.bootstrap));
       }
     });
+}
+
+/** "3.2s ago" for a wall-clock time in ms; '-' when unknown (-1). */
+function ago(ms: number, now: number): string {
+  if (ms < 0) return '-';
+  const s = Math.max(0, now - ms) / 1000;
+  return s < 10 ? `${s.toFixed(1)}s ago` : s < 120 ? `${Math.round(s)}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+}
+
+/** DescribeQuorum v2 to any node (the node forwards it to the metadata leader). */
+async function showQuorum(opts: ClientOptions): Promise<void> {
+  const res = await oneRequest(opts.bootstrap, describeQuorumApi, 2, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] }, opts.timeoutMs);
+  const p = res.topics[0]?.partitions[0];
+  if (res.errorCode !== 0) throw new CliError(`describe quorum: ${errorName(res.errorCode) ?? `error ${res.errorCode}`}${res.errorMessage === null ? '' : `: ${res.errorMessage}`}`);
+  if (p === undefined) throw new CliError('describe quorum: the answer names no partition');
+  if (p.errorCode !== 0) throw new CliError(`describe quorum: ${errorName(p.errorCode) ?? `error ${p.errorCode}`}${p.errorMessage === null ? '' : `: ${p.errorMessage}`}`);
+  const row = (role: string) => (r: QuorumReplicaState) => ({
+    nodeId: r.replicaId, role: r.replicaId === p.leaderId ? 'leader' : role, directoryId: r.replicaDirectoryId,
+    logEndIndex: r.logEndOffset, lag: r.logEndOffset < 0 ? null : Math.max(0, p.highWatermark - r.logEndOffset),
+    lastFetchMs: r.lastFetchTimestamp, lastCaughtUpMs: r.lastCaughtUpTimestamp,
+  });
+  const rows = [...p.currentVoters.map(row('voter')), ...p.observers.map(row('observer'))];
+  const endpoints = new Map(res.nodes.map((n) => [n.nodeId, n.listeners.map((l) => `${l.host}:${l.port}`).join(',')]));
+  if (opts.json) {
+    printJson({ leaderId: p.leaderId, term: p.leaderEpoch, highWatermark: p.highWatermark, replicas: rows.map((r) => ({ ...r, endpoint: endpoints.get(r.nodeId) ?? null })) });
+    return;
+  }
+  const now = Date.now();
+  printLine(`Metadata quorum: leader ${p.leaderId}, term ${p.leaderEpoch}, commit index (high watermark) ${p.highWatermark}, ${p.currentVoters.length} voters, ${p.observers.length} observers`);
+  printLine(formatTable(
+    ['NODE', 'ROLE', 'PEER ENDPOINT', 'LOG END', 'LAG', 'LAST FETCH', 'LAST CAUGHT UP', 'DIRECTORY ID'],
+    rows.map((r) => [r.nodeId, r.role, endpoints.get(r.nodeId) ?? '-', r.logEndIndex < 0 ? '-' : r.logEndIndex, r.lag ?? '-', ago(r.lastFetchMs, now), ago(r.lastCaughtUpMs, now), r.directoryId]),
+  ));
+}
+
+/** AddRaftVoter / RemoveRaftVoter v0 (any node forwards it to the metadata leader). */
+async function changeVoters(opts: ClientOptions, action: 'add-voter' | 'remove-voter', nodeId: number): Promise<void> {
+  const res = action === 'add-voter'
+    ? await oneRequest(opts.bootstrap, addRaftVoterApi, 0, { clusterId: null, timeoutMs: opts.timeoutMs, voterId: nodeId, voterDirectoryId: ZERO_UUID, listeners: [] }, opts.timeoutMs + 35_000)
+    : await oneRequest(opts.bootstrap, removeRaftVoterApi, 0, { clusterId: null, voterId: nodeId, voterDirectoryId: ZERO_UUID }, opts.timeoutMs + 35_000);
+  if (res.errorCode !== 0) throw new CliError(`${action} ${nodeId}: ${errorName(res.errorCode) ?? `error ${res.errorCode}`}${res.errorMessage === null ? '' : `: ${res.errorMessage}`}`);
 }

@@ -1,12 +1,14 @@
 /**
  * One Kafka request to one broker, with Flotilla's own codecs (lib/kafka, checked against
- * KafkaJS's encoders in the suite), for the one thing the CLI's client library cannot send:
- * KafkaJS 2.2.4 routes a broker-config resource to the broker whose node id is its name, so it
- * can neither describe nor alter Kafka's entity default (the broker resource ""), which holds the
- * cluster-wide topic defaults (`flotilla cluster config`). Everything else goes through KafkaJS.
+ * KafkaJS's encoders in the suite where KafkaJS has them), for what the CLI's client library
+ * cannot send: KafkaJS 2.2.4 routes a broker-config resource to the broker whose node id is its
+ * name, so it can neither describe nor alter Kafka's entity default (the broker resource ""),
+ * which holds the cluster-wide topic defaults (`flotilla cluster config`); and it has no
+ * DescribeQuorum, DescribeProducers, ListTransactions, DescribeTransactions or WriteTxnMarkers
+ * (`cluster quorum`, `producers`, `transactions`). Everything else goes through KafkaJS.
  *
- * The request is sent to the bootstrap servers in turn until one answers; the answer is bounded
- * in size and time.
+ * The request is sent to the bootstrap servers in turn until one answers (a single HOST:PORT
+ * reaches one chosen broker); the answer is bounded in size and time.
  */
 import { Socket } from 'node:net';
 import { parseHostPort } from '../app/config.js';

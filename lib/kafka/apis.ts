@@ -19,6 +19,7 @@ import { assert } from '../base/assert.js';
 import { apiVersionsApi, type ApiVersionsResponse } from './api-versions.js';
 import { addOffsetsToTxnApi } from './add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from './add-partitions-to-txn.js';
+import { addRaftVoterApi } from './add-raft-voter.js';
 import { alterConfigsApi } from './alter-configs.js';
 import { incrementalAlterConfigsApi } from './incremental-alter-configs.js';
 import { createPartitionsApi } from './create-partitions.js';
@@ -28,6 +29,9 @@ import { deleteRecordsApi } from './delete-records.js';
 import { deleteTopicsApi } from './delete-topics.js';
 import { describeConfigsApi } from './describe-configs.js';
 import { describeGroupsApi } from './describe-groups.js';
+import { describeProducersApi } from './describe-producers.js';
+import { describeQuorumApi } from './describe-quorum.js';
+import { describeTransactionsApi } from './describe-transactions.js';
 import { endTxnApi } from './end-txn.js';
 import { errorCode } from './errors.js';
 import { fetchApi } from './fetch.js';
@@ -48,14 +52,17 @@ import { joinGroupApi } from './join-group.js';
 import { leaveGroupApi } from './leave-group.js';
 import { listGroupsApi } from './list-groups.js';
 import { listOffsetsApi } from './list-offsets.js';
+import { listTransactionsApi } from './list-transactions.js';
 import { metadataApi } from './metadata.js';
 import { offsetCommitApi } from './offset-commit.js';
 import { offsetDeleteApi } from './offset-delete.js';
 import { offsetFetchApi } from './offset-fetch.js';
 import { Reader, Writer } from './primitives.js';
 import { produceApi } from './produce.js';
+import { removeRaftVoterApi } from './remove-raft-voter.js';
 import { syncGroupApi } from './sync-group.js';
 import { txnOffsetCommitApi } from './txn-offset-commit.js';
+import { writeTxnMarkersApi } from './write-txn-markers.js';
 
 /**
  * The type-erased view the dispatcher holds. A handler that knows its API uses the typed module
@@ -102,6 +109,13 @@ const apiList: readonly AnyApi[] = [
   addOffsetsToTxnApi,
   endTxnApi,
   txnOffsetCommitApi,
+  writeTxnMarkersApi,
+  describeQuorumApi,
+  describeProducersApi,
+  describeTransactionsApi,
+  listTransactionsApi,
+  addRaftVoterApi,
+  removeRaftVoterApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

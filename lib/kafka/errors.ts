@@ -117,6 +117,8 @@ export const KafkaErrors = {
   INCONSISTENT_CLUSTER_ID: { code: 104, retriable: false },
   TRANSACTIONAL_ID_NOT_FOUND: { code: 105, retriable: false },
   FETCH_SESSION_TOPIC_ID_ERROR: { code: 106, retriable: true },
+  DUPLICATE_VOTER: { code: 126, retriable: false },
+  VOTER_NOT_FOUND: { code: 127, retriable: false },
 } as const;
 
 export type KafkaErrorName = keyof typeof KafkaErrors;

@@ -43,6 +43,7 @@ export const apiKeys = {
   AddPartitionsToTxn: 24,
   AddOffsetsToTxn: 25,
   EndTxn: 26,
+  WriteTxnMarkers: 27,
   TxnOffsetCommit: 28,
   DescribeAcls: 29,
   CreateAcls: 30,
@@ -56,7 +57,13 @@ export const apiKeys = {
   AlterPartitionReassignments: 45,
   ListPartitionReassignments: 46,
   OffsetDelete: 47,
+  DescribeQuorum: 55,
   DescribeCluster: 60,
+  DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
+  AddRaftVoter: 80,
+  RemoveRaftVoter: 81,
 } as const;
 
 export type ApiName = keyof typeof apiKeys;

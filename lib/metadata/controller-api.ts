@@ -21,6 +21,12 @@ export const ControllerMethods = {
   decommission: 'controller.decommission',
   allocateProducerIds: 'controller.allocateProducerIds',
   unregister: 'controller.unregister',
+  /** The metadata Raft group as its leader sees it (body {}; answer lib/broker/api.ts QuorumDescription). Needs the Raft leader, not an active controller. */
+  describeQuorum: 'controller.describeQuorum',
+  /** KIP-853: a registered node joins the metadata voters (learner, caught up, promoted). Body VoterChangeRequest. */
+  addVoter: 'controller.addVoter',
+  /** KIP-853: a voter leaves the metadata voters. Body VoterChangeRequest. */
+  removeVoter: 'controller.removeVoter',
 } as const;
 
 /**
@@ -180,4 +186,43 @@ export interface AllocateProducerIdsRequest {
 export interface AllocateProducerIdsResponse extends MetadataChangeResult {
   readonly firstProducerId: number;
   readonly count: number;
+}
+
+/** One member of the metadata Raft group as DescribeQuorum reports it. */
+export interface QuorumReplica {
+  readonly nodeId: number;
+  /** The node's incarnation id (a new one after its data directory was wiped): Kafka's directory id. Zero UUID when unknown. */
+  readonly directoryId: string;
+  /** The Raft index of the last metadata entry it holds (the leader's: its last index); -1 when unknown. */
+  readonly logEndIndex: number;
+  /** Wall-clock ms of the last message the leader had from it (the leader: now); -1 when unknown. */
+  readonly lastFetchMs: number;
+  /** Wall-clock ms at which it last held every entry the leader had (the leader: now); -1 when unknown. */
+  readonly lastCaughtUpMs: number;
+}
+
+/** The metadata Raft group as its leader sees it (DescribeQuorum, `flotilla cluster quorum`). */
+export interface QuorumDescription {
+  readonly leaderId: number;
+  /** The leader's Raft term (Kafka's leader epoch). */
+  readonly term: number;
+  /** The commit index. */
+  readonly highWatermark: number;
+  readonly voters: readonly QuorumReplica[];
+  /** Learners: the non-voting nodes that replicate the metadata log. */
+  readonly observers: readonly QuorumReplica[];
+  /** Each voter's peer (controller) endpoint, as registered; voters not registered yet are left out. */
+  readonly nodes: readonly { readonly nodeId: number; readonly host: string; readonly port: number }[];
+}
+
+/** AddRaftVoter / RemoveRaftVoter (controller.addVoter / removeVoter). */
+export interface VoterChangeRequest {
+  readonly nodeId: number;
+  /** The node's incarnation id (Kafka's directory id); the zero UUID: any. */
+  readonly directoryId: string;
+}
+
+/** The voters after a change. */
+export interface VoterChangeResponse {
+  readonly voters: readonly number[];
 }

@@ -40,10 +40,11 @@ import type { LeaderChange, RaftNode } from '../raft/node.js';
 import type {
   AllocateProducerIdsResponse, AlterConfigsRequest, ConfigOp, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse,
   CreateTopicResult, CreateTopicSpec, CreateTopicsRequest, CreateTopicsResponse, DecommissionResponse, DeleteTopicsResponse,
-  HeartbeatRequest, HeartbeatResponse, ItemError, MetadataChangeResult, NamedResult, PartitionLeaderReport, RegisterRequest,
-  RegisterResponse, TransferLeaderRequest,
+  HeartbeatRequest, HeartbeatResponse, ItemError, MetadataChangeResult, NamedResult, PartitionLeaderReport, QuorumDescription, QuorumReplica,
+  RegisterRequest, RegisterResponse, TransferLeaderRequest, VoterChangeRequest, VoterChangeResponse,
 } from './controller-api.js';
 import { BrokerMethods, ControllerMethods } from './controller-api.js';
+
 import { replayRecords } from './delta.js';
 import type { MetadataImage } from './image.js';
 import { configResourceKey } from './image.js';
@@ -88,14 +89,18 @@ export interface ControllerOptions {
   readonly raft: RaftNode<MetadataApplyResult>;
   readonly stateMachine: MetadataStateMachine;
   readonly rpc: PeerRpc;
-  /** The metadata group's voters (the controller quorum). */
-  readonly controllerIds: readonly number[];
   readonly clock: Clock;
   /** Topic ids are UUIDs made from it. */
   readonly prng: Prng;
   readonly settings?: Readonly<Record<string, unknown>>;
   readonly logger?: (line: string) => void;
 }
+
+/** Kafka's "no directory id". */
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** How long AddRaftVoter waits for the new voter to catch up before it gives up (TIMEOUT). */
+const VOTER_CATCH_UP_MS = 3_000;
 
 /** A UUID (version 4 layout) from a Prng: topic, incarnation and ACL ids. */
 export function uuidFromPrng(prng: Prng): string {
@@ -119,7 +124,6 @@ export class Controller {
   private readonly raft: RaftNode<MetadataApplyResult>;
   private readonly sm: MetadataStateMachine;
   private readonly rpc: PeerRpc;
-  private readonly controllerIds: ReadonlySet<number>;
   private readonly clock: Clock;
   private readonly prng: Prng;
   private readonly logger: ((line: string) => void) | undefined;
@@ -130,7 +134,8 @@ export class Controller {
   private chain: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private fencing = false;
-  private learnerChange = false;
+  /** A change of the metadata group's membership is under way (learners, voters): one at a time. */
+  private membershipChange = false;
   private readonly leaderReports = new Map<string, PartitionLeaderReport>();
   private leaderFlush: Promise<MetadataChangeResult> | null = null;
   private checkTimer: ReturnType<typeof setInterval> | null = null;
@@ -144,7 +149,6 @@ export class Controller {
     this.raft = options.raft;
     this.sm = options.stateMachine;
     this.rpc = options.rpc;
-    this.controllerIds = new Set(options.controllerIds);
     this.clock = options.clock;
     this.prng = options.prng;
     this.logger = options.logger;
@@ -169,6 +173,9 @@ export class Controller {
     this.rpc.handle(M.reassign, (_from, body) => this.reassign(field(body, 'topic', 'string'), field(body, 'partition', 'number'), field(body, 'replicas', 'array') as number[]));
     this.rpc.handle(M.decommission, (_from, body) => this.decommission(field(body, 'brokerId', 'number')));
     this.rpc.handle(M.allocateProducerIds, (_from, body) => this.allocateProducerIds(field(body, 'brokerId', 'number')));
+    this.rpc.handle(M.describeQuorum, () => this.describeQuorum());
+    this.rpc.handle(M.addVoter, (_from, body) => this.addVoter(body as VoterChangeRequest));
+    this.rpc.handle(M.removeVoter, (_from, body) => this.removeVoter(body as VoterChangeRequest));
     this.raft.on('leader-change', this.onLeaderChange);
     this.checkTimer = setInterval(() => this.tick(), this.settings.livenessCheckIntervalMs);
     this.checkTimer.unref?.();
@@ -342,14 +349,16 @@ export class Controller {
 
   /** Adds registered non-voters to the metadata group as learners; removes unregistered ones. */
   private reconcileLearners(): void {
-    if (this.learnerChange) return;
+    if (this.membershipChange) return;
     const image = this.image();
     const m = this.raft.membership;
     const members = new Set([...m.voters, ...m.learners]);
     let change: (() => Promise<void>) | undefined;
     let what = '';
     for (const id of [...image.brokers.keys()].sort((x, y) => x - y)) {
-      if (members.has(id) || this.controllerIds.has(id)) continue;
+      // Voters are members (the configured ones from the group's bootstrap, others by AddRaftVoter);
+      // a voter removed while it stays registered becomes an observer here.
+      if (members.has(id)) continue;
       change = () => this.raft.addLearner(id);
       what = `add node ${id} to the metadata group as a learner`;
       break;
@@ -362,7 +371,7 @@ export class Controller {
       }
     }
     if (change === undefined) return;
-    this.learnerChange = true;
+    this.membershipChange = true;
     change().then(
       () => {
         this.stats.learnersAdded++;
@@ -373,7 +382,7 @@ export class Controller {
         if (!isFlotillaError(err, 'CONFIG_CHANGE_PENDING')) this.log(`could not ${what}: ${errText(err)}`);
       },
     ).finally(() => {
-      this.learnerChange = false;
+      this.membershipChange = false;
     });
   }
 
@@ -395,6 +404,128 @@ export class Controller {
       }
     }));
     return moves;
+  }
+
+  // ---- The quorum -------------------------------------------------------------------------------
+
+  /**
+   * The metadata Raft group as this node, its leader, sees it (DescribeQuorum). Any leader answers,
+   * active or still catching up (as Kafka's Raft client does); elsewhere NOT_CONTROLLER names the
+   * leader. Indexes are Raft indexes of the metadata log; a node's directory id is its incarnation
+   * id (new after its data directory was wiped), the zero UUID until it registers.
+   */
+  describeQuorum(): QuorumDescription {
+    if (this.closed || !this.raft.isLeader) {
+      throw new FlotillaError('NOT_CONTROLLER', `node ${this.nodeId} does not lead the metadata group`, { leaderId: this.closed ? 0 : this.raft.leaderId });
+    }
+    const st = this.raft.status();
+    const activity = this.raft.followerActivity();
+    const image = this.image();
+    const wall = this.clock.wallMs();
+    const replica = (id: number): QuorumReplica => {
+      const directoryId = image.brokers.get(id)?.incarnationId ?? ZERO_UUID;
+      if (id === this.nodeId) return { nodeId: id, directoryId, logEndIndex: st.lastIndex, lastFetchMs: wall, lastCaughtUpMs: wall };
+      const a = activity.get(id);
+      return {
+        nodeId: id, directoryId, logEndIndex: a?.match ?? -1,
+        lastFetchMs: a === undefined || a.heardAgoMs < 0 ? -1 : Math.round(wall - a.heardAgoMs),
+        lastCaughtUpMs: a === undefined || a.caughtUpAgoMs < 0 ? -1 : Math.round(wall - a.caughtUpAgoMs),
+      };
+    };
+    const byId = (x: number, y: number): number => x - y;
+    const voters = [...st.membership.voters].sort(byId);
+    return {
+      leaderId: this.nodeId,
+      term: st.term,
+      highWatermark: st.commit,
+      voters: voters.map(replica),
+      observers: [...st.membership.learners].sort(byId).map(replica),
+      nodes: voters.flatMap((id) => {
+        const b = image.brokers.get(id);
+        return b === undefined ? [] : [{ nodeId: id, host: b.host, port: b.peerPort }];
+      }),
+    };
+  }
+
+  /**
+   * AddRaftVoter (KIP-853): a registered node joins the metadata voters — as a learner first (if
+   * it is not one yet), promoted once it holds the log (the Raft core refuses to promote a learner
+   * that lags: retried until `voterCatchUpMs`). One membership change at a time: while another is
+   * under way, TIMEOUT (retriable, Kafka's REQUEST_TIMED_OUT). The membership lives in the metadata
+   * log's Config entries and snapshots, so it survives restarts; the static `controllers` setting
+   * only bootstraps an empty group. A node whose data directory was wiped comes back under a new id
+   * (docs/design.md, "identity is the node id"): add the new id, remove the old.
+   */
+  async addVoter(req: VoterChangeRequest): Promise<VoterChangeResponse> {
+    checkNodeId(req?.nodeId, 'nodeId');
+    this.checkActive();
+    const id = req.nodeId;
+    if (this.raft.membership.voters.includes(id)) throw new FlotillaError('DUPLICATE_VOTER', `node ${id} is a metadata voter already`);
+    const b = this.image().brokers.get(id);
+    if (b === undefined) throw new FlotillaError('INVALID_REQUEST', `node ${id} is not registered: start it (it joins as an observer) before it can become a voter`);
+    if (typeof req.directoryId === 'string' && req.directoryId !== ZERO_UUID && req.directoryId !== b.incarnationId) {
+      throw new FlotillaError('INVALID_REQUEST', `node ${id} runs incarnation ${b.incarnationId}, not directory id ${req.directoryId}`);
+    }
+    return this.changeMembership(`add node ${id} to the metadata voters`, async () => {
+      if (!this.raft.membership.learners.includes(id)) await this.raft.addLearner(id);
+      const deadline = this.clock.nowMs() + VOTER_CATCH_UP_MS;
+      for (;;) {
+        try {
+          await this.raft.promoteLearner(id);
+          return;
+        } catch (err) {
+          if (!isFlotillaError(err, 'CONFIG_CHANGE_PENDING') || this.clock.nowMs() > deadline) {
+            if (isFlotillaError(err, 'CONFIG_CHANGE_PENDING')) throw new FlotillaError('TIMEOUT', `node ${id} did not catch up with the metadata log in ${VOTER_CATCH_UP_MS} ms (it stays an observer): ${err.message}`);
+            throw err;
+          }
+          await sleep(20);
+        }
+      }
+    });
+  }
+
+  /**
+   * RemoveRaftVoter (KIP-853): a voter leaves the metadata voters (it stays an observer while it
+   * is registered). The last voter cannot leave. The leader removing itself hands leadership to
+   * another voter first and answers NOT_CONTROLLER: the client retries on the new leader.
+   */
+  async removeVoter(req: VoterChangeRequest): Promise<VoterChangeResponse> {
+    checkNodeId(req?.nodeId, 'nodeId');
+    this.checkActive();
+    const id = req.nodeId;
+    const voters = this.raft.membership.voters;
+    if (!voters.includes(id)) throw new FlotillaError('VOTER_NOT_FOUND', `node ${id} is not a metadata voter (voters: ${voters.join(', ')})`);
+    const b = this.image().brokers.get(id);
+    if (typeof req.directoryId === 'string' && req.directoryId !== ZERO_UUID && b !== undefined && req.directoryId !== b.incarnationId) {
+      throw new FlotillaError('VOTER_NOT_FOUND', `voter ${id} runs incarnation ${b.incarnationId}, not directory id ${req.directoryId}`);
+    }
+    if (voters.length === 1) throw new FlotillaError('INVALID_REQUEST', `node ${id} is the only metadata voter`);
+    if (id === this.nodeId) {
+      const activity = this.raft.followerActivity();
+      const to = voters.filter((v) => v !== id).sort((x, y) => (activity.get(y)?.match ?? 0) - (activity.get(x)?.match ?? 0))[0]!;
+      await this.raft.transferLeadership(to).catch(() => undefined);
+      throw new FlotillaError('NOT_CONTROLLER', `node ${id} handed the metadata leadership to ${to} before leaving the voters`, { leaderId: to });
+    }
+    return this.changeMembership(`remove node ${id} from the metadata voters`, () => this.raft.removeMember(id));
+  }
+
+  /** Runs one membership change (none other at the same time); the voters after it. */
+  private async changeMembership(what: string, change: () => Promise<void>): Promise<VoterChangeResponse> {
+    if (this.membershipChange) throw new FlotillaError('TIMEOUT', `another change of the metadata group is under way; retry (${what})`);
+    this.membershipChange = true;
+    try {
+      await change();
+    } catch (err) {
+      if (isFlotillaError(err, 'CONFIG_CHANGE_PENDING')) throw new FlotillaError('TIMEOUT', `${what}: ${err.message}`);
+      if (isFlotillaError(err, 'NOT_LEADER') || isFlotillaError(err, 'PROPOSAL_DROPPED')) {
+        throw new FlotillaError('NOT_CONTROLLER', `${what}: the controller lost leadership: ${err.message}`, { leaderId: this.raft.leaderId });
+      }
+      throw err;
+    } finally {
+      this.membershipChange = false;
+    }
+    this.log(what);
+    return { voters: [...this.raft.membership.voters].sort((x, y) => x - y) };
   }
 
   // ---- Nodes ------------------------------------------------------------------------------------

@@ -167,7 +167,13 @@ export class RaftHost {
     this.closed = true;
   }
 
-  get failed(): unknown {
+  /** Milliseconds since this node last heard anything from `peer` (any group, or the per-tick keep-alive); -1 if never. */
+  peerHeardAgoMs(peer: NodeId): number {
+    const p = this.peers.get(peer);
+    return p === undefined ? -1 : Math.max(0, this.nowMs() - p.heardMs);
+  }
+
+    get failed(): unknown {
     return this.fatal;
   }
 

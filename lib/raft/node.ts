@@ -65,6 +65,21 @@ export interface RaftNodeOptions<R> {
   readonly node?: Readonly<Record<string, unknown>>;
   readonly prng?: Prng;
   readonly logger?: (line: string) => void;
+  /**
+   * Keep, on the leader, when each follower last held every entry (followerActivity(); the
+   * metadata group's DescribeQuorum). Off by default: it reads the core's progress every tick.
+   */
+  readonly trackFollowers?: boolean;
+}
+
+/** A follower or learner as the leader sees it (followerActivity). */
+export interface FollowerActivity {
+  /** The Raft index of the last entry it is known to hold. */
+  readonly match: number;
+  /** Ms since this node last heard from it (any group: a quiesced group's followers are silent); -1 if never. */
+  readonly heardAgoMs: number;
+  /** Ms since it last held every entry the leader had (sampled each tick); -1 if not since this node leads. */
+  readonly caughtUpAgoMs: number;
 }
 
 interface Waiter<T> {
@@ -107,6 +122,8 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
   private applied: number;
   private snapshotIndex: number;
   private nowMs = 0;
+  /** trackFollowers: per follower, the tick time at which it last held every entry (leader only). */
+  private readonly caughtUpMs: Map<NodeId, number> | null;
   private closed = false;
   private snapshotting = false;
 
@@ -122,6 +139,7 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
     this.logger = options.logger;
     this.applied = applied;
     this.snapshotIndex = options.store.snapshotMeta().index;
+    this.caughtUpMs = options.trackFollowers === true ? new Map() : null;
   }
 
   static async create<R>(options: RaftNodeOptions<R>): Promise<RaftNode<R>> {
@@ -183,6 +201,20 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
 
   status(): RaftStatus {
     return this.core.status();
+  }
+
+  /** On the leader: every follower and learner with what it holds and when it was last heard and caught up; empty elsewhere. */
+  followerActivity(): Map<NodeId, FollowerActivity> {
+    const out = new Map<NodeId, FollowerActivity>();
+    const st = this.core.status();
+    if (st.role !== Role.Leader) return out;
+    const now = this.nowMs || performance.now();
+    for (const [id, pr] of st.progress) {
+      if (id === this.nodeId) continue;
+      const caught = this.caughtUpMs?.get(id);
+      out.set(id, { match: pr.match, heardAgoMs: this.host.peerHeardAgoMs(id), caughtUpAgoMs: caught === undefined ? -1 : Math.max(0, now - caught) });
+    }
+    return out;
   }
 
   /**
@@ -327,6 +359,18 @@ export class RaftNode<R = unknown> extends EventEmitter implements HostedGroup {
     this.nowMs = nowMs;
     this.core.tick();
     this.expire(nowMs);
+    if (this.caughtUpMs !== null) this.sampleCaughtUp(nowMs);
+  }
+
+  private sampleCaughtUp(nowMs: number): void {
+    const map = this.caughtUpMs!;
+    if (this.core.role !== Role.Leader) {
+      map.clear();
+      return;
+    }
+    const st = this.core.status();
+    for (const [id, pr] of st.progress) if (pr.match >= st.lastIndex) map.set(id, nowMs);
+    for (const id of map.keys()) if (!st.progress.has(id)) map.delete(id);
   }
 
   onMessage(m: Message): void {

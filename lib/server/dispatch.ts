@@ -43,7 +43,13 @@ import {
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
-import { addOffsetsToTxnHandler, addPartitionsToTxnHandler, endTxnHandler, txnOffsetCommitHandler } from './handlers/transactions.js';
+import { describeProducersHandler } from './handlers/describe-producers.js';
+import { describeQuorumHandler } from './handlers/describe-quorum.js';
+import { addRaftVoterHandler, removeRaftVoterHandler } from './handlers/raft-voters.js';
+import {
+  addOffsetsToTxnHandler, addPartitionsToTxnHandler, describeTransactionsHandler, endTxnHandler, listTransactionsHandler, txnOffsetCommitHandler,
+} from './handlers/transactions.js';
+import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import type { ServerMetrics } from './metrics.js';
 
 /** One line per API (ApiVersions is added below: it lists the others). */
@@ -75,6 +81,13 @@ const handlerList: readonly AnyHandler[] = [
   addOffsetsToTxnHandler,
   endTxnHandler,
   txnOffsetCommitHandler,
+  writeTxnMarkersHandler,
+  describeQuorumHandler,
+  describeProducersHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
+  addRaftVoterHandler,
+  removeRaftVoterHandler,
 ];
 
 /** The API keys served (and advertised). */

@@ -14,11 +14,11 @@
  * | INVALID_TOPIC                 | INVALID_PARTITIONS / INVALID_REPLICATION_FACTOR when the message is about those, else INVALID_TOPIC_EXCEPTION |
  * | TOPIC_EXISTS                  | TOPIC_ALREADY_EXISTS                                          |
  * | NOT_ENOUGH_NODES              | INVALID_REPLICATION_FACTOR                                    |
- * | OFFSET_OUT_OF_RANGE, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, POLICY_VIOLATION, INVALID_REQUEST, NOT_CONTROLLER, INVALID_RECORD | the Kafka error of the same name (INVALID_REQUEST with details.operationNotAttempted: OPERATION_NOT_ATTEMPTED) |
+ * | OFFSET_OUT_OF_RANGE, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, POLICY_VIOLATION, INVALID_REQUEST, NOT_CONTROLLER, INVALID_RECORD | the Kafka error of the same name (INVALID_REQUEST with details.operationNotAttempted: OPERATION_NOT_ATTEMPTED; NOT_CONTROLLER in context `quorum`: NOT_LEADER_OR_FOLLOWER) |
  * | INVALID_TOPIC_CONFIG, INVALID_CONFIG | INVALID_CONFIG                                         |
  * | OUT_OF_ORDER_SEQUENCE         | OUT_OF_ORDER_SEQUENCE_NUMBER                                  |
  * | PRODUCER_FENCED               | PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH for requests older than the versions that know it (context `oldFencing`) |
- * | INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, INVALID_PRODUCER_ID_MAPPING, INVALID_TRANSACTION_TIMEOUT, CONCURRENT_TRANSACTIONS, TRANSACTION_COORDINATOR_FENCED, NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE | the Kafka error of the same name |
+ * | INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, INVALID_PRODUCER_ID_MAPPING, INVALID_TRANSACTION_TIMEOUT, CONCURRENT_TRANSACTIONS, TRANSACTION_COORDINATOR_FENCED, NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, TRANSACTIONAL_ID_NOT_FOUND, DUPLICATE_VOTER, VOTER_NOT_FOUND | the Kafka error of the same name |
  * | anything else (and non-FlotillaErrors) | UNKNOWN_SERVER_ERROR                                 |
  *
  * Why REQUEST_TIMED_OUT for BACKPRESSURE and UNCOMMITTED_LIMIT: every client retries it (after a
@@ -38,9 +38,10 @@ export const NO_ERROR: KafkaErrorValue = Object.freeze({ errorCode: 0, errorMess
 /**
  * Where the error arose, for the codes whose Kafka name depends on it. `recordSet`: a partition's
  * whole record set in a Produce request (RECORD_LIST_TOO_LARGE); `batch` (default): one batch;
- * `oldFencing`: a transactional request of a version that predates PRODUCER_FENCED.
+ * `oldFencing`: a transactional request of a version that predates PRODUCER_FENCED; `quorum`:
+ * DescribeQuorum (no metadata leader: NOT_LEADER_OR_FOLLOWER, as Kafka's Raft client answers).
  */
-export type ErrorContext = 'batch' | 'recordSet' | 'oldFencing';
+export type ErrorContext = 'batch' | 'recordSet' | 'oldFencing' | 'quorum';
 
 /** An error as controller results carry it (lib/metadata/controller-api.ts ItemError). */
 export interface CodedError {
@@ -82,6 +83,9 @@ const direct: Partial<Record<ErrorCode, KafkaErrorName>> = {
   TRANSACTION_COORDINATOR_FENCED: 'TRANSACTION_COORDINATOR_FENCED',
   NOT_COORDINATOR: 'NOT_COORDINATOR',
   COORDINATOR_NOT_AVAILABLE: 'COORDINATOR_NOT_AVAILABLE',
+  TRANSACTIONAL_ID_NOT_FOUND: 'TRANSACTIONAL_ID_NOT_FOUND',
+  DUPLICATE_VOTER: 'DUPLICATE_VOTER',
+  VOTER_NOT_FOUND: 'VOTER_NOT_FOUND',
 };
 
 function isErrorCode(code: string): code is ErrorCode {
@@ -97,6 +101,9 @@ export function kafkaErrorName(code: string, message: string, context: ErrorCont
     case 'INVALID_REQUEST':
       // A partition of AddPartitionsToTxn left alone because another one of the request failed.
       return details['operationNotAttempted'] === true ? 'OPERATION_NOT_ATTEMPTED' : 'INVALID_REQUEST';
+    case 'NOT_CONTROLLER':
+      // DescribeQuorum: no metadata leader answered (Kafka's Raft client says NOT_LEADER_OR_FOLLOWER).
+      return context === 'quorum' ? 'NOT_LEADER_OR_FOLLOWER' : 'NOT_CONTROLLER';
     case 'PRODUCER_FENCED':
       // Kafka answers INVALID_PRODUCER_EPOCH to the versions before PRODUCER_FENCED existed.
       return context === 'oldFencing' ? 'INVALID_PRODUCER_EPOCH' : 'PRODUCER_FENCED';

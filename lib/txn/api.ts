@@ -56,6 +56,20 @@ export interface TxnView {
   readonly coordinatorEpoch: number;
 }
 
+/** ListTransactions' filters: empty lists and a negative duration match everything. */
+export interface TxnListFilter {
+  readonly states: readonly string[];
+  readonly producerIds: readonly number[];
+  /** Only transactions started more than this long ago (-1: all). */
+  readonly durationMs: number;
+}
+
+export interface TxnListResult {
+  /** Filters that name no state Kafka knows. */
+  readonly unknownStates: readonly string[];
+  readonly transactions: readonly { readonly transactionalId: string; readonly producerId: number; readonly state: TxnStateName }[];
+}
+
 export interface TxnCoordinatorApi {
   /** The node that coordinates `transactionalId` (the leader of its transaction-state partition). */
   coordinatorFor(transactionalId: string): TxnLookup;
@@ -69,4 +83,8 @@ export interface TxnCoordinatorApi {
   /** The group's offsets partition joins the transaction (AddOffsetsToTxn). */
   addOffsets(input: TxnProducer & { readonly groupId: string }): Promise<void>;
   endTxn(input: EndTxnInput): Promise<void>;
+  /** The transactional ids of every transaction-state partition this node coordinates (ListTransactions). */
+  listTransactions(filter: TxnListFilter): TxnListResult;
+  /** One transactional id (DescribeTransactions): NOT_COORDINATOR, TRANSACTIONAL_ID_NOT_FOUND, INVALID_REQUEST. */
+  describeTransaction(transactionalId: string): TxnView;
 }

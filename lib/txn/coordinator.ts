@@ -27,9 +27,10 @@ import type { ProducerIdAndEpoch } from '../broker/api.js';
 import { partitionFor } from '../group/records.js';
 import type { TimerHandle, Timers } from '../group/timers.js';
 import type {
-  AddPartitionResult, AddPartitionsInput, EndTxnInput, InitProducerIdInput, TxnCoordinatorApi, TxnLookup, TxnProducer, TxnView,
+  AddPartitionResult, AddPartitionsInput, EndTxnInput, InitProducerIdInput, TxnCoordinatorApi, TxnListFilter, TxnListResult, TxnLookup, TxnProducer,
+  TxnView,
 } from './api.js';
-import { type TxnMetadata, type TxnRecord, type TxnState, type TxnTopicPartition, applyTxnRecord, isPreparing } from './records.js';
+import { type TxnMetadata, type TxnRecord, type TxnState, type TxnTopicPartition, applyTxnRecord, isPreparing, kafkaTxnStates } from './records.js';
 import { type TxnCoordinatorSettings, txnCoordinatorSettings } from './settings.js';
 
 const EPOCH_MAX = 32_767;
@@ -139,6 +140,28 @@ export class TxnCoordinator implements TxnCoordinatorApi {
   }
 
   // ---- TxnCoordinatorApi ----------------------------------------------------------------------
+
+  listTransactions(filter: TxnListFilter): TxnListResult {
+    const known = new Set(kafkaTxnStates);
+    const unknownStates = filter.states.filter((s) => !known.has(s));
+    const states = new Set(filter.states);
+    const producerIds = new Set(filter.producerIds);
+    const now = this.options.clock.wallMs();
+    const transactions = this.transactions()
+      .filter((t) => (producerIds.size === 0 || producerIds.has(t.producerId))
+        && (states.size === 0 || states.has(t.state))
+        && (filter.durationMs < 0 || now - t.startMs > filter.durationMs))
+      .map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, state: t.state }));
+    return { unknownStates, transactions };
+  }
+
+  describeTransaction(transactionalId: string): TxnView {
+    if (transactionalId === '') fail('INVALID_REQUEST', 'a transactional id may not be empty');
+    const shard = this.shardOf(transactionalId);
+    const m = shard.source.state.txns.get(transactionalId);
+    if (m === undefined) fail('TRANSACTIONAL_ID_NOT_FOUND', `no transactional id ${transactionalId}`);
+    return { ...m, statePartition: shard.partition, coordinatorEpoch: shard.coordinatorEpoch };
+  }
 
   coordinatorFor(transactionalId: string): TxnLookup {
     const partition = this.partitionFor(transactionalId);

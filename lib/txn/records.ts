@@ -21,6 +21,12 @@ import { assert } from '../base/assert.js';
 
 export const txnStates = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort'] as const;
 export type TxnStateName = (typeof txnStates)[number];
+/**
+ * Every state Kafka names (ListTransactions' filters): ours, plus Kafka's PrepareEpochFence and
+ * Dead, which Flotilla never enters (a fenced transaction is aborted through PrepareAbort with the
+ * bumped epoch; ids are not expired).
+ */
+export const kafkaTxnStates: readonly string[] = [...txnStates, 'PrepareEpochFence', 'Dead'];
 
 export interface TxnTopicPartition {
   readonly topic: string;

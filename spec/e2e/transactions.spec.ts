@@ -62,10 +62,9 @@ describe('transactions against a 3-node cluster', function () {
   }
 
   /** Runs `flotilla ARGS --bootstrap ... --json` as a process; resolves with its exit code and JSON. */
-  function cli(args: readonly string[], metrics = true): Promise<{ code: number | null; json: any; stderr: string }> {
+  function cli(args: readonly string[]): Promise<{ code: number | null; json: any; stderr: string }> {
     return new Promise((resolve) => {
-      const extra = metrics ? ['--metrics-port-offset', '200'] : [];
-      const child = spawn(process.execPath, [BIN, ...args, '--bootstrap', cluster.bootstrap[0]!, '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, ...args, '--bootstrap', cluster.bootstrap[0]!, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -289,7 +288,7 @@ describe('transactions against a 3-node cluster', function () {
     expect(producers.json.producers.some((p: { producerId: number; txnFirstOffset: number }) => p.producerId === row.producerId && p.txnFirstOffset >= 0)).to.equal(true);
     // The open transaction holds read_committed readers back, until it is aborted by hand.
     expect(await values('txcli', 1, 'read_committed')).to.deep.equal([]);
-    const aborted = await cli(['transactions', 'abort', 'tx-stuck'], false);
+    const aborted = await cli(['transactions', 'abort', 'tx-stuck']);
     expect(aborted.code, aborted.stderr).to.equal(0);
     expect(await values('txcli', 1, 'read_committed')).to.deep.equal(['behind']);
     const after = await cli(['transactions', 'describe', 'tx-stuck']);
@@ -303,5 +302,25 @@ describe('transactions against a 3-node cluster', function () {
     }
     expect(fenced).to.match(/fenced|epoch/i);
     await stuck.disconnect().catch(() => {});
+    // A transaction aborted on one partition only (WriteTxnMarkers, kafka-transactions abort's
+    // way): the epochs come from DescribeProducers; read_committed readers pass it at once.
+    const stuck2 = kafka.producer({ transactionalId: 'tx-stuck2', maxInFlightRequests: 1, idempotent: true, transactionTimeout: 600_000 });
+    await stuck2.connect();
+    const st2 = await stuck2.transaction();
+    await st2.send({ topic: 'txcli', acks: -1, messages: [{ value: 'stuck2' }] });
+    const plain2 = kafka.producer();
+    await plain2.connect();
+    await plain2.send({ topic: 'txcli', acks: -1, messages: [{ value: 'behind2' }] });
+    await plain2.disconnect();
+    expect(await values('txcli', 1, 'read_committed')).to.deep.equal(['behind']);
+    const open = (await cli(['producers', '--topic', 'txcli'])).json.producers.find((p: { txnFirstOffset: number }) => p.txnFirstOffset >= 0);
+    expect(open, 'an open transaction on txcli').to.not.equal(undefined);
+    const cut = await cli(['transactions', 'abort-partition', '--topic', 'txcli', '--partition', '0', '--producer-id', String(open.producerId)]);
+    expect(cut.code, cut.stderr).to.equal(0);
+    expect(await values('txcli', 1, 'read_committed')).to.deep.equal(['behind', 'behind2']);
+    const again = await cli(['transactions', 'abort-partition', '--topic', 'txcli', '--partition', '0', '--producer-id', String(open.producerId)]);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.match(/no open transaction/);
+    await stuck2.disconnect().catch(() => {});
   });
 });

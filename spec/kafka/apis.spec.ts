@@ -39,7 +39,7 @@ function expectCorrupt(fn: () => unknown, what: string): void {
 
 describe('kafka apis', () => {
   it('registers every API module once, with the advertised ranges of research 1.3', () => {
-    expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 24, 25, 26, 28, 32, 33, 37, 42, 44, 47]);
+    expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 24, 25, 26, 27, 28, 32, 33, 37, 42, 44, 47, 55, 61, 65, 66, 80, 81]);
     const ranges = Object.fromEntries([...apis.values()].map((a) => [a.name, [a.minVersion, a.maxVersion]]));
     expect(ranges).to.deep.equal({
       Produce: [0, 11], Fetch: [4, 17], ListOffsets: [0, 10], Metadata: [0, 12],
@@ -48,12 +48,14 @@ describe('kafka apis', () => {
       OffsetCommit: [0, 9], OffsetFetch: [0, 9], JoinGroup: [0, 9], Heartbeat: [0, 4], LeaveGroup: [0, 5], SyncGroup: [0, 5],
       DescribeGroups: [0, 5], ListGroups: [0, 5], DeleteGroups: [0, 2], OffsetDelete: [0, 0],
       InitProducerId: [0, 5], AddPartitionsToTxn: [0, 5], AddOffsetsToTxn: [0, 4], EndTxn: [0, 4], TxnOffsetCommit: [0, 4],
+      WriteTxnMarkers: [0, 1], DescribeQuorum: [0, 2], DescribeProducers: [0, 0], DescribeTransactions: [0, 0], ListTransactions: [0, 1],
+      AddRaftVoter: [0, 0], RemoveRaftVoter: [0, 0],
     });
   });
 
   it('builds the ApiVersions body from the table, sorted by key', () => {
     const body = apiVersionsBody();
-    expect(body.apiKeys.map((k) => k.apiKey)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 24, 25, 26, 28, 32, 33, 37, 42, 44, 47]);
+    expect(body.apiKeys.map((k) => k.apiKey)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 24, 25, 26, 27, 28, 32, 33, 37, 42, 44, 47, 55, 61, 65, 66, 80, 81]);
     expect(body.apiKeys.find((k) => k.apiKey === 18)).to.deep.equal({ apiKey: 18, minVersion: 0, maxVersion: 3 });
   });
 

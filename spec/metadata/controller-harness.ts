@@ -65,40 +65,66 @@ export class Quorum {
 
   static async start(ids: number[], controllerIds: number[], settings: Record<string, unknown> = {}): Promise<Quorum> {
     const q = new Quorum(controllerIds);
-    for (const id of ids) {
-      const transport = q.network.transport(id);
-      transport.setPeers(new Map(ids.filter((o) => o !== id).map((o) => [o, { host: 'mem', port: o }])));
-      await transport.start();
-      const rpc = new PeerRpc({ nodeId: id, transport, timeoutMs: 500 });
-      const host = new RaftHost({ nodeId: id, transport: rpc.raftTransport, settings: { tickMs: 5 } });
-      const sm = new MetadataStateMachine({ logger: (l) => q.logs.push(l) });
-      const voter = controllerIds.includes(id);
-      const raft = await RaftNode.create<MetadataApplyResult>({
-        host, groupId: '__cluster_metadata', store: new MemoryGroupStore(voter ? membershipOf(controllerIds) : membershipOf([])), stateMachine: sm,
-        node: { snapshotEntries: 40, snapshotTrailingEntries: 5 },
-      });
-      host.start();
-      const controller = voter
-        ? new Controller({
-          nodeId: id, raft, stateMachine: sm, rpc, controllerIds, clock, prng: new Xoshiro128(id),
-          settings: { ...controllerTestSettings, ...settings }, logger: (l) => q.logs.push(l),
-        })
-        : null;
-      controller?.start();
-      const client = new ControllerClient({
-        nodeId: id, rpc, controllerIds, leaderHint: () => raft.leaderId, metadata: sm, clock, prng: new Xoshiro128(100 + id),
-        attemptTimeoutMs: 300, deadlineMs: 10_000,
-      });
-      const transfers: TransferLeaderRequest[] = [];
-      rpc.handle(BrokerMethods.transferLeader, (_from, body) => {
-        transfers.push(body as TransferLeaderRequest);
-        return null;
-      });
-      const node: TestNode = { id, transport, rpc, host, sm, raft, controller, client, transfers, lifecycle: null as unknown as BrokerLifecycle };
-      node.lifecycle = q.lifecycle(node, uuidOf(5000 + id));
-      q.nodes.push(node);
-    }
+    q.settings = settings;
+    for (const id of ids) await q.addNode(id, ids);
     return q;
+  }
+
+  private settings: Record<string, unknown> = {};
+
+  /**
+   * Starts node `id` (a configured voter when it is in controllerIds, else it joins empty, as an
+   * observer); every node, and the new one, learn each other's addresses. Every node runs a
+   * Controller: only the metadata leader's is active, and a node may become a voter later.
+   */
+  async addNode(id: number, peers: readonly number[] = [...this.nodes.map((n) => n.id), id]): Promise<TestNode> {
+    const ids = [...new Set([...peers, ...this.nodes.map((n) => n.id), id])];
+    const transport = this.network.transport(id);
+    transport.setPeers(new Map(ids.filter((o) => o !== id).map((o) => [o, { host: 'mem', port: o }])));
+    for (const n of this.nodes) n.transport.setPeers(new Map(ids.filter((o) => o !== n.id).map((o) => [o, { host: 'mem', port: o }])));
+    await transport.start();
+    const rpc = new PeerRpc({ nodeId: id, transport, timeoutMs: 500 });
+    const host = new RaftHost({ nodeId: id, transport: rpc.raftTransport, settings: { tickMs: 5 } });
+    const sm = new MetadataStateMachine({ logger: (l) => this.logs.push(l) });
+    const voter = this.controllerIds.includes(id);
+    const raft = await RaftNode.create<MetadataApplyResult>({
+      host, groupId: '__cluster_metadata', store: new MemoryGroupStore(voter ? membershipOf(this.controllerIds) : membershipOf([])), stateMachine: sm,
+      node: { snapshotEntries: 40, snapshotTrailingEntries: 5 },
+      trackFollowers: true,
+    });
+    host.start();
+    const controller = new Controller({
+      nodeId: id, raft, stateMachine: sm, rpc, clock, prng: new Xoshiro128(id),
+      settings: { ...controllerTestSettings, ...this.settings }, logger: (l) => this.logs.push(l),
+    });
+    controller.start();
+    const client = new ControllerClient({
+      nodeId: id, rpc, controllerIds: this.controllerIds, leaderHint: () => raft.leaderId, metadata: sm, clock, prng: new Xoshiro128(100 + id),
+      attemptTimeoutMs: 300, deadlineMs: 10_000,
+    });
+    const transfers: TransferLeaderRequest[] = [];
+    rpc.handle(BrokerMethods.transferLeader, (_from, body) => {
+      transfers.push(body as TransferLeaderRequest);
+      return null;
+    });
+    const node: TestNode = { id, transport, rpc, host, sm, raft, controller, client, transfers, lifecycle: null as unknown as BrokerLifecycle };
+    node.lifecycle = this.lifecycle(node, uuidOf(5000 + id));
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Stops node `id` for good (its data is gone with it: a wiped node comes back under a new id). */
+  async removeNode(id: number): Promise<void> {
+    const n = this.node(id);
+    this.nodes.splice(this.nodes.indexOf(n), 1);
+    n.lifecycle.stop();
+    n.controller?.close();
+    n.client.close();
+    await n.raft.close();
+    await n.host.close();
+    n.rpc.close();
+    n.sm.close();
+    n.transport.destroy();
   }
 
   lifecycle(n: TestNode, incarnationId: string): BrokerLifecycle {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { isFlotillaError } from '../../lib/base/errors.js';
 import type {
   AllocateProducerIdsResponse, AlterConfigsResponse, CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse, DecommissionResponse,
-  DeleteTopicsResponse, MetadataChangeResult,
+  DeleteTopicsResponse, MetadataChangeResult, QuorumDescription, VoterChangeResponse,
 } from '../../lib/metadata/controller-api.js';
 import { ControllerMethods } from '../../lib/metadata/controller-api.js';
 import { imagesEqual } from '../../lib/metadata/image.js';
@@ -10,6 +10,8 @@ import { isDecommissioned } from '../../lib/metadata/placement.js';
 import { MetadataStateMachine } from '../../lib/metadata/state-machine.js';
 import { Quorum, type TestNode, until } from './controller-harness.js';
 import { uuidOf } from './helpers.js';
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 function create(name: string, partitions: number, replicationFactor: number, configs: Record<string, string> = {}): CreateTopicsRequest {
   return { topics: [{ name, partitions, replicationFactor, assignments: null, configs }], validateOnly: false };
@@ -54,6 +56,82 @@ describe('metadata/controller (3 controllers + 1 observer over a memory network)
     await until(() => q.nodes.every((n) => n.sm.appliedIndex >= res.metadataIndex), 'everyone applied the create');
     for (const n of q.nodes) expect(imagesEqual(n.sm.image(), leader.sm.image()), `image of node ${n.id}`).to.equal(true);
     expect(q.node(4).sm.image().brokers.get(4)).to.include({ host: 'node4', clientPort: 9004, peerPort: 19004, fenced: false });
+  });
+
+  it('describes the quorum from the leader (asked through any node): voters, the observer, match index, last heard and caught up', async () => {
+    const leader = await q.activeLeader();
+    await q.registerAll();
+    await until(() => leader.raft.membership.learners.includes(4), 'node 4 a learner');
+    const follower = q.nodes.find((n) => n.controller !== null && n !== leader)!;
+    const refused = await rejection(Promise.resolve().then(() => follower.controller!.describeQuorum()));
+    expect(isFlotillaError(refused, 'NOT_CONTROLLER')).to.equal(true);
+    // Let every follower catch up (a tick samples it) before asking.
+    await until(() => [...leader.raft.followerActivity().values()].every((a) => a.caughtUpAgoMs >= 0), 'every follower caught up once');
+    const before = Date.now();
+    const d = await q.node(4).client.call<QuorumDescription>(ControllerMethods.describeQuorum, {});
+    expect(d).to.include({ leaderId: leader.id, term: leader.raft.term });
+    expect(d.highWatermark).to.be.at.least(1);
+    expect(d.voters.map((v) => v.nodeId)).to.deep.equal([1, 2, 3]);
+    expect(d.observers.map((v) => v.nodeId)).to.deep.equal([4]);
+    for (const r of [...d.voters, ...d.observers]) {
+      expect(r.directoryId, `node ${r.nodeId}`).to.equal(uuidOf(5000 + r.nodeId));
+      expect(r.logEndIndex, `node ${r.nodeId}`).to.be.within(1, leader.raft.status().lastIndex);
+      expect(r.lastFetchMs, `node ${r.nodeId}`).to.be.within(before - 5_000, Date.now());
+      expect(r.lastCaughtUpMs, `node ${r.nodeId}`).to.be.within(before - 5_000, Date.now());
+    }
+    expect(d.voters.find((v) => v.nodeId === leader.id)!.logEndIndex).to.equal(leader.raft.status().lastIndex);
+    expect(d.nodes).to.deep.equal([1, 2, 3].map((id) => ({ nodeId: id, host: `node${id}`, port: 19000 + id })));
+  });
+
+  it('replaces a voter whose data directory was wiped (KIP-853): the node comes back under a new id, is added, the old id removed; metadata writable throughout', async () => {
+    const leader0 = await q.activeLeader();
+    await q.registerAll();
+    // A voter that is not the leader loses its disk: it is gone for good under its id.
+    const lost = [1, 2, 3].find((id) => id !== leader0.id)!;
+    await q.removeNode(lost);
+    const writes: Promise<unknown>[] = [];
+    let n = 0;
+    const write = (): Promise<unknown> => q.node(4).client.call<CreateTopicsResponse>(ControllerMethods.createTopics, create(`during-${n++}`, 1, 1)).then((r) => {
+      expect(r.results[0]?.error, 'a create during the change').to.equal(null);
+    });
+    writes.push(write());
+    // It returns with an empty directory under a new id, registers and is an observer (learner).
+    const fresh = await q.addNode(5);
+    await fresh.lifecycle.start();
+    const leader = await q.activeLeader();
+    await until(() => leader.raft.membership.learners.includes(5), 'node 5 a learner');
+    writes.push(write());
+    // Not registered, already a voter, not a voter: refused with Kafka's errors.
+    expect(isFlotillaError(await rejection(fresh.client.call(ControllerMethods.addVoter, { nodeId: 9, directoryId: ZERO_UUID })), 'INVALID_REQUEST')).to.equal(true);
+    expect(isFlotillaError(await rejection(fresh.client.call(ControllerMethods.addVoter, { nodeId: leader.id, directoryId: ZERO_UUID })), 'DUPLICATE_VOTER')).to.equal(true);
+    expect(isFlotillaError(await rejection(fresh.client.call(ControllerMethods.removeVoter, { nodeId: 4, directoryId: ZERO_UUID })), 'VOTER_NOT_FOUND')).to.equal(true);
+    expect(isFlotillaError(await rejection(fresh.client.call(ControllerMethods.addVoter, { nodeId: 5, directoryId: uuidOf(77) })), 'INVALID_REQUEST')).to.equal(true);
+    // AddRaftVoter: promoted once caught up; then RemoveRaftVoter of the lost id.
+    const added = await fresh.client.call<VoterChangeResponse>(ControllerMethods.addVoter, { nodeId: 5, directoryId: uuidOf(5005) });
+    expect(added.voters).to.deep.equal([1, 2, 3, 5]);
+    writes.push(write());
+    const removed = await fresh.client.call<VoterChangeResponse>(ControllerMethods.removeVoter, { nodeId: lost, directoryId: ZERO_UUID });
+    const voters = [1, 2, 3, 5].filter((x) => x !== lost);
+    expect(removed.voters).to.deep.equal(voters);
+    writes.push(write());
+    await Promise.all(writes);
+    // Every live node's Raft agrees; the quorum description shows the new voters and observer 4.
+    await until(() => q.nodes.every((x) => [...x.raft.membership.voters].sort((a, b) => a - b).join() === voters.join()), 'every node knows the new voters');
+    // The old id is still registered, so the controller makes it a learner again (asynchronously).
+    await until(() => q.leader()?.raft.membership.learners.includes(lost) === true, 'the old id an observer');
+    const d = await q.node(4).client.call<QuorumDescription>(ControllerMethods.describeQuorum, {});
+    expect(d.voters.map((v) => v.nodeId)).to.deep.equal(voters);
+    // The old id is still registered (until it is decommissioned and unregistered): an observer
+    // that never answers, as Kafka lists a gone observer until it expires.
+    expect(d.observers.map((v) => v.nodeId)).to.deep.equal([lost, 4].sort((x, y) => x - y));
+    // The new voter counts: with another old voter stopped, 2 of the 3 (one of them node 5) still commit.
+    const other = [1, 2, 3].find((id) => id !== lost && id !== q.leader()?.id);
+    if (other !== undefined) {
+      await q.removeNode(other);
+      await q.activeLeader();
+      const r = await q.node(4).client.call<CreateTopicsResponse>(ControllerMethods.createTopics, create('after', 1, 1));
+      expect(r.results[0]?.error).to.equal(null);
+    }
   });
 
   it('creates topics with replicas and preferred leaders spread, refuses duplicates, deletes', async () => {

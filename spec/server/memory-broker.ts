@@ -1,11 +1,16 @@
 // An in-memory BrokerApi for the server's tests only: one node, topics of partitions that store
 // record batches with their baseOffset rewritten (lib/records), high watermark = log end offset,
-// long-polling fetches, and simple admin. Not a model of the real broker's replication.
+// long-polling fetches, and simple admin. Not a model of the real broker's replication. Each
+// partition keeps the real (pure) producer state of lib/broker/producer-state.ts, fed with the
+// idempotent batches produced and the markers written (DescribeProducers, WriteTxnMarkers).
 import { FlotillaError } from '../../lib/base/errors.js';
 import type {
   BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult,
-  FetchRequestSpec, ListOffsetRequest, ListOffsetResult, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, TopicView,
+  FetchRequestSpec, ListOffsetRequest, ListOffsetResult, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, ProducerView,
+  QuorumDescription, TopicView, TxnMarkerRequest,
 } from '../../lib/broker/api.js';
+import { producerBatchOf } from '../../lib/broker/partition-state.js';
+import { ProducerStateTable } from '../../lib/broker/producer-state.js';
 import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
   CreateTopicsResponse, DeleteTopicsResponse,
@@ -26,6 +31,10 @@ interface MemoryPartition {
   batches: StoredBatch[];
   logStartOffset: number;
   logEndOffset: number;
+  /** The real (pure) producer state, fed with idempotent batches and markers. */
+  readonly producers: ProducerStateTable;
+  /** Raft entries so far (the producer state's eviction order). */
+  entries: number;
 }
 
 interface MemoryTopic {
@@ -127,7 +136,7 @@ export class MemoryBroker implements BrokerApi {
     this.topicsByName.set(name, {
       name,
       topicId: `00000000-0000-4000-8000-${id}`,
-      partitions: Array.from({ length: partitions }, () => ({ batches: [], logStartOffset: 0, logEndOffset: 0 })),
+      partitions: Array.from({ length: partitions }, () => ({ batches: [], logStartOffset: 0, logEndOffset: 0, producers: new ProducerStateTable(), entries: 0 })),
       configs,
     });
   }
@@ -157,6 +166,9 @@ export class MemoryBroker implements BrokerApi {
     const stored = new BatchHeader(bytes);
     p.batches.push({ baseOffset, lastOffset: stored.lastOffset, maxTimestamp: stored.maxTimestamp, bytes });
     p.logEndOffset = stored.lastOffset + 1;
+    const producerBatch = producerBatchOf(stored);
+    p.entries++;
+    if (producerBatch.producerId >= 0 && p.producers.verdict(producerBatch).kind === 'append') p.producers.append(producerBatch, baseOffset, stored.lastOffset, p.entries);
     this.wake();
     return { baseOffset, logAppendTimeMs: -1, logStartOffset: p.logStartOffset };
   }
@@ -166,6 +178,56 @@ export class MemoryBroker implements BrokerApi {
   /** Producer ids count up; batches are not deduplicated here (the real Partition does that). */
   async initProducerId(): Promise<ProducerIdAndEpoch> {
     return { producerId: this.nextProducerId++, producerEpoch: 0 };
+  }
+
+  /** Partitions (`topic-partition`) this broker answers NOT_LEADER for (DescribeProducers, WriteTxnMarkers). */
+  readonly notLeaderOf = new Set<string>();
+
+  private leaderPartition(topic: string, partition: number): MemoryPartition {
+    const p = this.partition(topic, partition);
+    if (this.notLeaderOf.has(`${topic}-${partition}`)) throw new FlotillaError('NOT_LEADER', `node ${this.nodeId} does not lead ${topic}-${partition}`, { leaderId: -1 });
+    return p;
+  }
+
+  describeProducers(topic: string, partition: number): ProducerView[] {
+    this.calls.push(`describeProducers ${topic}-${partition}`);
+    return [...this.leaderPartition(topic, partition).producers.entries()].map((e) => ({
+      producerId: e.producerId, epoch: e.epoch, lastSequence: e.batches.at(-1)?.lastSeq ?? -1, lastOffset: e.batches.at(-1)?.lastOffset ?? -1,
+      lastTimestamp: e.lastTimestamp, coordinatorEpoch: e.coordinatorEpoch, txnFirstOffset: e.txnFirstOffset,
+    }));
+  }
+
+  /** The marker takes an offset of its own (it is not stored: fetches skip it, as clients skip control batches). */
+  async writeTxnMarker(m: TxnMarkerRequest): Promise<void> {
+    this.calls.push(`writeTxnMarker ${m.topic}-${m.partition} ${m.commit ? 'commit' : 'abort'}`);
+    const p = this.leaderPartition(m.topic, m.partition);
+    p.entries++;
+    const verdict = p.producers.applyMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: m.coordinatorEpoch, txn: -1 }, p.logEndOffset, p.entries);
+    if (verdict.kind === 'reject') throw new FlotillaError(verdict.code, verdict.message);
+    p.logEndOffset++;
+  }
+
+  /** What describeQuorum answers (null: NOT_CONTROLLER, no metadata leader). */
+  quorum: QuorumDescription | null = null;
+
+  async describeQuorum(): Promise<QuorumDescription> {
+    if (this.quorum === null) throw new FlotillaError('NOT_CONTROLLER', 'no metadata leader', { leaderId: -1 });
+    return this.quorum;
+  }
+
+  /** The voters AddRaftVoter / RemoveRaftVoter change (no catch-up here: the controller spec has the real one). */
+  readonly voters = new Set<number>([1]);
+
+  async addRaftVoter(nodeId: number): Promise<void> {
+    this.calls.push(`addRaftVoter ${nodeId}`);
+    if (this.voters.has(nodeId)) throw new FlotillaError('DUPLICATE_VOTER', `node ${nodeId} is a voter already`);
+    this.voters.add(nodeId);
+  }
+
+  async removeRaftVoter(nodeId: number): Promise<void> {
+    this.calls.push(`removeRaftVoter ${nodeId}`);
+    if (!this.voters.has(nodeId)) throw new FlotillaError('VOTER_NOT_FOUND', `node ${nodeId} is not a voter`);
+    this.voters.delete(nodeId);
   }
 
   private wake(): void {
@@ -297,7 +359,7 @@ export class MemoryBroker implements BrokerApi {
           return { name: t.name, error: { code: 'INVALID_TOPIC', message: `topic "${t.name}" has ${topic.partitions.length} partitions; the new count ${t.count} must be larger` } };
         }
         if (!request.validateOnly) {
-          while (topic.partitions.length < t.count) topic.partitions.push({ batches: [], logStartOffset: 0, logEndOffset: 0 });
+          while (topic.partitions.length < t.count) topic.partitions.push({ batches: [], logStartOffset: 0, logEndOffset: 0, producers: new ProducerStateTable(), entries: 0 });
         }
         return { name: t.name, error: null };
       }),

@@ -1,6 +1,10 @@
 /**
  * The transactional APIs: AddPartitionsToTxn, AddOffsetsToTxn and EndTxn go to the transaction
  * coordinator (`ctx.txn`), TxnOffsetCommit to the group coordinator (`ctx.groups`), as in Kafka.
+ * The admin ones read the coordinator's state: ListTransactions lists the ids of every
+ * transaction-state partition this node coordinates (an admin client asks every broker and merges),
+ * DescribeTransactions describes ids this node coordinates (NOT_COORDINATOR for the others,
+ * TRANSACTIONAL_ID_NOT_FOUND for unknown ones).
  * Each decodes its versions' fields into a call and the outcome back; a failure of the whole
  * request (NOT_COORDINATOR, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS, ...) is reported for every
  * partition. Versions older than PRODUCER_FENCED (AddPartitionsToTxn and EndTxn before v2,
@@ -12,7 +16,10 @@
  */
 import { addOffsetsToTxnApi } from '../../kafka/add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from '../../kafka/add-partitions-to-txn.js';
+import { describeTransactionsApi } from '../../kafka/describe-transactions.js';
 import { endTxnApi } from '../../kafka/end-txn.js';
+import { listTransactionsApi } from '../../kafka/list-transactions.js';
+import { OFFSETS_TOPIC } from '../../group/offsets-partition.js';
 import { txnOffsetCommitApi } from '../../kafka/txn-offset-commit.js';
 import type { ErrorContext } from '../errors.js';
 import { type RequestContext, handler } from '../handler.js';
@@ -105,3 +112,44 @@ export const txnOffsetCommitHandler = handler(txnOffsetCommitApi, async (ctx, re
     })),
   };
 });
+
+export const listTransactionsHandler = handler(listTransactionsApi, async (ctx, req) => {
+  if (ctx.txn === undefined) {
+    return { throttleTimeMs: 0, errorCode: ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode, unknownStateFilters: [], transactionStates: [] };
+  }
+  const r = ctx.txn.listTransactions({ states: req.stateFilters, producerIds: req.producerIdFilters, durationMs: ctx.apiVersion >= 1 ? req.durationFilter : -1 });
+  return {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    unknownStateFilters: [...r.unknownStates],
+    transactionStates: r.transactions.map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state })),
+  };
+});
+
+export const describeTransactionsHandler = handler(describeTransactionsApi, async (ctx, req) => ({
+  throttleTimeMs: 0,
+  transactionStates: req.transactionalIds.map((transactionalId) => {
+    const failed = (errorCode: number) => ({
+      errorCode, transactionalId, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [],
+    });
+    if (ctx.txn === undefined) return failed(ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode);
+    try {
+      const t = ctx.txn.describeTransaction(transactionalId);
+      // Kafka lists the partitions of the transaction in progress only (Ongoing, Prepare*): a
+      // Complete* or Empty id has none.
+      const open = t.state === 'Ongoing' || t.state === 'PrepareCommit' || t.state === 'PrepareAbort';
+      const byTopic = new Map<string, number[]>();
+      if (open) {
+        for (const p of t.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+        if (t.offsetsPartitions.length > 0) byTopic.set(OFFSETS_TOPIC, [...(byTopic.get(OFFSETS_TOPIC) ?? []), ...t.offsetsPartitions]);
+      }
+      return {
+        errorCode: 0, transactionalId, transactionState: t.state, transactionTimeoutMs: t.timeoutMs,
+        transactionStartTimeMs: t.txn < 0 ? -1 : t.startMs, producerId: t.producerId, producerEpoch: t.producerEpoch,
+        topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+      };
+    } catch (err) {
+      return failed(ctx.error(err).errorCode);
+    }
+  }),
+}));
