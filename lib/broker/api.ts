@@ -143,6 +143,14 @@ export interface DescribeConfigsResult {
   readonly entries: readonly ConfigEntryView[];
 }
 
+/** OffsetForLeaderEpoch: where a leader epoch (Raft term) ends in the leader's log. */
+export interface EpochEndOffset {
+  /** The largest epoch <= the one asked for with records in the log (-1: undefined). */
+  readonly leaderEpoch: number;
+  /** The offset after that epoch's last record (-1: undefined). */
+  readonly endOffset: number;
+}
+
 export interface DeleteRecordsResult {
   readonly lowWatermark: number;
 }
@@ -171,6 +179,8 @@ export interface BrokerApi {
   fetch(spec: FetchRequestSpec): Promise<FetchPartitionResult[]>;
   listOffset(request: ListOffsetRequest): Promise<ListOffsetResult>;
   deleteRecords(topic: string, partition: number, offset: number, timeoutMs: number): Promise<DeleteRecordsResult>;
+  /** The end offset of `leaderEpoch` on the partition's leader; `currentLeaderEpoch` (-1: none) fences as fetch does. */
+  endOffsetForEpoch(topic: string, partition: number, leaderEpoch: number, currentLeaderEpoch: number): EpochEndOffset;
   /** A fresh producer id (epoch 0) for an idempotent producer without a transactional id. */
   initProducerId(): Promise<ProducerIdAndEpoch>;
 

@@ -16,7 +16,7 @@ import type { MetadataImage } from '../metadata/image.js';
 import { CLUSTER_DEFAULT_RESOURCE } from '../metadata/topic-config.js';
 import { BatchHeader } from '../records/batch.js';
 import type {
-  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult, FetchRequestSpec,
+  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, EpochEndOffset, FetchPartitionResult, FetchRequestSpec,
   ListOffsetRequest, ListOffsetResult, PartitionView, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, TopicView,
 } from './api.js';
 import type { Partition } from './partition.js';
@@ -254,6 +254,10 @@ export class Broker implements BrokerApi {
   async deleteRecords(topic: string, partition: number, offset: number, timeoutMs: number): Promise<DeleteRecordsResult> {
     const lowWatermark = await this.local(topic, partition).deleteRecords(offset, timeoutMs > 0 ? timeoutMs : 30_000);
     return { lowWatermark };
+  }
+
+  endOffsetForEpoch(topic: string, partition: number, leaderEpoch: number, currentLeaderEpoch: number): EpochEndOffset {
+    return this.local(topic, partition).endOffsetForEpoch(leaderEpoch, currentLeaderEpoch);
   }
 
   async initProducerId(): Promise<ProducerIdAndEpoch> {

@@ -26,6 +26,7 @@ import { createTopicsApi } from './create-topics.js';
 import { deleteGroupsApi } from './delete-groups.js';
 import { deleteRecordsApi } from './delete-records.js';
 import { deleteTopicsApi } from './delete-topics.js';
+import { describeClusterApi } from './describe-cluster.js';
 import { describeConfigsApi } from './describe-configs.js';
 import { describeGroupsApi } from './describe-groups.js';
 import { endTxnApi } from './end-txn.js';
@@ -52,6 +53,7 @@ import { metadataApi } from './metadata.js';
 import { offsetCommitApi } from './offset-commit.js';
 import { offsetDeleteApi } from './offset-delete.js';
 import { offsetFetchApi } from './offset-fetch.js';
+import { offsetForLeaderEpochApi } from './offset-for-leader-epoch.js';
 import { Reader, Writer } from './primitives.js';
 import { produceApi } from './produce.js';
 import { syncGroupApi } from './sync-group.js';
@@ -102,6 +104,8 @@ const apiList: readonly AnyApi[] = [
   addOffsetsToTxnApi,
   endTxnApi,
   txnOffsetCommitApi,
+  offsetForLeaderEpochApi,
+  describeClusterApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

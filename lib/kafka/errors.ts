@@ -117,6 +117,7 @@ export const KafkaErrors = {
   INCONSISTENT_CLUSTER_ID: { code: 104, retriable: false },
   TRANSACTIONAL_ID_NOT_FOUND: { code: 105, retriable: false },
   FETCH_SESSION_TOPIC_ID_ERROR: { code: 106, retriable: true },
+  UNSUPPORTED_ENDPOINT_TYPE: { code: 115, retriable: false },
 } as const;
 
 export type KafkaErrorName = keyof typeof KafkaErrors;

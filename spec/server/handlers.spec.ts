@@ -5,9 +5,11 @@ import { FlotillaError } from '../../lib/base/errors.js';
 import type { FetchPartitionResult, FetchRequestSpec, TopicView } from '../../lib/broker/api.js';
 import type { ApiDefinition } from '../../lib/kafka/api.js';
 import { createTopicsApi } from '../../lib/kafka/create-topics.js';
+import { describeClusterApi } from '../../lib/kafka/describe-cluster.js';
 import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
+import { offsetForLeaderEpochApi } from '../../lib/kafka/offset-for-leader-epoch.js';
 import { produceApi } from '../../lib/kafka/produce.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import { processFrame } from '../../lib/server/dispatch.js';
@@ -146,6 +148,48 @@ describe('server handlers', () => {
       const r = await call(broker, createTopicsApi, 4, { topics: [topic('t'), topic('z', 0), topic('y', 1, 3)], timeoutMs: 1000, validateOnly: false });
       expect(r.topics.map((t) => [t.name, t.errorCode])).to.deep.equal([['t', 36], ['z', 37], ['y', 38]]);
       expect(r.topics[0]!.errorMessage).to.equal('topic t already exists');
+    });
+  });
+
+  describe('OffsetForLeaderEpoch', () => {
+    const req = (leaderEpoch: number, currentLeaderEpoch = -1) => ({
+      replicaId: -1,
+      topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }, { topic: 'nope', partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }],
+    });
+
+    it('answers each version with the end offset of the epoch, per partition errors mapped', async () => {
+      await call(broker, produceApi, 7, { transactionalId: null, acks: -1, timeoutMs: 100, topics: [{ name: 't', partitions: [{ partitionIndex: 0, records: encodeBatch({ records: [{ value: Buffer.from('a') }, { value: Buffer.from('b') }] }) }] }] });
+      for (let v = 0; v <= 4; v++) {
+        const r = await call(broker, offsetForLeaderEpochApi, v, req(0));
+        expect(r.topics.map((t) => t.partitions.map((p) => [p.errorCode, p.leaderEpoch, p.endOffset]))).to.deep.equal([
+          [[0, v >= 1 ? 0 : -1, 2]],
+          [[3, -1, -1]],
+        ]);
+      }
+      // Fencing (v2+ carries currentLeaderEpoch): newer than the leader's: UNKNOWN_LEADER_EPOCH (75).
+      expect((await call(broker, offsetForLeaderEpochApi, 3, req(0, 1))).topics[0]!.partitions[0]!.errorCode).to.equal(75);
+      expect((await call(broker, offsetForLeaderEpochApi, 3, req(-1))).topics[0]!.partitions[0]).to.deep.equal({ errorCode: 0, partition: 0, leaderEpoch: -1, endOffset: -1 });
+    });
+
+    it('maps the broker\'s refusals: FENCED_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER', async () => {
+      broker.endOffsetForEpoch = () => { throw new FlotillaError('FENCED_LEADER_EPOCH', 'old'); };
+      expect((await call(broker, offsetForLeaderEpochApi, 4, req(0, 0))).topics[0]!.partitions[0]!.errorCode).to.equal(74);
+      broker.endOffsetForEpoch = () => { throw new FlotillaError('NOT_LEADER', 'leader is node 2', { leaderId: 2 }); };
+      expect((await call(broker, offsetForLeaderEpochApi, 4, req(0))).topics[0]!.partitions[0]!.errorCode).to.equal(6);
+    });
+  });
+
+  describe('DescribeCluster', () => {
+    it('cluster id, controller and brokers from cluster(); controllers endpoint type refused', async () => {
+      for (const v of [0, 1]) {
+        const r = await call(broker, describeClusterApi, v, { includeClusterAuthorizedOperations: false, endpointType: 1 });
+        expect(r).to.deep.include({ errorCode: 0, errorMessage: null, clusterId: 'memory-cluster', controllerId: 1, clusterAuthorizedOperations: -2147483648 });
+        expect(r.brokers).to.deep.equal([{ brokerId: 1, host: '127.0.0.1', port: 9092, rack: null }]);
+      }
+      const c = await call(broker, describeClusterApi, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 });
+      expect(c.errorCode).to.equal(115);
+      expect(c.endpointType).to.equal(2);
+      expect(c.brokers).to.deep.equal([]);
     });
   });
 });

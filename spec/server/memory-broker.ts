@@ -3,7 +3,7 @@
 // long-polling fetches, and simple admin. Not a model of the real broker's replication.
 import { FlotillaError } from '../../lib/base/errors.js';
 import type {
-  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult,
+  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, EpochEndOffset, FetchPartitionResult,
   FetchRequestSpec, ListOffsetRequest, ListOffsetResult, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, TopicView,
 } from '../../lib/broker/api.js';
 import type {
@@ -225,6 +225,13 @@ export class MemoryBroker implements BrokerApi {
     if (request.timestamp === -2) return { offset: p.logStartOffset, timestamp: -1, leaderEpoch: 0 };
     const b = p.batches.find((x) => x.lastOffset >= p.logStartOffset && x.maxTimestamp >= request.timestamp);
     return b === undefined ? { offset: -1, timestamp: -1, leaderEpoch: -1 } : { offset: Math.max(b.baseOffset, p.logStartOffset), timestamp: b.maxTimestamp, leaderEpoch: 0 };
+  }
+
+  /** One leader epoch (0) for the whole life of a partition: epoch 0 ends at the log end. */
+  endOffsetForEpoch(topic: string, partition: number, leaderEpoch: number, currentLeaderEpoch: number): EpochEndOffset {
+    const p = this.partition(topic, partition);
+    if (currentLeaderEpoch > 0 || leaderEpoch > 0) throw new FlotillaError('UNKNOWN_LEADER_EPOCH', `leader epoch ${Math.max(currentLeaderEpoch, leaderEpoch)} is newer than 0`);
+    return leaderEpoch < 0 ? { leaderEpoch: -1, endOffset: -1 } : { leaderEpoch: 0, endOffset: p.logEndOffset };
   }
 
   async deleteRecords(topic: string, partition: number, offset: number): Promise<DeleteRecordsResult> {
