@@ -20,6 +20,7 @@ import { apiVersionsApi, type ApiVersionsResponse } from './api-versions.js';
 import { addOffsetsToTxnApi } from './add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from './add-partitions-to-txn.js';
 import { alterConfigsApi } from './alter-configs.js';
+import { alterPartitionReassignmentsApi } from './alter-partition-reassignments.js';
 import { incrementalAlterConfigsApi } from './incremental-alter-configs.js';
 import { createPartitionsApi } from './create-partitions.js';
 import { createTopicsApi } from './create-topics.js';
@@ -29,6 +30,8 @@ import { deleteTopicsApi } from './delete-topics.js';
 import { describeClusterApi } from './describe-cluster.js';
 import { describeConfigsApi } from './describe-configs.js';
 import { describeGroupsApi } from './describe-groups.js';
+import { describeLogDirsApi } from './describe-log-dirs.js';
+import { electLeadersApi } from './elect-leaders.js';
 import { endTxnApi } from './end-txn.js';
 import { errorCode } from './errors.js';
 import { fetchApi } from './fetch.js';
@@ -49,6 +52,7 @@ import { joinGroupApi } from './join-group.js';
 import { leaveGroupApi } from './leave-group.js';
 import { listGroupsApi } from './list-groups.js';
 import { listOffsetsApi } from './list-offsets.js';
+import { listPartitionReassignmentsApi } from './list-partition-reassignments.js';
 import { metadataApi } from './metadata.js';
 import { offsetCommitApi } from './offset-commit.js';
 import { offsetDeleteApi } from './offset-delete.js';
@@ -106,6 +110,10 @@ const apiList: readonly AnyApi[] = [
   txnOffsetCommitApi,
   offsetForLeaderEpochApi,
   describeClusterApi,
+  describeLogDirsApi,
+  electLeadersApi,
+  alterPartitionReassignmentsApi,
+  listPartitionReassignmentsApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

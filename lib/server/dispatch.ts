@@ -34,6 +34,7 @@ import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
+import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { findCoordinatorHandler } from './handlers/find-coordinator.js';
@@ -44,6 +45,7 @@ import {
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
+import { alterPartitionReassignmentsHandler, electLeadersHandler, listPartitionReassignmentsHandler } from './handlers/partition-admin.js';
 import { produceHandler } from './handlers/produce.js';
 import { addOffsetsToTxnHandler, addPartitionsToTxnHandler, endTxnHandler, txnOffsetCommitHandler } from './handlers/transactions.js';
 import type { ServerMetrics } from './metrics.js';
@@ -79,6 +81,10 @@ const handlerList: readonly AnyHandler[] = [
   txnOffsetCommitHandler,
   offsetForLeaderEpochHandler,
   describeClusterHandler,
+  describeLogDirsHandler,
+  electLeadersHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
 ];
 
 /** The API keys served (and advertised). */

@@ -5,7 +5,11 @@ import { FlotillaError } from '../../lib/base/errors.js';
 import type { FetchPartitionResult, FetchRequestSpec, TopicView } from '../../lib/broker/api.js';
 import type { ApiDefinition } from '../../lib/kafka/api.js';
 import { createTopicsApi } from '../../lib/kafka/create-topics.js';
+import { alterPartitionReassignmentsApi } from '../../lib/kafka/alter-partition-reassignments.js';
 import { describeClusterApi } from '../../lib/kafka/describe-cluster.js';
+import { describeLogDirsApi } from '../../lib/kafka/describe-log-dirs.js';
+import { electLeadersApi } from '../../lib/kafka/elect-leaders.js';
+import { listPartitionReassignmentsApi } from '../../lib/kafka/list-partition-reassignments.js';
 import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
@@ -190,6 +194,68 @@ describe('server handlers', () => {
       expect(c.errorCode).to.equal(115);
       expect(c.endpointType).to.equal(2);
       expect(c.brokers).to.deep.equal([]);
+    });
+  });
+
+  describe('ElectLeaders', () => {
+    it('preferred: ELECTION_NOT_NEEDED where the preferred replica leads, elected, unavailable, unknown; null asks only the partitions that need it', async () => {
+      const r = await call(broker, electLeadersApi, 1, { electionType: 0, topicPartitions: [{ topic: 't', partitions: [0, 9] }], timeoutMs: 1000 });
+      expect(r.errorCode).to.equal(0);
+      expect(r.replicaElectionResults).to.deep.equal([{ topic: 't', partitionResult: [
+        { partitionId: 0, errorCode: 84, errorMessage: null },
+        { partitionId: 9, errorCode: 3, errorMessage: 't-9 is not known' },
+      ] }]);
+      broker.electPreferredLeader = async (_topic, partition) => (partition === 0 ? { outcome: 'elected', message: null } : { outcome: 'unavailable', message: 'the preferred replica 2 of t-1 is not alive' });
+      for (const v of [0, 2]) {
+        const e = await call(broker, electLeadersApi, v, { electionType: 0, topicPartitions: [{ topic: 't', partitions: [0, 1] }], timeoutMs: 1000 });
+        expect(e.replicaElectionResults[0]!.partitionResult.map((p) => [p.partitionId, p.errorCode])).to.deep.equal([[0, 0], [1, 80]]);
+      }
+      // null: every partition not led by its preferred replica (here: none).
+      expect((await call(broker, electLeadersApi, 2, { electionType: 0, topicPartitions: null, timeoutMs: 1000 })).replicaElectionResults).to.deep.equal([]);
+      broker.electPreferredLeader = async () => { throw new FlotillaError('TIMEOUT', 'slow'); };
+      expect((await call(broker, electLeadersApi, 2, { electionType: 0, topicPartitions: [{ topic: 't', partitions: [0] }], timeoutMs: 1 })).replicaElectionResults[0]!.partitionResult[0]!.errorCode).to.equal(7);
+    });
+
+    it('unclean: no such election under Raft — ELECTION_NOT_NEEDED with a leader, ELIGIBLE_LEADERS_NOT_AVAILABLE without', async () => {
+      const orig = broker.topics.bind(broker);
+      broker.topics = (names) => orig(names).map((t) => ({ ...t, partitions: t.partitions.map((p) => (p.partition === 1 ? { ...p, leaderId: -1, leaderEpoch: -1 } : p)) }));
+      const r = await call(broker, electLeadersApi, 2, { electionType: 1, topicPartitions: [{ topic: 't', partitions: [0, 1] }], timeoutMs: 1000 });
+      expect(r.replicaElectionResults[0]!.partitionResult.map((p) => [p.partitionId, p.errorCode])).to.deep.equal([[0, 84], [1, 83]]);
+      expect(r.replicaElectionResults[0]!.partitionResult[1]!.errorMessage).to.match(/unclean election .* does not exist/);
+    });
+  });
+
+  describe('AlterPartitionReassignments / ListPartitionReassignments', () => {
+    it('starts a move, refuses bad lists (INVALID_REPLICA_ASSIGNMENT), cancels nothing (NO_REASSIGNMENT_IN_PROGRESS), lists moves', async () => {
+      const r = await call(broker, alterPartitionReassignmentsApi, 0, { timeoutMs: 1000, topics: [{ name: 't', partitions: [
+        { partitionIndex: 0, replicas: [1] }, { partitionIndex: 1, replicas: [1, 1] }, { partitionIndex: 1, replicas: [7] }, { partitionIndex: 1, replicas: null },
+      ] }, { name: 'nope', partitions: [{ partitionIndex: 0, replicas: [1] }] }] });
+      expect(r.responses.map((t) => [t.name, t.partitions.map((p) => p.errorCode)])).to.deep.equal([['t', [0, 39, 39, 85]], ['nope', [3]]]);
+      expect(r.responses[0]!.partitions[2]!.errorMessage).to.equal('replicas [7]: only node 1 exists');
+      expect(broker.calls).to.include('reassign t-0 [1]');
+      expect((await call(broker, listPartitionReassignmentsApi, 0, { timeoutMs: 1000, topics: null })).topics).to.deep.equal([]);
+      broker.listReassignments = async () => [{ topic: 't', partition: 1, replicas: [2, 3, 1], adding: [2, 3], removing: [1] }];
+      const l = await call(broker, listPartitionReassignmentsApi, 0, { timeoutMs: 1000, topics: [{ name: 't', partitionIndexes: [1] }] });
+      expect(l.topics).to.deep.equal([{ name: 't', partitions: [{ partitionIndex: 1, replicas: [2, 3, 1], addingReplicas: [2, 3], removingReplicas: [1] }] }]);
+    });
+  });
+
+  describe('DescribeLogDirs', () => {
+    it('one directory with each replica\'s bytes; v4 adds the volume\'s total and usable bytes', async () => {
+      await call(broker, produceApi, 7, { transactionalId: null, acks: -1, timeoutMs: 100, topics: [{ name: 't', partitions: [{ partitionIndex: 1, records: encodeBatch({ records: [{ value: Buffer.from('abc') }] }) }] }] });
+      for (const v of [0, 2, 3, 4]) {
+        const r = await call(broker, describeLogDirsApi, v, { topics: null });
+        expect(r.results).to.have.length(1);
+        const d = r.results[0]!;
+        expect(d.logDir).to.equal('/memory');
+        expect(d.topics).to.deep.equal([{ name: 't', partitions: [
+          { partitionIndex: 0, partitionSize: 0, offsetLag: 0, isFutureKey: false },
+          { partitionIndex: 1, partitionSize: broker.batchesOf('t', 1).reduce((n, b) => n + b.length, 0), offsetLag: 0, isFutureKey: false },
+        ] }]);
+        expect([d.totalBytes, d.usableBytes]).to.deep.equal(v >= 4 ? [1 << 30, 1 << 29] : [-1, -1]);
+      }
+      const one = await call(broker, describeLogDirsApi, 4, { topics: [{ topic: 't', partitions: [1] }] });
+      expect(one.results[0]!.topics[0]!.partitions.map((p) => p.partitionIndex)).to.deep.equal([1]);
     });
   });
 });

@@ -3,7 +3,8 @@
 // long-polling fetches, and simple admin. Not a model of the real broker's replication.
 import { FlotillaError } from '../../lib/base/errors.js';
 import type {
-  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, EpochEndOffset, FetchPartitionResult,
+  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, ElectionResult, EpochEndOffset, FetchPartitionResult,
+  LogDirView, ReassignmentView,
   FetchRequestSpec, ListOffsetRequest, ListOffsetResult, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, TopicView,
 } from '../../lib/broker/api.js';
 import type {
@@ -225,6 +226,31 @@ export class MemoryBroker implements BrokerApi {
     if (request.timestamp === -2) return { offset: p.logStartOffset, timestamp: -1, leaderEpoch: 0 };
     const b = p.batches.find((x) => x.lastOffset >= p.logStartOffset && x.maxTimestamp >= request.timestamp);
     return b === undefined ? { offset: -1, timestamp: -1, leaderEpoch: -1 } : { offset: Math.max(b.baseOffset, p.logStartOffset), timestamp: b.maxTimestamp, leaderEpoch: 0 };
+  }
+
+  /** One node: it leads every partition, its only (preferred) replica. */
+  async electPreferredLeader(topic: string, partition: number): Promise<ElectionResult> {
+    this.partition(topic, partition);
+    return { outcome: 'not-needed', message: null };
+  }
+
+  /** One node: the only assignment is [this node]; nothing is ever moving. */
+  async reassignPartition(topic: string, partition: number, replicas: readonly number[] | null): Promise<boolean> {
+    this.partition(topic, partition);
+    if (replicas === null) return false;
+    if (replicas.length === 0 || replicas.some((id) => id !== this.nodeId)) throw new FlotillaError('INVALID_REQUEST', `replicas [${replicas.join(',')}]: only node ${this.nodeId} exists`);
+    this.calls.push(`reassign ${topic}-${partition} [${replicas.join(',')}]`);
+    return true;
+  }
+
+  async listReassignments(): Promise<ReassignmentView[]> {
+    return [];
+  }
+
+  async describeLogDirs(filter: readonly { topic: string; partitions: readonly number[] }[] | null): Promise<LogDirView> {
+    const partitions = [...this.topicsByName.values()].flatMap((t) => t.partitions.map((p, i) => ({ topic: t.name, partition: i, bytes: p.batches.reduce((n, b) => n + b.bytes.length, 0) })))
+      .filter((p) => filter === null || filter.some((f) => f.topic === p.topic && f.partitions.includes(p.partition)));
+    return { dir: '/memory', partitions, totalBytes: 1 << 30, usableBytes: 1 << 29 };
   }
 
   /** One leader epoch (0) for the whole life of a partition: epoch 0 ends at the log end. */
