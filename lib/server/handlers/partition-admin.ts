@@ -57,6 +57,8 @@ async function electOne(ctx: RequestContext, electionType: number, topic: string
 
 export const electLeadersHandler = handler(electLeadersApi, async (ctx, req) => {
   const timeoutMs = Math.max(1, req.timeoutMs);
+  // The assignment (the preferred replica) as of now, whichever node recorded a change.
+  await ctx.broker.syncMetadata(Math.min(timeoutMs, 5000));
   let asked: { topic: string; partition: number }[];
   if (req.topicPartitions === null) {
     // Every partition whose preferred replica does not lead; the others are not answered.
@@ -75,6 +77,7 @@ export const electLeadersHandler = handler(electLeadersApi, async (ctx, req) => 
 });
 
 export const alterPartitionReassignmentsHandler = handler(alterPartitionReassignmentsApi, async (ctx, req) => {
+  await ctx.broker.syncMetadata(5000);
   const responses = await Promise.all(req.topics.map(async (t) => ({
     name: t.name,
     partitions: await settleAll(t.partitions, async (p): Promise<ReassignOut> => {
@@ -96,6 +99,7 @@ export const alterPartitionReassignmentsHandler = handler(alterPartitionReassign
 
 export const listPartitionReassignmentsHandler = handler(listPartitionReassignmentsApi, async (ctx, req) => {
   const filter = req.topics === null ? null : req.topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
+  await ctx.broker.syncMetadata(5000);
   const views = await ctx.broker.listReassignments(filter, Math.max(1, Math.min(req.timeoutMs, 30_000)));
   return {
     throttleTimeMs: 0,
