@@ -354,7 +354,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       const hosted = replicas.partitions();
       return Promise.resolve(b.partitions.map((x) => {
         const p = hosted.find((r) => r.topicId === x.topicId && r.partition === x.partition);
-        return p?.isLeader ? { voters: [...p.membership.voters], learners: [...p.membership.learners] } : null;
+        return p?.isLeader ? { term: p.leaderEpoch, voters: [...p.membership.voters], learners: [...p.membership.learners] } : null;
       }) satisfies PartitionMembershipResponse);
     });
     rpc.handle(BrokerMethods.transferLeader, async (_from, body) => {

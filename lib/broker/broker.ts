@@ -491,25 +491,27 @@ export class Broker implements BrokerApi {
     return { image, t, p };
   }
 
-  /** The Raft membership of each partition as its leader (by the metadata's hint) sees it; null where unknown. */
+  /**
+   * The Raft membership of each partition as its leader sees it; null where no node answered as
+   * its leader. Every live node is asked (one call each): the metadata's leader hint names the new
+   * preferred replica as soon as a move is recorded, before it leads, and the old replicas are no
+   * longer in the image. Two nodes that both think they lead (one deposed, not knowing yet): the
+   * higher term wins.
+   */
   private async memberships(parts: readonly PartitionImage[], timeoutMs: number): Promise<PartitionMembershipResponse> {
-    const out: ({ voters: readonly number[]; learners: readonly number[] } | null)[] = parts.map(() => null);
+    const out: ({ term: number; voters: readonly number[]; learners: readonly number[] } | null)[] = parts.map(() => null);
     const peers = this.options.peers;
-    if (peers === undefined) return out;
-    const byLeader = new Map<number, number[]>();
-    parts.forEach((p, i) => {
-      if (p.leaderId < 0) return;
-      const list = byLeader.get(p.leaderId) ?? [];
-      list.push(i);
-      byLeader.set(p.leaderId, list);
-    });
-    await Promise.all([...byLeader].map(async ([leader, idx]) => {
-      const body: PartitionMembershipRequest = { partitions: idx.map((i) => ({ topicId: (parts[i] as PartitionImage).topicId, partition: (parts[i] as PartitionImage).partition })) };
+    if (peers === undefined || parts.length === 0) return out;
+    const body: PartitionMembershipRequest = { partitions: parts.map((p) => ({ topicId: p.topicId, partition: p.partition })) };
+    await Promise.all(this.image().unfencedBrokers().map(async (b) => {
       try {
-        const res = await peers.call<PartitionMembershipResponse>(leader, BrokerMethods.partitionMembership, body, Math.max(1, timeoutMs));
-        idx.forEach((i, k) => { out[i] = res[k] ?? null; });
+        const res = await peers.call<PartitionMembershipResponse>(b.brokerId, BrokerMethods.partitionMembership, body, Math.max(1, timeoutMs));
+        parts.forEach((_p, i) => {
+          const m = res[i];
+          if (m && (out[i] === null || (out[i] as { term: number }).term < m.term)) out[i] = m;
+        });
       } catch (err) {
-        this.log(`asking node ${leader} for partition memberships failed: ${errText(err)}`);
+        this.log(`asking node ${b.brokerId} for partition memberships failed: ${errText(err)}`);
       }
     }));
     return out;

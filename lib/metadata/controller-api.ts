@@ -37,8 +37,8 @@ export const BrokerMethods = {
 export interface PartitionMembershipRequest {
   readonly partitions: readonly { readonly topicId: string; readonly partition: number }[];
 }
-/** One partition's Raft membership as its leader sees it; null where this node does not lead it. */
-export type PartitionMembershipResponse = readonly ({ readonly voters: readonly number[]; readonly learners: readonly number[] } | null)[];
+/** One partition's Raft membership as its leader sees it (with its term); null where this node does not lead it. */
+export type PartitionMembershipResponse = readonly ({ readonly term: number; readonly voters: readonly number[]; readonly learners: readonly number[] } | null)[];
 
 export interface TransferLeaderRequest {
   readonly topicId: string;

@@ -6,14 +6,19 @@
  *   from the beginning reads every acknowledged record, in order.
  * - ElectLeaders (our codecs: KafkaJS has no such call) moves leadership to the preferred replica
  *   (replicas[0]) with a Raft leadership transfer; asked again, ELECTION_NOT_NEEDED.
+ * - The CLI: `partitions reassign` (dry run, then the move with progress until done),
+ *   `partitions elect-leaders`, `log-dirs`.
  */
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { oneRequest } from '../../lib/cli/one-request.js';
 import { describeLogDirsApi } from '../../lib/kafka/describe-log-dirs.js';
 import { electLeadersApi } from '../../lib/kafka/elect-leaders.js';
 import { listPartitionReassignmentsApi } from '../../lib/kafka/list-partition-reassignments.js';
 import { TestCluster, until } from './cluster-harness.js';
+
+const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
 
 describe('partition administration on a 4-node cluster', function () {
   this.timeout(600_000);
@@ -41,6 +46,16 @@ describe('partition administration on a 4-node cluster', function () {
     await producer?.disconnect().catch(() => {});
     await admin?.disconnect().catch(() => {});
     await cluster.destroy();
+  });
+
+  const flotilla = (args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 
   /** The leader of `topic`-0 as the metadata says. */
@@ -150,5 +165,39 @@ describe('partition administration on a 4-node cluster', function () {
     await producer.send({ topic: 'elect', acks: -1, messages: [{ value: 'after' }] });
     const [offsets] = await admin.fetchTopicOffsets('elect');
     expect(Number(offsets!.high)).to.be.greaterThan(0);
+  });
+
+  it('the CLI: partitions reassign with progress until done, elect-leaders, log-dirs', async () => {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'cli', replicaAssignment: [0, 1].map((partition) => ({ partition, replicas: [1, 2] })) }] });
+    await producer.send({ topic: 'cli', acks: -1, messages: Array.from({ length: 50 }, (_, i) => ({ partition: i % 2, value: `c-${i}` })) });
+    const bootstrap = cluster.bootstrap.join(',');
+    const dry = await flotilla(['partitions', 'reassign', '--topics', 'cli', '--brokers', '3,4', '--dry-run', '--bootstrap', bootstrap]);
+    expect(dry.code, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.include('{"version":1,"partitions":[{"topic":"cli","partition":0,"replicas":[1,2]},{"topic":"cli","partition":1,"replicas":[1,2]}]}');
+    expect(dry.stdout).to.include('{"version":1,"partitions":[{"topic":"cli","partition":0,"replicas":[3,4]},{"topic":"cli","partition":1,"replicas":[4,3]}]}');
+    const run = await flotilla(['partitions', 'reassign', '--topics', 'cli', '--brokers', '3,4', '--bootstrap', bootstrap]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.match(/Done: 2 partition\(s\) on their new replicas/);
+    // At least one progress line came before (the move takes seconds: learners, promotions, a leadership transfer, removals).
+    expect(run.stdout).to.match(/\[\d+ s\] [12] of 2 moving: cli-\d \[/);
+    console.log(run.stdout.split('\n').map((l) => `      | ${l}`).join('\n'));
+    const md = await admin.fetchTopicMetadata({ topics: ['cli'] });
+    expect(md.topics[0]!.partitions.map((p) => [...p.replicas])).to.deep.equal([[3, 4], [4, 3]]);
+    const elect = await flotilla(['partitions', 'elect-leaders', '--topic', 'cli', '--json', '--bootstrap', bootstrap]);
+    expect(elect.code, elect.stderr).to.equal(0);
+    const results = (JSON.parse(elect.stdout) as { results: { partition: number; errorCode: number }[] }).results;
+    expect(results.map((r) => r.partition)).to.deep.equal([0, 1]);
+    await until(async () => {
+      const m = await admin.fetchTopicMetadata({ topics: ['cli'] });
+      return m.topics[0]!.partitions.every((p) => p.leader === p.replicas[0]);
+    }, 30_000, 'the preferred replicas to lead');
+    const dirs = await flotilla(['log-dirs', '--topic', 'cli', '--json', '--bootstrap', bootstrap]);
+    expect(dirs.code, dirs.stderr).to.equal(0);
+    const nodes = (JSON.parse(dirs.stdout) as { nodes: { nodeId: number; dirs: { partitions: { partition: number; bytes: number }[] }[] }[] }).nodes;
+    const holders = nodes.filter((n) => n.dirs.some((d) => d.partitions.length > 0)).map((n) => n.nodeId);
+    await until(async () => {
+      const again = JSON.parse((await flotilla(['log-dirs', '--topic', 'cli', '--json', '--bootstrap', bootstrap])).stdout) as { nodes: { nodeId: number; dirs: { partitions: unknown[] }[] }[] };
+      return JSON.stringify(again.nodes.filter((n) => n.dirs.some((d) => d.partitions.length > 0)).map((n) => n.nodeId)) === '[3,4]';
+    }, 30_000, `the replicas on nodes 3 and 4 only (first seen on ${JSON.stringify(holders)})`);
   });
 });
