@@ -31,6 +31,7 @@ import { describeClusterApi } from './describe-cluster.js';
 import { describeConfigsApi } from './describe-configs.js';
 import { describeGroupsApi } from './describe-groups.js';
 import { describeLogDirsApi } from './describe-log-dirs.js';
+import { describeTopicPartitionsApi } from './describe-topic-partitions.js';
 import { electLeadersApi } from './elect-leaders.js';
 import { endTxnApi } from './end-txn.js';
 import { errorCode } from './errors.js';
@@ -114,6 +115,7 @@ const apiList: readonly AnyApi[] = [
   electLeadersApi,
   alterPartitionReassignmentsApi,
   listPartitionReassignmentsApi,
+  describeTopicPartitionsApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

@@ -35,6 +35,7 @@ import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
 import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
+import { describeTopicPartitionsHandler } from './handlers/describe-topic-partitions.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { findCoordinatorHandler } from './handlers/find-coordinator.js';
@@ -85,6 +86,7 @@ const handlerList: readonly AnyHandler[] = [
   electLeadersHandler,
   alterPartitionReassignmentsHandler,
   listPartitionReassignmentsHandler,
+  describeTopicPartitionsHandler,
 ];
 
 /** The API keys served (and advertised). */

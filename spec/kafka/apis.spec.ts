@@ -39,7 +39,7 @@ function expectCorrupt(fn: () => unknown, what: string): void {
 
 describe('kafka apis', () => {
   it('registers every API module once, with the advertised ranges of research 1.3', () => {
-    expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 32, 33, 35, 37, 42, 43, 44, 45, 46, 47, 60]);
+    expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 32, 33, 35, 37, 42, 43, 44, 45, 46, 47, 60, 75]);
     const ranges = Object.fromEntries([...apis.values()].map((a) => [a.name, [a.minVersion, a.maxVersion]]));
     expect(ranges).to.deep.equal({
       Produce: [0, 7], Fetch: [4, 12], ListOffsets: [1, 5], Metadata: [0, 9],
@@ -49,13 +49,13 @@ describe('kafka apis', () => {
       DescribeGroups: [2, 5], ListGroups: [0, 4], DeleteGroups: [1, 2], OffsetDelete: [0, 0],
       InitProducerId: [0, 4], AddPartitionsToTxn: [0, 3], AddOffsetsToTxn: [0, 1], EndTxn: [0, 3], TxnOffsetCommit: [0, 3],
       OffsetForLeaderEpoch: [0, 4], DescribeCluster: [0, 1], DescribeLogDirs: [0, 4], ElectLeaders: [0, 2],
-      AlterPartitionReassignments: [0, 0], ListPartitionReassignments: [0, 0],
+      AlterPartitionReassignments: [0, 0], ListPartitionReassignments: [0, 0], DescribeTopicPartitions: [0, 0],
     });
   });
 
   it('builds the ApiVersions body from the table, sorted by key', () => {
     const body = apiVersionsBody();
-    expect(body.apiKeys.map((k) => k.apiKey)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 32, 33, 35, 37, 42, 43, 44, 45, 46, 47, 60]);
+    expect(body.apiKeys.map((k) => k.apiKey)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 32, 33, 35, 37, 42, 43, 44, 45, 46, 47, 60, 75]);
     expect(body.apiKeys.find((k) => k.apiKey === 18)).to.deep.equal({ apiKey: 18, minVersion: 0, maxVersion: 3 });
   });
 

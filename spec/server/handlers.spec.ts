@@ -8,6 +8,7 @@ import { createTopicsApi } from '../../lib/kafka/create-topics.js';
 import { alterPartitionReassignmentsApi } from '../../lib/kafka/alter-partition-reassignments.js';
 import { describeClusterApi } from '../../lib/kafka/describe-cluster.js';
 import { describeLogDirsApi } from '../../lib/kafka/describe-log-dirs.js';
+import { describeTopicPartitionsApi } from '../../lib/kafka/describe-topic-partitions.js';
 import { electLeadersApi } from '../../lib/kafka/elect-leaders.js';
 import { listPartitionReassignmentsApi } from '../../lib/kafka/list-partition-reassignments.js';
 import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
@@ -256,6 +257,40 @@ describe('server handlers', () => {
       }
       const one = await call(broker, describeLogDirsApi, 4, { topics: [{ topic: 't', partitions: [1] }] });
       expect(one.results[0]!.topics[0]!.partitions.map((p) => p.partitionIndex)).to.deep.equal([1]);
+    });
+  });
+
+  describe('DescribeTopicPartitions', () => {
+    const ask = (names: string[], limit: number, cursor: { topicName: string; partitionIndex: number } | null) =>
+      call(broker, describeTopicPartitionsApi, 0, { topics: names.map((name) => ({ name })), responsePartitionLimit: limit, cursor });
+    const flat = (r: Awaited<ReturnType<typeof ask>>) => r.topics.flatMap((t) => (t.partitions.length === 0 ? [`${t.name}:${t.errorCode}`] : t.partitions.map((p) => `${t.name}-${p.partitionIndex}`)));
+
+    it('pages through every topic with the cursor, limit partitions at a time, in name order', async () => {
+      broker.addTopic('b', 3);
+      broker.addTopic('a', 1);
+      const seen: string[] = [];
+      let cursor: { topicName: string; partitionIndex: number } | null = null;
+      for (let pages = 0; pages < 10; pages++) {
+        const r = await ask([], 2, cursor);
+        seen.push(...flat(r));
+        cursor = r.nextCursor;
+        if (cursor === null) break;
+      }
+      expect(seen).to.deep.equal(['a-0', 'b-0', 'b-1', 'b-2', 't-0', 't-1']);
+      const first = await ask([], 2, null);
+      expect(first.nextCursor).to.deep.equal({ topicName: 'b', partitionIndex: 1 });
+      const p = first.topics[0]!.partitions[0]!;
+      expect(p).to.deep.equal({ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1], eligibleLeaderReplicas: null, lastKnownElr: null, offlineReplicas: [] });
+      expect(first.topics[0]!.topicId).to.equal(broker.topics(['a'])[0]!.topicId);
+    });
+
+    it('named topics: unknown and illegal names answered, the cursor must name one of them', async () => {
+      const r = await ask(['t', 'nope', 'bad name'], 100, null);
+      expect(flat(r)).to.deep.equal(['bad name:17', 'nope:3', 't-0', 't-1']);
+      expect(r.nextCursor).to.equal(null);
+      expect(flat(await ask(['t'], 100, { topicName: 't', partitionIndex: 1 }))).to.deep.equal(['t-1']);
+      expect(flat(await ask(['t'], 100, { topicName: 'u', partitionIndex: 0 }))).to.deep.equal(['t:42']);
+      expect(flat(await ask(['t'], 100, { topicName: 't', partitionIndex: -1 }))).to.deep.equal(['t:42']);
     });
   });
 });
