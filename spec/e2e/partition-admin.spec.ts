@@ -5,7 +5,9 @@
  *   Raft membership is the new set, DescribeLogDirs finds it on the new nodes only, and a consumer
  *   from the beginning reads every acknowledged record, in order.
  * - ElectLeaders (our codecs: KafkaJS has no such call) moves leadership to the preferred replica
- *   (replicas[0]) with a Raft leadership transfer; asked again, ELECTION_NOT_NEEDED.
+ *   (replicas[0]) with a Raft leadership transfer; asked again, ELECTION_NOT_NEEDED; the new leader
+ *   answers OffsetForLeaderEpoch for the old epoch with the offset where it ended, and fences the
+ *   old epoch given as the current one.
  * - The CLI: `partitions reassign` (dry run, then the move with progress until done),
  *   `partitions elect-leaders`, `log-dirs`.
  */
@@ -14,6 +16,8 @@ import { spawn } from 'node:child_process';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { oneRequest } from '../../lib/cli/one-request.js';
 import { describeLogDirsApi } from '../../lib/kafka/describe-log-dirs.js';
+import { describeTopicPartitionsApi } from '../../lib/kafka/describe-topic-partitions.js';
+import { offsetForLeaderEpochApi } from '../../lib/kafka/offset-for-leader-epoch.js';
 import { electLeadersApi } from '../../lib/kafka/elect-leaders.js';
 import { listPartitionReassignmentsApi } from '../../lib/kafka/list-partition-reassignments.js';
 import { TestCluster, until } from './cluster-harness.js';
@@ -57,6 +61,13 @@ describe('partition administration on a 4-node cluster', function () {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+
+  /** Leader and leader epoch of `topic`-0, through DescribeTopicPartitions (our codec). */
+  async function describePartition(topic: string): Promise<{ leaderId: number; leaderEpoch: number }> {
+    const r = await oneRequest(cluster.bootstrap.join(','), describeTopicPartitionsApi, 0, { topics: [{ name: topic }], responsePartitionLimit: 10, cursor: null }, 10_000);
+    const p = r.topics[0]!.partitions[0]!;
+    return { leaderId: p.leaderId, leaderEpoch: p.leaderEpoch };
+  }
 
   /** The leader of `topic`-0 as the metadata says. */
   async function leaderOf(topic: string): Promise<number> {
@@ -148,6 +159,9 @@ describe('partition administration on a 4-node cluster', function () {
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'elect', replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] }] });
     let leader = 0;
     await until(async () => (leader = await leaderOf('elect')) > 0, 30_000, 'a leader');
+    await producer.send({ topic: 'elect', acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ value: `before-${i}` })) });
+    const before = await describePartition('elect');
+    const [beforeOffsets] = await admin.fetchTopicOffsets('elect');
     // Make a replica that does not lead the preferred one (same replica set, another order).
     const preferred = [1, 2, 3].find((id) => id !== leader)!;
     await admin.alterPartitionReassignments({ topics: [{ topic: 'elect', partitionAssignment: [{ partition: 0, replicas: [preferred, ...[1, 2, 3].filter((id) => id !== preferred)] }] }] });
@@ -161,10 +175,20 @@ describe('partition administration on a 4-node cluster', function () {
     expect(await leaderOf('elect')).to.equal(preferred);
     const again = await oneRequest(bootstrap, electLeadersApi, 2, req, 40_000);
     expect(again.replicaElectionResults[0]!.partitionResult[0]!.errorCode).to.equal(84);
-    // The records written before and after the move are all there.
+    // OffsetForLeaderEpoch from the new leader: the old term ends where the records before the
+    // move ended (the new term's no-op starts there); the old epoch as the client's current one is fenced.
+    const after = await describePartition('elect');
+    expect(after.leaderId).to.equal(preferred);
+    expect(after.leaderEpoch).to.be.greaterThan(before.leaderEpoch);
+    const node = cluster.node(preferred);
+    const ask = (leaderEpoch: number, currentLeaderEpoch: number) => oneRequest(`127.0.0.1:${node.clientPort}`, offsetForLeaderEpochApi, 4, {
+      replicaId: -1, topics: [{ topic: 'elect', partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }],
+    }, 10_000).then((r) => r.topics[0]!.partitions[0]!);
+    expect(await ask(before.leaderEpoch, after.leaderEpoch)).to.deep.equal({ errorCode: 0, partition: 0, leaderEpoch: before.leaderEpoch, endOffset: Number(beforeOffsets!.high) });
+    expect((await ask(before.leaderEpoch, before.leaderEpoch)).errorCode).to.equal(74);
     await producer.send({ topic: 'elect', acks: -1, messages: [{ value: 'after' }] });
     const [offsets] = await admin.fetchTopicOffsets('elect');
-    expect(Number(offsets!.high)).to.be.greaterThan(0);
+    expect((await ask(after.leaderEpoch, after.leaderEpoch)).endOffset).to.be.at.least(Number(offsets!.high));
   });
 
   it('the CLI: partitions reassign with progress until done, elect-leaders, log-dirs', async () => {
