@@ -8,6 +8,8 @@
  *   (replicas[0]) with a Raft leadership transfer; asked again, ELECTION_NOT_NEEDED; the new leader
  *   answers OffsetForLeaderEpoch for the old epoch with the offset where it ended, and fences the
  *   old epoch given as the current one.
+ * - Cancelling a move (replicas null) mid-way leaves the partition on its voters of the moment,
+ *   every record still there.
  * - The CLI: `partitions reassign` (dry run, then the move with progress until done),
  *   `partitions elect-leaders`, `log-dirs`.
  */
@@ -15,6 +17,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { oneRequest } from '../../lib/cli/one-request.js';
+import { alterPartitionReassignmentsApi } from '../../lib/kafka/alter-partition-reassignments.js';
 import { describeLogDirsApi } from '../../lib/kafka/describe-log-dirs.js';
 import { describeTopicPartitionsApi } from '../../lib/kafka/describe-topic-partitions.js';
 import { offsetForLeaderEpochApi } from '../../lib/kafka/offset-for-leader-epoch.js';
@@ -189,6 +192,43 @@ describe('partition administration on a 4-node cluster', function () {
     await producer.send({ topic: 'elect', acks: -1, messages: [{ value: 'after' }] });
     const [offsets] = await admin.fetchTopicOffsets('elect');
     expect((await ask(after.leaderEpoch, after.leaderEpoch)).endOffset).to.be.at.least(Number(offsets!.high));
+  });
+
+  it('cancelling a move mid-way (replicas null) stops at the current voters and loses nothing', async () => {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'cancel', replicaAssignment: [{ partition: 0, replicas: [1] }] }] });
+    // Enough bytes that the new replicas take a while to catch up as learners.
+    const value = 'v'.repeat(1000);
+    for (let i = 0; i < 40; i++) await producer.send({ topic: 'cancel', acks: -1, messages: Array.from({ length: 500 }, (_, j) => ({ value: `${i}-${j}-${value}` })) });
+    const [before] = await admin.fetchTopicOffsets('cancel');
+    await admin.alterPartitionReassignments({ topics: [{ topic: 'cancel', partitionAssignment: [{ partition: 0, replicas: [2, 3, 4] }] }] });
+    const bootstrap = cluster.bootstrap.join(',');
+    const cancel = await oneRequest(bootstrap, alterPartitionReassignmentsApi, 0, { timeoutMs: 10_000, topics: [{ name: 'cancel', partitions: [{ partitionIndex: 0, replicas: null }] }] }, 20_000);
+    const code = cancel.responses[0]!.partitions[0]!.errorCode;
+    console.log(`      cancel answered ${code} (${cancel.responses[0]!.partitions[0]!.errorMessage ?? 'no message'})`);
+    // 0: cancelled mid-move; 85 (NO_REASSIGNMENT_IN_PROGRESS): the move had already finished.
+    expect([0, 85]).to.include(code);
+    await until(async () => {
+      const r = await oneRequest(bootstrap, listPartitionReassignmentsApi, 0, { timeoutMs: 5000, topics: null }, 10_000);
+      return !r.topics.some((t) => t.name === 'cancel');
+    }, 120_000, 'nothing moving');
+    const md = await admin.fetchTopicMetadata({ topics: ['cancel'] });
+    const replicas = [...md.topics[0]!.partitions[0]!.replicas].sort();
+    const voters = await votersOf('cancel');
+    expect(voters).to.deep.equal(replicas);
+    if (code === 0) expect(replicas).to.not.deep.equal([2, 3, 4]);
+    else expect(replicas).to.deep.equal([2, 3, 4]);
+    console.log(`      the partition stayed on [${replicas.join(',')}]`);
+    const [after] = await admin.fetchTopicOffsets('cancel');
+    expect(after!.high).to.equal(before!.high);
+    // Every record is still there: read it all from the start.
+    const consumer = kafka.consumer({ groupId: 'cancel-check' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'cancel', fromBeginning: true });
+    let n = 0;
+    await consumer.run({ eachMessage: async () => { n++; } });
+    await until(() => n >= 20_000, 60_000, 'every record read');
+    await consumer.disconnect();
+    expect(n).to.equal(20_000);
   });
 
   it('the CLI: partitions reassign with progress until done, elect-leaders, log-dirs', async () => {
