@@ -28,7 +28,9 @@ import { systemTimers } from '../group/timers.js';
 import { PeerRpc } from '../cluster/rpc.js';
 import { BrokerLifecycle } from '../metadata/broker-lifecycle.js';
 import { Controller, uuidFromPrng } from '../metadata/controller.js';
-import { BrokerMethods, ControllerMethods, type PartitionLeaderReport } from '../metadata/controller-api.js';
+import {
+  BrokerMethods, ControllerMethods, type PartitionLeaderReport, type PartitionMembershipRequest, type PartitionMembershipResponse,
+} from '../metadata/controller-api.js';
 import { ControllerClient } from '../metadata/controller-client.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { type MetadataApplyResult, MetadataStateMachine } from '../metadata/state-machine.js';
@@ -347,6 +349,15 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       onOpened: onReplicaOpened,
       onClosed: onReplicaClosed,
     });
+    rpc.handle(BrokerMethods.partitionMembership, (_from, body) => {
+      const b = body as PartitionMembershipRequest;
+      if (!Array.isArray(b?.partitions)) throw new FlotillaError('INVALID_REQUEST', 'partitions is not a list');
+      const hosted = replicas.partitions();
+      return Promise.resolve(b.partitions.map((x) => {
+        const p = hosted.find((r) => r.topicId === x.topicId && r.partition === x.partition);
+        return p?.isLeader ? { term: p.leaderEpoch, voters: [...p.membership.voters], learners: [...p.membership.learners] } : null;
+      }) satisfies PartitionMembershipResponse);
+    });
     rpc.handle(BrokerMethods.transferLeader, async (_from, body) => {
       const b = body as { topicId: string; partition: number; to: number };
       const p = replicas.partitions().find((x) => x.topicId === b.topicId && x.partition === b.partition);
@@ -383,10 +394,11 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       nodeId: config.nodeId,
       metadata,
       controller: { call: (method, body) => controllerClient.call(method, body) },
+      peers: { call: (to, method, body, timeoutMs) => rpc.call(to, method, body, timeoutMs) },
       replicas,
       topicConfig: topicConfigSource,
       clock,
-      settings: { clusterId: config.clusterId, autoCreateTopics: config.autoCreateTopics, nodeConfig: nodeConfigEntries },
+      settings: { clusterId: config.clusterId, autoCreateTopics: config.autoCreateTopics, nodeConfig: nodeConfigEntries, logDir: join(config.dataDir, 'partitions') },
       metadataBarrier: () => metadataNode.readBarrier(),
       logger: lineLogger(logger, { component: 'broker' }),
       onCommitLatency: (ms) => metrics.raftCommitLatency.observe(ms / 1000),

@@ -155,6 +155,47 @@ export interface DescribeConfigsResult {
   readonly entries: readonly ConfigEntryView[];
 }
 
+/** OffsetForLeaderEpoch: where a leader epoch (Raft term) ends in the leader's log. */
+export interface EpochEndOffset {
+  /** The largest epoch <= the one asked for with records in the log (-1: undefined). */
+  readonly leaderEpoch: number;
+  /** The offset after that epoch's last record (-1: undefined). */
+  readonly endOffset: number;
+}
+
+/** ElectLeaders: elected, nothing to do (the preferred replica leads), or not possible now (why in `message`). */
+export interface ElectionResult {
+  readonly outcome: 'elected' | 'not-needed' | 'unavailable';
+  readonly message: string | null;
+}
+
+/** A partition whose Raft membership is not yet its assigned replica set. */
+export interface ReassignmentView {
+  readonly topic: string;
+  readonly partition: number;
+  /** The assigned replicas first (in order), then the members being removed. */
+  readonly replicas: readonly number[];
+  /** Assigned replicas that are not voters yet (learners catching up, or not added yet). */
+  readonly adding: readonly number[];
+  /** Members (voters or learners) that are no longer assigned. */
+  readonly removing: readonly number[];
+}
+
+/** One partition replica in this node's data directory. */
+export interface LogDirPartition {
+  readonly topic: string;
+  readonly partition: number;
+  /** Bytes of its segment files. */
+  readonly bytes: number;
+}
+export interface LogDirView {
+  readonly dir: string;
+  readonly partitions: readonly LogDirPartition[];
+  /** Of the directory's file system (statfs); -1 when unknown. */
+  readonly totalBytes: number;
+  readonly usableBytes: number;
+}
+
 export interface DeleteRecordsResult {
   readonly lowWatermark: number;
 }
@@ -208,6 +249,8 @@ export interface BrokerApi {
   fetch(spec: FetchRequestSpec): Promise<FetchPartitionResult[]>;
   listOffset(request: ListOffsetRequest): Promise<ListOffsetResult>;
   deleteRecords(topic: string, partition: number, offset: number, timeoutMs: number): Promise<DeleteRecordsResult>;
+  /** The end offset of `leaderEpoch` on the partition's leader; `currentLeaderEpoch` (-1: none) fences as fetch does. */
+  endOffsetForEpoch(topic: string, partition: number, leaderEpoch: number, currentLeaderEpoch: number): EpochEndOffset;
   /** A fresh producer id (epoch 0) for an idempotent producer without a transactional id. */
   initProducerId(): Promise<ProducerIdAndEpoch>;
   /** The producers of a partition this node leads (NOT_LEADER elsewhere). */
@@ -238,4 +281,22 @@ export interface BrokerApi {
    */
   syncMetadata(maxWaitMs?: number): Promise<void>;
   describeConfigs(resources: readonly { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null }[]): DescribeConfigsResult[];
+
+  /**
+   * Moves the partition's Raft leadership to its preferred replica (replicas[0]) by a Raft
+   * leadership transfer, and settles once the metadata shows it leading (TIMEOUT after
+   * `timeoutMs`). UNKNOWN_TOPIC for a partition that does not exist.
+   */
+  electPreferredLeader(topic: string, partition: number, timeoutMs: number): Promise<ElectionResult>;
+  /**
+   * Starts moving the partition to `replicas` (the controller records the assignment; the leader
+   * then changes the Raft membership one step at a time). `null` cancels a move in progress: the
+   * assignment becomes the current voters (see Broker.reassignPartition); settles false when no
+   * move was in progress.
+   */
+  reassignPartition(topic: string, partition: number, replicas: readonly number[] | null): Promise<boolean>;
+  /** The partitions (all when `filter` is null) whose Raft membership differs from their assignment, as their leaders see it. */
+  listReassignments(filter: readonly { topic: string; partitions: readonly number[] }[] | null, timeoutMs: number): Promise<ReassignmentView[]>;
+  /** This node's data directory and the partition replicas in it (all when `filter` is null). */
+  describeLogDirs(filter: readonly { topic: string; partitions: readonly number[] }[] | null): Promise<LogDirView>;
 }

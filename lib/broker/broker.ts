@@ -5,22 +5,27 @@
  * requests to the controller (the metadata leader), waiting until this node's own replica of the
  * metadata log shows the change so that the client's next Metadata request sees it.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import type { Clock } from '../base/clock.js';
 import { FlotillaError, isFlotillaError } from '../base/errors.js';
 import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
   CreateTopicsResponse, DecommissionRequest, DecommissionResponse, DeleteTopicsResponse, MetadataChangeResult,
 } from '../metadata/controller-api.js';
-import { type AllocateProducerIdsResponse, ControllerMethods, type VoterChangeRequest } from '../metadata/controller-api.js';
-import type { MetadataImage } from '../metadata/image.js';
+import {
+  type AllocateProducerIdsResponse, BrokerMethods, ControllerMethods, type PartitionMembershipRequest, type PartitionMembershipResponse,
+  type ReassignRequest, type TransferLeaderRequest, type VoterChangeRequest,
+} from '../metadata/controller-api.js';
+import type { MetadataImage, PartitionImage } from '../metadata/image.js';
 import { CLUSTER_DEFAULT_RESOURCE } from '../metadata/topic-config.js';
 import { BatchHeader } from '../records/batch.js';
 import type {
-  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult, FetchRequestSpec,
-  ListOffsetRequest, ListOffsetResult, PartitionView, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, ProducerView, QuorumDescription,
-  TopicView, TxnMarkerRequest,
+  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, ElectionResult, EpochEndOffset, FetchPartitionResult,
+  FetchRequestSpec, ListOffsetRequest, ListOffsetResult, LogDirPartition, LogDirView, PartitionView, ProduceRequestItem, ProduceResult,
+  ProducerIdAndEpoch, ProducerView, QuorumDescription, ReassignmentView, TopicView, TxnMarkerRequest,
 } from './api.js';
-import type { Partition } from './partition.js';
+import { Partition } from './partition.js';
 import { ProducerIds } from './producer-ids.js';
 import type { ReplicaManager } from './replica-manager.js';
 
@@ -34,6 +39,11 @@ export interface MetadataSource {
 /** Calls the controller (the metadata leader), retrying until it answers. */
 export interface ControllerCaller {
   call<T>(method: string, body: unknown): Promise<T>;
+}
+
+/** Calls another node (or this one) over the peer RPC (lib/cluster/rpc.ts). */
+export interface PeerCaller {
+  call<T>(to: number, method: string, body: unknown, timeoutMs: number): Promise<T>;
 }
 
 /** What the broker needs to know of topic configs (lib/metadata/topic-config.ts provides it). */
@@ -52,12 +62,16 @@ export interface BrokerSettings {
   readonly nodeConfig: readonly ConfigEntryView[];
   /** How long an admin call waits for this node's metadata to show its change. */
   readonly metadataWaitMs?: number;
+  /** The directory partition replicas live in (DescribeLogDirs); none: DescribeLogDirs lists nothing. */
+  readonly logDir?: string;
 }
 
 export interface BrokerOptions {
   readonly nodeId: number;
   readonly metadata: MetadataSource;
   readonly controller: ControllerCaller;
+  /** Other nodes (ElectLeaders and reassignment progress ask partition leaders); none: those answer unavailable. */
+  readonly peers?: PeerCaller;
   readonly replicas: ReplicaManager;
   readonly topicConfig: TopicConfigSource;
   readonly clock: Clock;
@@ -264,6 +278,10 @@ export class Broker implements BrokerApi {
     return { lowWatermark };
   }
 
+  endOffsetForEpoch(topic: string, partition: number, leaderEpoch: number, currentLeaderEpoch: number): EpochEndOffset {
+    return this.local(topic, partition).endOffsetForEpoch(leaderEpoch, currentLeaderEpoch);
+  }
+
   async initProducerId(): Promise<ProducerIdAndEpoch> {
     return { producerId: await this.producerIds.next(), producerEpoch: 0 };
   }
@@ -391,6 +409,145 @@ export class Broker implements BrokerApi {
     });
   }
 
+  // ---- partition admin: preferred leaders, reassignment, log dirs --------------------------------
+
+  async electPreferredLeader(topic: string, partition: number, timeoutMs: number): Promise<ElectionResult> {
+    const { image, t, p } = this.partitionImage(topic, partition);
+    const preferred = p.replicas[0];
+    if (preferred === undefined) return { outcome: 'unavailable', message: `${topic}-${partition} has no replicas` };
+    if (p.leaderId === preferred) return { outcome: 'not-needed', message: null };
+    if (image.brokers.get(preferred)?.fenced !== false) return { outcome: 'unavailable', message: `the preferred replica ${preferred} of ${topic}-${partition} is not alive` };
+    if (p.leaderId < 0) return { outcome: 'unavailable', message: `${topic}-${partition} has no leader right now` };
+    if (this.options.peers === undefined) return { outcome: 'unavailable', message: 'this node cannot reach the partition leaders' };
+    const deadline = this.options.clock.nowMs() + Math.max(1, timeoutMs);
+    try {
+      // The leader hands over with a Raft leadership transfer (TimeoutNow once the target caught up).
+      await this.options.peers.call(p.leaderId, BrokerMethods.transferLeader, { topicId: t.topicId, partition, to: preferred } satisfies TransferLeaderRequest, Math.max(1, timeoutMs));
+    } catch (err) {
+      const e = asFlotillaError(err);
+      if (e.code === 'TIMEOUT') throw e;
+      return { outcome: 'unavailable', message: `moving the leadership of ${topic}-${partition} from ${p.leaderId} to ${preferred} failed: ${e.message}` };
+    }
+    // Settled once the new leader reported itself and this node's metadata shows it.
+    while (this.image().topicsById.get(t.topicId)?.partitions[partition]?.leaderId !== preferred) {
+      if (this.options.clock.nowMs() >= deadline) throw new FlotillaError('TIMEOUT', `${preferred} leads ${topic}-${partition} but the metadata does not show it yet`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { outcome: 'elected', message: null };
+  }
+
+  /**
+   * Cancellation (`replicas` null) mid-move stops where the move stands: the assignment becomes
+   * the group's current voters (assigned ones first, so the preferred leader stays first when it is
+   * one). A learner still catching up is dropped; a voter not yet removed stays. Nothing committed
+   * can be lost: every voter holds the log. Kafka instead restores the original replica list; the
+   * image does not keep it, and going back would be a second move.
+   */
+  async reassignPartition(topic: string, partition: number, replicas: readonly number[] | null): Promise<boolean> {
+    const { p } = this.partitionImage(topic, partition);
+    let target: readonly number[];
+    if (replicas !== null) {
+      target = replicas;
+    } else {
+      const [m] = await this.memberships([p], 10_000);
+      if (m === undefined || m === null) throw new FlotillaError('LEADER_NOT_AVAILABLE', `the leader of ${topic}-${partition} did not say where its move stands`);
+      if (sameSet([...m.voters, ...m.learners], p.replicas)) return false;
+      target = [...p.replicas.filter((id) => m.voters.includes(id)), ...m.voters.filter((id) => !p.replicas.includes(id))];
+    }
+    await this.forward(ControllerMethods.reassign, { topic, partition, replicas: target } satisfies ReassignRequest);
+    return true;
+  }
+
+  async listReassignments(filter: readonly { topic: string; partitions: readonly number[] }[] | null, timeoutMs: number): Promise<ReassignmentView[]> {
+    const image = this.image();
+    const wanted: { topic: string; p: PartitionImage }[] = [];
+    if (filter === null) {
+      for (const t of image.topicsByName.values()) for (const p of t.partitions) wanted.push({ topic: t.name, p });
+    } else {
+      for (const f of filter) {
+        const t = image.topicsByName.get(f.topic);
+        for (const i of f.partitions) {
+          const p = t?.partitions[i];
+          if (t && p) wanted.push({ topic: t.name, p });
+        }
+      }
+    }
+    const ms = await this.memberships(wanted.map((w) => w.p), timeoutMs);
+    const out: ReassignmentView[] = [];
+    wanted.forEach(({ topic, p }, i) => {
+      const m = ms[i];
+      // A partition whose leader did not answer is left out: its state is not known.
+      if (!m) return;
+      const members = [...m.voters, ...m.learners];
+      if (sameSet(members, p.replicas)) return;
+      out.push({
+        topic,
+        partition: p.partition,
+        replicas: [...p.replicas, ...members.filter((id) => !p.replicas.includes(id))],
+        adding: p.replicas.filter((id) => !m.voters.includes(id)),
+        removing: members.filter((id) => !p.replicas.includes(id)),
+      });
+    });
+    return out;
+  }
+
+  async describeLogDirs(filter: readonly { topic: string; partitions: readonly number[] }[] | null): Promise<LogDirView> {
+    const dir = this.options.settings.logDir;
+    if (dir === undefined) return { dir: '', partitions: [], totalBytes: -1, usableBytes: -1 };
+    const wanted = filter === null ? null : new Set(filter.flatMap((f) => f.partitions.map((i) => `${f.topic}/${i}`)));
+    const partitions: LogDirPartition[] = [];
+    for (const r of this.replicas.partitions()) {
+      if (wanted !== null && !wanted.has(`${r.topic}/${r.partition}`)) continue;
+      const bytes = r instanceof Partition ? r.segmentLog.logBytes() : segmentBytesIn(r.dir);
+      partitions.push({ topic: r.topic, partition: r.partition, bytes });
+    }
+    partitions.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    let totalBytes = -1;
+    let usableBytes = -1;
+    try {
+      const fs = await statfs(dir);
+      totalBytes = fs.blocks * fs.bsize;
+      usableBytes = fs.bavail * fs.bsize;
+    } catch (err) {
+      this.log(`statfs ${dir} failed: ${errText(err)}`);
+    }
+    return { dir, partitions, totalBytes, usableBytes };
+  }
+
+  private partitionImage(topic: string, partition: number): { image: MetadataImage; t: { topicId: string }; p: PartitionImage } {
+    const image = this.image();
+    const t = image.topicsByName.get(topic);
+    const p = t?.partitions[partition];
+    if (!t || !p) throw new FlotillaError('UNKNOWN_TOPIC', `unknown topic-partition ${topic}-${partition}`);
+    return { image, t, p };
+  }
+
+  /**
+   * The Raft membership of each partition as its leader sees it; null where no node answered as
+   * its leader. Every live node is asked (one call each): the metadata's leader hint names the new
+   * preferred replica as soon as a move is recorded, before it leads, and the old replicas are no
+   * longer in the image. Two nodes that both think they lead (one deposed, not knowing yet): the
+   * higher term wins.
+   */
+  private async memberships(parts: readonly PartitionImage[], timeoutMs: number): Promise<PartitionMembershipResponse> {
+    const out: ({ term: number; voters: readonly number[]; learners: readonly number[] } | null)[] = parts.map(() => null);
+    const peers = this.options.peers;
+    if (peers === undefined || parts.length === 0) return out;
+    const body: PartitionMembershipRequest = { partitions: parts.map((p) => ({ topicId: p.topicId, partition: p.partition })) };
+    await Promise.all(this.image().unfencedBrokers().map(async (b) => {
+      try {
+        const res = await peers.call<PartitionMembershipResponse>(b.brokerId, BrokerMethods.partitionMembership, body, Math.max(1, timeoutMs));
+        parts.forEach((_p, i) => {
+          const m = res[i];
+          if (m && (out[i] === null || (out[i] as { term: number }).term < m.term)) out[i] = m;
+        });
+      } catch (err) {
+        this.log(`asking node ${b.brokerId} for partition memberships failed: ${errText(err)}`);
+      }
+    }));
+    return out;
+  }
+
   private async forward<T extends MetadataChangeResult>(method: string, body: unknown): Promise<T> {
     const result = await this.options.controller.call<T>(method, body);
     if (result.metadataIndex > 0) {
@@ -405,6 +562,19 @@ export class Broker implements BrokerApi {
 
   private log(line: string): void {
     this.options.logger?.(line);
+  }
+}
+
+function sameSet(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** Bytes of the segment files (*.log) in a replica's directory (replicas other than data partitions). */
+function segmentBytesIn(dir: string): number {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.log')).reduce((n, f) => n + statSync(`${dir}/${f}`).size, 0);
+  } catch {
+    return 0;
   }
 }
 

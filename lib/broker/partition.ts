@@ -708,6 +708,38 @@ export class Partition extends EventEmitter {
     await this.kv.batch([{ type: 'del', key: this.stateKey }], { sync: true });
     await this.store.destroy(this.dir);
   }
+
+  /**
+   * OffsetForLeaderEpoch, on the leader: where leader epoch (= Raft term) `epoch` ends in this log.
+   * Kafka's LeaderEpochFileCache.endOffsetFor, read off the Raft log's term runs:
+   * - the current term: the log end offset (entries not committed yet included, as Kafka does);
+   * - an older one: the largest term <= `epoch` with entries in the log, and the offset after its
+   *   last entry (= where the next term starts), found as offsetAfter(last index of term <= epoch):
+   *   right whether or not Raft's own entries take Kafka offsets;
+   * - older than every term left in the log (retention or DeleteRecords removed it): `epoch` with
+   *   the log start offset (Kafka's answer: the data is gone, start from the log start);
+   * - -1: undefined (-1, -1), as Kafka;
+   * - newer than the current term: UNKNOWN_LEADER_EPOCH. Only a newer leader can have written
+   *   such a term, so this node is a deposed leader that has not noticed yet; Kafka answers
+   *   undefined here ("should never be hit"), which makes a consumer reset its position, while
+   *   the retriable error sends it to the new leader.
+   * `currentLeaderEpoch` fences the client as every read does (FENCED_LEADER_EPOCH,
+   * UNKNOWN_LEADER_EPOCH); a follower answers NOT_LEADER.
+   */
+  endOffsetForEpoch(epoch: number, currentLeaderEpoch = -1): { leaderEpoch: number; endOffset: number } {
+    this.checkServing(currentLeaderEpoch);
+    const term = this.node.term;
+    if (epoch < 0) return { leaderEpoch: -1, endOffset: -1 };
+    if (epoch === term) return { leaderEpoch: term, endOffset: this.log.nextOffset() };
+    if (epoch > term) throw new FlotillaError('UNKNOWN_LEADER_EPOCH', `leader epoch ${epoch} is newer than ${term}, the term of this leader`);
+    const last = this.log.lastIndexOfTermAtMost(epoch);
+    const start = this.logStartOffset();
+    if (last < this.log.firstIndex()) return { leaderEpoch: epoch, endOffset: start };
+    const endOffset = this.log.offsetAfter(last);
+    // Every record of that term lies below the log start: it is gone, as in Kafka's trimmed cache.
+    if (endOffset <= start) return { leaderEpoch: epoch, endOffset: start };
+    return { leaderEpoch: this.log.term(last), endOffset };
+  }
 }
 
 /** The proposer's answer from an applied entry: its offset, or the refusal as an error. */

@@ -7,6 +7,8 @@
  *   produce          stdin lines -> records
  *   consume          records -> stdout
  *   groups ...       list, describe, reset-offsets, delete consumer groups
+ *   partitions ...   reassign (with progress), elect-leaders
+ *   log-dirs         each node's data directory and the bytes of its replicas
  *   producers        idempotent and transactional producers of each partition
  *   transactions ... list, describe, abort transactional ids
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage or settings (see output.ts).
@@ -17,6 +19,7 @@ import { registerClusterCommands, registerTopicCommands } from './admin.js';
 import { registerConsume } from './consume.js';
 import { registerGroupCommands } from './groups.js';
 import { registerLocal } from './local.js';
+import { registerPartitionCommands } from './partitions.js';
 import { ExitCode } from './output.js';
 import { registerProduce } from './produce.js';
 import { registerStart } from './start.js';
@@ -41,6 +44,7 @@ export function buildProgram(): Command {
   registerProduce(program);
   registerConsume(program);
   registerGroupCommands(program);
+  registerPartitionCommands(program);
   registerTransactionCommands(program);
   return program;
 }

@@ -21,17 +21,22 @@ import { addOffsetsToTxnApi } from './add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from './add-partitions-to-txn.js';
 import { addRaftVoterApi } from './add-raft-voter.js';
 import { alterConfigsApi } from './alter-configs.js';
+import { alterPartitionReassignmentsApi } from './alter-partition-reassignments.js';
 import { incrementalAlterConfigsApi } from './incremental-alter-configs.js';
 import { createPartitionsApi } from './create-partitions.js';
 import { createTopicsApi } from './create-topics.js';
 import { deleteGroupsApi } from './delete-groups.js';
 import { deleteRecordsApi } from './delete-records.js';
 import { deleteTopicsApi } from './delete-topics.js';
+import { describeClusterApi } from './describe-cluster.js';
 import { describeConfigsApi } from './describe-configs.js';
 import { describeGroupsApi } from './describe-groups.js';
 import { describeProducersApi } from './describe-producers.js';
 import { describeQuorumApi } from './describe-quorum.js';
 import { describeTransactionsApi } from './describe-transactions.js';
+import { describeLogDirsApi } from './describe-log-dirs.js';
+import { describeTopicPartitionsApi } from './describe-topic-partitions.js';
+import { electLeadersApi } from './elect-leaders.js';
 import { endTxnApi } from './end-txn.js';
 import { errorCode } from './errors.js';
 import { fetchApi } from './fetch.js';
@@ -53,10 +58,12 @@ import { leaveGroupApi } from './leave-group.js';
 import { listGroupsApi } from './list-groups.js';
 import { listOffsetsApi } from './list-offsets.js';
 import { listTransactionsApi } from './list-transactions.js';
+import { listPartitionReassignmentsApi } from './list-partition-reassignments.js';
 import { metadataApi } from './metadata.js';
 import { offsetCommitApi } from './offset-commit.js';
 import { offsetDeleteApi } from './offset-delete.js';
 import { offsetFetchApi } from './offset-fetch.js';
+import { offsetForLeaderEpochApi } from './offset-for-leader-epoch.js';
 import { Reader, Writer } from './primitives.js';
 import { produceApi } from './produce.js';
 import { removeRaftVoterApi } from './remove-raft-voter.js';
@@ -116,6 +123,13 @@ const apiList: readonly AnyApi[] = [
   listTransactionsApi,
   addRaftVoterApi,
   removeRaftVoterApi,
+  offsetForLeaderEpochApi,
+  describeClusterApi,
+  describeLogDirsApi,
+  electLeadersApi,
+  alterPartitionReassignmentsApi,
+  listPartitionReassignmentsApi,
+  describeTopicPartitionsApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

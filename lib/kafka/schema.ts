@@ -228,8 +228,15 @@ function decodeValue(type: TypeDef<unknown>, r: Reader, ctx: Ctx, nullable: bool
       if (a === null && !nullable) throw new FlotillaError('CORRUPT', `${path}: null in a non-nullable array`);
       return a;
     }
-    case 'struct':
+    case 'struct': {
+      // A nullable struct (Kafka's generator): an int8 marker first, -1 null, 1 present.
+      if (nullable) {
+        const marker = r.int8();
+        if (marker === -1) return null;
+        if (marker !== 1) throw new FlotillaError('CORRUPT', `${path}: nullable struct marker ${marker}`);
+      }
       return decodeStruct(type.fields ?? [], r, ctx, path);
+    }
   }
 }
 
@@ -294,7 +301,7 @@ export function encodeMessage<T>(schema: MessageSchema<T>, value: T, w: Writer, 
 function encodeValue(type: TypeDef<unknown>, v: unknown, w: Writer, ctx: Ctx, nullable: boolean, path: string): void {
   if (v === null) {
     assert(nullable, () => `${path}: null in a non-nullable field at version ${ctx.version}`);
-    assert(type.kind === 'string' || type.kind === 'bytes' || type.kind === 'records' || type.kind === 'array',
+    assert(type.kind === 'string' || type.kind === 'bytes' || type.kind === 'records' || type.kind === 'array' || type.kind === 'struct',
       () => `${path}: a ${type.kind} cannot be null`);
   }
   switch (type.kind) {
@@ -331,6 +338,10 @@ function encodeValue(type: TypeDef<unknown>, v: unknown, w: Writer, ctx: Ctx, nu
       return;
     }
     case 'struct':
+      if (nullable) {
+        w.int8(v === null ? -1 : 1);
+        if (v === null) return;
+      }
       assert(v !== null && typeof v === 'object', () => `${path}: not an object`);
       encodeStruct(type.fields ?? [], v as Record<string, unknown>, w, ctx, path);
       return;

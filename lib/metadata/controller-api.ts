@@ -36,7 +36,15 @@ export const ControllerMethods = {
  */
 export const BrokerMethods = {
   transferLeader: 'broker.transferLeader',
+  /** Any node asks partition leaders for their Raft membership (body PartitionMembershipRequest). */
+  partitionMembership: 'broker.partitionMembership',
 } as const;
+
+export interface PartitionMembershipRequest {
+  readonly partitions: readonly { readonly topicId: string; readonly partition: number }[];
+}
+/** One partition's Raft membership as its leader sees it (with its term); null where this node does not lead it. */
+export type PartitionMembershipResponse = readonly ({ readonly term: number; readonly voters: readonly number[]; readonly learners: readonly number[] } | null)[];
 
 export interface TransferLeaderRequest {
   readonly topicId: string;

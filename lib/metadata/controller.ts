@@ -763,7 +763,11 @@ export class Controller {
         for (const r of batch) {
           const p = image.topicsById.get(r.topicId)?.partitions[r.partition];
           if (p === undefined) continue; // the topic was deleted meanwhile
-          if (r.leaderEpoch <= p.leaderEpoch) continue; // not newer than what the image holds
+          // Not newer than what the image holds. The same term is news only where the image lost
+          // its leader: a reassignment that dropped the leader keeps the term with no leader, and
+          // one that puts it back (a cancelled move) must take its report again — Raft has one
+          // leader per term, so a report of that term names it.
+          if (r.leaderEpoch < p.leaderEpoch || (r.leaderEpoch === p.leaderEpoch && p.leaderId !== -1)) continue;
           if (r.leaderId !== -1 && !p.replicas.includes(r.leaderId)) continue; // a replica that was moved away
           records.push({ type: 'PartitionLeader', topicId: r.topicId, partition: r.partition, leaderId: r.leaderId, leaderEpoch: r.leaderEpoch });
         }

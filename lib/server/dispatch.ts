@@ -32,7 +32,10 @@ import { createPartitionsHandler } from './handlers/create-partitions.js';
 import { createTopicsHandler } from './handlers/create-topics.js';
 import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
+import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
+import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
+import { describeTopicPartitionsHandler } from './handlers/describe-topic-partitions.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { findCoordinatorHandler } from './handlers/find-coordinator.js';
@@ -42,6 +45,8 @@ import {
 } from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
+import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
+import { alterPartitionReassignmentsHandler, electLeadersHandler, listPartitionReassignmentsHandler } from './handlers/partition-admin.js';
 import { produceHandler } from './handlers/produce.js';
 import { describeProducersHandler } from './handlers/describe-producers.js';
 import { describeQuorumHandler } from './handlers/describe-quorum.js';
@@ -88,6 +93,13 @@ const handlerList: readonly AnyHandler[] = [
   listTransactionsHandler,
   addRaftVoterHandler,
   removeRaftVoterHandler,
+  offsetForLeaderEpochHandler,
+  describeClusterHandler,
+  describeLogDirsHandler,
+  electLeadersHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
+  describeTopicPartitionsHandler,
 ];
 
 /** The API keys served (and advertised). */

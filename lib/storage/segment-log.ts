@@ -1229,6 +1229,23 @@ export class SegmentLogStore implements LogStore {
     seg.dirty = true;
     return { file: this.path(seg, SEGMENT_SUFFIX), position: pos, bytesCut: size - pos, reason: cut.reason, message: cut.message };
   }
+
+  // ---- leader epochs (OffsetForLeaderEpoch) ----------------------------------------------------
+
+  /**
+   * The last entry whose term is at most `term`, or `firstIndex() - 1` when every entry in the log
+   * has a larger term. Terms never decrease along the log, so this is the entry before the first
+   * term run above `term`: a binary search over the segments' term runs, no batch is read.
+   */
+  lastIndexOfTermAtMost(term: number): number {
+    this.checkUsable();
+    // Only the active (last) segment can be empty: it counts as above every term.
+    const maxTerm = (s: Segment): number => s.terms.at(-1)?.term ?? Number.POSITIVE_INFINITY;
+    const seg = this.segments[firstBy(this.segments, (s) => maxTerm(s) > term)];
+    if (seg === undefined) return this.lastIndex();
+    const run = seg.terms[firstBy(seg.terms, (t) => t.term > term)];
+    return run === undefined ? seg.base - 1 : run.index - 1;
+  }
 }
 
 /** Writes `buffers` (`bytes` in all) at `position`, with positioned writevs until all is written. */

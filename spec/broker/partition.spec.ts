@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isFlotillaError } from '../../lib/base/errors.js';
 import { Partition, partitionGroupId } from '../../lib/broker/partition.js';
-import { Attributes, BatchHeader } from '../../lib/records/batch.js';
+import { Attributes, BatchHeader, batchSizeAt } from '../../lib/records/batch.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import { keySegment } from '../../lib/storage/kv.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
@@ -257,6 +257,101 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     // LogAppendTime: the broker stamped the batches and fixed their CRC (parse checked it).
     const raw = leader().read(produced[0]!, 1).records!;
     expect(new BatchHeader(raw).maxTimestamp).to.be.closeTo(Date.now(), 60_000);
+  });
+
+  /** The end offset of every term, read off the batches themselves (an oracle independent of the term runs). */
+  function termEnds(p: Partition): Map<number, number> {
+    const ends = new Map<number, number>();
+    const records = p.read(p.logStartOffset(), 1 << 22).records!;
+    for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
+      const h = new BatchHeader(records.subarray(pos));
+      ends.set(h.partitionLeaderEpoch, h.lastOffset + 1);
+    }
+    return ends;
+  }
+
+  it('OffsetForLeaderEpoch: after two leader changes every earlier term ends exactly where the next began; the current term at the log end', async () => {
+    const terms: number[] = [];
+    const endsBefore: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const l = leader();
+      terms.push(l.leaderEpoch);
+      for (let i = 0; i < 3 + round; i++) await produce(l, batchOf(1 + i, `e${round}-${i}`));
+      endsBefore.push(l.logEndOffset());
+      if (round === 2) break;
+      const next = ids.find((id) => id !== l.node.nodeId)!;
+      await l.node.transferLeadership(next);
+      await until(() => parts.get(next)!.serving);
+    }
+    const l = leader();
+    const oracle = termEnds(l);
+    expect(terms[1]).to.be.greaterThan(terms[0]!);
+    expect(terms[2]).to.be.greaterThan(terms[1]!);
+    // Earlier terms: the offset after their last batch, which is where the next term's no-op begins.
+    for (const t of terms.slice(0, 2)) {
+      const want = oracle.get(t)!;
+      expect(want).to.equal(endsBefore[terms.indexOf(t)]);
+      expect(l.endOffsetForEpoch(t)).to.deep.equal({ leaderEpoch: t, endOffset: want });
+      expect(l.endOffsetForEpoch(t, l.leaderEpoch)).to.deep.equal({ leaderEpoch: t, endOffset: want });
+    }
+    // A term between two with entries (none here unless elections skipped one): the largest term below it with entries.
+    for (let e = terms[0]!; e < terms[2]!; e++) {
+      const floor = Math.max(...[...oracle.keys()].filter((t) => t <= e));
+      expect(l.endOffsetForEpoch(e)).to.deep.equal({ leaderEpoch: floor, endOffset: oracle.get(floor) });
+    }
+    // The current term: the log end offset.
+    expect(l.endOffsetForEpoch(terms[2]!)).to.deep.equal({ leaderEpoch: terms[2], endOffset: l.logEndOffset() });
+    // Below every term in the log (the first entry has term >= 1): the requested epoch with the log start.
+    expect(l.endOffsetForEpoch(0)).to.deep.equal({ leaderEpoch: 0, endOffset: 0 });
+    expect(l.endOffsetForEpoch(-1)).to.deep.equal({ leaderEpoch: -1, endOffset: -1 });
+    // Fencing and leadership, as every read.
+    expect(() => l.endOffsetForEpoch(terms[0]!, l.leaderEpoch - 1)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'FENCED_LEADER_EPOCH'));
+    expect(() => l.endOffsetForEpoch(terms[0]!, l.leaderEpoch + 1)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'UNKNOWN_LEADER_EPOCH'));
+    expect(() => l.endOffsetForEpoch(l.leaderEpoch + 1)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'UNKNOWN_LEADER_EPOCH'));
+    const follower = [...parts.values()].find((p) => p !== l)!;
+    expect(() => follower.endOffsetForEpoch(terms[0]!)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'NOT_LEADER'));
+    // After DeleteRecords past the first term's records: that term is gone, the log start answers.
+    await l.deleteRecords(endsBefore[0]! + 1, 5000);
+    expect(l.endOffsetForEpoch(terms[0]!)).to.deep.equal({ leaderEpoch: terms[0], endOffset: l.logStartOffset() });
+    expect(l.endOffsetForEpoch(terms[1]!)).to.deep.equal({ leaderEpoch: terms[1], endOffset: endsBefore[1] });
+    // The same answers from the term runs of sealed segments (after a restart, from the .index files).
+    await closeAll();
+    for (const id of ids) await open(id);
+    await until(() => [...parts.values()].some((p) => p.serving));
+    const again = leader();
+    expect(again.endOffsetForEpoch(terms[1]!)).to.deep.equal({ leaderEpoch: terms[1], endOffset: endsBefore[1] });
+    const ends = termEnds(again);
+    expect(again.endOffsetForEpoch(terms[2]!)).to.deep.equal({ leaderEpoch: terms[2], endOffset: ends.get(terms[2]!) });
+  });
+
+  it('OffsetForLeaderEpoch: a position past the end of a truncated term is detected (end offset below it)', async () => {
+    const old = leader();
+    for (let i = 0; i < 3; i++) await produce(old, batchOf(2, `c${i}`));
+    await until(() => old.highWatermark() === old.logEndOffset());
+    const committedEnd = old.logEndOffset();
+    const term = old.leaderEpoch;
+    // Cut the leader off; acks=1 appends land in its log only, and the client that got their
+    // offsets holds a position past anything committed.
+    net.down.add(old.node.nodeId);
+    let position = 0;
+    for (let i = 0; i < 2; i++) {
+      const base = await old.produce({ batch: batchOf(3, `lost${i}`), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000, ack: 'appended' });
+      position = base + 3;
+    }
+    expect(position).to.be.greaterThan(committedEnd);
+    await until(() => [...parts.values()].some((p) => p !== old && p.serving));
+    const now = [...parts.values()].find((p) => p !== old && p.serving)!;
+    net.down.delete(old.node.nodeId);
+    await until(() => !old.isLeader);
+    expect(now.leaderEpoch).to.be.greaterThan(term);
+    // The new leader's answer for the old term: its committed end, below the client's position.
+    const r = now.endOffsetForEpoch(term, now.leaderEpoch);
+    expect(r).to.deep.equal({ leaderEpoch: term, endOffset: committedEnd });
+    expect(r.endOffset).to.be.lessThan(position);
+    // The old leader drops its tail and then agrees.
+    await until(() => old.logEndOffset() === now.logEndOffset() && old.appliedIndex === now.appliedIndex);
+    const back = termEnds(old);
+    expect(back.get(term)).to.equal(committedEnd);
   });
 });
 

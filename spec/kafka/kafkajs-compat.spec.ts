@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { apiVersionsApi } from '../../lib/kafka/api-versions.js';
 import { apiVersionsBody, encodeResponseFrame, parseRequest } from '../../lib/kafka/apis.js';
 import { createTopicsApi } from '../../lib/kafka/create-topics.js';
+import { alterPartitionReassignmentsApi } from '../../lib/kafka/alter-partition-reassignments.js';
+import { listPartitionReassignmentsApi } from '../../lib/kafka/list-partition-reassignments.js';
 import { alterConfigsApi } from '../../lib/kafka/alter-configs.js';
 import { createPartitionsApi } from '../../lib/kafka/create-partitions.js';
 import { deleteRecordsApi } from '../../lib/kafka/delete-records.js';
@@ -271,5 +273,24 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
     });
     const ocRes = await toKafkaJs('offsetCommit', offsetCommitApi, 0, { throttleTimeMs: 0, topics: [{ name: 't', partitions: [{ partitionIndex: 1, errorCode: 0 }] }] });
     expect(ocRes.responses).to.deep.equal([{ topic: 't', partitions: [{ partition: 1, errorCode: 0 }] }]);
+  });
+
+  it('AlterPartitionReassignments v0 and ListPartitionReassignments v0 (flexible): KafkaJS requests parse, our answers decode', async () => {
+    const alter = await fromKafkaJs('alterPartitionReassignments', 0, { topics: [{ topic: 't', partitionAssignment: [{ partition: 1, replicas: [2, 3, 4] }] }], timeout: 7000 });
+    expect(alter.body).to.deep.equal({ timeoutMs: 7000, topics: [{ name: 't', partitions: [{ partitionIndex: 1, replicas: [2, 3, 4] }] }] });
+    const alterRes = await toKafkaJs('alterPartitionReassignments', alterPartitionReassignmentsApi, 0, {
+      throttleTimeMs: 0, errorCode: 0, errorMessage: null,
+      responses: [{ name: 't', partitions: [{ partitionIndex: 1, errorCode: 0, errorMessage: null }] }],
+    });
+    expect(alterRes.responses).to.deep.equal([{ topic: 't', partitions: [{ partition: 1, errorCode: 0 }] }]);
+    const listAll = await fromKafkaJs('listPartitionReassignments', 0, { topics: null, timeout: 5000 });
+    expect(listAll.body).to.deep.equal({ timeoutMs: 5000, topics: null });
+    const list = await fromKafkaJs('listPartitionReassignments', 0, { topics: [{ topic: 't', partitions: [0, 1] }], timeout: 5000 });
+    expect(list.body).to.deep.equal({ timeoutMs: 5000, topics: [{ name: 't', partitionIndexes: [0, 1] }] });
+    const listRes = await toKafkaJs('listPartitionReassignments', listPartitionReassignmentsApi, 0, {
+      throttleTimeMs: 0, errorCode: 0, errorMessage: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 1, replicas: [2, 3, 4, 1], addingReplicas: [3, 4], removingReplicas: [1] }] }],
+    });
+    expect(listRes.topics).to.deep.equal([{ name: 't', partitions: [{ partition: 1, replicas: [2, 3, 4, 1], addingReplicas: [3, 4], removingReplicas: [1] }] }]);
   });
 });

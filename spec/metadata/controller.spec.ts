@@ -244,6 +244,15 @@ describe('metadata/controller (3 controllers + 1 observer over a memory network)
     const newReplicas = [moveTo[0]!, p0.replicas[1]!, p0.replicas[2]!];
     await c.call(ControllerMethods.reassign, { topic: 't', partition: 0, replicas: newReplicas }, { waitForMetadata: true });
     expect(q.node(2).sm.image().topicsById.get(topicId)!.partitions[0]!.replicas).to.deep.equal(newReplicas);
+    // A move that drops the leader leaves the term without one; moving back, the same term's report is taken again.
+    const dropLeader = [moveTo[0]!, p0.replicas[0]!, p0.replicas[2]!];
+    await c.call(ControllerMethods.reassign, { topic: 't', partition: 0, replicas: dropLeader }, { waitForMetadata: true });
+    expect(q.node(2).sm.image().topicsById.get(topicId)!.partitions[0]).to.include({ leaderId: -1, leaderEpoch: 5 });
+    await c.call(ControllerMethods.reassign, { topic: 't', partition: 0, replicas: newReplicas }, { waitForMetadata: true });
+    const again = await c.call<MetadataChangeResult>(ControllerMethods.partitionLeader, { reports });
+    expect(again.metadataIndex).to.be.greaterThan(0);
+    expect(leader.sm.image().topicsById.get(topicId)!.partitions[0]).to.include({ leaderId: p0.replicas[1], leaderEpoch: 5 });
+    expect((await c.call<MetadataChangeResult>(ControllerMethods.partitionLeader, { reports })).metadataIndex).to.equal(0);
     const badReassign = await rejection(c.call(ControllerMethods.reassign, { topic: 't', partition: 0, replicas: [1, 1] }));
     expect(isFlotillaError(badReassign, 'INVALID_REQUEST')).to.equal(true);
 

@@ -7,11 +7,18 @@ import type { ApiDefinition } from '../../lib/kafka/api.js';
 import { createPartitionsApi } from '../../lib/kafka/create-partitions.js';
 import { createTopicsApi } from '../../lib/kafka/create-topics.js';
 import { deleteRecordsApi } from '../../lib/kafka/delete-records.js';
+import { alterPartitionReassignmentsApi } from '../../lib/kafka/alter-partition-reassignments.js';
+import { describeClusterApi } from '../../lib/kafka/describe-cluster.js';
+import { describeLogDirsApi } from '../../lib/kafka/describe-log-dirs.js';
+import { describeTopicPartitionsApi } from '../../lib/kafka/describe-topic-partitions.js';
+import { electLeadersApi } from '../../lib/kafka/elect-leaders.js';
+import { listPartitionReassignmentsApi } from '../../lib/kafka/list-partition-reassignments.js';
 import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
 import { listOffsetsApi } from '../../lib/kafka/list-offsets.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
 import { ZERO_UUID } from '../../lib/kafka/primitives.js';
+import { offsetForLeaderEpochApi } from '../../lib/kafka/offset-for-leader-epoch.js';
 import { produceApi } from '../../lib/kafka/produce.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import { processFrame } from '../../lib/server/dispatch.js';
@@ -346,6 +353,144 @@ describe('server handlers', () => {
       const r = await call(broker, createTopicsApi, 4, { topics: [topic('t'), topic('z', 0), topic('y', 1, 3)], timeoutMs: 1000, validateOnly: false });
       expect(r.topics.map((t) => [t.name, t.errorCode])).to.deep.equal([['t', 36], ['z', 37], ['y', 38]]);
       expect(r.topics[0]!.errorMessage).to.equal('topic t already exists');
+    });
+  });
+
+  describe('OffsetForLeaderEpoch', () => {
+    const req = (leaderEpoch: number, currentLeaderEpoch = -1) => ({
+      replicaId: -1,
+      topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }, { topic: 'nope', partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }],
+    });
+
+    it('answers each version with the end offset of the epoch, per partition errors mapped', async () => {
+      await call(broker, produceApi, 7, { transactionalId: null, acks: -1, timeoutMs: 100, topics: [{ name: 't', partitions: [{ partitionIndex: 0, records: encodeBatch({ records: [{ value: Buffer.from('a') }, { value: Buffer.from('b') }] }) }] }] });
+      for (let v = 0; v <= 4; v++) {
+        const r = await call(broker, offsetForLeaderEpochApi, v, req(0));
+        expect(r.topics.map((t) => t.partitions.map((p) => [p.errorCode, p.leaderEpoch, p.endOffset]))).to.deep.equal([
+          [[0, v >= 1 ? 0 : -1, 2]],
+          [[3, -1, -1]],
+        ]);
+      }
+      // Fencing (v2+ carries currentLeaderEpoch): newer than the leader's: UNKNOWN_LEADER_EPOCH (75).
+      expect((await call(broker, offsetForLeaderEpochApi, 3, req(0, 1))).topics[0]!.partitions[0]!.errorCode).to.equal(75);
+      expect((await call(broker, offsetForLeaderEpochApi, 3, req(-1))).topics[0]!.partitions[0]).to.deep.equal({ errorCode: 0, partition: 0, leaderEpoch: -1, endOffset: -1 });
+    });
+
+    it('maps the broker\'s refusals: FENCED_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER', async () => {
+      broker.endOffsetForEpoch = () => { throw new FlotillaError('FENCED_LEADER_EPOCH', 'old'); };
+      expect((await call(broker, offsetForLeaderEpochApi, 4, req(0, 0))).topics[0]!.partitions[0]!.errorCode).to.equal(74);
+      broker.endOffsetForEpoch = () => { throw new FlotillaError('NOT_LEADER', 'leader is node 2', { leaderId: 2 }); };
+      expect((await call(broker, offsetForLeaderEpochApi, 4, req(0))).topics[0]!.partitions[0]!.errorCode).to.equal(6);
+    });
+  });
+
+  describe('DescribeCluster', () => {
+    it('cluster id, controller and brokers from cluster(); controllers endpoint type refused', async () => {
+      for (const v of [0, 1]) {
+        const r = await call(broker, describeClusterApi, v, { includeClusterAuthorizedOperations: false, endpointType: 1 });
+        expect(r).to.deep.include({ errorCode: 0, errorMessage: null, clusterId: 'memory-cluster', controllerId: 1, clusterAuthorizedOperations: -2147483648 });
+        expect(r.brokers).to.deep.equal([{ brokerId: 1, host: '127.0.0.1', port: 9092, rack: null }]);
+      }
+      const c = await call(broker, describeClusterApi, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 });
+      expect(c.errorCode).to.equal(115);
+      expect(c.endpointType).to.equal(2);
+      expect(c.brokers).to.deep.equal([]);
+    });
+  });
+
+  describe('ElectLeaders', () => {
+    it('preferred: ELECTION_NOT_NEEDED where the preferred replica leads, elected, unavailable, unknown; null asks only the partitions that need it', async () => {
+      const r = await call(broker, electLeadersApi, 1, { electionType: 0, topicPartitions: [{ topic: 't', partitions: [0, 9] }], timeoutMs: 1000 });
+      expect(r.errorCode).to.equal(0);
+      expect(r.replicaElectionResults).to.deep.equal([{ topic: 't', partitionResult: [
+        { partitionId: 0, errorCode: 84, errorMessage: null },
+        { partitionId: 9, errorCode: 3, errorMessage: 't-9 is not known' },
+      ] }]);
+      broker.electPreferredLeader = async (_topic, partition) => (partition === 0 ? { outcome: 'elected', message: null } : { outcome: 'unavailable', message: 'the preferred replica 2 of t-1 is not alive' });
+      for (const v of [0, 2]) {
+        const e = await call(broker, electLeadersApi, v, { electionType: 0, topicPartitions: [{ topic: 't', partitions: [0, 1] }], timeoutMs: 1000 });
+        expect(e.replicaElectionResults[0]!.partitionResult.map((p) => [p.partitionId, p.errorCode])).to.deep.equal([[0, 0], [1, 80]]);
+      }
+      // null: every partition not led by its preferred replica (here: none).
+      expect((await call(broker, electLeadersApi, 2, { electionType: 0, topicPartitions: null, timeoutMs: 1000 })).replicaElectionResults).to.deep.equal([]);
+      broker.electPreferredLeader = async () => { throw new FlotillaError('TIMEOUT', 'slow'); };
+      expect((await call(broker, electLeadersApi, 2, { electionType: 0, topicPartitions: [{ topic: 't', partitions: [0] }], timeoutMs: 1 })).replicaElectionResults[0]!.partitionResult[0]!.errorCode).to.equal(7);
+    });
+
+    it('unclean: no such election under Raft — ELECTION_NOT_NEEDED with a leader, ELIGIBLE_LEADERS_NOT_AVAILABLE without', async () => {
+      const orig = broker.topics.bind(broker);
+      broker.topics = (names) => orig(names).map((t) => ({ ...t, partitions: t.partitions.map((p) => (p.partition === 1 ? { ...p, leaderId: -1, leaderEpoch: -1 } : p)) }));
+      const r = await call(broker, electLeadersApi, 2, { electionType: 1, topicPartitions: [{ topic: 't', partitions: [0, 1] }], timeoutMs: 1000 });
+      expect(r.replicaElectionResults[0]!.partitionResult.map((p) => [p.partitionId, p.errorCode])).to.deep.equal([[0, 84], [1, 83]]);
+      expect(r.replicaElectionResults[0]!.partitionResult[1]!.errorMessage).to.match(/unclean election .* does not exist/);
+    });
+  });
+
+  describe('AlterPartitionReassignments / ListPartitionReassignments', () => {
+    it('starts a move, refuses bad lists (INVALID_REPLICA_ASSIGNMENT), cancels nothing (NO_REASSIGNMENT_IN_PROGRESS), lists moves', async () => {
+      const r = await call(broker, alterPartitionReassignmentsApi, 0, { timeoutMs: 1000, topics: [{ name: 't', partitions: [
+        { partitionIndex: 0, replicas: [1] }, { partitionIndex: 1, replicas: [1, 1] }, { partitionIndex: 1, replicas: [7] }, { partitionIndex: 1, replicas: null },
+      ] }, { name: 'nope', partitions: [{ partitionIndex: 0, replicas: [1] }] }] });
+      expect(r.responses.map((t) => [t.name, t.partitions.map((p) => p.errorCode)])).to.deep.equal([['t', [0, 39, 39, 85]], ['nope', [3]]]);
+      expect(r.responses[0]!.partitions[2]!.errorMessage).to.equal('replicas [7]: only node 1 exists');
+      expect(broker.calls).to.include('reassign t-0 [1]');
+      expect((await call(broker, listPartitionReassignmentsApi, 0, { timeoutMs: 1000, topics: null })).topics).to.deep.equal([]);
+      broker.listReassignments = async () => [{ topic: 't', partition: 1, replicas: [2, 3, 1], adding: [2, 3], removing: [1] }];
+      const l = await call(broker, listPartitionReassignmentsApi, 0, { timeoutMs: 1000, topics: [{ name: 't', partitionIndexes: [1] }] });
+      expect(l.topics).to.deep.equal([{ name: 't', partitions: [{ partitionIndex: 1, replicas: [2, 3, 1], addingReplicas: [2, 3], removingReplicas: [1] }] }]);
+    });
+  });
+
+  describe('DescribeLogDirs', () => {
+    it('one directory with each replica\'s bytes; v4 adds the volume\'s total and usable bytes', async () => {
+      await call(broker, produceApi, 7, { transactionalId: null, acks: -1, timeoutMs: 100, topics: [{ name: 't', partitions: [{ partitionIndex: 1, records: encodeBatch({ records: [{ value: Buffer.from('abc') }] }) }] }] });
+      for (const v of [0, 2, 3, 4]) {
+        const r = await call(broker, describeLogDirsApi, v, { topics: null });
+        expect(r.results).to.have.length(1);
+        const d = r.results[0]!;
+        expect(d.logDir).to.equal('/memory');
+        expect(d.topics).to.deep.equal([{ name: 't', partitions: [
+          { partitionIndex: 0, partitionSize: 0, offsetLag: 0, isFutureKey: false },
+          { partitionIndex: 1, partitionSize: broker.batchesOf('t', 1).reduce((n, b) => n + b.length, 0), offsetLag: 0, isFutureKey: false },
+        ] }]);
+        expect([d.totalBytes, d.usableBytes]).to.deep.equal(v >= 4 ? [1 << 30, 1 << 29] : [-1, -1]);
+      }
+      const one = await call(broker, describeLogDirsApi, 4, { topics: [{ topic: 't', partitions: [1] }] });
+      expect(one.results[0]!.topics[0]!.partitions.map((p) => p.partitionIndex)).to.deep.equal([1]);
+    });
+  });
+
+  describe('DescribeTopicPartitions', () => {
+    const ask = (names: string[], limit: number, cursor: { topicName: string; partitionIndex: number } | null) =>
+      call(broker, describeTopicPartitionsApi, 0, { topics: names.map((name) => ({ name })), responsePartitionLimit: limit, cursor });
+    const flat = (r: Awaited<ReturnType<typeof ask>>) => r.topics.flatMap((t) => (t.partitions.length === 0 ? [`${t.name}:${t.errorCode}`] : t.partitions.map((p) => `${t.name}-${p.partitionIndex}`)));
+
+    it('pages through every topic with the cursor, limit partitions at a time, in name order', async () => {
+      broker.addTopic('b', 3);
+      broker.addTopic('a', 1);
+      const seen: string[] = [];
+      let cursor: { topicName: string; partitionIndex: number } | null = null;
+      for (let pages = 0; pages < 10; pages++) {
+        const r = await ask([], 2, cursor);
+        seen.push(...flat(r));
+        cursor = r.nextCursor;
+        if (cursor === null) break;
+      }
+      expect(seen).to.deep.equal(['a-0', 'b-0', 'b-1', 'b-2', 't-0', 't-1']);
+      const first = await ask([], 2, null);
+      expect(first.nextCursor).to.deep.equal({ topicName: 'b', partitionIndex: 1 });
+      const p = first.topics[0]!.partitions[0]!;
+      expect(p).to.deep.equal({ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1], eligibleLeaderReplicas: null, lastKnownElr: null, offlineReplicas: [] });
+      expect(first.topics[0]!.topicId).to.equal(broker.topics(['a'])[0]!.topicId);
+    });
+
+    it('named topics: unknown and illegal names answered, the cursor must name one of them', async () => {
+      const r = await ask(['t', 'nope', 'bad name'], 100, null);
+      expect(flat(r)).to.deep.equal(['bad name:17', 'nope:3', 't-0', 't-1']);
+      expect(r.nextCursor).to.equal(null);
+      expect(flat(await ask(['t'], 100, { topicName: 't', partitionIndex: 1 }))).to.deep.equal(['t-1']);
+      expect(flat(await ask(['t'], 100, { topicName: 'u', partitionIndex: 0 }))).to.deep.equal(['t:42']);
+      expect(flat(await ask(['t'], 100, { topicName: 't', partitionIndex: -1 }))).to.deep.equal(['t:42']);
     });
   });
 });

@@ -5,9 +5,9 @@
 // idempotent batches produced and the markers written (DescribeProducers, WriteTxnMarkers).
 import { FlotillaError } from '../../lib/base/errors.js';
 import type {
-  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, FetchPartitionResult,
-  FetchRequestSpec, ListOffsetRequest, ListOffsetResult, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, ProducerView,
-  QuorumDescription, TopicView, TxnMarkerRequest,
+  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, ElectionResult, EpochEndOffset, FetchPartitionResult,
+  FetchRequestSpec, ListOffsetRequest, ListOffsetResult, LogDirView, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, ProducerView,
+  QuorumDescription, ReassignmentView, TopicView, TxnMarkerRequest,
 } from '../../lib/broker/api.js';
 import { producerBatchOf } from '../../lib/broker/partition-state.js';
 import { ProducerStateTable } from '../../lib/broker/producer-state.js';
@@ -303,6 +303,38 @@ export class MemoryBroker implements BrokerApi {
     }
     const b = p.batches.find((x) => x.lastOffset >= p.logStartOffset && x.maxTimestamp >= request.timestamp);
     return b === undefined ? { offset: -1, timestamp: -1, leaderEpoch: -1 } : { offset: Math.max(b.baseOffset, p.logStartOffset), timestamp: b.maxTimestamp, leaderEpoch: 0 };
+  }
+
+  /** One node: it leads every partition, its only (preferred) replica. */
+  async electPreferredLeader(topic: string, partition: number): Promise<ElectionResult> {
+    this.partition(topic, partition);
+    return { outcome: 'not-needed', message: null };
+  }
+
+  /** One node: the only assignment is [this node]; nothing is ever moving. */
+  async reassignPartition(topic: string, partition: number, replicas: readonly number[] | null): Promise<boolean> {
+    this.partition(topic, partition);
+    if (replicas === null) return false;
+    if (replicas.length === 0 || replicas.some((id) => id !== this.nodeId)) throw new FlotillaError('INVALID_REQUEST', `replicas [${replicas.join(',')}]: only node ${this.nodeId} exists`);
+    this.calls.push(`reassign ${topic}-${partition} [${replicas.join(',')}]`);
+    return true;
+  }
+
+  async listReassignments(): Promise<ReassignmentView[]> {
+    return [];
+  }
+
+  async describeLogDirs(filter: readonly { topic: string; partitions: readonly number[] }[] | null): Promise<LogDirView> {
+    const partitions = [...this.topicsByName.values()].flatMap((t) => t.partitions.map((p, i) => ({ topic: t.name, partition: i, bytes: p.batches.reduce((n, b) => n + b.bytes.length, 0) })))
+      .filter((p) => filter === null || filter.some((f) => f.topic === p.topic && f.partitions.includes(p.partition)));
+    return { dir: '/memory', partitions, totalBytes: 1 << 30, usableBytes: 1 << 29 };
+  }
+
+  /** One leader epoch (0) for the whole life of a partition: epoch 0 ends at the log end. */
+  endOffsetForEpoch(topic: string, partition: number, leaderEpoch: number, currentLeaderEpoch: number): EpochEndOffset {
+    const p = this.partition(topic, partition);
+    if (currentLeaderEpoch > 0 || leaderEpoch > 0) throw new FlotillaError('UNKNOWN_LEADER_EPOCH', `leader epoch ${Math.max(currentLeaderEpoch, leaderEpoch)} is newer than 0`);
+    return leaderEpoch < 0 ? { leaderEpoch: -1, endOffset: -1 } : { leaderEpoch: 0, endOffset: p.logEndOffset };
   }
 
   async deleteRecords(topic: string, partition: number, offset: number): Promise<DeleteRecordsResult> {

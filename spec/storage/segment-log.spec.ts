@@ -72,6 +72,35 @@ describe('SegmentLogStore', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('lastIndexOfTermAtMost: the last entry of term <= t from the term runs, across segments, compaction, truncation and reopen', async () => {
+    // Terms with gaps (2, 3, 5, 5, 8, ...) over many small segments.
+    const termOf = (i: number): number => [2, 3, 5, 8, 9, 13][Math.floor((i - 1) / 37)] ?? 13;
+    let s = await open();
+    s.append(range(1, 200, termOf));
+    const check = (st: SegmentLogStore): void => {
+      for (let t = 0; t <= 15; t++) {
+        let want = st.firstIndex() - 1;
+        for (let i = st.firstIndex(); i <= st.lastIndex(); i++) if (st.term(i) <= t) want = i;
+        expect(st.lastIndexOfTermAtMost(t), `term ${t}`).to.equal(want);
+      }
+    };
+    expect(s.segmentBases().length).to.be.greaterThan(3);
+    check(s);
+    await s.flush();
+    s.compact(60);
+    expect(s.firstIndex()).to.be.greaterThan(1);
+    check(s);
+    // A conflicting suffix of a newer term replaces entries of two terms.
+    s.append(range(150, 160, 20));
+    check(s);
+    await s.flush();
+    await s.close();
+    s = await open();
+    check(s);
+    s.roll();
+    check(s);
+  });
+
   it('rolls segments by size: files named by first index, an index beside each sealed one', async () => {
     const s = await open();
     s.append(range(1, 301, 1));
