@@ -4,13 +4,18 @@
 // wire order) and re-encodes to the same bytes, is answered through the real dispatch over the
 // in-memory broker, and the answer decodes with the same independent decoder (kafka-python: every
 // byte consumed, the same leaves as ours). Rows without an independent encoder say why and run our
-// own round trip through dispatch. The table must cover exactly the advertised ranges.
+// own round trip through dispatch. The table must cover exactly the advertised ranges. The group
+// APIs reach a real GroupCoordinator; the transactional ones answer COORDINATOR_NOT_AVAILABLE.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { systemClock } from '../../lib/app/system-clock.js';
+import { GroupCoordinator } from '../../lib/group/coordinator.js';
+import { type GroupRecord, replay } from '../../lib/group/records.js';
+import { systemTimers } from '../../lib/group/timers.js';
 import type { ApiDefinition } from '../../lib/kafka/api.js';
 import { apis, encodeRequestFrame, parseRequest, parseResponse } from '../../lib/kafka/apis.js';
 import { Reader } from '../../lib/kafka/primitives.js';
@@ -34,11 +39,23 @@ function apiNamed(name: string): AnyDef | undefined {
   return [...apis.values()].find((a) => a.name === name) as unknown as AnyDef | undefined;
 }
 
-function env(): DispatchEnv {
+/**
+ * A fresh in-memory broker and a real group coordinator (its log an array; no rebalance delay, so
+ * a JoinGroup is answered at once), closed after each request. No transaction coordinator: the
+ * transactional APIs answer COORDINATOR_NOT_AVAILABLE.
+ */
+function env(): { env: DispatchEnv; close: () => void } {
   const broker = new MemoryBroker({ fetchWaitMaxMs: 0, partitionsMax: 8 });
   broker.addTopic('t', 2);
   broker.autoCreate = false;
-  return { broker, metrics: new ServerMetrics(), responseBytesMax: 16 * 1024 * 1024 };
+  const groups = new GroupCoordinator({
+    clock: systemClock, timers: systemTimers,
+    settings: { offsetsTopicPartitions: 1, groupInitialRebalanceDelayMs: 0 },
+    locate: () => ({ nodeId: broker.nodeId, host: '127.0.0.1', port: 9092 }),
+  });
+  const records: GroupRecord[] = [];
+  groups.loadPartition(0, { append: async (rs) => { records.push(...rs); } }, replay(records));
+  return { env: { broker, groups, metrics: new ServerMetrics(), responseBytesMax: 16 * 1024 * 1024 }, close: () => groups.close() };
 }
 
 /** Our decoded value flattened in wire order, as kafka-python-codec.py flattens its own. */
@@ -92,7 +109,14 @@ function checkRequest(c: Case, frame: Buffer, clientId: string | null): unknown 
 
 /** Dispatches a frame; the outcome must be a response to this correlation id (returned: its body bytes). */
 async function answer(c: Case, frame: Buffer, allowNone = false): Promise<Buffer | null> {
-  const out: FrameOutcome = await processFrame(frame, env());
+  const e = env();
+  let out: FrameOutcome;
+  try {
+    out = await processFrame(frame, e.env);
+  } finally {
+    e.close();
+  }
+  expect(e.env.metrics.handlerFailures, 'handler failures').to.equal(0);
   if (out.kind === 'none' && allowNone) return null;
   if (out.kind !== 'response') throw new Error(`${caseName(c)}: ${out.kind}${out.kind === 'close' ? ` (${out.reason})` : ''}`);
   expect(out.frame.readInt32BE(0)).to.equal(out.frame.length - 4);
