@@ -7,7 +7,8 @@
 // unknown tags skipped) and the real dispatch over the in-memory broker: it must be answered (a
 // response our decoder reads, to its correlation id) with Kafka error codes the handler chose,
 // never UNKNOWN_SERVER_ERROR, never a handler failure, never a closed connection.
-// Without a group or transaction coordinator in the env, their APIs answer COORDINATOR_NOT_AVAILABLE.
+// The group APIs reach a real GroupCoordinator; without a transaction coordinator the
+// transactional APIs answer COORDINATOR_NOT_AVAILABLE.
 import { expect } from 'chai';
 import type { ApiDefinition } from '../../lib/kafka/api.js';
 import { apis, parseRequest, parseResponse } from '../../lib/kafka/apis.js';
@@ -15,10 +16,9 @@ import { errorName } from '../../lib/kafka/errors.js';
 import { encodeRequestHeader, requestHeaderVersion } from '../../lib/kafka/header.js';
 import { Writer } from '../../lib/kafka/primitives.js';
 import { type TypeDef, encodeMessage, message } from '../../lib/kafka/schema.js';
-import { type DispatchEnv, handlers, processFrame } from '../../lib/server/dispatch.js';
-import { ServerMetrics } from '../../lib/server/metrics.js';
+import { handlers, processFrame } from '../../lib/server/dispatch.js';
 import { type LimitMode, fillUnknownTags, limitValue, withUnknownTags } from '../kafka/schema-arbitrary.js';
-import { MemoryBroker } from './memory-broker.js';
+import { dispatchEnv } from './helpers.js';
 
 /**
  * The frame cap the maximal arrays fill: 64 KiB in the suite (the file in ~15 s of CPU); a request
@@ -58,13 +58,6 @@ function errorCodes(v: unknown, out: number[] = []): number[] {
   return out;
 }
 
-function env(): DispatchEnv {
-  const broker = new MemoryBroker({ fetchWaitMaxMs: 0, partitionsMax: 8 });
-  broker.addTopic('t', 2);
-  broker.autoCreate = false;
-  return { broker, metrics: new ServerMetrics(), responseBytesMax: 256 * 1024 * 1024 };
-}
-
 describe(`limits: every field at its limits, frames up to ${FRAME_BYTES} bytes (dispatch, in-memory broker)`, function () {
   this.timeout(60_000);
   for (const apiKey of [...handlers.keys()].sort((a, b) => a - b)) {
@@ -89,10 +82,15 @@ describe(`limits: every field at its limits, frames up to ${FRAME_BYTES} bytes (
             // bytes (cheaper than a deep comparison of arrays of tens of thousands of elements).
             const again = frameOf(api, version, 0, plain, parsed.body);
             expect(again.equals(plainBody), `${name}: decoded to other values`).to.equal(true);
-            const e = env();
-            const out = await processFrame(frame, e);
+            const e = dispatchEnv();
+            let out;
+            try {
+              out = await processFrame(frame, e.env);
+            } finally {
+              e.close();
+            }
             if (out.kind !== 'response') throw new Error(`${name}: ${out.kind}${out.kind === 'close' ? ` (${out.reason})` : ''}`);
-            expect(e.metrics.handlerFailures, name).to.equal(0);
+            expect(e.env.metrics.handlerFailures, name).to.equal(0);
             const res = parseResponse(api, version, out.frame.subarray(4));
             expect(res.correlationId, name).to.equal(parsed.header.correlationId);
             for (const code of errorCodes(res.body)) {

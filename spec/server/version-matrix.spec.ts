@@ -12,20 +12,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { systemClock } from '../../lib/app/system-clock.js';
-import { GroupCoordinator } from '../../lib/group/coordinator.js';
-import { type GroupRecord, replay } from '../../lib/group/records.js';
-import { systemTimers } from '../../lib/group/timers.js';
 import type { ApiDefinition } from '../../lib/kafka/api.js';
 import { apis, encodeRequestFrame, parseRequest, parseResponse } from '../../lib/kafka/apis.js';
 import { Reader } from '../../lib/kafka/primitives.js';
 import { type FieldDef, type TypeDef, inRange } from '../../lib/kafka/schema.js';
-import { type DispatchEnv, type FrameOutcome, handlers, processFrame } from '../../lib/server/dispatch.js';
-import { ServerMetrics } from '../../lib/server/metrics.js';
+import { type FrameOutcome, handlers, processFrame } from '../../lib/server/dispatch.js';
 import { messageArb } from '../kafka/schema-arbitrary.js';
 import { type MatrixRow, rowVersions, versionMatrix } from '../kafka/version-matrix.js';
 import { readFixtures } from './golden.js';
-import { MemoryBroker } from './memory-broker.js';
+import { dispatchEnv } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const PYTHON = process.env['PYTHON'] ?? '/usr/bin/python3';
@@ -39,24 +34,6 @@ function apiNamed(name: string): AnyDef | undefined {
   return [...apis.values()].find((a) => a.name === name) as unknown as AnyDef | undefined;
 }
 
-/**
- * A fresh in-memory broker and a real group coordinator (its log an array; no rebalance delay, so
- * a JoinGroup is answered at once), closed after each request. No transaction coordinator: the
- * transactional APIs answer COORDINATOR_NOT_AVAILABLE.
- */
-function env(): { env: DispatchEnv; close: () => void } {
-  const broker = new MemoryBroker({ fetchWaitMaxMs: 0, partitionsMax: 8 });
-  broker.addTopic('t', 2);
-  broker.autoCreate = false;
-  const groups = new GroupCoordinator({
-    clock: systemClock, timers: systemTimers,
-    settings: { offsetsTopicPartitions: 1, groupInitialRebalanceDelayMs: 0 },
-    locate: () => ({ nodeId: broker.nodeId, host: '127.0.0.1', port: 9092 }),
-  });
-  const records: GroupRecord[] = [];
-  groups.loadPartition(0, { append: async (rs) => { records.push(...rs); } }, replay(records));
-  return { env: { broker, groups, metrics: new ServerMetrics(), responseBytesMax: 16 * 1024 * 1024 }, close: () => groups.close() };
-}
 
 /** Our decoded value flattened in wire order, as kafka-python-codec.py flattens its own. */
 function leavesOf(type: TypeDef<unknown>, v: unknown, version: number, out: Leaf[] = []): Leaf[] {
@@ -109,7 +86,7 @@ function checkRequest(c: Case, frame: Buffer, clientId: string | null): unknown 
 
 /** Dispatches a frame; the outcome must be a response to this correlation id (returned: its body bytes). */
 async function answer(c: Case, frame: Buffer, allowNone = false): Promise<Buffer | null> {
-  const e = env();
+  const e = dispatchEnv();
   let out: FrameOutcome;
   try {
     out = await processFrame(frame, e.env);
