@@ -145,6 +145,12 @@ export class MetricsBinder {
         const error = errorNames.get(Number(code)) ?? `code_${code}`;
         this.delta(`err:${code}`, n, (by) => m.kafkaRequestErrors.inc({ api: 'any', error }, by));
       }
+      for (const [api, t] of Object.entries(snap.trailingBytesByApi)) {
+        this.delta(`trail:${api}`, t.requests, (by) => m.kafkaRequestsTrailingBytes.inc({ api }, by));
+        this.delta(`trailBytes:${api}`, t.bytes, (by) => m.kafkaRequestTrailingBytes.inc({ api }, by));
+      }
+      for (const [api, n] of Object.entries(snap.unsupportedByApi)) this.delta(`unsup:${api}`, n, (by) => m.kafkaRequestsUnsupported.inc({ api }, by));
+      for (const [api, n] of Object.entries(snap.malformedByApi)) this.delta(`malf:${api}`, n, (by) => m.kafkaRequestsMalformed.inc({ api }, by));
       m.connections.set(snap.connectionsActive);
       this.delta('accepted', snap.connectionsAccepted, (n) => m.connectionsAccepted.inc(n));
     }

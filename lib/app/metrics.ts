@@ -43,6 +43,10 @@ export interface NodeMetrics {
   readonly kafkaRequestDuration: Histogram<'api'>;
   /** Kafka requests answered with (or closed for) an error, by API and error name. */
   readonly kafkaRequestErrors: Counter<'api' | 'error'>;
+  readonly kafkaRequestsTrailingBytes: Counter<'api'>;
+  readonly kafkaRequestTrailingBytes: Counter<'api'>;
+  readonly kafkaRequestsUnsupported: Counter<'api'>;
+  readonly kafkaRequestsMalformed: Counter<'api'>;
   /** Open client connections. */
   readonly connections: Gauge;
   /** Client connections accepted since start. */
@@ -113,6 +117,10 @@ export function createNodeMetrics(options: CreateNodeMetricsOptions): NodeMetric
     kafkaRequests: new Counter({ name: `${p}kafka_requests_total`, help: 'Kafka requests by API', labelNames: ['api'] as const, registers }),
     kafkaRequestDuration: new Histogram({ name: `${p}kafka_request_duration_seconds`, help: 'Time to answer a Kafka request by API', labelNames: ['api'] as const, buckets: latencyBuckets, registers }),
     kafkaRequestErrors: new Counter({ name: `${p}kafka_request_errors_total`, help: 'Kafka requests that failed, by API and error name', labelNames: ['api', 'error'] as const, registers }),
+    kafkaRequestsTrailingBytes: new Counter({ name: `${p}kafka_requests_with_trailing_bytes_total`, help: 'Kafka requests served although bytes followed their last known field (ignored, as Kafka does), by API', labelNames: ['api'] as const, registers }),
+    kafkaRequestTrailingBytes: new Counter({ name: `${p}kafka_request_trailing_bytes_total`, help: 'Bytes after the last known field of served Kafka requests, by API', labelNames: ['api'] as const, registers }),
+    kafkaRequestsUnsupported: new Counter({ name: `${p}kafka_requests_unsupported_total`, help: 'Kafka requests of an API key or version not served (connection closed; ApiVersions answered UNSUPPORTED_VERSION), by API', labelNames: ['api'] as const, registers }),
+    kafkaRequestsMalformed: new Counter({ name: `${p}kafka_requests_malformed_total`, help: 'Kafka requests that could not be read (connection closed), by API', labelNames: ['api'] as const, registers }),
     connections: new Gauge({ name: `${p}connections`, help: 'Open client connections', registers }),
     connectionsAccepted: new Counter({ name: `${p}connections_accepted_total`, help: 'Client connections accepted', registers }),
     metadataBrokers: new Gauge({ name: `${p}metadata_brokers`, help: 'Brokers registered in the metadata', registers }),

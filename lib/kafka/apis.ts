@@ -175,7 +175,35 @@ export type ParsedRequest =
       readonly apiKey: number;
       readonly apiVersion: number;
       readonly correlationId: number;
+      /** For the log line: read as header v1/v2 would hold it; undefined when it cannot be read. */
+      readonly clientId: string | null | undefined;
     };
+
+/**
+ * The client id of a request whose version (or key) is not known here, for log lines: in header
+ * v1 and v2 alike it is an int16-length string right after the 8-byte prefix (Kafka keeps it
+ * non-flexible for that reason). Undefined when the bytes do not hold one.
+ */
+export function peekClientId(frame: Buffer): string | null | undefined {
+  try {
+    const r = new Reader(frame);
+    r.skip(8, 'request header');
+    return r.nullableString();
+  } catch {
+    return undefined;
+  }
+}
+
+/** "ApiName vN" (or "api key K vN") and the client id of a frame, for log lines; never throws. */
+export function describeRequestFrame(frame: Buffer): string {
+  if (frame.length < 4) return `a ${frame.length}-byte frame (no request header)`;
+  const apiKey = frame.readInt16BE(0);
+  const version = frame.readInt16BE(2);
+  const name = apis.get(apiKey)?.name ?? `api key ${apiKey}`;
+  const clientId = peekClientId(frame);
+  const client = clientId === undefined ? 'unreadable' : clientId === null ? 'null' : JSON.stringify(clientId);
+  return `${name} (key ${apiKey}) v${version}, client id ${client}`;
+}
 
 /**
  * Parses one request frame (without its size prefix). For a known API and version it reads the
@@ -187,7 +215,7 @@ export function parseRequest(frame: Buffer): ParsedRequest {
   const prefix = decodeRequestHeaderPrefix(new Reader(frame));
   const api = apis.get(prefix.apiKey);
   if (api === undefined || prefix.apiVersion < api.minVersion || prefix.apiVersion > api.maxVersion) {
-    return { kind: 'unsupported', ...prefix };
+    return { kind: 'unsupported', ...prefix, clientId: peekClientId(frame) };
   }
   const r = new Reader(frame);
   const header = decodeRequestHeader(r, requestHeaderVersion(api.isFlexible(prefix.apiVersion)));

@@ -169,10 +169,10 @@ export class Reader {
     return b;
   }
 
+  /** Any negative length is null, as Kafka's generated readers take it (not only -1). */
   nullableString(): string | null {
     const length = this.int16();
-    if (length === -1) return null;
-    if (length < 0) throw corrupt(`string length ${length}`);
+    if (length < 0) return null;
     return this.utf8(length, 'string');
   }
 
@@ -194,10 +194,10 @@ export class Reader {
     return s;
   }
 
+  /** Any negative length is null, as in Kafka's generated readers. */
   nullableBytes(): Buffer | null {
     const length = this.int32();
-    if (length === -1) return null;
-    if (length < 0) throw corrupt(`bytes length ${length}`);
+    if (length < 0) return null;
     return this.view(length, 'bytes');
   }
 
@@ -220,8 +220,8 @@ export class Reader {
   }
 
   /**
-   * Array count: classic int32 (-1 = null) or compact uvarint (count+1, 0 = null). Returns -1 for
-   * null. Every element takes at least `elementBytesMin` (≥ 1) bytes, so a count larger than the
+   * Array count: classic int32 (negative = null: Kafka's generated readers take any negative
+   * count as null, not only -1) or compact uvarint (count+1, 0 = null). Returns -1 for null. Every element takes at least `elementBytesMin` (≥ 1) bytes, so a count larger than the
    * remaining bytes allow is CORRUPT before any element (or array) is allocated.
    */
   arrayLength(compact: boolean, elementBytesMin: number): number {
@@ -231,8 +231,7 @@ export class Reader {
       const raw = this.uvarint();
       n = raw - 1;
     } else {
-      n = this.int32();
-      if (n < -1) throw corrupt(`array length ${n}`);
+      n = Math.max(-1, this.int32());
     }
     if (n > 0 && n * elementBytesMin > this.remaining) {
       throw corrupt(`array of ${n} elements cannot fit in the ${this.remaining} remaining bytes`);

@@ -9,7 +9,11 @@
  * - `close`: close the connection once the responses before it are written. For a malformed or
  *   truncated request, an API key this broker does not serve, an unsupported version of any API
  *   but ApiVersions (Kafka does the same: it cannot encode an error in a version it does not
- *   know), a failed acks=0 Produce, and (a bug) a handler that throws.
+ *   know), a failed acks=0 Produce, and (a bug) a handler that throws. The reason names the API,
+ *   version and client id; the connection logs it with the peer. Unsupported and malformed
+ *   requests are counted by API in ServerMetrics.
+ * Bytes after a body's last known field are ignored, as Kafka ignores them: counted by API in
+ * ServerMetrics and logged at most once per 10 s per API (`protocolLog`).
  * An unsupported ApiVersions version is answered UNSUPPORTED_VERSION in the v0 body, with the
  * API list (KIP-511), so that the client retries at a version both sides speak.
  *
@@ -21,7 +25,7 @@ import { FlotillaError } from '../base/errors.js';
 import type { GroupCoordinatorApi } from '../group/api.js';
 import type { TxnCoordinatorApi } from '../txn/api.js';
 import { apiVersionsApi } from '../kafka/api-versions.js';
-import { type AnyApi, encodeResponseFrame, parseRequest } from '../kafka/apis.js';
+import { type AnyApi, apis, describeRequestFrame, encodeResponseFrame, parseRequest } from '../kafka/apis.js';
 import { errorCode } from '../kafka/errors.js';
 import { apiKeys, type RequestHeader } from '../kafka/header.js';
 import { type AnyHandler, CLOSE_CONNECTION, NO_RESPONSE, requestContext } from './handler.js';
@@ -56,6 +60,7 @@ import {
 } from './handlers/transactions.js';
 import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import type { ServerMetrics } from './metrics.js';
+import type { ThrottledLog } from './throttled-log.js';
 
 /** One line per API (ApiVersions is added below: it lists the others). */
 const handlerList: readonly AnyHandler[] = [
@@ -115,28 +120,53 @@ export type FrameOutcome =
   | { readonly kind: 'close'; readonly reason: string };
 
 export type ParsedFrame =
-  | { readonly kind: 'request'; readonly header: RequestHeader; readonly api: AnyApi; readonly handler: AnyHandler; readonly body: unknown }
+  | {
+      readonly kind: 'request'; readonly header: RequestHeader; readonly api: AnyApi; readonly handler: AnyHandler; readonly body: unknown;
+      /** Bytes after the body's last known field (ignored, as Kafka ignores them; counted and logged in dispatch). */
+      readonly trailingBytes: number;
+    }
   | FrameOutcome;
 
-/** Parses a request frame (without its size prefix). Never throws. */
-export function parseFrame(frame: Buffer): ParsedFrame {
+/** The metrics label of an API key: its name, or 'unknown' (a client cannot grow the label set). */
+function apiLabel(apiKey: number): string {
+  return apis.get(apiKey)?.name ?? 'unknown';
+}
+
+/**
+ * Parses a request frame (without its size prefix). Never throws. A `close` outcome's reason names
+ * the API, version and client id (the connection logs it with the peer's address). As Kafka's
+ * SocketServer does, a request whose key or version is not served closes the connection (Kafka
+ * throws InvalidRequestException from parseRequestHeader: it cannot encode an error in a version
+ * it does not know), except ApiVersions (KIP-511).
+ */
+export function parseFrame(frame: Buffer, metrics?: ServerMetrics): ParsedFrame {
   let parsed;
   try {
     parsed = parseRequest(frame);
   } catch (err) {
-    if (err instanceof FlotillaError) return { kind: 'close', reason: `malformed request: ${err.message}` };
-    return { kind: 'close', reason: `unparsable request: ${err instanceof Error ? err.message : String(err)}` };
+    metrics?.countMalformed(frame.length >= 2 ? apiLabel(frame.readInt16BE(0)) : 'unknown');
+    const why = err instanceof FlotillaError ? err.message : `unparsable: ${err instanceof Error ? err.message : String(err)}`;
+    return { kind: 'close', reason: `malformed request (${describeRequestFrame(frame)}): ${why}` };
   }
   if (parsed.kind === 'unsupported') {
+    metrics?.countUnsupported(apiLabel(parsed.apiKey));
     if (parsed.apiKey === apiKeys.ApiVersions) {
       const body = advertisedApiVersions(servedApiKeys, errorCode('UNSUPPORTED_VERSION'));
       return { kind: 'response', frame: encodeResponseFrame(apiVersionsApi, 0, parsed.correlationId, body) };
     }
-    return { kind: 'close', reason: `unsupported request: api key ${parsed.apiKey} version ${parsed.apiVersion}` };
+    const api = apis.get(parsed.apiKey);
+    const what = api === undefined
+      ? `unknown api key ${parsed.apiKey}`
+      : `${api.name} (key ${parsed.apiKey}) v${parsed.apiVersion} is outside the served v${api.minVersion}-v${api.maxVersion}`;
+    const client = parsed.clientId === undefined ? 'unreadable' : parsed.clientId === null ? 'null' : JSON.stringify(parsed.clientId);
+    return { kind: 'close', reason: `unsupported request: ${what} (version ${parsed.apiVersion}, client id ${client}, correlation id ${parsed.correlationId})` };
   }
   const handler = handlers.get(parsed.header.apiKey);
-  if (handler === undefined) return { kind: 'close', reason: `api ${parsed.api.name} (key ${parsed.header.apiKey}) is not served` };
-  return { kind: 'request', header: parsed.header, api: parsed.api, handler, body: parsed.body };
+  if (handler === undefined) {
+    metrics?.countUnsupported(parsed.api.name);
+    return { kind: 'close', reason: `api ${parsed.api.name} (key ${parsed.header.apiKey}) v${parsed.header.apiVersion} is not served (client id ${JSON.stringify(parsed.header.clientId)})` };
+  }
+  return { kind: 'request', header: parsed.header, api: parsed.api, handler, body: parsed.body, trailingBytes: parsed.trailingBytes };
 }
 
 export interface DispatchEnv {
@@ -149,11 +179,19 @@ export interface DispatchEnv {
   /** The largest response frame to encode (a larger one is a bug: the connection is closed). */
   readonly responseBytesMax: number;
   readonly logger?: ((line: string) => void) | undefined;
+  /** Client behaviour logged at most once per 10 s per API (trailing bytes); absent: not logged. */
+  readonly protocolLog?: ThrottledLog | undefined;
 }
 
 /** Runs a parsed request's handler. Never rejects. */
 export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, env: DispatchEnv, clientHost = ''): Promise<FrameOutcome> {
   env.metrics.countRequest(req.api.name);
+  if (req.trailingBytes > 0) {
+    env.metrics.countTrailingBytes(req.api.name, req.trailingBytes);
+    env.protocolLog?.log(`trailing:${req.api.name}`, () => `kafka server: ${req.api.name} v${req.header.apiVersion} from client id `
+      + `${JSON.stringify(req.header.clientId)} at ${clientHost || '?'} had ${req.trailingBytes} bytes after its last known field `
+      + '(ignored, as Kafka ignores them)');
+  }
   try {
     const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups, clientHost, env.txn), req.body, env.responseBytesMax);
     if (out === NO_RESPONSE) return { kind: 'none' };
@@ -168,6 +206,6 @@ export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, e
 
 /** Parse and dispatch in one step: what a connection does with a frame (and what fuzzing drives). */
 export async function processFrame(frame: Buffer, env: DispatchEnv): Promise<FrameOutcome> {
-  const parsed = parseFrame(frame);
+  const parsed = parseFrame(frame, env.metrics);
   return parsed.kind === 'request' ? dispatch(parsed, env) : parsed;
 }

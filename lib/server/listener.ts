@@ -31,6 +31,7 @@ import { FlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { type DispatchEnv, type FrameOutcome, dispatch, parseFrame } from './dispatch.js';
 import { ServerMetrics } from './metrics.js';
+import { ThrottledLog } from './throttled-log.js';
 
 const MiB = 1024 * 1024;
 
@@ -107,6 +108,7 @@ export class KafkaServer {
       metrics: this.metrics,
       responseBytesMax: this.settings.maxResponseBytes,
       logger: options.logger,
+      protocolLog: options.logger ? new ThrottledLog(options.logger) : undefined,
     };
     // Half-open: a client that shuts down its sending side still gets the answers in flight.
     this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
@@ -327,7 +329,7 @@ class Connection {
     const slot: Slot = { bytes: frame.length, outcome: null };
     this.slots.push(slot);
     this.inFlightBytes += slot.bytes;
-    const parsed = parseFrame(frame);
+    const parsed = parseFrame(frame, this.env.metrics);
     if (parsed.kind !== 'request') {
       if (parsed.kind === 'close') this.stopping = true;
       this.settle(slot, parsed);

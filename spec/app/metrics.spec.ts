@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import { request } from 'node:http';
+import { MetricsBinder, type MetricsSources } from '../../lib/app/metrics-binder.js';
 import { createNodeMetrics, serveMetrics, type MetricsServer } from '../../lib/app/metrics.js';
+import { metadataApi } from '../../lib/kafka/metadata.js';
+import { encodeRequestFrame } from '../../lib/kafka/apis.js';
+import { processFrame } from '../../lib/server/dispatch.js';
+import { ServerMetrics } from '../../lib/server/metrics.js';
+import { MemoryBroker } from '../server/memory-broker.js';
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -51,6 +57,8 @@ describe('app/metrics', () => {
       'flotilla_produce_requests_total', 'flotilla_produce_records_total', 'flotilla_produce_bytes_total', 'flotilla_produce_errors_total',
       'flotilla_fetch_requests_total', 'flotilla_fetch_bytes_total', 'flotilla_fetch_errors_total',
       'flotilla_kafka_requests_total', 'flotilla_kafka_request_duration_seconds', 'flotilla_kafka_request_errors_total',
+      'flotilla_kafka_requests_with_trailing_bytes_total', 'flotilla_kafka_request_trailing_bytes_total',
+      'flotilla_kafka_requests_unsupported_total', 'flotilla_kafka_requests_malformed_total',
       'flotilla_connections', 'flotilla_connections_accepted_total',
       'flotilla_metadata_brokers', 'flotilla_metadata_fenced_brokers', 'flotilla_metadata_applied_offset',
       // process figures
@@ -58,6 +66,32 @@ describe('app/metrics', () => {
     ]) {
       expect(text, name).to.match(new RegExp(`^# TYPE ${name} `, 'm'));
     }
+  });
+
+  it('exports the Kafka listener\'s trailing-byte, unsupported and malformed request counters by API', async () => {
+    const m = createNodeMetrics({ nodeId: 1, processMetrics: false });
+    const server = new ServerMetrics();
+    const env = { broker: new MemoryBroker(), metrics: server, responseBytesMax: 1 << 20 };
+    const metadata = encodeRequestFrame(metadataApi, 9, 1, 'rdkafka', {
+      topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
+    }).subarray(4);
+    for (let i = 0; i < 3; i++) await processFrame(Buffer.concat([metadata, Buffer.alloc(1)]), env); // librdkafka 2.12's padding
+    await processFrame(Buffer.from('0003000d00000001ffff', 'hex'), env); // Metadata v13: unsupported
+    await processFrame(Buffer.from('0003000400000001ffff00000003', 'hex'), env); // Metadata v4, 3 topics announced, none sent
+    // The binder reads every source; only the listener's matter here.
+    const node = { term: 1, isLeader: true, leaderId: 1, appliedIndex: 0, uncommittedEntries: 0, outOfSyncVoters: 0 };
+    const zeroStats = new Proxy({}, { get: () => 0 });
+    const sources = {
+      metrics: m, metadataGroup: '__cluster_metadata', metadataNode: node, image: () => ({ brokers: new Map() }),
+      replicas: { partitions: () => [], producerStats: zeroStats }, broker: { stats: zeroStats, producerIds: zeroStats },
+      groups: { groupsByState: () => ({}), stats: zeroStats }, server: () => server,
+    } as unknown as MetricsSources;
+    new MetricsBinder(sources).update();
+    const text = await m.registry.metrics();
+    expect(text).to.contain('flotilla_kafka_requests_with_trailing_bytes_total{api="Metadata",node="1"} 3');
+    expect(text).to.contain('flotilla_kafka_request_trailing_bytes_total{api="Metadata",node="1"} 3');
+    expect(text).to.contain('flotilla_kafka_requests_unsupported_total{api="Metadata",node="1"} 1');
+    expect(text).to.contain('flotilla_kafka_requests_malformed_total{api="Metadata",node="1"} 1');
   });
 
   it('serves /metrics, /status and /healthz over HTTP', async () => {

@@ -43,7 +43,7 @@ describe('kafka apis', () => {
     const ranges = Object.fromEntries([...apis.values()].map((a) => [a.name, [a.minVersion, a.maxVersion]]));
     expect(ranges).to.deep.equal({
       Produce: [0, 11], Fetch: [4, 17], ListOffsets: [0, 10], Metadata: [0, 12],
-      ApiVersions: [0, 3], CreateTopics: [0, 7], DeleteTopics: [0, 6],
+      ApiVersions: [0, 4], CreateTopics: [0, 7], DeleteTopics: [0, 6],
       FindCoordinator: [0, 6], DeleteRecords: [0, 2], CreatePartitions: [0, 3], DescribeConfigs: [0, 4], AlterConfigs: [0, 2], IncrementalAlterConfigs: [0, 1],
       OffsetCommit: [0, 9], OffsetFetch: [0, 9], JoinGroup: [0, 9], Heartbeat: [0, 4], LeaveGroup: [0, 5], SyncGroup: [0, 5],
       DescribeGroups: [0, 5], ListGroups: [0, 5], DeleteGroups: [0, 2], OffsetDelete: [0, 0],
@@ -58,7 +58,7 @@ describe('kafka apis', () => {
   it('builds the ApiVersions body from the table, sorted by key', () => {
     const body = apiVersionsBody();
     expect(body.apiKeys.map((k) => k.apiKey)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 32, 33, 35, 37, 42, 43, 44, 45, 46, 47, 55, 60, 61, 65, 66, 75, 80, 81]);
-    expect(body.apiKeys.find((k) => k.apiKey === 18)).to.deep.equal({ apiKey: 18, minVersion: 0, maxVersion: 3 });
+    expect(body.apiKeys.find((k) => k.apiKey === 18)).to.deep.equal({ apiKey: 18, minVersion: 0, maxVersion: 4 });
   });
 
   for (const api of all) {
@@ -148,10 +148,12 @@ describe('kafka apis', () => {
 
     it('reports an unknown key or an out-of-range version as unsupported, without reading the body', () => {
       const unknownKey = Buffer.from('7fff0000000000050000', 'hex');
-      expect(parseRequest(unknownKey)).to.deep.equal({ kind: 'unsupported', apiKey: 0x7fff, apiVersion: 0, correlationId: 5 });
-      // ApiVersions v4 from a newer client: header v2, a body we do not parse.
-      const v4 = Buffer.from('0012000400000009000178000361620000', 'hex');
-      expect(parseRequest(v4)).to.deep.equal({ kind: 'unsupported', apiKey: 18, apiVersion: 4, correlationId: 9 });
+      // Ten bytes: the prefix and two bytes that are no client id (its length 0 reads as '').
+      expect(parseRequest(unknownKey)).to.deep.equal({ kind: 'unsupported', apiKey: 0x7fff, apiVersion: 0, correlationId: 5, clientId: '' });
+      // ApiVersions v5 from a newer client: header v2, a body we do not parse; the client id is read for the log.
+      const v5 = Buffer.from('0012000500000009000178000361620000', 'hex');
+      expect(parseRequest(v5)).to.deep.equal({ kind: 'unsupported', apiKey: 18, apiVersion: 5, correlationId: 9, clientId: 'x' });
+      expect(parseRequest(Buffer.from('0012000500000009', 'hex'))).to.deep.include({ kind: 'unsupported', clientId: undefined });
       expect(parseRequest(Buffer.from('0000000c000000010000', 'hex')).kind).to.equal('unsupported'); // Produce v12
     });
 

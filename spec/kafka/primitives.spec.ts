@@ -78,14 +78,21 @@ describe('kafka primitives', () => {
     corrupt(() => new Reader(hex('00')).compactBytes(), /null/);
   });
 
+  it('takes any negative classic length as null, as Kafka\'s generated readers do (and null where not nullable is CORRUPT)', () => {
+    expect(new Reader(hex('fffe')).nullableString()).to.equal(null);
+    expect(new Reader(hex('8000')).nullableString()).to.equal(null);
+    expect(new Reader(hex('fffffffe')).nullableBytes()).to.equal(null);
+    expect(new Reader(hex('80000000')).nullableBytes()).to.equal(null);
+    expect(new Reader(hex('fffffffe')).array(false, 1, (r) => r.int8())).to.equal(null);
+    corrupt(() => new Reader(hex('fffe')).string(), /null/);
+    corrupt(() => new Reader(hex('80000000')).bytes(), /null/);
+  });
+
   it('rejects absurd lengths before allocating anything', () => {
     corrupt(() => new Reader(hex('7fff')).string(), /needs 32767 bytes/);
-    corrupt(() => new Reader(hex('fffe')).nullableString(), /string length -2/);
     corrupt(() => new Reader(hex('7fffffff00')).bytes(), /needs 2147483647 bytes/);
-    corrupt(() => new Reader(hex('fffffffe')).nullableBytes(), /bytes length -2/);
     corrupt(() => new Reader(hex('ffffffff0f')).compactBytes(), /needs 4294967294 bytes/);
     corrupt(() => new Reader(hex('7fffffff')).array(false, 1, (r) => r.int8()), /cannot fit/);
-    corrupt(() => new Reader(hex('fffffffe')).array(false, 1, (r) => r.int8()), /array length -2/);
     corrupt(() => new Reader(hex('ffffffff0f')).array(true, 1, (r) => r.int8()), /cannot fit/);
     // Three int32 elements need 12 bytes; 11 remain.
     corrupt(() => new Reader(hex('00000003 0000000100000002000000')).array(false, 4, (r) => r.int32()), /cannot fit/);

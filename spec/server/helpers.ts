@@ -1,7 +1,13 @@
 // Test helpers for the Kafka server: a raw TCP client that sends frames and reads response frames,
 // and a server started on a free port over a MemoryBroker.
 import { type Socket, connect } from 'node:net';
+import { systemClock } from '../../lib/app/system-clock.js';
+import { GroupCoordinator } from '../../lib/group/coordinator.js';
+import { type GroupRecord, replay } from '../../lib/group/records.js';
+import { systemTimers } from '../../lib/group/timers.js';
+import type { DispatchEnv } from '../../lib/server/dispatch.js';
 import { KafkaServer, type KafkaServerOptions } from '../../lib/server/listener.js';
+import { ServerMetrics } from '../../lib/server/metrics.js';
 import { MemoryBroker } from './memory-broker.js';
 
 export class RawClient {
@@ -70,4 +76,24 @@ export async function startServer(
   const port = server.address().port;
   broker.port = port;
   return { server, broker, port };
+}
+
+/**
+ * For in-process dispatch (version matrix, limits): a fresh in-memory broker with topic 't' (2
+ * partitions, no auto-creation, fetches answered at once) and a real group coordinator (its log
+ * an array; no rebalance delay, so a JoinGroup is answered at once); `close` after the request.
+ * No transaction coordinator: the transactional APIs answer COORDINATOR_NOT_AVAILABLE.
+ */
+export function dispatchEnv(): { env: DispatchEnv; close: () => void } {
+  const broker = new MemoryBroker({ fetchWaitMaxMs: 0, partitionsMax: 8 });
+  broker.addTopic('t', 2);
+  broker.autoCreate = false;
+  const groups = new GroupCoordinator({
+    clock: systemClock, timers: systemTimers,
+    settings: { offsetsTopicPartitions: 1, groupInitialRebalanceDelayMs: 0 },
+    locate: () => ({ nodeId: broker.nodeId, host: '127.0.0.1', port: 9092 }),
+  });
+  const records: GroupRecord[] = [];
+  groups.loadPartition(0, { append: async (rs) => { records.push(...rs); } }, replay(records));
+  return { env: { broker, groups, metrics: new ServerMetrics(), responseBytesMax: 256 * 1024 * 1024 }, close: () => groups.close() };
 }

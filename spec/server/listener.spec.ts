@@ -203,7 +203,7 @@ describe('KafkaServer listener (TCP)', () => {
     const { correlationId, body } = parseResponse(apiVersionsApi, 0, resp);
     expect(correlationId).to.equal(77);
     expect(body.errorCode).to.equal(35);
-    expect(body.apiKeys.find((k) => k.apiKey === 18)).to.deep.equal({ apiKey: 18, minVersion: 0, maxVersion: 3 });
+    expect(body.apiKeys.find((k) => k.apiKey === 18)).to.deep.equal({ apiKey: 18, minVersion: 0, maxVersion: 4 });
     // The connection stays open: the client retries at a version both sides speak.
     c.send(apiVersions(78, 2));
     expect(correlationOf((await c.next())!)).to.equal(78);
