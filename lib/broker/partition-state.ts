@@ -24,6 +24,7 @@ import { Attributes, BatchHeader, decodeRecords, readInt64, writeInt64 } from '.
 import { controlTypeOf } from '../records/compaction.js';
 import { ControlType, controlKey, encodeBatch, encodeControlBatch } from '../records/encode.js';
 import type { StateMachine } from '../raft/state-machine.js';
+import type { OffsetLayout } from '../storage/segment-codec.js';
 import { type MarkerFacts, type ProducerBatch, type ProducerCheckpoint, ProducerStateTable, type RejectCode, lastSequenceOf } from './producer-state.js';
 import type { CleanCommand, CleanState } from './retention.js';
 
@@ -145,30 +146,45 @@ function markerOf(command: Uint8Array, header: BatchHeader): MarkerFacts | null 
   };
 }
 
-/** What a hidden entry is served as: a Flotilla control batch over the same offsets (clients skip it). */
+/**
+ * The value of the one control record served for a run of entries that hold offsets but no client
+ * record (the fetch tail rule, Partition.read): [int16 0, int32 -1], the shape of Kafka's
+ * EndTransactionMarker, because Sarama before 1.29 decodes every control record's value that way
+ * and loses records of the same answer when it is shorter.
+ */
+const GAP_VALUE = Buffer.from([0, 0, 0xff, 0xff, 0xff, 0xff]);
+
+/**
+ * What an entry that holds offsets but no client record (hidden by producer state, emptied by
+ * compaction, or an internal entry of a layout-1 topic) is served as when a fetch answer would
+ * otherwise hold no record: one Flotilla control record (0x7f06) at the entry's last offset, so
+ * every client moves past it.
+ */
 export function skippedBatch(stored: Buffer): Buffer {
   const h = new BatchHeader(stored);
   return encodeBatch({
-    records: [{ key: controlKey(ControlType.Skipped), value: null, offsetDelta: h.lastOffsetDelta }],
+    records: [{ key: controlKey(ControlType.Skipped), value: GAP_VALUE, offsetDelta: h.lastOffsetDelta }],
     baseOffset: h.baseOffset,
     partitionLeaderEpoch: h.partitionLeaderEpoch,
     attributes: Attributes.Control,
   });
 }
 
-export function encodeLogStartBatch(offset: number): Buffer {
+/** A LogStart control batch; zero-width (no Kafka offset) in a layout-2 partition. */
+export function encodeLogStartBatch(offset: number, layout: OffsetLayout = 1): Buffer {
   const value = Buffer.alloc(8);
   writeInt64(value, 0, offset);
-  return encodeControlBatch(ControlType.LogStart, value, 0, 0);
+  return encodeControlBatch(ControlType.LogStart, value, 0, 0, layout === 2);
 }
 
-export function encodeCleanBatch(cmd: CleanCommand, timeMs: number): Buffer {
+/** A Clean control batch; zero-width (no Kafka offset) in a layout-2 partition. */
+export function encodeCleanBatch(cmd: CleanCommand, timeMs: number, layout: OffsetLayout = 1): Buffer {
   const value = Buffer.alloc(26);
   value.writeInt16BE(0, 0);
   writeInt64(value, 2, cmd.x);
   writeInt64(value, 10, cmd.h);
   writeInt64(value, 18, Math.max(0, Math.floor(timeMs)));
-  return encodeControlBatch(ControlType.Clean, value, 0, 0);
+  return encodeControlBatch(ControlType.Clean, value, 0, 0, layout === 2);
 }
 
 /** The value of the one record of a (tiny, uncompressed) control batch. */

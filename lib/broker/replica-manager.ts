@@ -225,6 +225,7 @@ export class ReplicaManager {
         fsync: this.options.fsync,
         clock: this.options.clock,
         producerStats: this.producerStats,
+        offsetLayout: topic.offsetLayout,
         raft: this.options.raft,
         logSettings: this.options.logSettings,
         logger: this.options.replicaLogger

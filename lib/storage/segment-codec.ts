@@ -12,6 +12,13 @@
  * is [int16 version 0, int16 type] (0x7f01 no-op, 0x7f02 config) and whose value is the entry's
  * data. baseOffset = the Raft index ('opaque') or the previous batch's last offset + 1 ('batch'),
  * deterministic on every replica. Timestamps are -1 so the bytes are too.
+ *
+ * Offset layout ('batch' format; a per-topic fact every replica of the partition shares, since
+ * each encodes its no-op and config entries itself):
+ * - 1 (topics created before dense offsets): a no-op or config batch takes one Kafka offset.
+ * - 2: it takes none (lastOffsetDelta -1, batch.ts ZERO_WIDTH_DELTA): stored at the offset after
+ *   the previous batch, which the next batch also starts at. Kafka offsets then count only what
+ *   clients wrote (and transaction markers).
  */
 import { assert, unreachable } from '../base/assert.js';
 import { FlotillaError } from '../base/errors.js';
@@ -22,6 +29,10 @@ import { type Entry, EntryType } from '../raft/core/types.js';
 export const LogFormat = { Opaque: 'opaque', Batch: 'batch' } as const;
 export type LogFormat = (typeof LogFormat)[keyof typeof LogFormat];
 
+/** How Raft's own entries take Kafka offsets in a 'batch' log: 1 = one each, 2 = none (above). */
+export type OffsetLayout = 1 | 2;
+export const OFFSET_LAYOUTS: readonly OffsetLayout[] = [1, 2];
+
 export interface EncodedEntry {
   readonly batch: Buffer;
   /** The entry as reads will return it (in 'batch' format, data is the stored batch). */
@@ -30,8 +41,11 @@ export interface EncodedEntry {
   readonly nextOffset: number;
 }
 
-/** Encodes `entry`; `nextOffset` is the offset after the previous batch ('batch' format control batches). */
-export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number, batchBytesMax: number): EncodedEntry {
+/**
+ * Encodes `entry`; `nextOffset` is the offset after the previous batch ('batch' format), `layout`
+ * the log's offset layout ('batch' format no-op and config entries).
+ */
+export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number, batchBytesMax: number, layout: OffsetLayout = 1): EncodedEntry {
   let batch: Buffer;
   let out: Entry = entry;
   switch (entry.type) {
@@ -62,6 +76,7 @@ export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number,
         entry.data,
         format === LogFormat.Opaque ? entry.index : nextOffset,
         entry.term,
+        format === LogFormat.Batch && layout === 2,
       );
       break;
     default:

@@ -81,7 +81,7 @@ describe('LogCleaner', function () {
     hosts.set(id, host);
     const p = await Partition.open({
       host, kv: kvs.get(id)!, dir: join(dir, `n${id}`), topic: 'c', topicId, partition: 0,
-      bootstrap: { voters: ids, learners: [] }, fsync: false, clock,
+      bootstrap: { voters: ids, learners: [] }, fsync: false, clock, offsetLayout: 2,
     });
     p.configure(config);
     parts.set(id, p);

@@ -69,7 +69,7 @@ describe('Partition retention: snapshots at the log start', function () {
     hosts.set(id, host);
     const p = await Partition.open({
       host, kv: kvs.get(id)!, dir: join(dir, `n${id}`), topic: 't', topicId, partition: 0,
-      bootstrap: { voters: ids, learners: [] }, fsync: false, clock,
+      bootstrap: { voters: ids, learners: [] }, fsync: false, clock, offsetLayout: 2,
     });
     p.configure(config);
     parts.set(id, p);
