@@ -489,6 +489,28 @@ export class Partition extends EventEmitter {
     return this.log.nextOffset();
   }
 
+  /**
+   * OffsetForLeaderEpoch's answer for `epoch` (a Raft term): the largest term <= `epoch` in this
+   * replica's log and the Kafka offset after its last entry (exclusive, so it is where the next
+   * term starts, even when that term holds only a zero-width no-op); the current term and the log
+   * end when `epoch` is at or past it; [-1, -1] when the log holds no entry of a term <= `epoch`
+   * (the log start has passed them). O(log n) over the segments' term runs.
+   */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    const first = this.log.firstIndex() - 1;
+    let lo = first;
+    let hi = this.log.lastIndex();
+    if (this.log.term(lo) > epoch) return { epoch: -1, endOffset: -1 };
+    // The last index whose term is <= epoch (terms never decrease along the log).
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (this.log.term(mid) <= epoch) lo = mid;
+      else hi = mid - 1;
+    }
+    if (lo === this.log.lastIndex() && epoch >= this.node.term) return { epoch: this.node.term, endOffset: this.logEndOffset() };
+    return { epoch: this.log.term(lo), endOffset: this.log.offsetAfter(lo) };
+  }
+
   /** Throws unless this replica may serve clients; checks the client's leader epoch (-1: none). */
   checkServing(currentLeaderEpoch = -1): void {
     if (this.closed) throw new FlotillaError('NOT_LEADER', `partition ${this.topic}-${this.partition} is closed here`, { leaderId: -1 });

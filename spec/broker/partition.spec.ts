@@ -292,11 +292,13 @@ for (const layout of [2, 1] as const) describe(`Partition: a replica as a Raft g
   it('keeps offsets monotonic and the high watermark from going back across leader changes and restarts', async () => {
     let hw = 0;
     const produced: number[] = [];
+    const epochEnds: [number, number][] = []; // [term, the offset after its last entry]
     for (let round = 0; round < 3; round++) {
       const l = leader();
       for (let i = 0; i < 5; i++) produced.push(await l.produce({ batch: batchOf(2, `r${round}-${i}`), maxBatchBytes: 1 << 20, logAppendTime: true, timeoutMs: 5000 }));
       expect(l.highWatermark()).to.be.at.least(hw);
       hw = l.highWatermark();
+      epochEnds.push([l.leaderEpoch, hw]);
       const next = ids.find((id) => id !== l.node.nodeId)!;
       await l.node.transferLeadership(next);
       await until(() => parts.get(next)!.serving);
@@ -310,6 +312,12 @@ for (const layout of [2, 1] as const) describe(`Partition: a replica as a Raft g
     await until(() => [...parts.values()].some((p) => p.serving));
     const batches = parse(leader().read(0, 1 << 22).records);
     expect(batches.map((b) => b.base)).to.deep.equal(produced);
+    // OffsetForLeaderEpoch: each past term ends where the next starts; the current term at the log end.
+    const now = leader();
+    for (const [term, end] of epochEnds) expect(now.endOffsetForEpoch(term), `term ${term}`).to.deep.equal({ epoch: term, endOffset: end });
+    expect(now.endOffsetForEpoch(now.leaderEpoch)).to.deep.equal({ epoch: now.leaderEpoch, endOffset: now.logEndOffset() });
+    expect(now.endOffsetForEpoch(now.leaderEpoch + 5)).to.deep.equal({ epoch: now.leaderEpoch, endOffset: now.logEndOffset() });
+    expect(now.endOffsetForEpoch(0)).to.deep.equal({ epoch: 0, endOffset: 0 });
     if (layout === 2) expect(leader().highWatermark()).to.equal(2 * produced.length);
     // LogAppendTime: the broker stamped the batches and fixed their CRC (parse checked it).
     const raw = leader().read(produced[0]!, 1).records!;
