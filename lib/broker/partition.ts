@@ -31,7 +31,7 @@ import { assert } from '../base/assert.js';
 import type { Clock } from '../base/clock.js';
 import { FlotillaError } from '../base/errors.js';
 import type { TopicConfig } from '../metadata/topic-config.js';
-import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, isZeroWidth, updateBatchCrc, writeInt64 } from '../records/batch.js';
+import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, isZeroWidth, markUnassigned, updateBatchCrc, writeInt64 } from '../records/batch.js';
 import { canDecodeRecords, rawRecords } from '../records/compaction.js';
 import { type Membership, type NodeId, roleName } from '../raft/core/types.js';
 import type { RaftHost } from '../raft/host.js';
@@ -287,6 +287,7 @@ export class Partition extends EventEmitter {
 
   /** Proposes one of the broker's control batches; settles with its apply result once committed. */
   private async proposeControl(batch: Buffer, timeoutMs: number, what: string): Promise<number> {
+    this.markForLog(batch);
     return settle(await this.withTimeout(this.node.propose(batch), timeoutMs, what));
   }
 
@@ -297,6 +298,15 @@ export class Partition extends EventEmitter {
   async writeMarker(marker: MarkerFacts, timeoutMs: number): Promise<number> {
     this.checkServing();
     return this.proposeControl(encodeMarkerBatch(marker), timeoutMs, 'transaction marker');
+  }
+
+  /**
+   * Layout 2: marks a batch about to be proposed as carrying no offset yet, so the log gives it
+   * one and followers check the one they receive (segment-codec.ts). Layout 1 topics may have
+   * replicas of an older version, which would refuse the mark: their followers assign as before.
+   */
+  private markForLog(batch: Buffer): void {
+    if (this.offsetLayout === 2) markUnassigned(batch);
   }
 
   private async withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -572,6 +582,7 @@ export class Partition extends EventEmitter {
     }
     let appended: ((offset: number) => void) | undefined;
     const onAppend = req.ack === 'appended' ? new Promise<number>((resolve) => (appended = resolve)) : undefined;
+    this.markForLog(batch);
     const applied = this.node.propose(batch, appended ? () => appended?.(new BatchHeader(batch).baseOffset) : undefined);
     const flight: InFlight = { batch: facts, applied };
     flights.push(flight);
@@ -591,6 +602,7 @@ export class Partition extends EventEmitter {
 
   /** A batch of a producer without id: proposed as it is. */
   private async propose(batch: Buffer, req: PartitionProduce): Promise<number> {
+    this.markForLog(batch);
     if (req.ack === 'appended') {
       // The log patched baseOffset into this very buffer when it appended the entry.
       const appended = new Promise<number>((resolve, reject) => {

@@ -142,6 +142,24 @@ export function setBaseOffset(batch: Uint8Array, baseOffset: number): void {
   writeInt64(batch, BASE_OFFSET_POS, baseOffset);
 }
 
+/**
+ * A batch whose baseOffset is all ones (int64 -1) carries no offset yet: its proposer marks it so
+ * (a layout-2 partition's leader), and the log gives it one (segment-codec.ts). A batch that
+ * arrives with an offset is one a leader's log already gave it: a follower checks it against its
+ * own, and never silently replaces it.
+ */
+export function markUnassigned(batch: Uint8Array): void {
+  assert(batch.byteLength >= LOG_OVERHEAD_BYTES, 'a batch to mark has a log overhead');
+  batch.fill(0xff, BASE_OFFSET_POS, BASE_OFFSET_POS + 8);
+}
+
+/** True when the batch's baseOffset is the unassigned mark (markUnassigned). */
+export function isUnassigned(batch: Uint8Array): boolean {
+  if (batch.byteLength < LOG_OVERHEAD_BYTES) return false;
+  for (let i = BASE_OFFSET_POS; i < BASE_OFFSET_POS + 8; i++) if (batch[i] !== 0xff) return false;
+  return true;
+}
+
 /** Sets partitionLeaderEpoch in place (outside the CRC: no recomputation). */
 export function setPartitionLeaderEpoch(batch: Uint8Array, epoch: number): void {
   assert(Number.isInteger(epoch) && epoch >= -1 && epoch <= INT32_MAX, () => `partitionLeaderEpoch ${epoch} is not an int32 >= -1`);

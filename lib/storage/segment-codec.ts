@@ -22,7 +22,7 @@
  */
 import { assert, unreachable } from '../base/assert.js';
 import { FlotillaError } from '../base/errors.js';
-import { BatchHeader, assertValidBatch, decodeRecords, setBaseOffset, setPartitionLeaderEpoch } from '../records/batch.js';
+import { BATCH_HEADER_BYTES, BatchHeader, assertValidBatch, decodeRecords, isUnassigned, setBaseOffset, setPartitionLeaderEpoch } from '../records/batch.js';
 import { ControlType, encodeControlBatch, encodeValueBatch } from '../records/encode.js';
 import { type Entry, EntryType } from '../raft/core/types.js';
 
@@ -53,9 +53,17 @@ export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number,
       if (format === LogFormat.Opaque) {
         batch = encodeValueBatch(entry.data, entry.index, entry.term);
       } else {
+        // A proposal marked unassigned gets its offset here (or earlier, assignOffsets).
+        if (isUnassigned(entry.data)) setBaseOffset(entry.data, nextOffset);
         assertValidBatch(entry.data, 0, batchBytesMax, `entry ${entry.index}`);
         if (new BatchHeader(entry.data).sizeBytes !== entry.data.byteLength) {
           throw new FlotillaError('CORRUPT', `entry ${entry.index}: data holds more than one batch`);
+        }
+        // Layout 2: an entry that arrives with an offset got it from the leader's log; a replica
+        // whose own log continues elsewhere disagrees on an entry's width (a layout mix-up or a
+        // bug) and must stop rather than serve other offsets than its leader.
+        if (layout === 2 && new BatchHeader(entry.data).baseOffset !== nextOffset) {
+          throw new FlotillaError('CORRUPT', `entry ${entry.index}: the leader gave it offset ${new BatchHeader(entry.data).baseOffset}, this replica's log continues at ${nextOffset}`);
         }
         // The log assigns offsets: baseOffset = the offset after the previous batch, the same on
         // every replica (their logs match). Patched in place first (both fields lie outside the
@@ -86,6 +94,26 @@ export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number,
     throw new FlotillaError('INVALID_CONFIG', `entry ${entry.index} takes ${batch.length} bytes, more than log.batchBytesMax (${batchBytesMax})`);
   }
   return { batch, entry: out, nextOffset: new BatchHeader(batch).lastOffset + 1 };
+}
+
+/**
+ * 'batch' format: gives the entries marked unassigned (a leader's own proposals) the offsets their
+ * append will give them, in place, before the leader sends them to its followers (the host sends a
+ * Ready's messages before its store appends them): followers then receive the leader's offsets and
+ * check them (encodeEntry). `nextOffset` is the offset after the entry before `entries[0]`.
+ */
+export function assignOffsets(entries: readonly Entry[], nextOffset: number, layout: OffsetLayout): void {
+  let next = nextOffset;
+  for (const e of entries) {
+    if (e.type !== EntryType.Normal) {
+      next += layout === 2 ? 0 : 1;
+      continue;
+    }
+    // Not a batch: append refuses it, and nothing after it is appended either.
+    if (e.data.byteLength < BATCH_HEADER_BYTES) return;
+    if (isUnassigned(e.data)) setBaseOffset(e.data, next);
+    next += new BatchHeader(e.data).lastOffsetDelta + 1;
+  }
 }
 
 /** The Raft control type of a control batch (Noop/Config), or null for any other batch. */

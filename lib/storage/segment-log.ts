@@ -67,7 +67,7 @@ import {
 } from '../records/batch.js';
 import { type Entry, entryBytes } from '../raft/core/types.js';
 import { type LogStore, checkAppend } from './log-store.js';
-import { LogFormat, type OffsetLayout, decodeEntry, encodeEntry } from './segment-codec.js';
+import { LogFormat, type OffsetLayout, assignOffsets, decodeEntry, encodeEntry } from './segment-codec.js';
 import {
   CHECKPOINT_FILE, type Checkpoint, INDEX_SUFFIX, LAYOUT_FILE, SEGMENT_SUFFIX, type SparseEntry, TMP_SUFFIX, type TermRun,
   decodeCheckpoint, decodeIndex, encodeCheckpoint, encodeIndex, fsyncDirSync, parseSegmentName, replaceFileSync,
@@ -398,6 +398,20 @@ export class SegmentLogStore implements LogStore {
       this.cacheBytes += entryBytes(enc.entry);
     }
     if (this.pendingBytes > this.settings.pendingBytesMax) this.writePending();
+  }
+
+  /**
+   * 'batch' format: gives the unassigned entries of `entries` (about to be appended, after no
+   * snapshot install) their offsets now, in place (segment-codec.ts assignOffsets). Entries that
+   * do not continue this log are left to append.
+   */
+  assignOffsets(entries: readonly Entry[]): void {
+    const first = entries[0];
+    if (this.format !== LogFormat.Batch || first === undefined) return;
+    this.checkUsable();
+    const prev = first.index - 1;
+    if (prev < this.prev.prevIndex || prev > this.lastIndex()) return;
+    assignOffsets(entries, this.offsetAfter(prev), this.layout);
   }
 
   flush(): Promise<void> {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Clock } from '../../lib/base/clock.js';
 import { isFlotillaError } from '../../lib/base/errors.js';
 import { encodeCleanBatch, encodeLogStartBatch, encodeMarkerBatch } from '../../lib/broker/partition-state.js';
-import { ATTRIBUTES_POS, Attributes, BatchHeader, LAST_OFFSET_DELTA_POS, checkBatch, isZeroWidth, updateBatchCrc } from '../../lib/records/batch.js';
+import { ATTRIBUTES_POS, Attributes, BatchHeader, LAST_OFFSET_DELTA_POS, checkBatch, isUnassigned, isZeroWidth, markUnassigned, updateBatchCrc } from '../../lib/records/batch.js';
 import { ControlType, encodeBatch, encodeControlBatch } from '../../lib/records/encode.js';
 import { type Entry, EntryType } from '../../lib/raft/core/types.js';
 import { type OffsetLayout, encodeEntry } from '../../lib/storage/segment-codec.js';
@@ -28,7 +28,14 @@ function width(item: Item, layout: OffsetLayout): number {
   return layout === 2 ? 0 : 1;
 }
 
+/** The entry a leader proposes (layout 2: its batch marked unassigned, as Partition does). */
 function entryOf(item: Item, index: number, term: number, layout: OffsetLayout, salt = 0): Entry {
+  const e = proposalOf(item, index, term, layout, salt);
+  if (layout === 2 && e.type === EntryType.Normal) markUnassigned(e.data);
+  return e;
+}
+
+function proposalOf(item: Item, index: number, term: number, layout: OffsetLayout, salt: number): Entry {
   switch (item.kind) {
     case 'noop':
       return { index, term, type: EntryType.Noop, data: new Uint8Array(0) };
@@ -64,10 +71,20 @@ describe('Offset layouts: encoding', () => {
       expect(encodeEntry(e, 'opaque', 42, 1 << 20, 2).batch.equals(encodeEntry(e, 'opaque', 42, 1 << 20, 1).batch)).to.equal(true);
     }
     // The broker's own entries: zero-width by their bytes, which the leader replicates as they are.
-    const ls = encodeEntry({ index: 9, term: 2, type: EntryType.Normal, data: encodeLogStartBatch(5, 2) }, 'batch', 11, 1 << 20, 2);
+    const unassigned = (b: Buffer): Buffer => {
+      markUnassigned(b);
+      return b;
+    };
+    const ls = encodeEntry({ index: 9, term: 2, type: EntryType.Normal, data: unassigned(encodeLogStartBatch(5, 2)) }, 'batch', 11, 1 << 20, 2);
     expect([new BatchHeader(ls.batch).baseOffset, ls.nextOffset]).to.deep.equal([11, 11]);
-    const marker = encodeEntry({ index: 10, term: 2, type: EntryType.Normal, data: encodeMarkerBatch({ producerId: 1, producerEpoch: 0, commit: false, coordinatorEpoch: 0, txn: 0 }) }, 'batch', 11, 1 << 20, 2);
+    const marker = encodeEntry({ index: 10, term: 2, type: EntryType.Normal, data: unassigned(encodeMarkerBatch({ producerId: 1, producerEpoch: 0, commit: false, coordinatorEpoch: 0, txn: 0 })) }, 'batch', 11, 1 << 20, 2);
     expect(marker.nextOffset).to.equal(12);
+    // Layout 2: a batch that arrives with another offset than the log's next is refused; layout 1
+    // (whose followers may run an older version) overwrites it as before.
+    const data = (): Buffer => encodeBatch({ baseOffset: 3, records: [{ value: Buffer.from('v') }] });
+    expect(() => encodeEntry({ index: 11, term: 2, type: EntryType.Normal, data: data() }, 'batch', 12, 1 << 20, 2)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'CORRUPT'));
+    expect(new BatchHeader(encodeEntry({ index: 11, term: 2, type: EntryType.Normal, data: data() }, 'batch', 12, 1 << 20, 1).batch).baseOffset).to.equal(12);
+    expect(new BatchHeader(encodeEntry({ index: 11, term: 2, type: EntryType.Normal, data: unassigned(data()) }, 'batch', 12, 1 << 20, 2).batch).baseOffset).to.equal(12);
   });
 
   it('checkBatch accepts lastOffsetDelta -1 only on an internal control batch of one record', () => {
@@ -194,6 +211,34 @@ describe('Offset layouts: a segment log', () => {
     await s.close();
     s = await open(2, { segmentBytesMax: 100_000 });
     checkAgainst(s, [{ kind: 'noop', records: 1 }, { kind: 'data', records: 4 }], 2, 21, 17);
+  });
+
+  it('layout 2: a leader\'s proposals get their offsets before they are sent; a follower checks the offset it receives and refuses another', async () => {
+    const leader = await open(2);
+    const items: Item[] = [{ kind: 'noop', records: 1 }, { kind: 'data', records: 3 }, { kind: 'config', records: 1 }, { kind: 'data', records: 2 }, { kind: 'marker', records: 1 }];
+    const proposed = items.map((item, k) => entryOf(item, k + 1, 1, 2));
+    expect(isUnassigned((proposed[1] as Entry).data)).to.equal(true);
+    // What the disk store does when it stages a Ready, before the host sends its messages.
+    leader.assignOffsets(proposed);
+    expect(proposed.filter((e) => e.type === EntryType.Normal).map((e) => new BatchHeader(e.data).baseOffset)).to.deep.equal([0, 3, 5]);
+    leader.append(proposed);
+    checkAgainst(leader, items, 2);
+    await leader.close();
+    // The follower receives the leader's bytes (copies, as over a wire) and accepts them.
+    rmSync(dir, { recursive: true, force: true });
+    const follower = await open(2);
+    const received = proposed.map((e) => ({ ...e, data: Buffer.from(e.data) }));
+    follower.append(received);
+    checkAgainst(follower, items, 2);
+    // A batch whose offset is not where this log continues (the replicas disagree on a width).
+    const wrong = entryOf({ kind: 'data', records: 1 }, 6, 1, 2);
+    follower.assignOffsets([wrong]);
+    expect(new BatchHeader(wrong.data).baseOffset).to.equal(6);
+    const off = { ...wrong, data: Buffer.from(wrong.data) };
+    off.data.writeUInt32BE(7, 4);
+    expect(() => follower.append([off])).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'CORRUPT') && /the leader gave it offset 7, this replica's log continues at 6/.test((e as Error).message));
+    follower.append([wrong]);
+    checkAgainst(follower, [...items, { kind: 'data', records: 1 }], 2);
   });
 
   it('the layout guard: a new log records its layout; another layout refuses to open; a log made before layouts is layout 1', async () => {
