@@ -32,13 +32,15 @@ for (const layout of [2, 1] as const) describe(`Partition: a replica as a Raft g
   let kvs: Map<NodeId, MemoryKv>;
   let parts: Map<NodeId, Partition>;
 
-  async function open(id: NodeId): Promise<void> {
+  /** Opens replica `id`; `joining`: a new replica (empty bootstrap), added by the leader. */
+  async function open(id: NodeId, joining = false): Promise<void> {
     const host = new RaftHost({ nodeId: id, transport: net.transport(id), settings: { tickMs: 5 } });
     host.start();
     hosts.set(id, host);
+    if (!kvs.has(id)) kvs.set(id, new MemoryKv());
     parts.set(id, await Partition.open({
       host, kv: kvs.get(id)!, dir: join(dir, `n${id}`), topic: 't', topicId: '00000000-0000-4000-8000-000000000001', partition: 0,
-      bootstrap: { voters: ids, learners: [] }, fsync: false, clock, offsetLayout: layout,
+      bootstrap: { voters: joining ? [] : ids, learners: [] }, fsync: false, clock, offsetLayout: layout,
     }));
   }
 
@@ -246,6 +248,46 @@ for (const layout of [2, 1] as const) describe(`Partition: a replica as a Raft g
     // read_committed and read_uncommitted serve the same batches (the client drops the aborted ones).
     expect(parse(committed.records)).to.deep.equal(parse(n.read(t, 1 << 22).records));
     expect(parse(committed.records).map((b) => b.base)).to.deep.equal([t, plain, more, abort]);
+  });
+
+  it('membership changes: a new replica added as a learner, promoted and removed computes the same offsets and bytes from index 1', async () => {
+    let l = leader();
+    const offsets: number[] = [];
+    const one = async (tag: string): Promise<void> => {
+      offsets.push(await produce(leader(), batchOf(1, tag)));
+    };
+    for (let i = 0; i < 4; i++) await one(`a${i}`);
+    await open(4, true);
+    await l.node.addLearner(4);
+    for (let i = 0; i < 3; i++) await one(`b${i}`);
+    await l.node.promoteLearner(4);
+    for (let i = 0; i < 3; i++) await one(`c${i}`);
+    // The new voter leads for a while, then leaves again.
+    await l.node.transferLeadership(4);
+    await until(() => parts.get(4)!.serving);
+    for (let i = 0; i < 3; i++) await one(`d${i}`);
+    await parts.get(4)!.node.transferLeadership(l.node.nodeId);
+    await until(() => l.serving);
+    l = leader();
+    await l.node.removeMember(4);
+    for (let i = 0; i < 2; i++) await one(`e${i}`);
+    // Layout 2: dense over the records, whatever the configuration entries and elections between.
+    if (layout === 2) expect(offsets).to.deep.equal(offsets.map((_, i) => i));
+    for (let i = 1; i < offsets.length; i++) expect(offsets[i]).to.be.greaterThan(offsets[i - 1]!);
+    // Replica 4 (its log from index 1, offsets computed by its own appends) holds the leader's bytes
+    // up to where it left.
+    const four = parts.get(4)!;
+    await until(() => four.segmentLog.lastIndex() >= four.appliedIndex && four.appliedIndex > 0);
+    const upTo = Math.min(four.appliedIndex, l.appliedIndex);
+    const bytes = (p: Partition): Buffer => Buffer.concat(p.segmentLog.readBatches(1, upTo, 1 << 30));
+    expect(bytes(four).equals(bytes(l))).to.equal(true);
+    await until(() => [...parts.values()].filter((p) => p !== four).every((p) => p.appliedIndex === l.appliedIndex));
+    for (const p of parts.values()) if (p !== four) expect(bytes(p).equals(bytes(l))).to.equal(true);
+    await four.close();
+    parts.delete(4);
+    await hosts.get(4)!.close();
+    expect(hosts.get(4)!.failed).to.equal(null);
+    hosts.delete(4);
   });
 
   it('refuses clients on followers and on stale or future leader epochs', async () => {
