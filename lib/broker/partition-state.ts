@@ -11,7 +11,7 @@
  * or refused; the last two hide the entry) is taken here, on the log order.
  *
  * Snapshot (a partition's snapshot sits at its log start: docs/design.md "Retention, compaction
- * and partition snapshots"): msgpack map { v: 1, nextOffset, logStartOffset, clean: { x, h,
+ * and partition snapshots"): msgpack map { v: 1, nextOffset, offsetLayout? (2; absent = 1), logStartOffset, clean: { x, h,
  * history }, producers? (ProducerCheckpoint) }, where nextOffset is the Kafka offset after the snapshot's last entry (a follower's
  * log continues the offsets from there). Values stated "as of now" (above the snapshot's index)
  * are safe: every control batch above is re-applied after an install, and applying is idempotent
@@ -35,6 +35,8 @@ const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: tr
 
 export interface PartitionSnapshot {
   readonly nextOffset: number;
+  /** The offset layout of the log it continues (absent: 1, snapshots taken before layouts). */
+  readonly offsetLayout?: OffsetLayout;
   readonly logStartOffset: number;
   readonly clean: CleanState;
   /** The producer state (absent in snapshots taken before idempotence). */
@@ -43,7 +45,7 @@ export interface PartitionSnapshot {
 
 export function encodePartitionSnapshot(s: PartitionSnapshot): Uint8Array {
   return packr.pack({
-    v: 1, nextOffset: s.nextOffset, logStartOffset: s.logStartOffset, clean: { x: s.clean.x, h: s.clean.h, history: s.clean.history.map(([x, t]) => [x, t]) },
+    v: 1, nextOffset: s.nextOffset, ...(s.offsetLayout === 2 ? { offsetLayout: 2 } : {}), logStartOffset: s.logStartOffset, clean: { x: s.clean.x, h: s.clean.h, history: s.clean.history.map(([x, t]) => [x, t]) },
     ...(s.producers ? { producers: s.producers } : {}),
   });
 }
@@ -58,12 +60,14 @@ export function decodePartitionSnapshot(data: Uint8Array): PartitionSnapshot {
   } catch (err) {
     bad(`not msgpack (${(err as Error).message})`);
   }
-  const o = v as { v?: unknown; nextOffset?: unknown; logStartOffset?: unknown; clean?: { x?: unknown; h?: unknown; history?: unknown }; producers?: unknown };
+  const o = v as { v?: unknown; nextOffset?: unknown; offsetLayout?: unknown; logStartOffset?: unknown; clean?: { x?: unknown; h?: unknown; history?: unknown }; producers?: unknown };
   const int = (n: unknown, what: string): number => (Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : bad(`${what} is not an offset`));
   if (o === null || typeof o !== 'object' || o.v !== 1) bad('unknown version');
   const history = Array.isArray(o.clean?.history) ? o.clean.history : bad('no clean history');
+  if (o.offsetLayout !== undefined && o.offsetLayout !== 1 && o.offsetLayout !== 2) bad('offsetLayout is not 1 or 2');
   return {
     nextOffset: int(o.nextOffset, 'nextOffset'),
+    ...(o.offsetLayout === 2 ? { offsetLayout: 2 as const } : {}),
     logStartOffset: int(o.logStartOffset, 'logStartOffset'),
     clean: {
       x: int(o.clean?.x, 'clean.x'),
@@ -257,8 +261,8 @@ export class PartitionState implements StateMachine<PartitionApplied> {
   }
 
   /** The snapshot data for a snapshot whose last entry is followed by Kafka offset `nextOffset`. */
-  snapshotData(nextOffset: number): Uint8Array {
-    return encodePartitionSnapshot({ nextOffset, logStartOffset: this.logStartOffset, clean: this.clean, producers: this.producers.toCheckpoint() });
+  snapshotData(nextOffset: number, offsetLayout: OffsetLayout = 1): Uint8Array {
+    return encodePartitionSnapshot({ nextOffset, offsetLayout, logStartOffset: this.logStartOffset, clean: this.clean, producers: this.producers.toCheckpoint() });
   }
 
   /** The state as of applied index `applied` (whose entry has `term`), for LevelDB. */

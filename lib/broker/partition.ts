@@ -209,7 +209,16 @@ export class Partition extends EventEmitter {
       clock: options.clock,
       logSettings: { ...options.logSettings, offsetLayout: options.offsetLayout ?? 1 },
       logger: options.logger,
-      snapshotNextOffset: (data) => decodePartitionSnapshot(data).nextOffset,
+      // A snapshot continues a log of its own layout: installing one of another would extend this
+      // log by another rule (fatal for the host, as a follower's offset check is).
+      snapshotNextOffset: (data) => {
+        const snap = decodePartitionSnapshot(data);
+        const layout = options.offsetLayout ?? 1;
+        if ((snap.offsetLayout ?? 1) !== layout) {
+          throw new FlotillaError('CORRUPT', `partition snapshot of offset layout ${snap.offsetLayout ?? 1}, this replica has layout ${layout}`);
+        }
+        return snap.nextOffset;
+      },
       // The log is about to be replaced by the leader's: whatever this replica had cleaned is gone.
       beforeInstall: async () => {
         resets.installs++;
@@ -452,7 +461,7 @@ export class Partition extends EventEmitter {
       this.log.compact(boundary);
       return true;
     }
-    return this.node.snapshotAt(boundary, this.sm.snapshotData(this.log.offsetAfter(boundary)));
+    return this.node.snapshotAt(boundary, this.sm.snapshotData(this.log.offsetAfter(boundary), this.offsetLayout));
   }
 
   /** The index below which whole segments can be dropped behind a snapshot now, or null. */

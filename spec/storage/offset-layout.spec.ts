@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../lib/base/clock.js';
 import { isFlotillaError } from '../../lib/base/errors.js';
-import { encodeCleanBatch, encodeLogStartBatch, encodeMarkerBatch } from '../../lib/broker/partition-state.js';
+import { decodePartitionSnapshot, encodeCleanBatch, encodeLogStartBatch, encodeMarkerBatch, encodePartitionSnapshot } from '../../lib/broker/partition-state.js';
+import { metadataPackr } from '../../lib/metadata/records.js';
 import { ATTRIBUTES_POS, Attributes, BatchHeader, LAST_OFFSET_DELTA_POS, checkBatch, isUnassigned, isZeroWidth, markUnassigned, updateBatchCrc } from '../../lib/records/batch.js';
 import { ControlType, encodeBatch, encodeControlBatch } from '../../lib/records/encode.js';
 import { type Entry, EntryType } from '../../lib/raft/core/types.js';
@@ -110,6 +111,17 @@ describe('Offset layouts: encoding', () => {
     updateBatchCrc(txnNoop);
     refused.push(txnNoop);
     for (const [i, b] of refused.entries()) expect(checkBatch(b)?.problem, `batch ${i}`).to.equal('header');
+  });
+});
+
+describe('Offset layouts: partition snapshots', () => {
+  it('carry the layout of the log they continue (absent = 1, as in snapshots taken before layouts)', () => {
+    const base = { nextOffset: 12, logStartOffset: 3, clean: { x: 0, h: 0, history: [] } };
+    expect(decodePartitionSnapshot(encodePartitionSnapshot({ ...base, offsetLayout: 2 })).offsetLayout).to.equal(2);
+    expect(decodePartitionSnapshot(encodePartitionSnapshot({ ...base, offsetLayout: 1 }))).to.not.have.property('offsetLayout');
+    expect(Buffer.from(encodePartitionSnapshot({ ...base, offsetLayout: 1 })).equals(Buffer.from(encodePartitionSnapshot(base)))).to.equal(true);
+    const bad = metadataPackr.pack({ v: 1, ...base, offsetLayout: 3 });
+    expect(() => decodePartitionSnapshot(bad)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'CORRUPT'));
   });
 });
 
