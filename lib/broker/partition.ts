@@ -5,8 +5,9 @@
  *   produce: validate the batch -> propose it (the log gives it its baseOffset and the term as
  *            partitionLeaderEpoch, both outside the CRC) -> settles once committed and applied
  *   fetch:   raw batches from the segment files, from the entry holding the fetch offset up to
- *            the high watermark; Raft's own entries (no-op, config) are control batches that every
- *            Kafka client skips, so offsets stay monotonic with no translation (docs/design.md)
+ *            the high watermark: only data batches and transaction markers (read()); in a topic
+ *            of offset layout 2 Raft's and the broker's own entries take no Kafka offset at all,
+ *            so offsets count what clients wrote, with no translation (docs/design.md)
  *   high watermark = the Kafka offset after the last applied (= committed) entry
  *
  * Only the leader serves produce and fetch, and only once it has applied an entry of its own
@@ -20,8 +21,7 @@
  * applied is answered with the original offsets without a new entry, a retry of one in flight
  * waits for it, a gap or an old epoch is refused. Should a duplicate or refused batch still reach
  * the log, apply says so (the proposer gets the original offsets, or the error) and the entry is
- * hidden: reads serve it as a Flotilla control batch covering the same offsets, which clients
- * skip, so no record is ever visible twice. The state is checkpointed into LevelDB
+ * hidden: it keeps its offsets and reads leave it out (a gap), so no record is ever visible twice. The state is checkpointed into LevelDB
  * (`producers/<group>`, with the applied index and its term) every `checkpointEntries` applied
  * entries and on close, so a restart re-applies only the entries after the checkpoint
  * (RaftNode's `appliedIndex`).
