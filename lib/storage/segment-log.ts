@@ -63,9 +63,9 @@ import type { Clock } from '../base/clock.js';
 import { FlotillaError, isFlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import {
-  BATCH_HEADER_BYTES, BatchHeader, type BatchProblem, LOG_OVERHEAD_BYTES, MAX_TIMESTAMP_POS, assertValidBatch, batchSizeAt, checkBatch, readInt64,
+  BATCH_HEADER_BYTES, BatchHeader, type BatchProblem, LOG_OVERHEAD_BYTES, MAX_TIMESTAMP_POS, assertValidBatch, batchSizeAt, checkBatch, isUnassigned, readInt64,
 } from '../records/batch.js';
-import { type Entry, entryBytes } from '../raft/core/types.js';
+import { type Entry, EntryType, entryBytes } from '../raft/core/types.js';
 import { type LogStore, checkAppend } from './log-store.js';
 import { LogFormat, type OffsetLayout, assignOffsets, decodeEntry, encodeEntry } from './segment-codec.js';
 import {
@@ -407,11 +407,14 @@ export class SegmentLogStore implements LogStore {
    */
   assignOffsets(entries: readonly Entry[]): void {
     const first = entries[0];
-    if (this.format !== LogFormat.Batch || first === undefined) return;
+    // Only layout 2 marks proposals; a follower's entries carry offsets already (nothing to read).
+    if (this.format !== LogFormat.Batch || this.layout !== 2 || first === undefined) return;
+    if (!entries.some((e) => e.type === EntryType.Normal && isUnassigned(e.data))) return;
     this.checkUsable();
     const prev = first.index - 1;
     if (prev < this.prev.prevIndex || prev > this.lastIndex()) return;
-    assignOffsets(entries, this.offsetAfter(prev), this.layout);
+    // A leader appends at the end: the offset after it is known without reading a header.
+    assignOffsets(entries, prev === this.lastIndex() ? this.nextOffset() : this.offsetAfter(prev), this.layout);
   }
 
   flush(): Promise<void> {
