@@ -11,7 +11,7 @@
  * or refused; the last two hide the entry) is taken here, on the log order.
  *
  * Snapshot (a partition's snapshot sits at its log start: docs/design.md "Retention, compaction
- * and partition snapshots"): msgpack map { v: 1, nextOffset, logStartOffset, clean: { x, h,
+ * and partition snapshots"): msgpack map { v: 1, nextOffset, offsetLayout? (2; absent = 1), logStartOffset, clean: { x, h,
  * history }, producers? (ProducerCheckpoint) }, where nextOffset is the Kafka offset after the snapshot's last entry (a follower's
  * log continues the offsets from there). Values stated "as of now" (above the snapshot's index)
  * are safe: every control batch above is re-applied after an install, and applying is idempotent
@@ -24,6 +24,7 @@ import { Attributes, BatchHeader, decodeRecords, readInt64, writeInt64 } from '.
 import { controlTypeOf } from '../records/compaction.js';
 import { ControlType, controlKey, encodeBatch, encodeControlBatch } from '../records/encode.js';
 import type { StateMachine } from '../raft/state-machine.js';
+import type { OffsetLayout } from '../storage/segment-codec.js';
 import { type MarkerFacts, type ProducerBatch, type ProducerCheckpoint, ProducerStateTable, type RejectCode, lastSequenceOf } from './producer-state.js';
 import type { CleanCommand, CleanState } from './retention.js';
 
@@ -34,6 +35,8 @@ const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: tr
 
 export interface PartitionSnapshot {
   readonly nextOffset: number;
+  /** The offset layout of the log it continues (absent: 1, snapshots taken before layouts). */
+  readonly offsetLayout?: OffsetLayout;
   readonly logStartOffset: number;
   readonly clean: CleanState;
   /** The producer state (absent in snapshots taken before idempotence). */
@@ -42,7 +45,7 @@ export interface PartitionSnapshot {
 
 export function encodePartitionSnapshot(s: PartitionSnapshot): Uint8Array {
   return packr.pack({
-    v: 1, nextOffset: s.nextOffset, logStartOffset: s.logStartOffset, clean: { x: s.clean.x, h: s.clean.h, history: s.clean.history.map(([x, t]) => [x, t]) },
+    v: 1, nextOffset: s.nextOffset, ...(s.offsetLayout === 2 ? { offsetLayout: 2 } : {}), logStartOffset: s.logStartOffset, clean: { x: s.clean.x, h: s.clean.h, history: s.clean.history.map(([x, t]) => [x, t]) },
     ...(s.producers ? { producers: s.producers } : {}),
   });
 }
@@ -57,12 +60,14 @@ export function decodePartitionSnapshot(data: Uint8Array): PartitionSnapshot {
   } catch (err) {
     bad(`not msgpack (${(err as Error).message})`);
   }
-  const o = v as { v?: unknown; nextOffset?: unknown; logStartOffset?: unknown; clean?: { x?: unknown; h?: unknown; history?: unknown }; producers?: unknown };
+  const o = v as { v?: unknown; nextOffset?: unknown; offsetLayout?: unknown; logStartOffset?: unknown; clean?: { x?: unknown; h?: unknown; history?: unknown }; producers?: unknown };
   const int = (n: unknown, what: string): number => (Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : bad(`${what} is not an offset`));
   if (o === null || typeof o !== 'object' || o.v !== 1) bad('unknown version');
   const history = Array.isArray(o.clean?.history) ? o.clean.history : bad('no clean history');
+  if (o.offsetLayout !== undefined && o.offsetLayout !== 1 && o.offsetLayout !== 2) bad('offsetLayout is not 1 or 2');
   return {
     nextOffset: int(o.nextOffset, 'nextOffset'),
+    ...(o.offsetLayout === 2 ? { offsetLayout: 2 as const } : {}),
     logStartOffset: int(o.logStartOffset, 'logStartOffset'),
     clean: {
       x: int(o.clean?.x, 'clean.x'),
@@ -146,30 +151,45 @@ function markerOf(command: Uint8Array, header: BatchHeader): MarkerFacts | null 
   };
 }
 
-/** What a hidden entry is served as: a Flotilla control batch over the same offsets (clients skip it). */
+/**
+ * The value of the one control record served for a run of entries that hold offsets but no client
+ * record (the fetch tail rule, Partition.read): [int16 0, int32 -1], the shape of Kafka's
+ * EndTransactionMarker, because Sarama before 1.29 decodes every control record's value that way
+ * and loses records of the same answer when it is shorter.
+ */
+const GAP_VALUE = Buffer.from([0, 0, 0xff, 0xff, 0xff, 0xff]);
+
+/**
+ * What an entry that holds offsets but no client record (hidden by producer state, emptied by
+ * compaction, or an internal entry of a layout-1 topic) is served as when a fetch answer would
+ * otherwise hold no record: one Flotilla control record (0x7f06) at the entry's last offset, so
+ * every client moves past it.
+ */
 export function skippedBatch(stored: Buffer): Buffer {
   const h = new BatchHeader(stored);
   return encodeBatch({
-    records: [{ key: controlKey(ControlType.Skipped), value: null, offsetDelta: h.lastOffsetDelta }],
+    records: [{ key: controlKey(ControlType.Skipped), value: GAP_VALUE, offsetDelta: h.lastOffsetDelta }],
     baseOffset: h.baseOffset,
     partitionLeaderEpoch: h.partitionLeaderEpoch,
     attributes: Attributes.Control,
   });
 }
 
-export function encodeLogStartBatch(offset: number): Buffer {
+/** A LogStart control batch; zero-width (no Kafka offset) in a layout-2 partition. */
+export function encodeLogStartBatch(offset: number, layout: OffsetLayout = 1): Buffer {
   const value = Buffer.alloc(8);
   writeInt64(value, 0, offset);
-  return encodeControlBatch(ControlType.LogStart, value, 0, 0);
+  return encodeControlBatch(ControlType.LogStart, value, 0, 0, layout === 2);
 }
 
-export function encodeCleanBatch(cmd: CleanCommand, timeMs: number): Buffer {
+/** A Clean control batch; zero-width (no Kafka offset) in a layout-2 partition. */
+export function encodeCleanBatch(cmd: CleanCommand, timeMs: number, layout: OffsetLayout = 1): Buffer {
   const value = Buffer.alloc(26);
   value.writeInt16BE(0, 0);
   writeInt64(value, 2, cmd.x);
   writeInt64(value, 10, cmd.h);
   writeInt64(value, 18, Math.max(0, Math.floor(timeMs)));
-  return encodeControlBatch(ControlType.Clean, value, 0, 0);
+  return encodeControlBatch(ControlType.Clean, value, 0, 0, layout === 2);
 }
 
 /** The value of the one record of a (tiny, uncompressed) control batch. */
@@ -242,8 +262,8 @@ export class PartitionState implements StateMachine<PartitionApplied> {
   }
 
   /** The snapshot data for a snapshot whose last entry is followed by Kafka offset `nextOffset`. */
-  snapshotData(nextOffset: number): Uint8Array {
-    return encodePartitionSnapshot({ nextOffset, logStartOffset: this.logStartOffset, clean: this.clean, producers: this.producers.toCheckpoint() });
+  snapshotData(nextOffset: number, offsetLayout: OffsetLayout = 1): Uint8Array {
+    return encodePartitionSnapshot({ nextOffset, offsetLayout, logStartOffset: this.logStartOffset, clean: this.clean, producers: this.producers.toCheckpoint() });
   }
 
   /** The state as of applied index `applied` (whose entry has `term`), for LevelDB. */

@@ -5,8 +5,9 @@
  *   produce: validate the batch -> propose it (the log gives it its baseOffset and the term as
  *            partitionLeaderEpoch, both outside the CRC) -> settles once committed and applied
  *   fetch:   raw batches from the segment files, from the entry holding the fetch offset up to
- *            the high watermark; Raft's own entries (no-op, config) are control batches that every
- *            Kafka client skips, so offsets stay monotonic with no translation (docs/design.md)
+ *            the high watermark: only data batches and transaction markers (read()); in a topic
+ *            of offset layout 2 Raft's and the broker's own entries take no Kafka offset at all,
+ *            so offsets count what clients wrote, with no translation (docs/design.md)
  *   high watermark = the Kafka offset after the last applied (= committed) entry
  *
  * Only the leader serves produce and fetch, and only once it has applied an entry of its own
@@ -20,8 +21,7 @@
  * applied is answered with the original offsets without a new entry, a retry of one in flight
  * waits for it, a gap or an old epoch is refused. Should a duplicate or refused batch still reach
  * the log, apply says so (the proposer gets the original offsets, or the error) and the entry is
- * hidden: reads serve it as a Flotilla control batch covering the same offsets, which clients
- * skip, so no record is ever visible twice. The state is checkpointed into LevelDB
+ * hidden: it keeps its offsets and reads leave it out (a gap), so no record is ever visible twice. The state is checkpointed into LevelDB
  * (`producers/<group>`, with the applied index and its term) every `checkpointEntries` applied
  * entries and on close, so a restart re-applies only the entries after the checkpoint
  * (RaftNode's `appliedIndex`).
@@ -31,13 +31,14 @@ import { assert } from '../base/assert.js';
 import type { Clock } from '../base/clock.js';
 import { FlotillaError } from '../base/errors.js';
 import type { TopicConfig } from '../metadata/topic-config.js';
-import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, decodeRecords, updateBatchCrc, writeInt64 } from '../records/batch.js';
+import { ATTRIBUTES_POS, Attributes, BatchHeader, MAX_TIMESTAMP_POS, checkBatch, decodeRecords, isZeroWidth, markUnassigned, updateBatchCrc, writeInt64 } from '../records/batch.js';
 import { canDecodeRecords, rawRecords } from '../records/compaction.js';
 import { type Membership, type NodeId, roleName } from '../raft/core/types.js';
 import type { RaftHost } from '../raft/host.js';
 import { type LeaderChange, RaftNode } from '../raft/node.js';
 import { type DiskGroupStore, openDiskGroupStore } from '../storage/disk-group-store.js';
 import { KvPrefix, type KvStore, keySegment } from '../storage/kv.js';
+import type { OffsetLayout } from '../storage/segment-codec.js';
 import type { SegmentLogStore } from '../storage/segment-log.js';
 import {
   type PartitionApplied, PartitionState, type SavedPartitionState, decodePartitionSnapshot, encodeCleanBatch, encodeLogStartBatch, encodeMarkerBatch,
@@ -70,12 +71,23 @@ export interface PartitionOptions {
    * the first entry (ReplicaManager passes it; the log manager applies later changes).
    */
   readonly config?: TopicConfig;
+  /**
+   * The topic's offset layout (metadata Topic record; default 1, topics from before layouts): 2 =
+   * Flotilla's own entries take no Kafka offset (segment-codec.ts). Every replica must use the same.
+   */
+  readonly offsetLayout?: OffsetLayout;
 }
 
 export interface ProducerStats {
   duplicates: number;
   rejected: number;
 }
+
+/**
+ * Bytes of left-out entries (Partition.read) one fetch reads past before it answers with the tail
+ * representation instead (or `maxBytes` when larger): bounds the work of one fetch.
+ */
+export const GAP_SCAN_BYTES_MIN = 1024 * 1024;
 
 /** Applied entries between two checkpoints of a partition's state into LevelDB. */
 export const CHECKPOINT_ENTRIES = 10_000;
@@ -151,6 +163,8 @@ export class Partition extends EventEmitter {
   readonly stats: ProducerStats;
 
   private readonly resets: { readonly installs: number };
+  /** The topic's offset layout (PartitionOptions.offsetLayout). */
+  readonly offsetLayout: OffsetLayout;
 
   private constructor(options: PartitionOptions, node: RaftNode<PartitionApplied>, store: DiskGroupStore, sm: PartitionState, resets: { readonly installs: number }) {
     super();
@@ -174,6 +188,7 @@ export class Partition extends EventEmitter {
     this.checkpointedAt = node.appliedIndex;
     // The node joined the host in this same turn: no entry has reached the log yet.
     if (options.config) this.configure(options.config);
+    this.offsetLayout = options.offsetLayout ?? 1;
     node.on('leader-change', (change: LeaderChange) => {
       this.servingFrom = change.leaderId === node.nodeId ? node.status().lastIndex : Number.POSITIVE_INFINITY;
       // Proposals of an earlier term are applied (or replaced) before this node serves again.
@@ -200,9 +215,18 @@ export class Partition extends EventEmitter {
       group: partitionGroupId(options.topicId, options.partition),
       format: 'batch',
       clock: options.clock,
-      logSettings: options.logSettings,
+      logSettings: { ...options.logSettings, offsetLayout: options.offsetLayout ?? 1 },
       logger: options.logger,
-      snapshotNextOffset: (data) => decodePartitionSnapshot(data).nextOffset,
+      // A snapshot continues a log of its own layout: installing one of another would extend this
+      // log by another rule (fatal for the host, as a follower's offset check is).
+      snapshotNextOffset: (data) => {
+        const snap = decodePartitionSnapshot(data);
+        const layout = options.offsetLayout ?? 1;
+        if ((snap.offsetLayout ?? 1) !== layout) {
+          throw new FlotillaError('CORRUPT', `partition snapshot of offset layout ${snap.offsetLayout ?? 1}, this replica has layout ${layout}`);
+        }
+        return snap.nextOffset;
+      },
       // The log is about to be replaced by the leader's: whatever this replica had cleaned is gone.
       beforeInstall: async () => {
         resets.installs++;
@@ -275,11 +299,12 @@ export class Partition extends EventEmitter {
       throw new FlotillaError('OFFSET_OUT_OF_RANGE', `cannot delete records below ${target}: the high watermark of ${this.topic}-${this.partition} is ${hw}`);
     }
     if (target <= this.logStartOffset()) return this.logStartOffset();
-    return this.proposeControl(encodeLogStartBatch(target), timeoutMs, 'delete-records');
+    return this.proposeControl(encodeLogStartBatch(target, this.offsetLayout), timeoutMs, 'delete-records');
   }
 
   /** Proposes one of the broker's control batches; settles with its apply result once committed. */
   private async proposeControl(batch: Buffer, timeoutMs: number, what: string): Promise<number> {
+    this.markForLog(batch);
     return settle(await this.withTimeout(this.node.propose(batch), timeoutMs, what));
   }
 
@@ -290,6 +315,15 @@ export class Partition extends EventEmitter {
   async writeMarker(marker: MarkerFacts, timeoutMs: number): Promise<number> {
     this.checkServing();
     return this.proposeControl(encodeMarkerBatch(marker), timeoutMs, 'transaction marker');
+  }
+
+  /**
+   * Layout 2: marks a batch about to be proposed as carrying no offset yet, so the log gives it
+   * one and followers check the one they receive (segment-codec.ts). Layout 1 topics may have
+   * replicas of an older version, which would refuse the mark: their followers assign as before.
+   */
+  private markForLog(batch: Buffer): void {
+    if (this.offsetLayout === 2) markUnassigned(batch);
   }
 
   private async withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -362,7 +396,7 @@ export class Partition extends EventEmitter {
   async enforceRetention(nowMs: number, timeoutMs: number): Promise<number | null> {
     const target = this.retentionDue(nowMs);
     if (target === null) return null;
-    return this.proposeControl(encodeLogStartBatch(target), timeoutMs, 'retention');
+    return this.proposeControl(encodeLogStartBatch(target, this.offsetLayout), timeoutMs, 'retention');
   }
 
   /** The log start offset retention asks for now (on the serving leader), or null. */
@@ -376,7 +410,7 @@ export class Partition extends EventEmitter {
   async orderCleaning(nowMs: number, backoffMs: number, timeoutMs: number): Promise<boolean> {
     const cmd = this.cleaningDue(nowMs, backoffMs);
     if (cmd === null) return false;
-    await this.proposeControl(encodeCleanBatch(cmd, nowMs), timeoutMs, 'clean');
+    await this.proposeControl(encodeCleanBatch(cmd, nowMs, this.offsetLayout), timeoutMs, 'clean');
     return true;
   }
 
@@ -437,7 +471,7 @@ export class Partition extends EventEmitter {
       this.log.compact(boundary);
       return true;
     }
-    return this.node.snapshotAt(boundary, this.sm.snapshotData(this.log.offsetAfter(boundary)));
+    return this.node.snapshotAt(boundary, this.sm.snapshotData(this.log.offsetAfter(boundary), this.offsetLayout));
   }
 
   /** The index below which whole segments can be dropped behind a snapshot now, or null. */
@@ -546,6 +580,7 @@ export class Partition extends EventEmitter {
     }
     let appended: ((offset: number) => void) | undefined;
     const onAppend = req.ack === 'appended' ? new Promise<number>((resolve) => (appended = resolve)) : undefined;
+    this.markForLog(batch);
     const applied = this.node.propose(batch, appended ? () => appended?.(new BatchHeader(batch).baseOffset) : undefined);
     const flight: InFlight = { batch: facts, applied };
     flights.push(flight);
@@ -565,6 +600,7 @@ export class Partition extends EventEmitter {
 
   /** A batch of a producer without id: proposed as it is. */
   private async propose(batch: Buffer, req: PartitionProduce): Promise<number> {
+    this.markForLog(batch);
     if (req.ack === 'appended') {
       // The log patched baseOffset into this very buffer when it appended the entry.
       const appended = new Promise<number>((resolve, reject) => {
@@ -578,7 +614,16 @@ export class Partition extends EventEmitter {
   /**
    * Committed batches from the one holding `offset`, at most `maxBytes` (but at least one batch):
    * below the high watermark (read_uncommitted), or below the last stable offset with the aborted
-   * transactions of the range (read_committed). Hidden entries are served as skip batches.
+   * transactions of the range (read_committed).
+   *
+   * Only data batches and transaction markers are served (docs/design.md "Raft index and Kafka
+   * offsets"): zero-width entries (layout 2's internal entries) never; entries that hold offsets
+   * but no client record (hidden by producer state, emptied by compaction, a layout-1 topic's
+   * internal entries) are left out, and the read goes on past them (their bytes do not count
+   * against `maxBytes`, up to GAP_SCAN_BYTES_MIN or `maxBytes` per fetch), so an answer starts
+   * with the next record. When no record lies between `offset` and the bound (or the scan ran out),
+   * the last entry left out is served as one control record at its last offset (skippedBatch):
+   * an answer never holds only record-less batches, and every client moves past the gap.
    */
   read(offset: number, maxBytes: number, readCommitted = false): PartitionRead {
     const highWatermark = this.highWatermark();
@@ -594,12 +639,33 @@ export class Partition extends EventEmitter {
     // The last readable entry: the one before the entry holding the bound (LSO or HW).
     const to = bound >= highWatermark ? this.node.appliedIndex : this.log.indexOfOffset(bound) - 1;
     if (from > to) return none;
-    const batches = this.log.readBatches(from, to, maxBytes);
-    if (this.sm.producers.hiddenCount > 0) {
-      for (let i = 0; i < batches.length; i++) if (this.sm.producers.isHidden(from + i)) batches[i] = skippedBatch(batches[i] as Buffer);
+    const served: Buffer[] = [];
+    let gap: Buffer | null = null;
+    let passedBytes = 0;
+    const passedMax = Math.max(maxBytes, GAP_SCAN_BYTES_MIN);
+    let index = from;
+    while (index <= to && served.length === 0 && passedBytes < passedMax) {
+      const batches = this.log.readBatches(index, to, maxBytes);
+      for (let i = 0; i < batches.length; i++, index++) {
+        const batch = batches[i] as Buffer;
+        const h = new BatchHeader(batch);
+        if (isZeroWidth(h)) continue;
+        // Flotilla's own control batches are never transactional; COMMIT/ABORT markers always are.
+        if ((h.isControl && !h.isTransactional) || this.sm.producers.isHidden(index)) {
+          gap = batch;
+          if (served.length === 0) passedBytes += batch.length;
+          continue;
+        }
+        served.push(batch);
+      }
     }
-    const records = batches.length === 1 ? (batches[0] as Buffer) : Buffer.concat(batches);
-    const upper = new BatchHeader(batches[batches.length - 1] as Buffer).lastOffset + 1;
+    if (served.length === 0) {
+      // Every offset in [offset, bound) lies in some entry with a width: one was left out.
+      assert(gap !== null, () => `read(${offset}) of ${this.topic}-${this.partition}: entries [${from}, ${to}] hold no offset below ${bound}`);
+      served.push(skippedBatch(gap));
+    }
+    const records = served.length === 1 ? (served[0] as Buffer) : Buffer.concat(served);
+    const upper = new BatchHeader(served[served.length - 1] as Buffer).lastOffset + 1;
     const abortedTransactions = readCommitted ? this.sm.producers.abortedIn(offset, upper) : [];
     return { records, highWatermark, lastStableOffset, logStartOffset, abortedTransactions };
   }

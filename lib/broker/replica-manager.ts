@@ -230,6 +230,7 @@ export class ReplicaManager {
         // The topic's segment and flush configs hold from the first entry, not from the log
         // manager's next round (up to a second of produce on the defaults otherwise).
         config,
+        offsetLayout: topic.offsetLayout,
         raft: this.options.raft,
         logSettings: this.options.logSettings,
         logger: this.options.replicaLogger

@@ -188,9 +188,14 @@ function checkDenseOffsets(t: Tally, input: CheckInput): void {
   }
 }
 
+/**
+ * The batches below `bound` that hold offsets. Zero-width batches (a layout-2 topic's Raft and
+ * broker entries: lastOffset = baseOffset - 1) share their baseOffset with the next batch and hold
+ * no record: they are not compared by offset (the batches around them are).
+ */
 function committedBatches(log: ReplicaLog, bound: number | undefined): readonly ReplicaBatch[] {
   if (bound === undefined) return [];
-  return log.batches.filter((b) => b.lastOffset < bound);
+  return log.batches.filter((b) => b.lastOffset < bound && b.lastOffset >= b.baseOffset);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

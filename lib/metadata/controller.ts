@@ -651,7 +651,7 @@ export class Controller {
       }
       if (image.topicsByName.has(spec.name)) throw new FlotillaError('TOPIC_EXISTS', `topic "${spec.name}" already exists`, { name: spec.name });
       const lists = checkAssignments(image, spec.assignments ?? [], null);
-      const records: MetadataRecord[] = [{ type: 'Topic', topicId, name: spec.name, replicationFactor: lists[0]?.length ?? 1 }];
+      const records: MetadataRecord[] = [{ type: 'Topic', topicId, name: spec.name, replicationFactor: lists[0]?.length ?? 1, offsetLayout: 2 }];
       lists.forEach((replicas, partition) => records.push({ type: 'Partition', topicId, partition, replicas }));
       for (const [key, value] of [...configs].sort(([a], [b]) => (a < b ? -1 : 1))) records.push({ type: 'Config', resourceType: 'topic', resourceName: spec.name, key, value });
       return records;

@@ -143,7 +143,7 @@ export class MetadataDelta {
       case 'Topic':
         if (this.topicByName(record.name) !== undefined) misfit(record, `topic "${record.name}" exists`);
         if (this.topic(record.topicId) !== undefined) misfit(record, `topic id ${record.topicId} exists`);
-        this.topics.set(record.topicId, { topicId: record.topicId, name: record.name, replicationFactor: record.replicationFactor, partitions: [] });
+        this.topics.set(record.topicId, { topicId: record.topicId, name: record.name, replicationFactor: record.replicationFactor, offsetLayout: record.offsetLayout ?? 1, partitions: [] });
         this.names.set(record.name, record.topicId);
         break;
       case 'Partition': {
@@ -231,7 +231,7 @@ export class MetadataDelta {
   private setPartition(t: TopicImage, p: PartitionImage): void {
     let draft = this.topics.get(t.topicId);
     if (draft === undefined || draft === null) {
-      draft = { topicId: t.topicId, name: t.name, replicationFactor: t.replicationFactor, partitions: [...t.partitions] };
+      draft = { topicId: t.topicId, name: t.name, replicationFactor: t.replicationFactor, offsetLayout: t.offsetLayout, partitions: [...t.partitions] };
       this.topics.set(t.topicId, draft);
     }
     draft.partitions[p.partition] = p;
@@ -345,6 +345,7 @@ interface TopicDraft {
   readonly topicId: string;
   readonly name: string;
   readonly replicationFactor: number;
+  readonly offsetLayout: 1 | 2;
   readonly partitions: PartitionImage[];
 }
 

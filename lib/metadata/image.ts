@@ -40,6 +40,8 @@ export interface TopicImage {
   readonly topicId: string;
   readonly name: string;
   readonly replicationFactor: number;
+  /** How its partitions number Kafka offsets (TopicRecord.offsetLayout; 1 for older topics). */
+  readonly offsetLayout: 1 | 2;
   /** Dense: partitions[i].partition === i. */
   readonly partitions: readonly PartitionImage[];
 }
@@ -148,7 +150,7 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
   for (const name of [...image.topicsByName.keys()].sort()) {
     const t = image.topicsByName.get(name);
     if (t === undefined) continue;
-    out.push({ type: 'Topic', topicId: t.topicId, name: t.name, replicationFactor: t.replicationFactor });
+    out.push({ type: 'Topic', topicId: t.topicId, name: t.name, replicationFactor: t.replicationFactor, ...(t.offsetLayout !== 1 ? { offsetLayout: t.offsetLayout } : {}) });
     for (const p of t.partitions) out.push({ type: 'Partition', topicId: t.topicId, partition: p.partition, replicas: p.replicas });
     for (const p of t.partitions) {
       if (p.leaderId !== -1 || p.leaderEpoch !== 0) {

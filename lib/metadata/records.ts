@@ -79,12 +79,17 @@ export interface BrokerFencingRecord {
   readonly brokerId: number;
   readonly fenced: boolean;
 }
-/** A topic is created; its partitions follow as Partition records. */
+/**
+ * A topic is created; its partitions follow as Partition records. Version 1 adds `offsetLayout`
+ * (lib/storage/segment-codec.ts OffsetLayout: 2 = only client batches and transaction markers
+ * take Kafka offsets); a version-0 record (no field) is layout 1, topics created before it.
+ */
 export interface TopicRecord {
   readonly type: 'Topic';
   readonly topicId: string;
   readonly name: string;
   readonly replicationFactor: number;
+  readonly offsetLayout?: 1 | 2;
 }
 /**
  * A partition is created (partition == the topic's current count) or reassigned (an existing
@@ -189,6 +194,8 @@ export type MetadataRecord =
 export const metadataPackr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
 const RECORD_VERSION = 0;
+/** The Topic record version that carries `offsetLayout`. */
+const TOPIC_LAYOUT_VERSION = 1;
 const tagToType = new Map<number, RecordType>(Object.entries(RecordTags).map(([k, v]) => [v, k as RecordType]));
 
 /** The record as the msgpack value [tag, version, body]: what `encodeRecord` packs. */
@@ -196,7 +203,10 @@ export function recordToValue(record: MetadataRecord): unknown[] {
   const { type, ...body } = record;
   const plain: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) plain[k] = v instanceof Uint8Array ? Buffer.from(v) : v;
-  return [RecordTags[type], RECORD_VERSION, plain];
+  // A record with a field of a newer version says so (an older decoder then refuses it as CORRUPT
+  // rather than drop the field); without it, the bytes are those of version 0.
+  const version = type === 'Topic' && plain.offsetLayout !== undefined ? TOPIC_LAYOUT_VERSION : RECORD_VERSION;
+  return [RecordTags[type], version, plain];
 }
 
 export function encodeRecord(record: MetadataRecord): Buffer {
@@ -225,7 +235,7 @@ export function recordFromValue(value: unknown): MetadataRecord {
   if (typeof tag !== 'number') corrupt('record tag is not a number');
   const type = tagToType.get(tag);
   if (type === undefined) corrupt(`unknown record tag ${String(tag)}`);
-  if (version !== RECORD_VERSION) corrupt(`${type}: unknown version ${String(version)}`);
+  if (version !== RECORD_VERSION && !(type === 'Topic' && version === TOPIC_LAYOUT_VERSION)) corrupt(`${type}: unknown version ${String(version)}`);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) corrupt(`${type}: body is not a map`);
   const f = new Fields(type, body as Record<string, unknown>);
   let record: MetadataRecord;
@@ -244,7 +254,10 @@ export function recordFromValue(value: unknown): MetadataRecord {
       record = { type, brokerId: f.nodeId('brokerId'), fenced: f.bool('fenced') };
       break;
     case 'Topic':
-      record = { type, topicId: f.uuid('topicId'), name: f.topicName('name'), replicationFactor: f.int('replicationFactor', 1, RecordLimits.replicasMax) };
+      record = {
+        type, topicId: f.uuid('topicId'), name: f.topicName('name'), replicationFactor: f.int('replicationFactor', 1, RecordLimits.replicasMax),
+        ...(version === TOPIC_LAYOUT_VERSION ? { offsetLayout: f.int('offsetLayout', 1, 2) as 1 | 2 } : {}),
+      };
       break;
     case 'Partition':
       record = { type, topicId: f.uuid('topicId'), partition: f.partition('partition'), replicas: f.replicas('replicas') };

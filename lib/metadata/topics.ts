@@ -39,7 +39,8 @@ export function createTopicRecords(image: MetadataImage, req: CreateTopicRequest
     replicationFactor: req.replicationFactor,
     load: loadOf(partitionsOf(image)),
   });
-  const records: MetadataRecord[] = [{ type: 'Topic', topicId: req.topicId, name: req.name, replicationFactor: req.replicationFactor }];
+  // New topics number Kafka offsets densely (only client batches and markers take offsets).
+  const records: MetadataRecord[] = [{ type: 'Topic', topicId: req.topicId, name: req.name, replicationFactor: req.replicationFactor, offsetLayout: 2 }];
   assignment.forEach((replicas, partition) => records.push({ type: 'Partition', topicId: req.topicId, partition, replicas }));
   for (const [key, value] of [...(req.configs ?? new Map<string, string>())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (key.length === 0 || key.length > RecordLimits.stringLengthMax || value.length > RecordLimits.configValueLengthMax) {

@@ -142,6 +142,24 @@ export function setBaseOffset(batch: Uint8Array, baseOffset: number): void {
   writeInt64(batch, BASE_OFFSET_POS, baseOffset);
 }
 
+/**
+ * A batch whose baseOffset is all ones (int64 -1) carries no offset yet: its proposer marks it so
+ * (a layout-2 partition's leader), and the log gives it one (segment-codec.ts). A batch that
+ * arrives with an offset is one a leader's log already gave it: a follower checks it against its
+ * own, and never silently replaces it.
+ */
+export function markUnassigned(batch: Uint8Array): void {
+  assert(batch.byteLength >= LOG_OVERHEAD_BYTES, 'a batch to mark has a log overhead');
+  batch.fill(0xff, BASE_OFFSET_POS, BASE_OFFSET_POS + 8);
+}
+
+/** True when the batch's baseOffset is the unassigned mark (markUnassigned). */
+export function isUnassigned(batch: Uint8Array): boolean {
+  if (batch.byteLength < LOG_OVERHEAD_BYTES) return false;
+  for (let i = BASE_OFFSET_POS; i < BASE_OFFSET_POS + 8; i++) if (batch[i] !== 0xff) return false;
+  return true;
+}
+
 /** Sets partitionLeaderEpoch in place (outside the CRC: no recomputation). */
 export function setPartitionLeaderEpoch(batch: Uint8Array, epoch: number): void {
   assert(Number.isInteger(epoch) && epoch >= -1 && epoch <= INT32_MAX, () => `partitionLeaderEpoch ${epoch} is not an int32 >= -1`);
@@ -198,12 +216,62 @@ export function checkBatch(buf: Uint8Array, pos = 0, maxBytes = INT32_MAX): Batc
   const recordCount = i32(buf, pos + RECORD_COUNT_POS);
   const lastOffsetDelta = i32(buf, pos + LAST_OFFSET_DELTA_POS);
   if (recordCount <= 0) return { problem: 'header', message: `recordCount ${recordCount} must be positive` };
-  const compressed = (i16(buf, pos + ATTRIBUTES_POS) & Attributes.CompressionMask) !== 0;
+  const attributes = i16(buf, pos + ATTRIBUTES_POS);
+  const compressed = (attributes & Attributes.CompressionMask) !== 0;
+  // A zero-width batch (lastOffsetDelta -1: it takes no Kafka offset) is only ever one of
+  // Flotilla's internal control batches, never data or a transaction marker (zeroWidthShapeOk).
+  if (lastOffsetDelta === ZERO_WIDTH_DELTA) {
+    return zeroWidthShapeOk(buf, pos, size, attributes, recordCount) ? checkBaseOffset(buf, pos) : { problem: 'header', message: 'lastOffsetDelta -1 on a batch that is not an internal control batch' };
+  }
   // Compaction may remove records (keeping lastOffsetDelta), so only "at least" holds in general.
   if (lastOffsetDelta < recordCount - 1 && !compressed) return { problem: 'header', message: `lastOffsetDelta ${lastOffsetDelta} < recordCount - 1 (${recordCount - 1})` };
+  return checkBaseOffset(buf, pos);
+}
+
+/** baseOffset must be a non-negative safe integer (checked on its high 32 bits). */
+function checkBaseOffset(buf: Uint8Array, pos: number): BatchCheck | null {
   const hi = i32(buf, pos + BASE_OFFSET_POS);
   if (hi < 0 || hi >= 2 ** 21) return { problem: 'header', message: 'baseOffset is negative or beyond 2^53' };
   return null;
+}
+
+/**
+ * lastOffsetDelta of a zero-width batch: one of Flotilla's internal entries (Raft no-op and
+ * config, LogStart, Clean) in a partition whose offset layout is 2. It covers no Kafka offset:
+ * lastOffset = baseOffset - 1, so the offset after it equals its baseOffset (the offset after the
+ * previous batch). Such a batch is never served to a client (docs/design.md).
+ */
+export const ZERO_WIDTH_DELTA = -1;
+
+/** The internal control types that may be zero-width (0x7f01 no-op .. 0x7f04 Clean). */
+const ZERO_WIDTH_TYPE_MIN = 0x7f01;
+const ZERO_WIDTH_TYPE_MAX = 0x7f04;
+
+/**
+ * A zero-width batch must be an uncompressed, non-transactional control batch of one record whose
+ * key is [int16 0, int16 type] with an internal type. Reads the first record's key in place.
+ */
+function zeroWidthShapeOk(buf: Uint8Array, pos: number, size: number, attributes: number, recordCount: number): boolean {
+  if ((attributes & Attributes.Control) === 0 || (attributes & (Attributes.Transactional | Attributes.CompressionMask)) !== 0 || recordCount !== 1) return false;
+  const end = pos + size;
+  try {
+    let p = readVarint(buf, pos + BATCH_HEADER_BYTES, end).next; // record length
+    p += 1; // record attributes
+    p = readVarlong(buf, p, end).next; // timestampDelta
+    p = readVarint(buf, p, end).next; // offsetDelta
+    const keyLen = readVarint(buf, p, end);
+    if (keyLen.value !== 4 || keyLen.next + 4 > end) return false;
+    const k = keyLen.next;
+    const type = ((buf[k + 2] as number) << 8) | (buf[k + 3] as number);
+    return buf[k] === 0 && buf[k + 1] === 0 && type >= ZERO_WIDTH_TYPE_MIN && type <= ZERO_WIDTH_TYPE_MAX;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the batch (a valid one) takes no Kafka offset: see ZERO_WIDTH_DELTA. */
+export function isZeroWidth(header: BatchHeader): boolean {
+  return header.lastOffsetDelta === ZERO_WIDTH_DELTA;
 }
 
 /** Throws FlotillaError CORRUPT unless the batch at `pos` is valid; returns its size. */

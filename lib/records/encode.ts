@@ -7,7 +7,7 @@ import { assert } from '../base/assert.js';
 import {
   ATTRIBUTES_POS, Attributes, BASE_SEQUENCE_POS, BASE_TIMESTAMP_POS, BATCH_HEADER_BYTES, BATCH_LENGTH_POS,
   LAST_OFFSET_DELTA_POS, LOG_OVERHEAD_BYTES, MAGIC_POS, MAGIC_V2, MAX_TIMESTAMP_POS, PRODUCER_EPOCH_POS, PRODUCER_ID_POS,
-  RECORD_COUNT_POS, setBaseOffset, setPartitionLeaderEpoch, updateBatchCrc, writeInt64,
+  RECORD_COUNT_POS, ZERO_WIDTH_DELTA, setBaseOffset, setPartitionLeaderEpoch, updateBatchCrc, writeInt64,
 } from './batch.js';
 import { varlongSize, writeVarint, writeVarlong } from './varint.js';
 
@@ -190,12 +190,20 @@ export function controlKey(type: number): Buffer {
   return key;
 }
 
-/** A control batch of one record: key = [version 0, type], value = `value`. */
-export function encodeControlBatch(type: number, value: Uint8Array, baseOffset: number, partitionLeaderEpoch: number): Buffer {
-  return encodeBatch({
+/**
+ * A control batch of one record: key = [version 0, type], value = `value`. `zeroWidth`: the batch
+ * takes no Kafka offset (lastOffsetDelta -1, batch.ts ZERO_WIDTH_DELTA; internal types only).
+ */
+export function encodeControlBatch(type: number, value: Uint8Array, baseOffset: number, partitionLeaderEpoch: number, zeroWidth = false): Buffer {
+  const batch = encodeBatch({
     records: [{ key: controlKey(type), value }],
     baseOffset,
     partitionLeaderEpoch,
     attributes: Attributes.Control,
   });
+  if (zeroWidth) {
+    batch.writeInt32BE(ZERO_WIDTH_DELTA, LAST_OFFSET_DELTA_POS);
+    updateBatchCrc(batch);
+  }
+  return batch;
 }

@@ -186,6 +186,8 @@ export class DiskGroupStore implements GroupStore {
 
   stage(rd: Ready): void {
     assert(!this.closed, 'disk store: stage after close');
+    // The leader's new entries get their Kafka offsets before the host sends them ('batch' format).
+    if (rd.snapshot === null && this.staged.length === 0) this.log.assignOffsets(rd.entries);
     this.staged.push(rd);
   }
 

@@ -12,15 +12,26 @@
  * is [int16 version 0, int16 type] (0x7f01 no-op, 0x7f02 config) and whose value is the entry's
  * data. baseOffset = the Raft index ('opaque') or the previous batch's last offset + 1 ('batch'),
  * deterministic on every replica. Timestamps are -1 so the bytes are too.
+ *
+ * Offset layout ('batch' format; a per-topic fact every replica of the partition shares, since
+ * each encodes its no-op and config entries itself):
+ * - 1 (topics created before dense offsets): a no-op or config batch takes one Kafka offset.
+ * - 2: it takes none (lastOffsetDelta -1, batch.ts ZERO_WIDTH_DELTA): stored at the offset after
+ *   the previous batch, which the next batch also starts at. Kafka offsets then count only what
+ *   clients wrote (and transaction markers).
  */
 import { assert, unreachable } from '../base/assert.js';
 import { FlotillaError } from '../base/errors.js';
-import { BatchHeader, assertValidBatch, decodeRecords, setBaseOffset, setPartitionLeaderEpoch } from '../records/batch.js';
+import { BATCH_HEADER_BYTES, BatchHeader, assertValidBatch, decodeRecords, isUnassigned, setBaseOffset, setPartitionLeaderEpoch } from '../records/batch.js';
 import { ControlType, encodeControlBatch, encodeValueBatch } from '../records/encode.js';
 import { type Entry, EntryType } from '../raft/core/types.js';
 
 export const LogFormat = { Opaque: 'opaque', Batch: 'batch' } as const;
 export type LogFormat = (typeof LogFormat)[keyof typeof LogFormat];
+
+/** How Raft's own entries take Kafka offsets in a 'batch' log: 1 = one each, 2 = none (above). */
+export type OffsetLayout = 1 | 2;
+export const OFFSET_LAYOUTS: readonly OffsetLayout[] = [1, 2];
 
 export interface EncodedEntry {
   readonly batch: Buffer;
@@ -30,8 +41,11 @@ export interface EncodedEntry {
   readonly nextOffset: number;
 }
 
-/** Encodes `entry`; `nextOffset` is the offset after the previous batch ('batch' format control batches). */
-export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number, batchBytesMax: number): EncodedEntry {
+/**
+ * Encodes `entry`; `nextOffset` is the offset after the previous batch ('batch' format), `layout`
+ * the log's offset layout ('batch' format no-op and config entries).
+ */
+export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number, batchBytesMax: number, layout: OffsetLayout = 1): EncodedEntry {
   let batch: Buffer;
   let out: Entry = entry;
   switch (entry.type) {
@@ -39,9 +53,17 @@ export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number,
       if (format === LogFormat.Opaque) {
         batch = encodeValueBatch(entry.data, entry.index, entry.term);
       } else {
+        // A proposal marked unassigned gets its offset here (or earlier, assignOffsets).
+        if (isUnassigned(entry.data)) setBaseOffset(entry.data, nextOffset);
         assertValidBatch(entry.data, 0, batchBytesMax, `entry ${entry.index}`);
         if (new BatchHeader(entry.data).sizeBytes !== entry.data.byteLength) {
           throw new FlotillaError('CORRUPT', `entry ${entry.index}: data holds more than one batch`);
+        }
+        // Layout 2: an entry that arrives with an offset got it from the leader's log; a replica
+        // whose own log continues elsewhere disagrees on an entry's width (a layout mix-up or a
+        // bug) and must stop rather than serve other offsets than its leader.
+        if (layout === 2 && new BatchHeader(entry.data).baseOffset !== nextOffset) {
+          throw new FlotillaError('CORRUPT', `entry ${entry.index}: the leader gave it offset ${new BatchHeader(entry.data).baseOffset}, this replica's log continues at ${nextOffset}`);
         }
         // The log assigns offsets: baseOffset = the offset after the previous batch, the same on
         // every replica (their logs match). Patched in place first (both fields lie outside the
@@ -62,6 +84,7 @@ export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number,
         entry.data,
         format === LogFormat.Opaque ? entry.index : nextOffset,
         entry.term,
+        format === LogFormat.Batch && layout === 2,
       );
       break;
     default:
@@ -71,6 +94,26 @@ export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number,
     throw new FlotillaError('INVALID_CONFIG', `entry ${entry.index} takes ${batch.length} bytes, more than log.batchBytesMax (${batchBytesMax})`);
   }
   return { batch, entry: out, nextOffset: new BatchHeader(batch).lastOffset + 1 };
+}
+
+/**
+ * 'batch' format: gives the entries marked unassigned (a leader's own proposals) the offsets their
+ * append will give them, in place, before the leader sends them to its followers (the host sends a
+ * Ready's messages before its store appends them): followers then receive the leader's offsets and
+ * check them (encodeEntry). `nextOffset` is the offset after the entry before `entries[0]`.
+ */
+export function assignOffsets(entries: readonly Entry[], nextOffset: number, layout: OffsetLayout): void {
+  let next = nextOffset;
+  for (const e of entries) {
+    if (e.type !== EntryType.Normal) {
+      next += layout === 2 ? 0 : 1;
+      continue;
+    }
+    // Not a batch: append refuses it, and nothing after it is appended either.
+    if (e.data.byteLength < BATCH_HEADER_BYTES) return;
+    if (isUnassigned(e.data)) setBaseOffset(e.data, next);
+    next += new BatchHeader(e.data).lastOffsetDelta + 1;
+  }
 }
 
 /** The Raft control type of a control batch (Noop/Config), or null for any other batch. */

@@ -30,6 +30,11 @@ export const SEGMENT_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const CHECKPOINT_FILE = 'log-start.checkpoint';
 export const TMP_SUFFIX = '.tmp';
+/**
+ * A 'batch' log's offset layout guard (segment-codec.ts OffsetLayout): the ASCII digit, written
+ * when the log is created; absent = 1 (logs created before layouts existed).
+ */
+export const LAYOUT_FILE = 'offset-layout';
 
 const INDEX_MAGIC = 0x464c4958; // 'FLIX'
 const CHECKPOINT_MAGIC = 0x464c4350; // 'FLCP'

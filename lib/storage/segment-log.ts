@@ -63,13 +63,13 @@ import type { Clock } from '../base/clock.js';
 import { FlotillaError, isFlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import {
-  BATCH_HEADER_BYTES, BatchHeader, type BatchProblem, LOG_OVERHEAD_BYTES, MAX_TIMESTAMP_POS, assertValidBatch, batchSizeAt, checkBatch, readInt64,
+  BATCH_HEADER_BYTES, BatchHeader, type BatchProblem, LOG_OVERHEAD_BYTES, MAX_TIMESTAMP_POS, assertValidBatch, batchSizeAt, checkBatch, isUnassigned, readInt64,
 } from '../records/batch.js';
-import { type Entry, entryBytes } from '../raft/core/types.js';
+import { type Entry, EntryType, entryBytes } from '../raft/core/types.js';
 import { type LogStore, checkAppend } from './log-store.js';
-import { LogFormat, decodeEntry, encodeEntry } from './segment-codec.js';
+import { LogFormat, type OffsetLayout, assignOffsets, decodeEntry, encodeEntry } from './segment-codec.js';
 import {
-  CHECKPOINT_FILE, type Checkpoint, INDEX_SUFFIX, SEGMENT_SUFFIX, type SparseEntry, TMP_SUFFIX, type TermRun,
+  CHECKPOINT_FILE, type Checkpoint, INDEX_SUFFIX, LAYOUT_FILE, SEGMENT_SUFFIX, type SparseEntry, TMP_SUFFIX, type TermRun,
   decodeCheckpoint, decodeIndex, encodeCheckpoint, encodeIndex, fsyncDirSync, parseSegmentName, replaceFileSync,
   segmentName,
 } from './segment-files.js';
@@ -80,6 +80,7 @@ const REWRITE_SUFFIX = '.clean' + TMP_SUFFIX;
 
 export const segmentLogSettings = {
   format: { type: 'enum', default: 'opaque', values: ['opaque', 'batch'], doc: "'opaque': a Normal entry's data is wrapped as one record (the Raft library); 'batch': it is a record batch v2, stored verbatim (partitions)" },
+  offsetLayout: { type: 'int', default: 1, min: 1, max: 2, doc: "'batch' format: 1 = Raft no-op and config entries take one Kafka offset each, 2 = none (segment-codec.ts); fixed per topic, checked against the log's offset-layout file" },
   fsync: { type: 'bool', default: true, doc: 'flush() fsyncs the segments (and the directory); off: flush() only writes to the OS' },
   segmentBytesMax: { type: 'int', default: 64 * MiB, min: 1024, max: 1024 * MiB, unit: 'bytes', doc: 'a new segment starts when the active one would grow past this' },
   segmentAgeMsMax: { type: 'int', default: 7 * 24 * 3600 * 1000, min: 1, max: 365 * 24 * 3600 * 1000, unit: 'ms', doc: 'a new segment starts when the active one is older than this' },
@@ -252,6 +253,7 @@ export class SegmentLogStore implements LogStore {
   recovery: RecoveryReport = { segments: 0, scanned: [], cuts: [] };
   private readonly clock: Clock;
   private readonly format: LogFormat;
+  private readonly layout: OffsetLayout;
   private segments: Segment[] = [];
   private prev: Checkpoint = { prevIndex: 0, prevTerm: 0, nextOffset: 0 };
   /** Newest entries, contiguous, ending at lastIndex: cache[i] is entry cacheStart + i. */
@@ -280,6 +282,7 @@ export class SegmentLogStore implements LogStore {
     this.dir = options.dir;
     this.clock = options.clock;
     this.format = this.settings.format;
+    this.layout = this.settings.offsetLayout as OffsetLayout;
     this.policy = {
       segmentBytesMax: this.settings.segmentBytesMax,
       segmentAgeMsMax: this.settings.segmentAgeMsMax,
@@ -368,7 +371,7 @@ export class SegmentLogStore implements LogStore {
     if (truncating) this.truncateFrom(first.index);
     let nextOffset = this.segments.at(-1)?.nextOffset ?? this.prev.nextOffset;
     const encoded = entries.map((e) => {
-      const enc = encodeEntry(e, this.format, nextOffset, this.settings.batchBytesMax);
+      const enc = encodeEntry(e, this.format, nextOffset, this.settings.batchBytesMax, this.layout);
       nextOffset = enc.nextOffset;
       return enc;
     });
@@ -395,6 +398,23 @@ export class SegmentLogStore implements LogStore {
       this.cacheBytes += entryBytes(enc.entry);
     }
     if (this.pendingBytes > this.settings.pendingBytesMax) this.writePending();
+  }
+
+  /**
+   * 'batch' format: gives the unassigned entries of `entries` (about to be appended, after no
+   * snapshot install) their offsets now, in place (segment-codec.ts assignOffsets). Entries that
+   * do not continue this log are left to append.
+   */
+  assignOffsets(entries: readonly Entry[]): void {
+    const first = entries[0];
+    // Only layout 2 marks proposals; a follower's entries carry offsets already (nothing to read).
+    if (this.format !== LogFormat.Batch || this.layout !== 2 || first === undefined) return;
+    if (!entries.some((e) => e.type === EntryType.Normal && isUnassigned(e.data))) return;
+    this.checkUsable();
+    const prev = first.index - 1;
+    if (prev < this.prev.prevIndex || prev > this.lastIndex()) return;
+    // A leader appends at the end: the offset after it is known without reading a header.
+    assignOffsets(entries, prev === this.lastIndex() ? this.nextOffset() : this.offsetAfter(prev), this.layout);
   }
 
   flush(): Promise<void> {
@@ -1079,6 +1099,7 @@ export class SegmentLogStore implements LogStore {
     } else if (bases.length > 0 && bases[0] !== 1) {
       throw new FlotillaError('CORRUPT', `${this.dir}: no ${CHECKPOINT_FILE}, and the log does not start at index 1`);
     }
+    this.checkLayout(checkpoint === null && bases.length === 0);
     if (checkpoint === null) {
       checkpoint = { prevIndex: 0, prevTerm: 0, nextOffset: 0 };
       replaceFileSync(this.dir, CHECKPOINT_FILE, encodeCheckpoint(checkpoint), this.settings.fsync);
@@ -1173,6 +1194,32 @@ export class SegmentLogStore implements LogStore {
       fsyncDirSync(this.dir);
     }
     this.recovery = { segments: this.segments.length, scanned, cuts };
+  }
+
+  /**
+   * 'batch' format: a new log records its offset layout (before its checkpoint, so a log with a
+   * checkpoint and no layout file was made before layouts existed: layout 1); an existing log must
+   * have the layout it is opened with, else its offsets would be extended by another rule.
+   */
+  private checkLayout(fresh: boolean): void {
+    if (this.format !== LogFormat.Batch) return;
+    const file = join(this.dir, LAYOUT_FILE);
+    if (fresh) {
+      replaceFileSync(this.dir, LAYOUT_FILE, Buffer.from(`${this.layout}\n`), this.settings.fsync);
+      return;
+    }
+    let found = 1;
+    try {
+      const text = readFileSync(file, 'utf8').trim();
+      found = text === '1' ? 1 : text === '2' ? 2 : Number.NaN;
+      if (Number.isNaN(found)) throw new FlotillaError('CORRUPT', `${file} holds "${text.slice(0, 20)}", not an offset layout`);
+    } catch (err) {
+      if (isFlotillaError(err)) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (found !== this.layout) {
+      throw new FlotillaError('CORRUPT', `${this.dir}: the log has offset layout ${found}, opened with layout ${this.layout}: refusing to extend it`);
+    }
   }
 
   private lastTermOr(prevTerm: number): number {

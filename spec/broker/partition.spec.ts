@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isFlotillaError } from '../../lib/base/errors.js';
 import { Partition, partitionGroupId } from '../../lib/broker/partition.js';
-import { Attributes, BatchHeader, batchSizeAt } from '../../lib/records/batch.js';
+import { Attributes, BatchHeader, batchSizeAt, decodeRecords, markUnassigned } from '../../lib/records/batch.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import { keySegment } from '../../lib/storage/kv.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
@@ -19,8 +19,12 @@ function idempotent(producerId: number, producerEpoch: number, baseSequence: num
   });
 }
 
-describe('Partition: a replica as a Raft group over batch-format segments', function () {
+// Layout 2 (new topics): only client batches and markers take Kafka offsets. Layout 1 (topics made
+// before it): Raft's and the broker's own entries take one each, and are left out of fetch answers.
+for (const layout of [2, 1] as const) describe(`Partition: a replica as a Raft group over batch-format segments (offset layout ${layout})`, function () {
   this.timeout(30_000);
+  /** The first offset a client's batch gets: layout 1's first leader no-op takes offset 0. */
+  const first = layout === 2 ? 0 : 1;
   const ids = [1, 2, 3];
   let dir: string;
   let net: LocalNet;
@@ -28,13 +32,15 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
   let kvs: Map<NodeId, MemoryKv>;
   let parts: Map<NodeId, Partition>;
 
-  async function open(id: NodeId): Promise<void> {
+  /** Opens replica `id`; `joining`: a new replica (empty bootstrap), added by the leader. */
+  async function open(id: NodeId, joining = false): Promise<void> {
     const host = new RaftHost({ nodeId: id, transport: net.transport(id), settings: { tickMs: 5 } });
     host.start();
     hosts.set(id, host);
+    if (!kvs.has(id)) kvs.set(id, new MemoryKv());
     parts.set(id, await Partition.open({
       host, kv: kvs.get(id)!, dir: join(dir, `n${id}`), topic: 't', topicId: '00000000-0000-4000-8000-000000000001', partition: 0,
-      bootstrap: { voters: ids, learners: [] }, fsync: false, clock,
+      bootstrap: { voters: joining ? [] : ids, learners: [] }, fsync: false, clock, offsetLayout: layout,
     }));
   }
 
@@ -58,14 +64,37 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
   });
 
   afterEach(async () => {
+    // No host stopped on a fatal error (a follower refusing the offsets its leader gave, say).
+    const failed = [...hosts].filter(([, h]) => h.failed !== null).map(([id, h]) => `node ${id}: ${String(h.failed)}`);
     await closeAll();
     rmSync(dir, { recursive: true, force: true });
+    expect(failed).to.deep.equal([]);
+  });
+
+  it('an empty partition: high watermark, log start and log end 0 (layout 2); the first records get offsets from there', async () => {
+    const l = leader();
+    expect(l.highWatermark()).to.equal(first);
+    expect(l.logEndOffset()).to.equal(first);
+    expect(l.logStartOffset()).to.equal(0);
+    expect(l.lastStableOffset()).to.equal(first);
+    expect(l.read(first, 1 << 20).records).to.equal(null);
+    if (layout === 1) {
+      // The no-op at offset 0 is served (alone, at the tail) as one control record with a 6-byte value.
+      const only = parse(l.read(0, 1 << 20).records);
+      expect(only).to.deep.equal([{ base: 0, last: 0, values: ['control'] }]);
+    }
+    const offsets: number[] = [];
+    for (let i = 0; i < 10; i++) offsets.push(await produce(l, batchOf(1, `s${i}`)));
+    expect(offsets).to.deep.equal(offsets.map((_, i) => first + i));
+    expect(l.highWatermark()).to.equal(first + 10);
+    expect(parse(l.read(0, 1 << 20).records).map((b) => b.values[0])).to.deep.equal(offsets.map((_, i) => `s${i}-0`));
   });
 
   it('gives committed batches consecutive offsets (after the leader\'s no-op) and serves them raw up to the high watermark', async () => {
     const l = leader();
     const bases: number[] = [];
     for (let i = 0; i < 20; i++) bases.push(await l.produce({ batch: batchOf(1 + (i % 3), `b${i}`), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000 }));
+    expect(bases[0]).to.equal(first);
     for (let i = 1; i < bases.length; i++) expect(bases[i]).to.equal(bases[i - 1]! + 1 + ((i - 1) % 3));
     // acks=1: answered once the leader's log holds the batch, with the offset it got.
     const one = await l.produce({ batch: batchOf(2, 'acks1'), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000, ack: 'appended' });
@@ -75,14 +104,15 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     const read = l.read(0, 1 << 20);
     expect(read.highWatermark).to.equal(bases.at(-1)! + 2);
     const batches = parse(read.records);
-    // Offsets are monotonic and contiguous; Raft's own entries are control batches clients skip.
-    let next = 0;
+    // Only the clients' batches are served, contiguous from the first; Raft's own entries never.
+    let next = first;
     for (const b of batches) {
       expect(b.base).to.equal(next);
+      expect(b.values[0]).to.not.equal('control');
       next = b.last + 1;
     }
     expect(next).to.equal(read.highWatermark);
-    const data = batches.filter((b) => b.values[0] !== 'control');
+    const data = batches;
     expect(data.map((b) => b.base)).to.deep.equal(bases);
     expect(data.at(-1)!.values).to.deep.equal(['acks1-0', 'acks1-1']);
     expect(data[5]!.values).to.deep.equal(['b5-0', 'b5-1', 'b5-2']);
@@ -120,21 +150,33 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     const l = leader();
     const first = await produce(l, idempotent(9, 0, 0, 2, 'once'));
     // Proposed past the leader's check: apply decides on the log order, and hides the entry.
-    const applied = await l.node.propose(idempotent(9, 0, 0, 2, 'once'));
+    // (Layout 2: marked as carrying no offset yet, as Partition marks what it proposes.)
+    const raw = (b: Buffer): Buffer => {
+      if (layout === 2) markUnassigned(b);
+      return b;
+    };
+    const applied = await l.node.propose(raw(idempotent(9, 0, 0, 2, 'once')));
     expect(applied).to.deep.equal({ kind: 'duplicate', offset: first });
-    const refused = await l.node.propose(idempotent(9, 0, 7, 1, 'gap'));
+    const refused = await l.node.propose(raw(idempotent(9, 0, 7, 1, 'gap')));
     expect(refused).to.include({ kind: 'rejected', code: 'OUT_OF_ORDER_SEQUENCE' });
+    // Nothing but hidden entries between the fetch offset and the high watermark: the last of them
+    // is served as one control record at its last offset with a 6-byte value (never an answer of
+    // record-less batches; Sarama < 1.29 reads 6 bytes of every control record's value).
+    const tail = l.read(first + 2, 1 << 22).records!;
+    expect(parse(tail)).to.deep.equal([{ base: first + 4, last: first + 4, values: ['control'] }]);
+    const [gapRecord] = decodeRecords(tail);
+    expect(gapRecord!.value).to.have.length(6);
+    expect(new BatchHeader(tail).recordCount).to.equal(1);
     const after = await produce(l, idempotent(9, 0, 2, 1, 'next'));
     await until(() => [...parts.values()].every((p) => p.highWatermark() === l.highWatermark()));
+    expect(after).to.equal(first + 5);
     for (const p of parts.values()) {
       const batches = parse(p.read(0, 1 << 22).records);
-      // The hidden entries are skip batches over their own offsets: offsets stay contiguous.
-      let next = 0;
-      for (const b of batches) {
-        expect(b.base).to.equal(next);
-        next = b.last + 1;
-      }
-      expect(batches.flatMap((b) => b.values).filter((v) => v !== 'control')).to.deep.equal(['once-0', 'once-1', 'next-0']);
+      // The hidden entries keep their offsets (given at append) but are left out: a gap, as after
+      // compaction, and a fetch inside the gap starts at the next record.
+      expect(batches.map((b) => [b.base, b.last])).to.deep.equal([[first, first + 1], [after, after]]);
+      expect(batches.flatMap((b) => b.values)).to.deep.equal(['once-0', 'once-1', 'next-0']);
+      expect(parse(p.read(first + 2, 1 << 22).records).map((b) => b.base)).to.deep.equal([after]);
     }
     // A new leader knows the producer: the retry is still a duplicate.
     const next = ids.find((id) => id !== l.node.nodeId)!;
@@ -180,6 +222,72 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     const markers = parse(read.records).filter((b) => b.base === commit || b.base === abort);
     expect(markers).to.have.length(2);
     await until(() => [...parts.values()].every((p) => p.lastStableOffset() === l.highWatermark()));
+    // Markers take one offset each, as in Kafka; nothing else does in layout 2. The repeated and
+    // the fenced marker reached the log and are hidden: they keep the offsets they got at append.
+    expect([t1, t2, commit, abort, l.highWatermark()]).to.deep.equal([first + 1, first + 3, first + 5, first + 6, first + 9]);
+  });
+
+  it('transactions across a leader change: no offset appears inside the transaction, the last stable offset stays at its first offset', async () => {
+    const l = leader();
+    const t = await produce(l, idempotent(21, 0, 0, 2, 'tx', true));
+    const plain = await produce(l, batchOf(1, 'plain'));
+    const next = ids.find((id) => id !== l.node.nodeId)!;
+    await l.node.transferLeadership(next);
+    await until(() => parts.get(next)!.serving);
+    const n = parts.get(next)!;
+    expect(n.lastStableOffset()).to.equal(t);
+    // Layout 2: the new leader's no-op took no offset; layout 1: it took one.
+    expect(n.highWatermark()).to.equal(plain + (layout === 2 ? 1 : 2));
+    const more = await produce(n, idempotent(21, 0, 2, 1, 'tx', true));
+    expect(more).to.equal(plain + (layout === 2 ? 1 : 2));
+    const abort = await n.writeMarker({ producerId: 21, producerEpoch: 0, commit: false, coordinatorEpoch: 1, txn: 0 }, 5000);
+    expect(abort).to.equal(more + 1);
+    expect(n.lastStableOffset()).to.equal(n.highWatermark());
+    const committed = n.read(t, 1 << 22, true);
+    expect(committed.abortedTransactions).to.deep.equal([{ producerId: 21, firstOffset: t, lastOffset: abort }]);
+    // read_committed and read_uncommitted serve the same batches (the client drops the aborted ones).
+    expect(parse(committed.records)).to.deep.equal(parse(n.read(t, 1 << 22).records));
+    expect(parse(committed.records).map((b) => b.base)).to.deep.equal([t, plain, more, abort]);
+  });
+
+  it('membership changes: a new replica added as a learner, promoted and removed computes the same offsets and bytes from index 1', async () => {
+    let l = leader();
+    const offsets: number[] = [];
+    const one = async (tag: string): Promise<void> => {
+      offsets.push(await produce(leader(), batchOf(1, tag)));
+    };
+    for (let i = 0; i < 4; i++) await one(`a${i}`);
+    await open(4, true);
+    await l.node.addLearner(4);
+    for (let i = 0; i < 3; i++) await one(`b${i}`);
+    await l.node.promoteLearner(4);
+    for (let i = 0; i < 3; i++) await one(`c${i}`);
+    // The new voter leads for a while, then leaves again.
+    await l.node.transferLeadership(4);
+    await until(() => parts.get(4)!.serving);
+    for (let i = 0; i < 3; i++) await one(`d${i}`);
+    await parts.get(4)!.node.transferLeadership(l.node.nodeId);
+    await until(() => l.serving);
+    l = leader();
+    await l.node.removeMember(4);
+    for (let i = 0; i < 2; i++) await one(`e${i}`);
+    // Layout 2: dense over the records, whatever the configuration entries and elections between.
+    if (layout === 2) expect(offsets).to.deep.equal(offsets.map((_, i) => i));
+    for (let i = 1; i < offsets.length; i++) expect(offsets[i]).to.be.greaterThan(offsets[i - 1]!);
+    // Replica 4 (its log from index 1, offsets computed by its own appends) holds the leader's bytes
+    // up to where it left.
+    const four = parts.get(4)!;
+    await until(() => four.segmentLog.lastIndex() >= four.appliedIndex && four.appliedIndex > 0);
+    const upTo = Math.min(four.appliedIndex, l.appliedIndex);
+    const bytes = (p: Partition): Buffer => Buffer.concat(p.segmentLog.readBatches(1, upTo, 1 << 30));
+    expect(bytes(four).equals(bytes(l))).to.equal(true);
+    await until(() => [...parts.values()].filter((p) => p !== four).every((p) => p.appliedIndex === l.appliedIndex));
+    for (const p of parts.values()) if (p !== four) expect(bytes(p).equals(bytes(l))).to.equal(true);
+    await four.close();
+    parts.delete(4);
+    await hosts.get(4)!.close();
+    expect(hosts.get(4)!.failed).to.equal(null);
+    hosts.delete(4);
   });
 
   it('ListOffsets -3: the first record with the largest timestamp, found within its batch; -1, -1 on an empty log', async () => {
@@ -220,9 +328,12 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     const bases: number[] = [];
     for (let i = 0; i < 6; i++) bases.push(await l.produce({ batch: batchOf(2, `d${i}`), maxBatchBytes: 1 << 20, logAppendTime: false, timeoutMs: 5000 }));
     expect(l.logStartOffset()).to.equal(0);
+    const hw = l.highWatermark();
     const low = await l.deleteRecords(bases[3]!, 5000);
     expect(low).to.equal(bases[3]);
     expect(l.logStartOffset()).to.equal(bases[3]);
+    // Layout 2: the LogStart entry takes no offset, so the high watermark does not move.
+    expect(l.highWatermark()).to.equal(layout === 2 ? hw : hw + 1);
     // Going back is a no-op; past the high watermark is out of range.
     expect(await l.deleteRecords(bases[1]!, 5000)).to.equal(bases[3]);
     await expectCode(l.deleteRecords(l.highWatermark() + 1, 5000), 'OFFSET_OUT_OF_RANGE');
@@ -233,27 +344,55 @@ describe('Partition: a replica as a Raft group over batch-format segments', func
     for (const id of ids) await open(id);
     await until(() => [...parts.values()].some((p) => p.serving));
     await until(() => leader().logStartOffset() === bases[3]);
+    // Up to the high watermark: nothing left to read, and the next record takes the next offset.
+    const end = leader().highWatermark();
+    expect(await leader().deleteRecords(-1, 5000)).to.equal(end);
+    expect(leader().logStartOffset()).to.equal(end);
+    // Layout 1: the LogStart entry took offset `end` (served alone as one control record).
+    expect(parse(leader().read(end, 1 << 20).records)).to.deep.equal(layout === 2 ? [] : [{ base: end, last: end, values: ['control'] }]);
+    if (layout === 2) {
+      expect(leader().highWatermark()).to.equal(end);
+      expect(await produce(leader(), batchOf(1, 'after'))).to.equal(end);
+    }
   });
 
   it('keeps offsets monotonic and the high watermark from going back across leader changes and restarts', async () => {
     let hw = 0;
     const produced: number[] = [];
+    const epochEnds: [number, number][] = []; // [term, the offset after its last entry]
     for (let round = 0; round < 3; round++) {
       const l = leader();
       for (let i = 0; i < 5; i++) produced.push(await l.produce({ batch: batchOf(2, `r${round}-${i}`), maxBatchBytes: 1 << 20, logAppendTime: true, timeoutMs: 5000 }));
       expect(l.highWatermark()).to.be.at.least(hw);
       hw = l.highWatermark();
+      epochEnds.push([l.leaderEpoch, hw]);
       const next = ids.find((id) => id !== l.node.nodeId)!;
       await l.node.transferLeadership(next);
       await until(() => parts.get(next)!.serving);
       expect(parts.get(next)!.highWatermark()).to.be.at.least(hw);
     }
     for (let i = 1; i < produced.length; i++) expect(produced[i]).to.be.greaterThan(produced[i - 1]!);
+    // Layout 2: dense across the leader changes (each new leader's no-op takes no offset).
+    if (layout === 2) expect(produced).to.deep.equal(produced.map((_, i) => 2 * i));
     await closeAll();
+    if (layout === 1) {
+      // A partition written before layouts existed has the same bytes and no layout file: it opens
+      // as layout 1 and serves its old numbering.
+      for (const id of ids) rmSync(join(dir, `n${id}`, 'log', 'offset-layout'));
+    } else {
+      expect(readFileSync(join(dir, 'n1', 'log', 'offset-layout'), 'utf8')).to.equal('2\n');
+    }
     for (const id of ids) await open(id);
     await until(() => [...parts.values()].some((p) => p.serving));
-    const batches = parse(leader().read(0, 1 << 22).records).filter((b) => b.values[0] !== 'control');
+    const batches = parse(leader().read(0, 1 << 22).records);
     expect(batches.map((b) => b.base)).to.deep.equal(produced);
+    // OffsetForLeaderEpoch: each past term ends where the next starts; the current term at the log end.
+    const now = leader();
+    for (const [term, end] of epochEnds) expect(now.endOffsetForEpoch(term), `term ${term}`).to.deep.equal({ leaderEpoch: term, endOffset: end });
+    expect(now.endOffsetForEpoch(now.leaderEpoch)).to.deep.equal({ leaderEpoch: now.leaderEpoch, endOffset: now.logEndOffset() });
+    expect(() => now.endOffsetForEpoch(now.leaderEpoch + 5)).to.throw().that.satisfies((e: unknown) => isFlotillaError(e, 'UNKNOWN_LEADER_EPOCH'));
+    expect(now.endOffsetForEpoch(0)).to.deep.equal({ leaderEpoch: 0, endOffset: 0 });
+    if (layout === 2) expect(leader().highWatermark()).to.equal(2 * produced.length);
     // LogAppendTime: the broker stamped the batches and fixed their CRC (parse checked it).
     const raw = leader().read(produced[0]!, 1).records!;
     expect(new BatchHeader(raw).maxTimestamp).to.be.closeTo(Date.now(), 60_000);

@@ -69,7 +69,7 @@ describe('Partition retention: snapshots at the log start', function () {
     hosts.set(id, host);
     const p = await Partition.open({
       host, kv: kvs.get(id)!, dir: join(dir, `n${id}`), topic: 't', topicId, partition: 0,
-      bootstrap: { voters: ids, learners: [] }, fsync: false, clock,
+      bootstrap: { voters: ids, learners: [] }, fsync: false, clock, offsetLayout: 2,
     });
     p.configure(config);
     parts.set(id, p);
@@ -95,8 +95,11 @@ describe('Partition retention: snapshots at the log start', function () {
   });
 
   afterEach(async () => {
+    // No host stopped on a fatal error (a follower refusing the offsets its leader gave, say).
+    const failed = [...hosts].filter(([, h]) => h.failed !== null).map(([id, h]) => `node ${id}: ${String(h.failed)}`);
     for (const id of [...parts.keys()]) await close(id);
     rmSync(dir, { recursive: true, force: true });
+    expect(failed).to.deep.equal([]);
   });
 
   /** Every committed batch from the log start offset to the high watermark, as one buffer. */

@@ -55,6 +55,20 @@ describe('metadata/delta', () => {
     expect(Object.isFrozen(image)).to.equal(true);
   });
 
+  it('offset layouts: a new topic is layout 2, a Topic record without the field (before layouts) is layout 1; both survive a snapshot', () => {
+    const fresh = replay(createTopicRecords(cluster, { name: 'dense', topicId: T1, partitionCount: 1, replicationFactor: 1 }), cluster);
+    const old = new MetadataDelta(fresh).replayAll([{ type: 'Topic', topicId: uuidOf(2), name: 'old', replicationFactor: 1 }]).apply();
+    expect(old.topicsByName.get('dense')?.offsetLayout).to.equal(2);
+    expect(old.topicsByName.get('old')?.offsetLayout).to.equal(1);
+    const records = imageToRecords(old);
+    // Layout 1 topics are written as version-0 records, as before; layout 2 as version 1.
+    expect(records.filter((r) => r.type === 'Topic').map((r) => recordToValue(r).slice(0, 2))).to.deep.equal([[4, 1], [4, 0]]);
+    const again = replay(records.map((r) => decodeRecord(encodeRecord(r))));
+    expect(imagesEqual(again, old)).to.equal(true);
+    expect(again.topicsByName.get('dense')?.offsetLayout).to.equal(2);
+    expect(again.topicsByName.get('old')?.offsetLayout).to.equal(1);
+  });
+
   it('deletes a topic: stops with deleted=true, drops its configs, frees the name', () => {
     const created = replay(createTopicRecords(cluster, { name: 'orders', topicId: T1, partitionCount: 2, replicationFactor: 3, configs: new Map([['a', 'b']]) }), cluster);
     const delta = new MetadataDelta(created).replayAll(deleteTopicRecords(created, 'orders'));

@@ -11,6 +11,7 @@ const samples: MetadataRecord[] = [
   { type: 'UnregisterBroker', brokerId: 3 },
   { type: 'BrokerFencing', brokerId: 3, fenced: false },
   { type: 'Topic', topicId: uuidOf(1), name: 'orders.v1_x-y', replicationFactor: 3 },
+  { type: 'Topic', topicId: uuidOf(2), name: 'dense', replicationFactor: 1, offsetLayout: 2 },
   { type: 'Partition', topicId: uuidOf(1), partition: 7, replicas: [2, 0, 1] },
   { type: 'PartitionLeader', topicId: uuidOf(1), partition: 7, leaderId: -1, leaderEpoch: 12 },
   { type: 'RemoveTopic', topicId: uuidOf(1) },
@@ -105,7 +106,14 @@ describe('metadata/records', () => {
     const topic = { topicId: uuidOf(1), name: 'orders', replicationFactor: 3 };
     expectCorrupt(() => decodeRecord(metadataPackr.pack({ a: 1 })), /not \[tag, version, body\]/);
     expectCorrupt(() => decodeRecord(raw(999, 0, {})), /unknown record tag 999/);
-    expectCorrupt(() => decodeRecord(raw(RecordTags.Topic, 1, topic)), /unknown version 1/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.Topic, 2, topic)), /unknown version 2/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.Partition, 1, { topicId: uuidOf(1), partition: 0, replicas: [1] })), /Partition: unknown version 1/);
+    // Version 1 of Topic carries offsetLayout (1 or 2); version 0 may not.
+    expectCorrupt(() => decodeRecord(raw(RecordTags.Topic, 1, topic)), /Topic\.offsetLayout is missing/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.Topic, 1, { ...topic, offsetLayout: 3 })), /Topic\.offsetLayout/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.Topic, 0, { ...topic, offsetLayout: 2 })), /Topic\.offsetLayout is not a known field/);
+    expect(decodeRecord(raw(RecordTags.Topic, 1, { ...topic, offsetLayout: 2 }))).to.deep.equal({ type: 'Topic', ...topic, offsetLayout: 2 });
+    expect(decodeRecord(raw(RecordTags.Topic, 0, topic))).to.deep.equal({ type: 'Topic', ...topic });
     expectCorrupt(() => decodeRecord(raw(RecordTags.Topic, 0, [1, 2])), /body is not a map/);
     expectCorrupt(() => decodeRecord(raw(RecordTags.Topic, 0, { ...topic, extra: 1 })), /Topic\.extra is not a known field/);
     expectCorrupt(() => decodeRecord(raw(RecordTags.Topic, 0, { name: 'orders', replicationFactor: 3 })), /Topic\.topicId is missing/);

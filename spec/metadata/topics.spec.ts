@@ -32,7 +32,8 @@ describe('metadata/topics', () => {
 
   it('creates a topic on the unfenced nodes only, spreading racks', () => {
     const records = createTopicRecords(cluster, { name: 'orders', topicId: uuidOf(1), partitionCount: 6, replicationFactor: 3 });
-    expect(records[0]).to.deep.equal({ type: 'Topic', topicId: uuidOf(1), name: 'orders', replicationFactor: 3 });
+    // New topics take the dense offset layout (only client batches and markers take offsets).
+    expect(records[0]).to.deep.equal({ type: 'Topic', topicId: uuidOf(1), name: 'orders', replicationFactor: 3, offsetLayout: 2 });
     const partitions = records.slice(1);
     expect(partitions).to.have.length(6);
     for (const r of partitions) {

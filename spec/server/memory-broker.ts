@@ -92,7 +92,7 @@ export class MemoryBroker implements BrokerApi {
   /** Its topics (ids, names, one replica each on this node): what Fetch v13+ and Metadata v12 resolve ids with. */
   image(): MetadataImage {
     const topics = [...this.topicsByName.values()].map((t) => ({
-      topicId: t.topicId, name: t.name, replicationFactor: 1,
+      topicId: t.topicId, name: t.name, replicationFactor: 1, offsetLayout: 2 as const,
       partitions: t.partitions.map((_, partition) => ({ topicId: t.topicId, partition, replicas: [this.nodeId], leaderId: this.nodeId, leaderEpoch: 0 })),
     }));
     return new MetadataImage({
