@@ -7,6 +7,7 @@
 //     (a kafka-python schema that disagrees with Kafka's JSON: kp('m', 'XRequest', { request: 'why' }) or { response: 'why' })
 //   { api: 'Name', versions: '2', source: kjs('module', { ...request args }) }        KafkaJS 2.2.4
 //   { api: 'Name', versions: '3', source: golden('kcat-x-v3', 'why') }                a captured frame
+//     (its path relative to spec/server/fixtures, without .hex: 'clients/librdkafka-2.12.0/Metadata-v9')
 //   { api: 'Name', versions: '6-8', source: roundTripOnly('why no independent encoder exists here') }
 // `api` is the name in lib/kafka's table (apis.ts); `versions` is "N" or "N-M".
 //
@@ -46,7 +47,11 @@ export function kjs(module: string, args: unknown, responseArgs?: unknown): Matr
   return responseArgs === undefined ? { kind: 'kafkajs', module, args } : { kind: 'kafkajs', module, args, responseArgs };
 }
 
-/** A captured request frame (spec/server/fixtures/<fixture>.hex). */
+/**
+ * A captured request frame: spec/server/fixtures/<fixture>.hex, `fixture` relative to that folder
+ * (a subdirectory path such as 'clients/<client>/<Api>-v<N>' included). The capture's trailing bytes
+ * after the last known field, if the client sent any, are allowed: our parser ignores and counts them.
+ */
 export function golden(fixture: string, note: string): MatrixSource {
   return { kind: 'golden', fixture, note };
 }
@@ -59,83 +64,127 @@ export function roundTripOnly(reason: string): MatrixSource {
 const noKp = (v: string): string => `kafka-python 2.0.2 stops at ${v}`;
 const noKjs = (v: string): string => `KafkaJS 2.2.4 stops at ${v}`;
 const FLEX = 'flexible (header v2, compact fields): kafka-python 2.0.2 has no flexible version';
+const NO_CAPTURE = 'no client capture of this version (spec/server/fixtures/clients)';
+const NEITHER = (api: string): string => `neither kafka-python 2.0.2 nor KafkaJS 2.2.4 has ${api}`;
+const LIBRDKAFKA = (frame: string): string => `clients/librdkafka-2.12.0/${frame}`;
+const PLATFORMATIC = (frame: string): string => `clients/platformatic-kafka-1.35.0/${frame}`;
 const txn = { transactionalId: 'tx', producerId: '7', producerEpoch: 0 };
 const groupArgs = { groupId: 'g', groupGenerationId: 3, generationId: 3, memberId: 'm-1', groupInstanceId: null };
 const deleteRecordsArgs = { topics: [{ topic: 't', partitions: [{ partition: 0, offset: '1' }] }], timeout: 100 };
 
 export const versionMatrix: readonly MatrixRow[] = [
   { api: 'Produce', versions: '0-7', source: kp('produce', 'ProduceRequest') },
+  { api: 'Produce', versions: '8', source: kp('produce', 'ProduceRequest', { response: 'kafka-python 2.0.2\'s ProduceResponse_v8 lacks record_errors and error_message (Kafka: v8+)' }) },
+  { api: 'Produce', versions: '9-11', source: roundTripOnly(`${FLEX}; ${noKjs('v7')}; ${NO_CAPTURE}`) },
   { api: 'Fetch', versions: '4-11', source: kp('fetch', 'FetchRequest') },
-  { api: 'Fetch', versions: '12', source: roundTripOnly(`${FLEX}; ${noKjs('v11')}; librdkafka 2.12 sends v11 to us (kcat-fetch-v11 fixture)`) },
-  { api: 'ListOffsets', versions: '1-3', source: kp('offset', 'OffsetRequest') },
+  { api: 'Fetch', versions: '12', source: golden(LIBRDKAFKA('Fetch-v12'), `librdkafka 2.12; ${FLEX}, ${noKjs('v11')}`) },
+  { api: 'Fetch', versions: '13-17', source: roundTripOnly(`${FLEX}; ${noKjs('v11')}; ${NO_CAPTURE}`) },
+  { api: 'ListOffsets', versions: '0-3', source: kp('offset', 'OffsetRequest') },
   { api: 'ListOffsets', versions: '4-5', source: kp('offset', 'OffsetRequest', { request: 'kafka-python 2.0.2 writes current_leader_epoch as int64 (Kafka: int32); KafkaJS 2.2.4 stops at v3' }) },
+  { api: 'ListOffsets', versions: '6-10', source: roundTripOnly(`${FLEX}; ${noKjs('v3')}; ${NO_CAPTURE}`) },
   { api: 'Metadata', versions: '0-5', source: kp('metadata', 'MetadataRequest') },
   { api: 'Metadata', versions: '6', source: kjs('metadata', { topics: ['t'], allowAutoTopicCreation: false }) },
-  { api: 'Metadata', versions: '7-8', source: roundTripOnly(`${noKp('v5')}, ${noKjs('v6')}`) },
-  { api: 'Metadata', versions: '9', source: roundTripOnly(`${FLEX}; ${noKjs('v6')}; no v9 capture is committed`) },
-  { api: 'OffsetCommit', versions: '1-3', source: kp('commit', 'OffsetCommitRequest') },
+  { api: 'Metadata', versions: '7-8', source: roundTripOnly(`${noKp('v5')}, ${noKjs('v6')}; ${NO_CAPTURE}`) },
+  { api: 'Metadata', versions: '9', source: golden(LIBRDKAFKA('Metadata-v9'), `librdkafka 2.12; ${FLEX}, ${noKjs('v6')}`) },
+  { api: 'Metadata', versions: '10-12', source: roundTripOnly(`${FLEX}; ${noKjs('v6')}; ${NO_CAPTURE}`) },
+  { api: 'OffsetCommit', versions: '0-3', source: kp('commit', 'OffsetCommitRequest') },
   { api: 'OffsetCommit', versions: '4-5', source: kjs('offsetCommit', { ...groupArgs, retentionTime: -1, topics: [{ topic: 't', partitions: [{ partition: 0, offset: '5', metadata: 'md' }] }] }) },
-  { api: 'OffsetCommit', versions: '6-7', source: roundTripOnly(`${noKp('v3')}, ${noKjs('v5')}`) },
-  { api: 'OffsetCommit', versions: '8', source: roundTripOnly(`${FLEX}; ${noKjs('v5')}`) },
-  { api: 'OffsetFetch', versions: '1-3', source: kp('commit', 'OffsetFetchRequest') },
+  { api: 'OffsetCommit', versions: '6-7', source: roundTripOnly(`${noKp('v3')}, ${noKjs('v5')}; ${NO_CAPTURE}`) },
+  { api: 'OffsetCommit', versions: '8', source: golden(LIBRDKAFKA('OffsetCommit-v8'), `librdkafka 2.12; ${FLEX}, ${noKjs('v5')}`) },
+  { api: 'OffsetCommit', versions: '9', source: roundTripOnly(`${FLEX}; ${noKjs('v5')}; ${NO_CAPTURE}`) },
+  { api: 'OffsetFetch', versions: '0-3', source: kp('commit', 'OffsetFetchRequest') },
   { api: 'OffsetFetch', versions: '4', source: kjs('offsetFetch', { groupId: 'g', topics: [{ topic: 't', partitions: [{ partition: 0 }] }] }) },
-  { api: 'OffsetFetch', versions: '5', source: roundTripOnly(`${noKp('v3')}, ${noKjs('v4')}`) },
-  { api: 'OffsetFetch', versions: '6-8', source: roundTripOnly(`${FLEX}; ${noKjs('v4')}`) },
+  { api: 'OffsetFetch', versions: '5', source: roundTripOnly(`${noKp('v3')}, ${noKjs('v4')}; ${NO_CAPTURE}`) },
+  { api: 'OffsetFetch', versions: '6-7', source: roundTripOnly(`${FLEX}; ${noKjs('v4')}; ${NO_CAPTURE}`) },
+  { api: 'OffsetFetch', versions: '8', source: golden(LIBRDKAFKA('OffsetFetch-v8'), `librdkafka 2.12; ${FLEX}, ${noKjs('v4')}`) },
+  { api: 'OffsetFetch', versions: '9', source: roundTripOnly(`${FLEX}; ${noKjs('v4')}; ${NO_CAPTURE}`) },
   { api: 'FindCoordinator', versions: '0', source: kp('commit', 'GroupCoordinatorRequest') },
   { api: 'FindCoordinator', versions: '1', source: kp('commit', 'GroupCoordinatorRequest', { response: 'kafka-python 2.0.2\'s GroupCoordinatorResponse_v1 lacks throttle_time_ms (Kafka: v1+)' }) },
   { api: 'FindCoordinator', versions: '2', source: kjs('findCoordinator', { coordinatorKey: 'g', coordinatorType: 0 }) },
-  { api: 'FindCoordinator', versions: '3-4', source: roundTripOnly(`${FLEX}; ${noKjs('v2')}`) },
+  { api: 'FindCoordinator', versions: '3', source: roundTripOnly(`${FLEX}; ${noKjs('v2')}; ${NO_CAPTURE}`) },
+  { api: 'FindCoordinator', versions: '4', source: golden(PLATFORMATIC('FindCoordinator-v4'), `@platformatic/kafka 1.35; ${FLEX}, ${noKjs('v2')}`) },
+  { api: 'FindCoordinator', versions: '5-6', source: roundTripOnly(`${FLEX}; ${noKjs('v2')}; ${NO_CAPTURE}`) },
   { api: 'JoinGroup', versions: '0-2', source: kp('group', 'JoinGroupRequest') },
   { api: 'JoinGroup', versions: '3-5', source: kjs('joinGroup', { ...groupArgs, memberId: '', sessionTimeout: 30000, rebalanceTimeout: 60000, protocolType: 'consumer', groupProtocols: [{ name: 'range', metadata: Buffer.from([0, 1]) }] }) },
-  { api: 'JoinGroup', versions: '6', source: roundTripOnly(`${FLEX}; ${noKjs('v5')}`) },
+  { api: 'JoinGroup', versions: '6', source: golden(PLATFORMATIC('JoinGroup-v6'), `@platformatic/kafka 1.35; ${FLEX}, ${noKjs('v5')}`) },
+  { api: 'JoinGroup', versions: '7-9', source: roundTripOnly(`${FLEX}; ${noKjs('v5')}; ${NO_CAPTURE}`) },
   { api: 'Heartbeat', versions: '0-1', source: kp('group', 'HeartbeatRequest') },
   { api: 'Heartbeat', versions: '2-3', source: kjs('heartbeat', groupArgs) },
-  { api: 'Heartbeat', versions: '4', source: roundTripOnly(`${FLEX}; ${noKjs('v3')}`) },
+  { api: 'Heartbeat', versions: '4', source: roundTripOnly(`${FLEX}; ${noKjs('v3')}; ${NO_CAPTURE}`) },
   { api: 'LeaveGroup', versions: '0-1', source: kp('group', 'LeaveGroupRequest') },
   { api: 'LeaveGroup', versions: '2', source: kjs('leaveGroup', groupArgs) },
   { api: 'LeaveGroup', versions: '3', source: kjs('leaveGroup', { groupId: 'g', members: [{ memberId: 'm-1' }, { memberId: 'm-2', groupInstanceId: 'i-2' }] }) },
-  { api: 'LeaveGroup', versions: '4', source: roundTripOnly(`${FLEX}; ${noKjs('v3')}`) },
+  { api: 'LeaveGroup', versions: '4', source: golden(PLATFORMATIC('LeaveGroup-v4'), `@platformatic/kafka 1.35; ${FLEX}, ${noKjs('v3')}`) },
+  { api: 'LeaveGroup', versions: '5', source: roundTripOnly(`${FLEX}; ${noKjs('v3')}; ${NO_CAPTURE}`) },
   { api: 'SyncGroup', versions: '0-1', source: kp('group', 'SyncGroupRequest') },
   { api: 'SyncGroup', versions: '2-3', source: kjs('syncGroup', { ...groupArgs, groupAssignment: [{ memberId: 'm-1', memberAssignment: Buffer.from([1]) }] }) },
-  { api: 'SyncGroup', versions: '4', source: roundTripOnly(`${FLEX}; ${noKjs('v3')}`) },
-  { api: 'DescribeGroups', versions: '2', source: kp('admin', 'DescribeGroupsRequest') },
+  { api: 'SyncGroup', versions: '4', source: golden(PLATFORMATIC('SyncGroup-v4'), `@platformatic/kafka 1.35; ${FLEX}, ${noKjs('v3')}`) },
+  { api: 'SyncGroup', versions: '5', source: roundTripOnly(`${FLEX}; ${noKjs('v3')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeGroups', versions: '0-2', source: kp('admin', 'DescribeGroupsRequest') },
   { api: 'DescribeGroups', versions: '3', source: kp('admin', 'DescribeGroupsRequest', { response: 'kafka-python 2.0.2 puts authorized_operations after the groups array (Kafka: in each group)' }) },
-  { api: 'DescribeGroups', versions: '4', source: roundTripOnly(`${noKp('v3')}, ${noKjs('v2')}`) },
-  { api: 'DescribeGroups', versions: '5', source: roundTripOnly(`${FLEX}; ${noKjs('v2')}`) },
+  { api: 'DescribeGroups', versions: '4', source: roundTripOnly(`${noKp('v3')}, ${noKjs('v2')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeGroups', versions: '5', source: golden(PLATFORMATIC('DescribeGroups-v5'), `@platformatic/kafka 1.35; ${FLEX}, ${noKjs('v2')}`) },
   { api: 'ListGroups', versions: '0-1', source: kp('admin', 'ListGroupsRequest') },
   { api: 'ListGroups', versions: '2', source: kjs('listGroups', {}) },
-  { api: 'ListGroups', versions: '3-4', source: roundTripOnly(`${FLEX}; ${noKjs('v2')}`) },
+  { api: 'ListGroups', versions: '3-5', source: roundTripOnly(`${FLEX}; ${noKjs('v2')}; ${NO_CAPTURE}`) },
   { api: 'ApiVersions', versions: '0-2', source: kp('admin', 'ApiVersionRequest') },
   { api: 'ApiVersions', versions: '3', source: golden('kcat-apiversions-v3', 'librdkafka 2.12 (kcat); no independent decoder of a v3 response here') },
-  { api: 'ApiVersions', versions: '4', source: roundTripOnly(`${FLEX}; ${noKjs('v2')}; librdkafka 2.12 sends v3`) },
-  { api: 'CreateTopics', versions: '3', source: kp('admin', 'CreateTopicsRequest') },
-  { api: 'CreateTopics', versions: '4', source: roundTripOnly(`${noKp('v3')}, ${noKjs('v3')}`) },
-  { api: 'CreateTopics', versions: '5-7', source: roundTripOnly(`${FLEX}; ${noKjs('v3')}`) },
-  { api: 'DeleteTopics', versions: '1-3', source: kp('admin', 'DeleteTopicsRequest') },
-  { api: 'DeleteTopics', versions: '4-6', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}`) },
+  { api: 'ApiVersions', versions: '4', source: roundTripOnly(`${FLEX}; ${noKjs('v2')}; librdkafka 2.12 and @platformatic/kafka 1.35 send v3`) },
+  { api: 'CreateTopics', versions: '0-3', source: kp('admin', 'CreateTopicsRequest') },
+  { api: 'CreateTopics', versions: '4', source: golden(LIBRDKAFKA('CreateTopics-v4'), `librdkafka 2.12; ${noKp('v3')}, ${noKjs('v3')}`) },
+  { api: 'CreateTopics', versions: '5-6', source: roundTripOnly(`${FLEX}; ${noKjs('v3')}; ${NO_CAPTURE}`) },
+  { api: 'CreateTopics', versions: '7', source: golden(PLATFORMATIC('CreateTopics-v7'), `@platformatic/kafka 1.35; ${FLEX}, ${noKjs('v3')}`) },
+  { api: 'DeleteTopics', versions: '0-3', source: kp('admin', 'DeleteTopicsRequest') },
+  { api: 'DeleteTopics', versions: '4-5', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}; ${NO_CAPTURE}`) },
+  { api: 'DeleteTopics', versions: '6', source: golden(PLATFORMATIC('DeleteTopics-v6'), `@platformatic/kafka 1.35; ${FLEX}, ${noKjs('v1')}`) },
   { api: 'DeleteRecords', versions: '0-1', source: kjs('deleteRecords', deleteRecordsArgs, deleteRecordsArgs) },
   { api: 'DeleteRecords', versions: '2', source: roundTripOnly(`${FLEX}; kafka-python 2.0.2 has no DeleteRecords; ${noKjs('v1')}`) },
   { api: 'InitProducerId', versions: '0-1', source: kjs('initProducerId', { transactionalId: null, transactionTimeout: 30000 }) },
-  { api: 'InitProducerId', versions: '2-4', source: roundTripOnly(`${FLEX}; kafka-python 2.0.2 has no transactions; ${noKjs('v1')}`) },
+  { api: 'InitProducerId', versions: '2-3', source: roundTripOnly(`${FLEX}; kafka-python 2.0.2 has no transactions; ${noKjs('v1')}; ${NO_CAPTURE}`) },
+  { api: 'InitProducerId', versions: '4', source: golden(LIBRDKAFKA('InitProducerId-v4'), `librdkafka 2.12 (idempotent producer); ${FLEX}, ${noKjs('v1')}`) },
+  { api: 'InitProducerId', versions: '5', source: roundTripOnly(`${FLEX}; kafka-python 2.0.2 has no transactions; ${noKjs('v1')}; ${NO_CAPTURE}`) },
   { api: 'AddPartitionsToTxn', versions: '0-1', source: kjs('addPartitionsToTxn', { ...txn, topics: [{ topic: 't', partitions: [0, 1] }] }) },
-  { api: 'AddPartitionsToTxn', versions: '2', source: roundTripOnly(`kafka-python 2.0.2 has no transactions; ${noKjs('v1')}`) },
-  { api: 'AddPartitionsToTxn', versions: '3', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}`) },
+  { api: 'AddPartitionsToTxn', versions: '2', source: roundTripOnly(`kafka-python 2.0.2 has no transactions; ${noKjs('v1')}; ${NO_CAPTURE}`) },
+  { api: 'AddPartitionsToTxn', versions: '3-5', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}; ${NO_CAPTURE}`) },
   { api: 'AddOffsetsToTxn', versions: '0-1', source: kjs('addOffsetsToTxn', { ...txn, groupId: 'g' }) },
+  { api: 'AddOffsetsToTxn', versions: '2', source: roundTripOnly(`kafka-python 2.0.2 has no transactions; ${noKjs('v1')}; ${NO_CAPTURE}`) },
+  { api: 'AddOffsetsToTxn', versions: '3-4', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}; ${NO_CAPTURE}`) },
   { api: 'EndTxn', versions: '0-1', source: kjs('endTxn', { ...txn, transactionResult: true }) },
-  { api: 'EndTxn', versions: '2', source: roundTripOnly(`kafka-python 2.0.2 has no transactions; ${noKjs('v1')}`) },
-  { api: 'EndTxn', versions: '3', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}`) },
+  { api: 'EndTxn', versions: '2', source: roundTripOnly(`kafka-python 2.0.2 has no transactions; ${noKjs('v1')}; ${NO_CAPTURE}`) },
+  { api: 'EndTxn', versions: '3-4', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}; ${NO_CAPTURE}`) },
   { api: 'TxnOffsetCommit', versions: '0-1', source: kjs('txnOffsetCommit', { ...txn, groupId: 'g', topics: [{ topic: 't', partitions: [{ partition: 0, offset: '5', metadata: null }] }] }) },
-  { api: 'TxnOffsetCommit', versions: '2', source: roundTripOnly(`kafka-python 2.0.2 has no transactions; ${noKjs('v1')}`) },
-  { api: 'TxnOffsetCommit', versions: '3', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}`) },
-  { api: 'DescribeConfigs', versions: '1-2', source: kp('admin', 'DescribeConfigsRequest') },
+  { api: 'TxnOffsetCommit', versions: '2', source: roundTripOnly(`kafka-python 2.0.2 has no transactions; ${noKjs('v1')}; ${NO_CAPTURE}`) },
+  { api: 'TxnOffsetCommit', versions: '3-4', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeConfigs', versions: '0-2', source: kp('admin', 'DescribeConfigsRequest') },
+  { api: 'DescribeConfigs', versions: '3', source: roundTripOnly(`${noKp('v2')}, ${noKjs('v2')}; ${NO_CAPTURE} (@platformatic/kafka 1.35 sends v2, with v3's include_documentation as a trailing byte)`) },
+  { api: 'DescribeConfigs', versions: '4', source: roundTripOnly(`${FLEX}; ${noKjs('v2')}; ${NO_CAPTURE}`) },
   { api: 'AlterConfigs', versions: '0-1', source: kp('admin', 'AlterConfigsRequest') },
   { api: 'AlterConfigs', versions: '2', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}`) },
   { api: 'IncrementalAlterConfigs', versions: '0', source: roundTripOnly('neither kafka-python 2.0.2 nor KafkaJS 2.2.4 has IncrementalAlterConfigs') },
   { api: 'IncrementalAlterConfigs', versions: '1', source: roundTripOnly(`${FLEX}; neither kafka-python 2.0.2 nor KafkaJS 2.2.4 has IncrementalAlterConfigs`) },
   { api: 'CreatePartitions', versions: '0-1', source: kp('admin', 'CreatePartitionsRequest') },
-  { api: 'DeleteGroups', versions: '1', source: kp('admin', 'DeleteGroupsRequest') },
-  { api: 'DeleteGroups', versions: '2', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}`) },
+  { api: 'CreatePartitions', versions: '2-3', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}; ${NO_CAPTURE}`) },
+  { api: 'DeleteGroups', versions: '0-1', source: kp('admin', 'DeleteGroupsRequest') },
+  { api: 'DeleteGroups', versions: '2', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}; ${NO_CAPTURE}`) },
   { api: 'OffsetDelete', versions: '0', source: roundTripOnly('neither kafka-python 2.0.2 nor KafkaJS 2.2.4 has OffsetDelete') },
+  { api: 'WriteTxnMarkers', versions: '0', source: roundTripOnly(`a broker-to-broker API: ${NEITHER('WriteTxnMarkers')}; ${NO_CAPTURE}`) },
+  { api: 'WriteTxnMarkers', versions: '1', source: roundTripOnly(`${FLEX}; a broker-to-broker API: ${NEITHER('WriteTxnMarkers')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeQuorum', versions: '0-2', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeQuorum')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeProducers', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeProducers')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeTransactions', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeTransactions')}; ${NO_CAPTURE}`) },
+  { api: 'ListTransactions', versions: '0-1', source: roundTripOnly(`flexible from v0; ${NEITHER('ListTransactions')}; ${NO_CAPTURE}`) },
+  { api: 'AddRaftVoter', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('AddRaftVoter')}; ${NO_CAPTURE}`) },
+  { api: 'RemoveRaftVoter', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('RemoveRaftVoter')}; ${NO_CAPTURE}`) },
+  { api: 'OffsetForLeaderEpoch', versions: '0-3', source: roundTripOnly(`${NEITHER('OffsetForLeaderEpoch')}; ${NO_CAPTURE}`) },
+  { api: 'OffsetForLeaderEpoch', versions: '4', source: roundTripOnly(`${FLEX}; ${NEITHER('OffsetForLeaderEpoch')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeCluster', versions: '0-1', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeCluster')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeLogDirs', versions: '0-1', source: roundTripOnly(`${NEITHER('DescribeLogDirs')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeLogDirs', versions: '2-4', source: roundTripOnly(`${FLEX}; ${NEITHER('DescribeLogDirs')}; ${NO_CAPTURE}`) },
+  { api: 'ElectLeaders', versions: '0-1', source: roundTripOnly(`${NEITHER('ElectLeaders')}; ${NO_CAPTURE}`) },
+  { api: 'ElectLeaders', versions: '2', source: roundTripOnly(`${FLEX}; ${NEITHER('ElectLeaders')}; ${NO_CAPTURE}`) },
+  { api: 'AlterPartitionReassignments', versions: '0', source: kjs('alterPartitionReassignments', { topics: [{ topic: 't', partitionAssignment: [{ partition: 0, replicas: [1, 2] }] }], timeout: 100 }) },
+  { api: 'ListPartitionReassignments', versions: '0', source: kjs('listPartitionReassignments', { topics: [{ topic: 't', partitions: [0, 1] }], timeout: 100 }) },
+  { api: 'DescribeTopicPartitions', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeTopicPartitions')}; ${NO_CAPTURE}`) },
 ];
 
 /** The versions of a row: "N" or "N-M". */

@@ -3,7 +3,7 @@
 // (`FLOTILLA_WRITE_FIXTURES=1` rewrites them from the client tests).
 import { expect } from 'chai';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiDefinition } from '../../lib/kafka/api.js';
 import { encodeRequestFrame, parseRequest } from '../../lib/kafka/apis.js';
@@ -41,4 +41,14 @@ export function writeFixtures(client: string, frames: readonly Buffer[]): void {
 export function readFixtures(): { name: string; frame: Buffer }[] {
   return readdirSync(fixturesDir).filter((f) => f.endsWith('.hex')).sort()
     .map((f) => ({ name: f.slice(0, -4), frame: Buffer.from(readFileSync(join(fixturesDir, f), 'utf8').trim(), 'hex') }));
+}
+
+/**
+ * One fixture by its name relative to the fixtures folder, without .hex: a top-level capture
+ * ("kcat-fetch-v11") or one under a subdirectory ("clients/librdkafka-2.12.0/Metadata-v9").
+ */
+export function readFixture(name: string): Buffer {
+  const rel = normalize(name);
+  if (rel.startsWith('..') || rel.startsWith(sep)) throw new Error(`fixture ${name}: not inside ${fixturesDir}`);
+  return Buffer.from(readFileSync(join(fixturesDir, `${rel}.hex`), 'utf8').trim(), 'hex');
 }
