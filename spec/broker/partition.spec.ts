@@ -460,7 +460,13 @@ for (const layout of [2, 1] as const) describe(`Partition: a replica as a Raft g
     const again = leader();
     expect(again.endOffsetForEpoch(terms[1]!)).to.deep.equal({ leaderEpoch: terms[1], endOffset: endsBefore[1] });
     const ends = termEnds(again);
-    expect(again.endOffsetForEpoch(terms[2]!)).to.deep.equal({ leaderEpoch: terms[2], endOffset: ends.get(terms[2]!) });
+    if (layout === 2) {
+      expect(again.endOffsetForEpoch(terms[2]!)).to.deep.equal({ leaderEpoch: terms[2], endOffset: ends.get(terms[2]!) });
+    } else {
+      // Layout 1: the DeleteRecords step of that term took an offset and is not served (the oracle
+      // reads served batches), so the term ends one past its last served batch.
+      expect(again.endOffsetForEpoch(terms[2]!)).to.deep.equal({ leaderEpoch: terms[2], endOffset: ends.get(terms[2]!)! + 1 });
+    }
   });
 
   it('OffsetForLeaderEpoch: a position past the end of a truncated term is detected (end offset below it)', async () => {
