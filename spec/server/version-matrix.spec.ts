@@ -157,7 +157,12 @@ describe('version matrix: every advertised (API, version) against an encoder we 
 
     before(async function () {
       const probe = spawnSync(PYTHON, ['-c', 'import kafka; assert kafka.__version__ == "2.0.2", kafka.__version__'], { encoding: 'utf8' });
-      if (probe.status !== 0) throw new Error(`kafka-python 2.0.2 is needed (apt-get install -y python3-kafka): ${probe.stderr}`);
+      if (probe.status !== 0) {
+        // As the other kafka-python tests: required in CI (.ci/run installs it), skipped elsewhere.
+        if (process.env['CI']) throw new Error(`kafka-python 2.0.2 is needed (apt-get install -y python3-kafka): ${probe.stderr}`);
+        console.log('      (kafka-python 2.0.2 is not installed: its rows skipped; apt-get install python3-kafka)');
+        this.skip();
+      }
       const enc = python('encode', kpCases.map((c, i) => ({ module: src(c).module, cls: src(c).request, version: c.version, correlationId: 100 + i, clientId: 'kafka-python' })));
       kpCases.forEach((c, i) => requests.set(c, enc[i] as Record<string, unknown>));
       // Answer every request that parsed, then decode all the answers in one more call.
