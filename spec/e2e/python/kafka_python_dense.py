@@ -54,6 +54,7 @@ def group(brokers, topic, group_id, total):
     seen = set()
     done = threading.Event()
     per_member = [0, 0]
+    shared = [False, False]
 
     def member(k):
         try:
@@ -63,6 +64,14 @@ def group(brokers, topic, group_id, total):
             end = time.time() + READ_TIMEOUT_S
             while not done.is_set() and time.time() < end:
                 batch = c.poll(timeout_ms=500)
+                if not all(shared):
+                    # Until both members hold a share of the partitions, nothing is kept: a member
+                    # alone (the other still joining) would read everything. Rewind what came.
+                    owned = len(c.assignment())
+                    shared[k] = 0 < owned < (len(c.partitions_for_topic(topic) or ()) or owned + 1)
+                    for tp, msgs in batch.items():
+                        c.seek(tp, msgs[0].offset)
+                    continue
                 with lock:
                     for msgs in batch.values():
                         for m in msgs:
