@@ -87,6 +87,7 @@ export const versionMatrix: readonly MatrixRow[] = [
   { api: 'Metadata', versions: '7-8', source: roundTripOnly(`${noKp('v5')}, ${noKjs('v6')}; ${NO_CAPTURE}`) },
   { api: 'Metadata', versions: '9', source: golden(LIBRDKAFKA('Metadata-v9'), `librdkafka 2.12; ${FLEX}, ${noKjs('v6')}`) },
   { api: 'Metadata', versions: '10-12', source: roundTripOnly(`${FLEX}; ${noKjs('v6')}; ${NO_CAPTURE}`) },
+  { api: 'Metadata', versions: '13', source: roundTripOnly(`Kafka 4.0 (KIP-1102): no client here sends it; ${noKjs('v6')}; ${NO_CAPTURE}`) },
   { api: 'OffsetCommit', versions: '0-3', source: kp('commit', 'OffsetCommitRequest') },
   { api: 'OffsetCommit', versions: '4-5', source: kjs('offsetCommit', { ...groupArgs, retentionTime: -1, topics: [{ topic: 't', partitions: [{ partition: 0, offset: '5', metadata: 'md' }] }] }) },
   { api: 'OffsetCommit', versions: '6-7', source: roundTripOnly(`${noKp('v3')}, ${noKjs('v5')}; ${NO_CAPTURE}`) },

@@ -98,7 +98,7 @@ describe('server handlers', () => {
     });
   });
 
-  describe('Metadata v10-v12: topic ids', () => {
+  describe('Metadata v10-v13: topic ids', () => {
     const byIds = (ids: string[], names: (string | null)[] = ids.map(() => null)) => ({
       topics: ids.map((topicId, i) => ({ topicId, name: names[i] ?? null })), allowAutoTopicCreation: true,
       includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
@@ -137,6 +137,21 @@ describe('server handlers', () => {
       }
       const neither = await call(broker, metadataApi, 12, byIds([ZERO_UUID], [null]));
       expect(neither.topics.map((x) => [x.name, x.errorCode])).to.deep.equal([['', 42]]);
+    });
+
+    it('v13 (KIP-1102) answers as v12 with a top-level errorCode 0, also when the topics carry INVALID_REQUEST', async () => {
+      broker.addTopic('u', 3);
+      const [t, u] = broker.topics(['t', 'u']).map((x) => x.topicId);
+      const ask = byIds([u!, UNKNOWN, t!]);
+      const v12 = await call(broker, metadataApi, 12, ask);
+      const v13 = await call(broker, metadataApi, 13, ask);
+      expect(v13.errorCode).to.equal(0);
+      expect(v13.topics).to.deep.equal(v12.topics);
+      expect(v13.topics.map((x) => x.errorCode)).to.deep.equal([0, 0, 100]);
+      const byName = await call(broker, metadataApi, 13, metadata(['t', 'nope']));
+      expect(byName.topics.map((x) => [x.name, x.errorCode])).to.deep.equal([['t', 0], ['nope', 3]]);
+      const neither = await call(broker, metadataApi, 13, byIds([ZERO_UUID], [null]));
+      expect([neither.errorCode, neither.topics.map((x) => x.errorCode)]).to.deep.equal([0, [42]]);
     });
   });
 
