@@ -46,7 +46,7 @@ describe('kafka apis', () => {
       ApiVersions: [0, 4], CreateTopics: [0, 7], DeleteTopics: [0, 6],
       FindCoordinator: [0, 6], DeleteRecords: [0, 2], CreatePartitions: [0, 3], DescribeConfigs: [0, 4], AlterConfigs: [0, 2], IncrementalAlterConfigs: [0, 1],
       OffsetCommit: [0, 9], OffsetFetch: [0, 9], JoinGroup: [0, 9], Heartbeat: [0, 4], LeaveGroup: [0, 5], SyncGroup: [0, 5],
-      DescribeGroups: [0, 5], ListGroups: [0, 5], DeleteGroups: [0, 2], OffsetDelete: [0, 0],
+      DescribeGroups: [0, 6], ListGroups: [0, 5], DeleteGroups: [0, 2], OffsetDelete: [0, 0],
       InitProducerId: [0, 5], AddPartitionsToTxn: [0, 5], AddOffsetsToTxn: [0, 4], EndTxn: [0, 4], TxnOffsetCommit: [0, 4],
       WriteTxnMarkers: [0, 1], DescribeQuorum: [0, 2], DescribeProducers: [0, 0], DescribeTransactions: [0, 0], ListTransactions: [0, 1],
       AddRaftVoter: [0, 0], RemoveRaftVoter: [0, 0],

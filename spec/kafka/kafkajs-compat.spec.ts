@@ -254,7 +254,7 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
       expect((await fromKafkaJs('describeGroups', v, { groupIds: ['g', 'h'] })).body).to.deep.equal({ groups: ['g', 'h'], includeAuthorizedOperations: false });
       const dg = await toKafkaJs('describeGroups', describeGroupsApi, v, {
         throttleTimeMs: 0,
-        groups: [{ errorCode: 0, groupId: 'g', groupState: 'Stable', protocolType: 'consumer', protocolData: 'range', authorizedOperations: 0, members: [{
+        groups: [{ errorCode: 0, errorMessage: null, groupId: 'g', groupState: 'Stable', protocolType: 'consumer', protocolData: 'range', authorizedOperations: 0, members: [{
           memberId: 'm', groupInstanceId: null, clientId: 'c', clientHost: '/h', memberMetadata: Buffer.from([1]), memberAssignment: Buffer.from([2]),
         }] }],
       });

@@ -125,6 +125,7 @@ export const versionMatrix: readonly MatrixRow[] = [
   { api: 'DescribeGroups', versions: '3', source: kp('admin', 'DescribeGroupsRequest', { response: 'kafka-python 2.0.2 puts authorized_operations after the groups array (Kafka: in each group)' }) },
   { api: 'DescribeGroups', versions: '4', source: roundTripOnly(`${noKp('v3')}, ${noKjs('v2')}; ${NO_CAPTURE}`) },
   { api: 'DescribeGroups', versions: '5', source: golden(PLATFORMATIC('DescribeGroups-v5'), `@platformatic/kafka 1.35; ${FLEX}, ${noKjs('v2')}`) },
+  { api: 'DescribeGroups', versions: '6', source: roundTripOnly(`Kafka 4.0 (KIP-1043): no client here sends it; ${noKjs('v2')}; ${NO_CAPTURE}`) },
   { api: 'ListGroups', versions: '0-1', source: kp('admin', 'ListGroupsRequest') },
   { api: 'ListGroups', versions: '2', source: kjs('listGroups', {}) },
   { api: 'ListGroups', versions: '3-5', source: roundTripOnly(`${FLEX}; ${noKjs('v2')}; ${NO_CAPTURE}`) },
