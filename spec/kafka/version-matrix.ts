@@ -180,6 +180,7 @@ export const versionMatrix: readonly MatrixRow[] = [
   { api: 'OffsetForLeaderEpoch', versions: '0-3', source: roundTripOnly(`${NEITHER('OffsetForLeaderEpoch')}; ${NO_CAPTURE}`) },
   { api: 'OffsetForLeaderEpoch', versions: '4', source: roundTripOnly(`${FLEX}; ${NEITHER('OffsetForLeaderEpoch')}; ${NO_CAPTURE}`) },
   { api: 'DescribeCluster', versions: '0-1', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeCluster')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeCluster', versions: '2', source: roundTripOnly(`Kafka 4.0 (KIP-1073): no client here sends it; ${NEITHER('DescribeCluster')}; ${NO_CAPTURE}`) },
   { api: 'DescribeLogDirs', versions: '0-1', source: roundTripOnly(`${NEITHER('DescribeLogDirs')}; ${NO_CAPTURE}`) },
   { api: 'DescribeLogDirs', versions: '2-4', source: roundTripOnly(`${FLEX}; ${NEITHER('DescribeLogDirs')}; ${NO_CAPTURE}`) },
   { api: 'ElectLeaders', versions: '0-1', source: roundTripOnly(`${NEITHER('ElectLeaders')}; ${NO_CAPTURE}`) },

@@ -402,14 +402,27 @@ describe('server handlers', () => {
   describe('DescribeCluster', () => {
     it('cluster id, controller and brokers from cluster(); controllers endpoint type refused', async () => {
       for (const v of [0, 1]) {
-        const r = await call(broker, describeClusterApi, v, { includeClusterAuthorizedOperations: false, endpointType: 1 });
+        const r = await call(broker, describeClusterApi, v, { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers: false });
         expect(r).to.deep.include({ errorCode: 0, errorMessage: null, clusterId: 'memory-cluster', controllerId: 1, clusterAuthorizedOperations: -2147483648 });
-        expect(r.brokers).to.deep.equal([{ brokerId: 1, host: '127.0.0.1', port: 9092, rack: null }]);
+        expect(r.brokers).to.deep.equal([{ brokerId: 1, host: '127.0.0.1', port: 9092, rack: null, isFenced: false }]);
       }
-      const c = await call(broker, describeClusterApi, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 });
+      const c = await call(broker, describeClusterApi, 1, { includeClusterAuthorizedOperations: false, endpointType: 2, includeFencedBrokers: false });
       expect(c.errorCode).to.equal(115);
       expect(c.endpointType).to.equal(2);
       expect(c.brokers).to.deep.equal([]);
+    });
+
+    it('v2 includeFencedBrokers (KIP-1073) lists fenced brokers too, isFenced, in id order; without it, and before v2, only unfenced ones', async () => {
+      broker.fencedBrokers = [{ nodeId: 0, host: 'h0', port: 9090, rack: 'r0' }, { nodeId: 3, host: 'h3', port: 9093, rack: null }];
+      const ask = (v: number, includeFencedBrokers: boolean) => call(broker, describeClusterApi, v, { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers });
+      expect((await ask(2, true)).brokers).to.deep.equal([
+        { brokerId: 0, host: 'h0', port: 9090, rack: 'r0', isFenced: true },
+        { brokerId: 1, host: '127.0.0.1', port: 9092, rack: null, isFenced: false },
+        { brokerId: 3, host: 'h3', port: 9093, rack: null, isFenced: true },
+      ]);
+      expect((await ask(2, false)).brokers.map((b) => [b.brokerId, b.isFenced])).to.deep.equal([[1, false]]);
+      // v1 has no includeFencedBrokers on the wire: the request decodes as false.
+      expect((await ask(1, true)).brokers.map((b) => b.brokerId)).to.deep.equal([1]);
     });
   });
 
