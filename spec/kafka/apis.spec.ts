@@ -48,7 +48,7 @@ describe('kafka apis', () => {
       OffsetCommit: [0, 9], OffsetFetch: [0, 9], JoinGroup: [0, 9], Heartbeat: [0, 4], LeaveGroup: [0, 5], SyncGroup: [0, 5],
       DescribeGroups: [0, 6], ListGroups: [0, 5], DeleteGroups: [0, 2], OffsetDelete: [0, 0],
       InitProducerId: [0, 5], AddPartitionsToTxn: [0, 5], AddOffsetsToTxn: [0, 4], EndTxn: [0, 4], TxnOffsetCommit: [0, 4],
-      WriteTxnMarkers: [0, 1], DescribeQuorum: [0, 2], DescribeProducers: [0, 0], DescribeTransactions: [0, 0], ListTransactions: [0, 1],
+      WriteTxnMarkers: [0, 1], DescribeQuorum: [0, 2], DescribeProducers: [0, 0], DescribeTransactions: [0, 0], ListTransactions: [0, 2],
       AddRaftVoter: [0, 0], RemoveRaftVoter: [0, 0],
       OffsetForLeaderEpoch: [0, 4], DescribeCluster: [0, 2], DescribeLogDirs: [0, 4], ElectLeaders: [0, 2],
       AlterPartitionReassignments: [0, 0], ListPartitionReassignments: [0, 0], DescribeTopicPartitions: [0, 0],

@@ -175,6 +175,7 @@ export const versionMatrix: readonly MatrixRow[] = [
   { api: 'DescribeProducers', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeProducers')}; ${NO_CAPTURE}`) },
   { api: 'DescribeTransactions', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeTransactions')}; ${NO_CAPTURE}`) },
   { api: 'ListTransactions', versions: '0-1', source: roundTripOnly(`flexible from v0; ${NEITHER('ListTransactions')}; ${NO_CAPTURE}`) },
+  { api: 'ListTransactions', versions: '2', source: roundTripOnly(`Kafka 4.1 (KIP-1152): no client here sends it; ${NEITHER('ListTransactions')}; ${NO_CAPTURE}`) },
   { api: 'AddRaftVoter', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('AddRaftVoter')}; ${NO_CAPTURE}`) },
   { api: 'RemoveRaftVoter', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('RemoveRaftVoter')}; ${NO_CAPTURE}`) },
   { api: 'OffsetForLeaderEpoch', versions: '0-3', source: roundTripOnly(`${NEITHER('OffsetForLeaderEpoch')}; ${NO_CAPTURE}`) },
