@@ -51,7 +51,7 @@ describe('kafka apis', () => {
       WriteTxnMarkers: [0, 1], DescribeQuorum: [0, 2], DescribeProducers: [0, 0], DescribeTransactions: [0, 0], ListTransactions: [0, 2],
       AddRaftVoter: [0, 0], RemoveRaftVoter: [0, 0],
       OffsetForLeaderEpoch: [0, 4], DescribeCluster: [0, 2], DescribeLogDirs: [0, 4], ElectLeaders: [0, 2],
-      AlterPartitionReassignments: [0, 0], ListPartitionReassignments: [0, 0], DescribeTopicPartitions: [0, 0],
+      AlterPartitionReassignments: [0, 1], ListPartitionReassignments: [0, 0], DescribeTopicPartitions: [0, 0],
     });
   });
 

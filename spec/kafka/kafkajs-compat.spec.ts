@@ -277,9 +277,9 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
 
   it('AlterPartitionReassignments v0 and ListPartitionReassignments v0 (flexible): KafkaJS requests parse, our answers decode', async () => {
     const alter = await fromKafkaJs('alterPartitionReassignments', 0, { topics: [{ topic: 't', partitionAssignment: [{ partition: 1, replicas: [2, 3, 4] }] }], timeout: 7000 });
-    expect(alter.body).to.deep.equal({ timeoutMs: 7000, topics: [{ name: 't', partitions: [{ partitionIndex: 1, replicas: [2, 3, 4] }] }] });
+    expect(alter.body).to.deep.equal({ timeoutMs: 7000, allowReplicationFactorChange: true, topics: [{ name: 't', partitions: [{ partitionIndex: 1, replicas: [2, 3, 4] }] }] });
     const alterRes = await toKafkaJs('alterPartitionReassignments', alterPartitionReassignmentsApi, 0, {
-      throttleTimeMs: 0, errorCode: 0, errorMessage: null,
+      throttleTimeMs: 0, allowReplicationFactorChange: true, errorCode: 0, errorMessage: null,
       responses: [{ name: 't', partitions: [{ partitionIndex: 1, errorCode: 0, errorMessage: null }] }],
     });
     expect(alterRes.responses).to.deep.equal([{ topic: 't', partitions: [{ partition: 1, errorCode: 0 }] }]);

@@ -187,6 +187,7 @@ export const versionMatrix: readonly MatrixRow[] = [
   { api: 'ElectLeaders', versions: '0-1', source: roundTripOnly(`${NEITHER('ElectLeaders')}; ${NO_CAPTURE}`) },
   { api: 'ElectLeaders', versions: '2', source: roundTripOnly(`${FLEX}; ${NEITHER('ElectLeaders')}; ${NO_CAPTURE}`) },
   { api: 'AlterPartitionReassignments', versions: '0', source: kjs('alterPartitionReassignments', { topics: [{ topic: 't', partitionAssignment: [{ partition: 0, replicas: [1, 2] }] }], timeout: 100 }) },
+  { api: 'AlterPartitionReassignments', versions: '1', source: roundTripOnly(`Kafka 4.0 (KIP-860): no client here sends it; ${noKjs('v0')}, kafka-python 2.0.2 has no AlterPartitionReassignments; ${NO_CAPTURE}`) },
   { api: 'ListPartitionReassignments', versions: '0', source: kjs('listPartitionReassignments', { topics: [{ topic: 't', partitions: [0, 1] }], timeout: 100 }) },
   { api: 'DescribeTopicPartitions', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeTopicPartitions')}; ${NO_CAPTURE}`) },
 ];

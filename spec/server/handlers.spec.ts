@@ -456,7 +456,7 @@ describe('server handlers', () => {
 
   describe('AlterPartitionReassignments / ListPartitionReassignments', () => {
     it('starts a move, refuses bad lists (INVALID_REPLICA_ASSIGNMENT), cancels nothing (NO_REASSIGNMENT_IN_PROGRESS), lists moves', async () => {
-      const r = await call(broker, alterPartitionReassignmentsApi, 0, { timeoutMs: 1000, topics: [{ name: 't', partitions: [
+      const r = await call(broker, alterPartitionReassignmentsApi, 0, { timeoutMs: 1000, allowReplicationFactorChange: true, topics: [{ name: 't', partitions: [
         { partitionIndex: 0, replicas: [1] }, { partitionIndex: 1, replicas: [1, 1] }, { partitionIndex: 1, replicas: [7] }, { partitionIndex: 1, replicas: null },
       ] }, { name: 'nope', partitions: [{ partitionIndex: 0, replicas: [1] }] }] });
       expect(r.responses.map((t) => [t.name, t.partitions.map((p) => p.errorCode)])).to.deep.equal([['t', [0, 39, 39, 85]], ['nope', [3]]]);
@@ -466,6 +466,26 @@ describe('server handlers', () => {
       broker.listReassignments = async () => [{ topic: 't', partition: 1, replicas: [2, 3, 1], adding: [2, 3], removing: [1] }];
       const l = await call(broker, listPartitionReassignmentsApi, 0, { timeoutMs: 1000, topics: [{ name: 't', partitionIndexes: [1] }] });
       expect(l.topics).to.deep.equal([{ name: 't', partitions: [{ partitionIndex: 1, replicas: [2, 3, 1], addingReplicas: [2, 3], removingReplicas: [1] }] }]);
+    });
+
+    it('v1 allowReplicationFactorChange false (KIP-860): a move that changes the replica count is INVALID_REPLICATION_FACTOR, counting a moving partition without its adding replicas; echoed', async () => {
+      const alter = (version: number, allowReplicationFactorChange: boolean, partitions: { partitionIndex: number; replicas: number[] | null }[]) =>
+        call(broker, alterPartitionReassignmentsApi, version, { timeoutMs: 1000, allowReplicationFactorChange, topics: [{ name: 't', partitions }] });
+      const asked = [{ partitionIndex: 0, replicas: [1] }, { partitionIndex: 0, replicas: [1, 2] }, { partitionIndex: 1, replicas: null }];
+      const strict = await alter(1, false, asked);
+      expect(strict.allowReplicationFactorChange).to.equal(false);
+      expect(strict.responses[0]!.partitions.map((p) => p.errorCode)).to.deep.equal([0, 38, 85]);
+      expect(strict.responses[0]!.partitions[1]!.errorMessage).to.equal('the replication factor of t-0 would change from 1 to 2, and allowReplicationFactorChange is false');
+      // Allowed (the default), and v0 which cannot refuse: the controller judges the list (node 2 does not exist).
+      for (const [v, allow] of [[1, true], [0, false]] as const) {
+        const r = await alter(v, allow, asked);
+        expect(r.responses[0]!.partitions.map((p) => p.errorCode), `v${v}`).to.deep.equal([0, 39, 85]);
+        expect(r.allowReplicationFactorChange, `v${v}`).to.equal(true);
+      }
+      // t-1 is moving from [1] to [2, 3, 1]: its factor is 1 (the replicas less those being added).
+      broker.listReassignments = async () => [{ topic: 't', partition: 1, replicas: [2, 3, 1], adding: [2, 3], removing: [1] }];
+      const moving = await alter(1, false, [{ partitionIndex: 1, replicas: [1] }, { partitionIndex: 1, replicas: [2, 3, 1] }]);
+      expect(moving.responses[0]!.partitions.map((p) => p.errorCode)).to.deep.equal([0, 38]);
     });
   });
 
