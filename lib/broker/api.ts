@@ -53,6 +53,8 @@ export interface ClusterView {
   readonly controllerId: number;
   /** Every registered, unfenced broker: all brokers advertise the same set. */
   readonly brokers: readonly BrokerEndpoint[];
+  /** Registered brokers the metadata marks fenced (DescribeCluster v2 includeFencedBrokers). */
+  readonly fencedBrokers: readonly BrokerEndpoint[];
 }
 
 export type Acks = 0 | 1 | -1;

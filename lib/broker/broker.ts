@@ -120,9 +120,11 @@ export class Broker implements BrokerApi {
 
   cluster(): ClusterView {
     const image = this.image();
-    const brokers = image.unfencedBrokers().map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.clientPort, rack: b.rack }));
+    const endpoint = (b: { brokerId: number; host: string; clientPort: number; rack: string | null }) => ({ nodeId: b.brokerId, host: b.host, port: b.clientPort, rack: b.rack });
+    const brokers = image.unfencedBrokers().map(endpoint);
+    const fencedBrokers = [...image.brokers.values()].filter((b) => b.fenced).sort((a, b) => a.brokerId - b.brokerId).map(endpoint);
     // Any live broker takes admin requests and forwards them (KRaft does the same): name this one.
-    return { clusterId: this.options.settings.clusterId, controllerId: this.nodeId, brokers };
+    return { clusterId: this.options.settings.clusterId, controllerId: this.nodeId, brokers, fencedBrokers };
   }
 
   topics(names: readonly string[] | null): TopicView[] {

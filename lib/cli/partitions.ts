@@ -149,7 +149,7 @@ async function reassign(admin: Admin, opts: ReassignOptions): Promise<void> {
   const byTopic = new Map<string, { partition: number; replicas: number[] }[]>();
   for (const p of plan) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, replicas: [...p.replicas] }]);
   const altered = await oneRequest(opts.bootstrap, alterPartitionReassignmentsApi, 0, {
-    timeoutMs: opts.timeoutMs,
+    timeoutMs: opts.timeoutMs, allowReplicationFactorChange: true,
     topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map((p) => ({ partitionIndex: p.partition, replicas: p.replicas })) })),
   }, opts.timeoutMs + 5000);
   if (altered.errorCode !== 0) throw new CliError(`AlterPartitionReassignments failed: ${altered.errorMessage ?? errorName(altered.errorCode) ?? altered.errorCode}`);

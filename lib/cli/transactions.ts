@@ -114,7 +114,7 @@ async function listAll(admin: Admin, opts: ClientOptions, states: string[]): Pro
   const errors: string[] = [];
   await Promise.all(cl.brokers.map(async (b) => {
     try {
-      const listed = await oneRequest(address(b), listTransactionsApi, 1, { stateFilters: states, producerIdFilters: [], durationFilter: -1 }, opts.timeoutMs);
+      const listed = await oneRequest(address(b), listTransactionsApi, 1, { stateFilters: states, producerIdFilters: [], durationFilter: -1, transactionalIdPattern: null }, opts.timeoutMs);
       if (listed.errorCode !== 0) throw new CliError(kafkaError(listed.errorCode));
       const ids = listed.transactionStates.map((t) => t.transactionalId);
       if (ids.length === 0) return;

@@ -417,7 +417,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       const shard = this.shardOf(groupId);
       if (shard === null) return none('NOT_COORDINATOR');
       const group = shard.groups.get(groupId);
-      if (group === undefined) return none(null);
+      // GROUP_ID_NOT_FOUND is what DescribeGroups v6+ answers (KIP-1043); older versions see no error.
+      if (group === undefined) return none('GROUP_ID_NOT_FOUND');
       const stable = group.is('Stable');
       return {
         groupId,

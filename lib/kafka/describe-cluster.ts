@@ -1,11 +1,12 @@
 /**
  * DescribeCluster (key 60): the cluster id, the controller and the brokers (what AdminClient's
- * describeCluster and kafka-broker-api-versions ask since Kafka 2.8). Implemented v0-v1 (all
+ * describeCluster and kafka-broker-api-versions ask since Kafka 2.8). Implemented v0-v2 (all
  * flexible).
  *
- * Request:  v0 includeClusterAuthorizedOperations; v1 endpointType (1 brokers, 2 controllers).
+ * Request:  v0 includeClusterAuthorizedOperations; v1 endpointType (1 brokers, 2 controllers); v2
+ *           (Kafka 4.0, KIP-1073) includeFencedBrokers.
  * Response: v0 error, clusterId, controllerId, brokers, clusterAuthorizedOperations; v1
- *           endpointType (the type described).
+ *           endpointType (the type described); v2 brokers[].isFenced.
  */
 import { defineApi } from './api.js';
 import { array, bool, field as f, int16, int32, int8, nullableField as nf, string, struct, type ValueOf } from './schema.js';
@@ -13,6 +14,7 @@ import { array, bool, field as f, int16, int32, int8, nullableField as nf, strin
 const request = struct([
   f('includeClusterAuthorizedOperations', bool, '0+'),
   f('endpointType', int8, '1+', { default: 1 }),
+  f('includeFencedBrokers', bool, '2+'),
 ]);
 
 const response = struct([
@@ -27,6 +29,7 @@ const response = struct([
     f('host', string, '0+'),
     f('port', int32, '0+'),
     nf('rack', string, '0+', '0+'),
+    f('isFenced', bool, '2+'),
   ])), '0+'),
   f('clusterAuthorizedOperations', int32, '0+', { default: -2147483648 }),
 ]);
@@ -38,5 +41,5 @@ export type DescribeClusterResponse = ValueOf<typeof response>;
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
 export const describeClusterApi = defineApi({
-  apiKey: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 1, flexibleFrom: 0, request, response,
+  apiKey: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 2, flexibleFrom: 0, request, response,
 });

@@ -119,6 +119,7 @@ export const KafkaErrors = {
   FETCH_SESSION_TOPIC_ID_ERROR: { code: 106, retriable: true },
   DUPLICATE_VOTER: { code: 126, retriable: false },
   VOTER_NOT_FOUND: { code: 127, retriable: false },
+  INVALID_REGULAR_EXPRESSION: { code: 128, retriable: false },
   UNSUPPORTED_ENDPOINT_TYPE: { code: 115, retriable: false },
 } as const;
 

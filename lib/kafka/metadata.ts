@@ -1,6 +1,6 @@
 /**
  * Metadata (key 3): brokers, controller, topics, partitions and their leaders. Implemented
- * v0-v12 (flexible from v9). v0-v3 serve clients that pin old versions: kafka-python 2.0.2
+ * v0-v13 (flexible from v9). v0-v3 serve clients that pin old versions: kafka-python 2.0.2
  * (Debian's python3-kafka, and PyPI's for years) sends Metadata v0 to probe and v1 for every refresh.
  *
  * Request:  topics (v0: an empty list = all topics; from v1 null = all, empty = none), v4 adds
@@ -8,11 +8,14 @@
  *           includeClusterAuthorizedOperations and includeTopicAuthorizedOperations, v9 flexible,
  *           v10 topic topicId and a nullable name (not to be used before v12: Kafka answers
  *           INVALID_REQUEST), v11 drops includeClusterAuthorizedOperations (KIP-700: DescribeCluster
- *           has it), v12 topics may be asked for by id.
+ *           has it), v12 topics may be asked for by id, v13 nothing new (it announces the response's
+ *           errorCode).
  * Response: v1 adds broker rack, controllerId, topic isInternal; v2 clusterId; v3 throttleTimeMs;
  *           v5 partition offlineReplicas; v7 partition leaderEpoch; v8 topic and cluster
  *           authorized operations; v9 flexible; v10 topic topicId; v11 drops
- *           clusterAuthorizedOperations; v12 topic name nullable (null for an unknown id).
+ *           clusterAuthorizedOperations; v12 topic name nullable (null for an unknown id); v13
+ *           (Kafka 4.0, KIP-1102) a top-level errorCode, meant for REBOOTSTRAP_REQUIRED, which a
+ *           broker that knows every broker of its cluster never answers: Flotilla sends 0.
  */
 import { defineApi } from './api.js';
 import { array, bool, field as f, int16, int32, nullableField as nf, string, struct, uuid, type ValueOf } from './schema.js';
@@ -56,11 +59,12 @@ const response = struct([
     f('topicAuthorizedOperations', int32, '8+', { default: AUTHORIZED_OPERATIONS_NONE }),
   ])), '0+'),
   f('clusterAuthorizedOperations', int32, '8-10', { default: AUTHORIZED_OPERATIONS_NONE }),
+  f('errorCode', int16, '13+'),
 ]);
 
 export type MetadataRequest = ValueOf<typeof request>;
 export type MetadataResponse = ValueOf<typeof response>;
 
 export const metadataApi = defineApi({
-  apiKey: 3, name: 'Metadata', minVersion: 0, maxVersion: 12, flexibleFrom: 9, request, response,
+  apiKey: 3, name: 'Metadata', minVersion: 0, maxVersion: 13, flexibleFrom: 9, request, response,
 });

@@ -202,7 +202,7 @@ describe('partition administration on a 4-node cluster', function () {
     const [before] = await admin.fetchTopicOffsets('cancel');
     await admin.alterPartitionReassignments({ topics: [{ topic: 'cancel', partitionAssignment: [{ partition: 0, replicas: [2, 3, 4] }] }] });
     const bootstrap = cluster.bootstrap.join(',');
-    const cancel = await oneRequest(bootstrap, alterPartitionReassignmentsApi, 0, { timeoutMs: 10_000, topics: [{ name: 'cancel', partitions: [{ partitionIndex: 0, replicas: null }] }] }, 20_000);
+    const cancel = await oneRequest(bootstrap, alterPartitionReassignmentsApi, 0, { timeoutMs: 10_000, allowReplicationFactorChange: true, topics: [{ name: 'cancel', partitions: [{ partitionIndex: 0, replicas: null }] }] }, 20_000);
     const code = cancel.responses[0]!.partitions[0]!.errorCode;
     console.log(`      cancel answered ${code} (${cancel.responses[0]!.partitions[0]!.errorMessage ?? 'no message'})`);
     // 0: cancelled mid-move; 85 (NO_REASSIGNMENT_IN_PROGRESS): the move had already finished.

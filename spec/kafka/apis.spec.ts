@@ -42,16 +42,16 @@ describe('kafka apis', () => {
     expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 32, 33, 35, 37, 42, 43, 44, 45, 46, 47, 55, 60, 61, 65, 66, 75, 80, 81]);
     const ranges = Object.fromEntries([...apis.values()].map((a) => [a.name, [a.minVersion, a.maxVersion]]));
     expect(ranges).to.deep.equal({
-      Produce: [0, 11], Fetch: [4, 17], ListOffsets: [0, 10], Metadata: [0, 12],
+      Produce: [0, 11], Fetch: [4, 17], ListOffsets: [0, 10], Metadata: [0, 13],
       ApiVersions: [0, 4], CreateTopics: [0, 7], DeleteTopics: [0, 6],
       FindCoordinator: [0, 6], DeleteRecords: [0, 2], CreatePartitions: [0, 3], DescribeConfigs: [0, 4], AlterConfigs: [0, 2], IncrementalAlterConfigs: [0, 1],
       OffsetCommit: [0, 9], OffsetFetch: [0, 9], JoinGroup: [0, 9], Heartbeat: [0, 4], LeaveGroup: [0, 5], SyncGroup: [0, 5],
-      DescribeGroups: [0, 5], ListGroups: [0, 5], DeleteGroups: [0, 2], OffsetDelete: [0, 0],
+      DescribeGroups: [0, 6], ListGroups: [0, 5], DeleteGroups: [0, 2], OffsetDelete: [0, 0],
       InitProducerId: [0, 5], AddPartitionsToTxn: [0, 5], AddOffsetsToTxn: [0, 4], EndTxn: [0, 4], TxnOffsetCommit: [0, 4],
-      WriteTxnMarkers: [0, 1], DescribeQuorum: [0, 2], DescribeProducers: [0, 0], DescribeTransactions: [0, 0], ListTransactions: [0, 1],
+      WriteTxnMarkers: [0, 1], DescribeQuorum: [0, 2], DescribeProducers: [0, 0], DescribeTransactions: [0, 0], ListTransactions: [0, 2],
       AddRaftVoter: [0, 0], RemoveRaftVoter: [0, 0],
-      OffsetForLeaderEpoch: [0, 4], DescribeCluster: [0, 1], DescribeLogDirs: [0, 4], ElectLeaders: [0, 2],
-      AlterPartitionReassignments: [0, 0], ListPartitionReassignments: [0, 0], DescribeTopicPartitions: [0, 0],
+      OffsetForLeaderEpoch: [0, 4], DescribeCluster: [0, 2], DescribeLogDirs: [0, 4], ElectLeaders: [0, 2],
+      AlterPartitionReassignments: [0, 1], ListPartitionReassignments: [0, 0], DescribeTopicPartitions: [0, 0],
     });
   });
 

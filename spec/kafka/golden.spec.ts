@@ -104,7 +104,7 @@ describe('kafka golden bytes', () => {
         partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 4, replicaNodes: [1], isrNodes: [1], offlineReplicas: [] }],
         topicAuthorizedOperations: -(2 ** 31),
       }],
-      clusterAuthorizedOperations: -(2 ** 31),
+      clusterAuthorizedOperations: -(2 ** 31), errorCode: 0,
     };
 
     it('v6 response: header v0; no leaderEpoch (v7+) or authorized operations (v8+)', () => {
@@ -221,7 +221,7 @@ describe('kafka golden bytes', () => {
       const body = {
         throttleTimeMs: 0, brokers: [], clusterId: 'c', controllerId: 1,
         topics: [{ errorCode: 100, name: null, topicId: ID, isInternal: false, partitions: [], topicAuthorizedOperations: -(2 ** 31) }],
-        clusterAuthorizedOperations: -(2 ** 31),
+        clusterAuthorizedOperations: -(2 ** 31), errorCode: 0,
       };
       const bytes = hex(`00000003 00 | 00000000 01 02 ${str('c')} 00000001 | 02 0064 00 ${idHex} 00 01 80000000 00 | 00`);
       expect(encodeResponseFrame(metadataApi, 12, 3, body)).to.deep.equal(framed(bytes));

@@ -121,12 +121,12 @@ describe('kafka codecs against kafka-python 2.0.2', function () {
       }) },
       { cls: 'DescribeGroupsResponse_v0', hex: encodeResponse(describeGroupsApi, 0, {
         throttleTimeMs: 0,
-        groups: [{ errorCode: 0, groupId: 'g', groupState: 'Stable', protocolType: 'consumer', protocolData: 'range', authorizedOperations: 0, members: [{
+        groups: [{ errorCode: 0, errorMessage: null, groupId: 'g', groupState: 'Stable', protocolType: 'consumer', protocolData: 'range', authorizedOperations: 0, members: [{
           memberId: 'm', groupInstanceId: null, clientId: 'c', clientHost: '/h', memberMetadata: Buffer.from([1, 2]), memberAssignment: Buffer.from([3]),
         }] }],
       }) },
       { cls: 'DescribeGroupsResponse_v1', hex: encodeResponse(describeGroupsApi, 1, {
-        throttleTimeMs: 9, groups: [{ errorCode: 16, groupId: 'h', groupState: 'Dead', protocolType: '', protocolData: '', members: [], authorizedOperations: 0 }],
+        throttleTimeMs: 9, groups: [{ errorCode: 16, errorMessage: null, groupId: 'h', groupState: 'Dead', protocolType: '', protocolData: '', members: [], authorizedOperations: 0 }],
       }) },
       { cls: 'DeleteGroupsResponse_v0', hex: encodeResponse(deleteGroupsApi, 0, {
         throttleTimeMs: 0, results: [{ groupId: 'g', errorCode: 0 }, { groupId: 'h', errorCode: 69 }],

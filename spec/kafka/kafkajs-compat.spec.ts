@@ -254,7 +254,7 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
       expect((await fromKafkaJs('describeGroups', v, { groupIds: ['g', 'h'] })).body).to.deep.equal({ groups: ['g', 'h'], includeAuthorizedOperations: false });
       const dg = await toKafkaJs('describeGroups', describeGroupsApi, v, {
         throttleTimeMs: 0,
-        groups: [{ errorCode: 0, groupId: 'g', groupState: 'Stable', protocolType: 'consumer', protocolData: 'range', authorizedOperations: 0, members: [{
+        groups: [{ errorCode: 0, errorMessage: null, groupId: 'g', groupState: 'Stable', protocolType: 'consumer', protocolData: 'range', authorizedOperations: 0, members: [{
           memberId: 'm', groupInstanceId: null, clientId: 'c', clientHost: '/h', memberMetadata: Buffer.from([1]), memberAssignment: Buffer.from([2]),
         }] }],
       });
@@ -277,9 +277,9 @@ describe('kafka codecs against KafkaJS 2.2.4', () => {
 
   it('AlterPartitionReassignments v0 and ListPartitionReassignments v0 (flexible): KafkaJS requests parse, our answers decode', async () => {
     const alter = await fromKafkaJs('alterPartitionReassignments', 0, { topics: [{ topic: 't', partitionAssignment: [{ partition: 1, replicas: [2, 3, 4] }] }], timeout: 7000 });
-    expect(alter.body).to.deep.equal({ timeoutMs: 7000, topics: [{ name: 't', partitions: [{ partitionIndex: 1, replicas: [2, 3, 4] }] }] });
+    expect(alter.body).to.deep.equal({ timeoutMs: 7000, allowReplicationFactorChange: true, topics: [{ name: 't', partitions: [{ partitionIndex: 1, replicas: [2, 3, 4] }] }] });
     const alterRes = await toKafkaJs('alterPartitionReassignments', alterPartitionReassignmentsApi, 0, {
-      throttleTimeMs: 0, errorCode: 0, errorMessage: null,
+      throttleTimeMs: 0, allowReplicationFactorChange: true, errorCode: 0, errorMessage: null,
       responses: [{ name: 't', partitions: [{ partitionIndex: 1, errorCode: 0, errorMessage: null }] }],
     });
     expect(alterRes.responses).to.deep.equal([{ topic: 't', partitions: [{ partition: 1, errorCode: 0 }] }]);

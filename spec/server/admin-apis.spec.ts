@@ -19,6 +19,7 @@ import { Attributes } from '../../lib/records/batch.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import { type DispatchEnv, processFrame } from '../../lib/server/dispatch.js';
 import { ServerMetrics } from '../../lib/server/metrics.js';
+import { idPattern } from '../../lib/server/handlers/transactions.js';
 import { TxnCoordinator } from '../../lib/txn/coordinator.js';
 import { type TxnRecord, emptyTxnState } from '../../lib/txn/records.js';
 import { FakeTime } from '../group/fake-time.js';
@@ -108,7 +109,7 @@ describe('admin APIs of the Kafka tools', () => {
     });
   });
 
-  describe('ListTransactions v0-1 and DescribeTransactions v0', () => {
+  describe('ListTransactions v0-2 and DescribeTransactions v0', () => {
     function coordinator() {
       const time = new FakeTime();
       const state = emptyTxnState();
@@ -139,8 +140,8 @@ describe('admin APIs of the Kafka tools', () => {
       await time.advance(5_000);
       await txn.addPartitions({ transactionalId: c!, ...pc, partitions: [{ topic: 't', partition: 1 }] });
       await txn.addOffsets({ transactionalId: c!, ...pc, groupId: 'g' });
-      const list = (stateFilters: string[], producerIdFilters: number[], durationFilter = -1, version = 1) =>
-        call({ broker, txn }, listTransactionsApi, version, { stateFilters, producerIdFilters, durationFilter });
+      const list = (stateFilters: string[], producerIdFilters: number[], durationFilter = -1, version = 1, transactionalIdPattern: string | null = null) =>
+        call({ broker, txn }, listTransactionsApi, version, { stateFilters, producerIdFilters, durationFilter, transactionalIdPattern });
       const all = await list([], []);
       expect(all.errorCode).to.equal(0);
       expect(all.transactionStates).to.deep.equal([
@@ -156,7 +157,36 @@ describe('admin APIs of the Kafka tools', () => {
       // v0 has no duration filter.
       expect((await list(['Ongoing'], [], 1_000, 0)).transactionStates.map((t) => t.transactionalId)).to.deep.equal(['a', 'c']);
       // No coordinator on this node.
-      expect((await call({ broker }, listTransactionsApi, 0, { stateFilters: [], producerIdFilters: [], durationFilter: -1 })).errorCode).to.equal(code('COORDINATOR_NOT_AVAILABLE'));
+      expect((await call({ broker }, listTransactionsApi, 0, { stateFilters: [], producerIdFilters: [], durationFilter: -1, transactionalIdPattern: null })).errorCode).to.equal(code('COORDINATOR_NOT_AVAILABLE'));
+      // v2 (KIP-1152): the ids the pattern matches in full; null or empty: all.
+      const named = async (pattern: string | null, version = 2, states: string[] = []) => {
+        const r = await list(states, [], -1, version, pattern);
+        return [r.errorCode, r.transactionStates.map((t) => t.transactionalId)];
+      };
+      expect(await named('[ac]')).to.deep.equal([0, ['a', 'c']]);
+      expect(await named('a|e')).to.deep.equal([0, ['a', 'e']]);
+      expect(await named('e', 2, ['Ongoing'])).to.deep.equal([0, []]);
+      expect(await named(null)).to.deep.equal([0, ['a', 'c', 'e']]);
+      expect(await named('')).to.deep.equal([0, ['a', 'c', 'e']]);
+      // v1 has no pattern on the wire: all.
+      expect(await named('a', 1)).to.deep.equal([0, ['a', 'c', 'e']]);
+      // Unparsable, not regular, or exponential under a backtracking engine: INVALID_REGULAR_EXPRESSION, nothing listed.
+      for (const bad of ['(', '[a', '(a)\\1', '(?=a)a', '(a+)+', '(a|c)*', '(?:x*)+']) {
+        expect(await named(bad), bad).to.deep.equal([code('INVALID_REGULAR_EXPRESSION'), []]);
+      }
+    });
+
+    it('ListTransactions v2 patterns match whole ids and allow single quantifiers, classes and escapes', () => {
+      const re = (p: string) => idPattern(p) as RegExp;
+      expect(re('a').test('ab')).to.equal(false);
+      expect(re('a|ab').test('ab')).to.equal(true);
+      expect(re('tx-[0-9]+').test('tx-42')).to.equal(true);
+      expect(re('tx-[0-9]+').test('xtx-42')).to.equal(false);
+      expect(re('(app|svc)-\\d{2}').test('svc-07')).to.equal(true);
+      expect(re('[(+]+x').test('(+x')).to.equal(true);
+      expect(re('a\\(+').test('a((')).to.equal(true);
+      expect(idPattern('')).to.equal(null);
+      expect(idPattern(null)).to.equal(null);
     });
 
     it('describes ids: state, timeout, start, producer, the open transaction\'s partitions; NOT_COORDINATOR and TRANSACTIONAL_ID_NOT_FOUND', async () => {

@@ -98,7 +98,7 @@ describe('server handlers', () => {
     });
   });
 
-  describe('Metadata v10-v12: topic ids', () => {
+  describe('Metadata v10-v13: topic ids', () => {
     const byIds = (ids: string[], names: (string | null)[] = ids.map(() => null)) => ({
       topics: ids.map((topicId, i) => ({ topicId, name: names[i] ?? null })), allowAutoTopicCreation: true,
       includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
@@ -137,6 +137,21 @@ describe('server handlers', () => {
       }
       const neither = await call(broker, metadataApi, 12, byIds([ZERO_UUID], [null]));
       expect(neither.topics.map((x) => [x.name, x.errorCode])).to.deep.equal([['', 42]]);
+    });
+
+    it('v13 (KIP-1102) answers as v12 with a top-level errorCode 0, also when the topics carry INVALID_REQUEST', async () => {
+      broker.addTopic('u', 3);
+      const [t, u] = broker.topics(['t', 'u']).map((x) => x.topicId);
+      const ask = byIds([u!, UNKNOWN, t!]);
+      const v12 = await call(broker, metadataApi, 12, ask);
+      const v13 = await call(broker, metadataApi, 13, ask);
+      expect(v13.errorCode).to.equal(0);
+      expect(v13.topics).to.deep.equal(v12.topics);
+      expect(v13.topics.map((x) => x.errorCode)).to.deep.equal([0, 0, 100]);
+      const byName = await call(broker, metadataApi, 13, metadata(['t', 'nope']));
+      expect(byName.topics.map((x) => [x.name, x.errorCode])).to.deep.equal([['t', 0], ['nope', 3]]);
+      const neither = await call(broker, metadataApi, 13, byIds([ZERO_UUID], [null]));
+      expect([neither.errorCode, neither.topics.map((x) => x.errorCode)]).to.deep.equal([0, [42]]);
     });
   });
 
@@ -387,14 +402,27 @@ describe('server handlers', () => {
   describe('DescribeCluster', () => {
     it('cluster id, controller and brokers from cluster(); controllers endpoint type refused', async () => {
       for (const v of [0, 1]) {
-        const r = await call(broker, describeClusterApi, v, { includeClusterAuthorizedOperations: false, endpointType: 1 });
+        const r = await call(broker, describeClusterApi, v, { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers: false });
         expect(r).to.deep.include({ errorCode: 0, errorMessage: null, clusterId: 'memory-cluster', controllerId: 1, clusterAuthorizedOperations: -2147483648 });
-        expect(r.brokers).to.deep.equal([{ brokerId: 1, host: '127.0.0.1', port: 9092, rack: null }]);
+        expect(r.brokers).to.deep.equal([{ brokerId: 1, host: '127.0.0.1', port: 9092, rack: null, isFenced: false }]);
       }
-      const c = await call(broker, describeClusterApi, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 });
+      const c = await call(broker, describeClusterApi, 1, { includeClusterAuthorizedOperations: false, endpointType: 2, includeFencedBrokers: false });
       expect(c.errorCode).to.equal(115);
       expect(c.endpointType).to.equal(2);
       expect(c.brokers).to.deep.equal([]);
+    });
+
+    it('v2 includeFencedBrokers (KIP-1073) lists fenced brokers too, isFenced, in id order; without it, and before v2, only unfenced ones', async () => {
+      broker.fencedBrokers = [{ nodeId: 0, host: 'h0', port: 9090, rack: 'r0' }, { nodeId: 3, host: 'h3', port: 9093, rack: null }];
+      const ask = (v: number, includeFencedBrokers: boolean) => call(broker, describeClusterApi, v, { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers });
+      expect((await ask(2, true)).brokers).to.deep.equal([
+        { brokerId: 0, host: 'h0', port: 9090, rack: 'r0', isFenced: true },
+        { brokerId: 1, host: '127.0.0.1', port: 9092, rack: null, isFenced: false },
+        { brokerId: 3, host: 'h3', port: 9093, rack: null, isFenced: true },
+      ]);
+      expect((await ask(2, false)).brokers.map((b) => [b.brokerId, b.isFenced])).to.deep.equal([[1, false]]);
+      // v1 has no includeFencedBrokers on the wire: the request decodes as false.
+      expect((await ask(1, true)).brokers.map((b) => b.brokerId)).to.deep.equal([1]);
     });
   });
 
@@ -428,7 +456,7 @@ describe('server handlers', () => {
 
   describe('AlterPartitionReassignments / ListPartitionReassignments', () => {
     it('starts a move, refuses bad lists (INVALID_REPLICA_ASSIGNMENT), cancels nothing (NO_REASSIGNMENT_IN_PROGRESS), lists moves', async () => {
-      const r = await call(broker, alterPartitionReassignmentsApi, 0, { timeoutMs: 1000, topics: [{ name: 't', partitions: [
+      const r = await call(broker, alterPartitionReassignmentsApi, 0, { timeoutMs: 1000, allowReplicationFactorChange: true, topics: [{ name: 't', partitions: [
         { partitionIndex: 0, replicas: [1] }, { partitionIndex: 1, replicas: [1, 1] }, { partitionIndex: 1, replicas: [7] }, { partitionIndex: 1, replicas: null },
       ] }, { name: 'nope', partitions: [{ partitionIndex: 0, replicas: [1] }] }] });
       expect(r.responses.map((t) => [t.name, t.partitions.map((p) => p.errorCode)])).to.deep.equal([['t', [0, 39, 39, 85]], ['nope', [3]]]);
@@ -438,6 +466,26 @@ describe('server handlers', () => {
       broker.listReassignments = async () => [{ topic: 't', partition: 1, replicas: [2, 3, 1], adding: [2, 3], removing: [1] }];
       const l = await call(broker, listPartitionReassignmentsApi, 0, { timeoutMs: 1000, topics: [{ name: 't', partitionIndexes: [1] }] });
       expect(l.topics).to.deep.equal([{ name: 't', partitions: [{ partitionIndex: 1, replicas: [2, 3, 1], addingReplicas: [2, 3], removingReplicas: [1] }] }]);
+    });
+
+    it('v1 allowReplicationFactorChange false (KIP-860): a move that changes the replica count is INVALID_REPLICATION_FACTOR, counting a moving partition without its adding replicas; echoed', async () => {
+      const alter = (version: number, allowReplicationFactorChange: boolean, partitions: { partitionIndex: number; replicas: number[] | null }[]) =>
+        call(broker, alterPartitionReassignmentsApi, version, { timeoutMs: 1000, allowReplicationFactorChange, topics: [{ name: 't', partitions }] });
+      const asked = [{ partitionIndex: 0, replicas: [1] }, { partitionIndex: 0, replicas: [1, 2] }, { partitionIndex: 1, replicas: null }];
+      const strict = await alter(1, false, asked);
+      expect(strict.allowReplicationFactorChange).to.equal(false);
+      expect(strict.responses[0]!.partitions.map((p) => p.errorCode)).to.deep.equal([0, 38, 85]);
+      expect(strict.responses[0]!.partitions[1]!.errorMessage).to.equal('the replication factor of t-0 would change from 1 to 2, and allowReplicationFactorChange is false');
+      // Allowed (the default), and v0 which cannot refuse: the controller judges the list (node 2 does not exist).
+      for (const [v, allow] of [[1, true], [0, false]] as const) {
+        const r = await alter(v, allow, asked);
+        expect(r.responses[0]!.partitions.map((p) => p.errorCode), `v${v}`).to.deep.equal([0, 39, 85]);
+        expect(r.allowReplicationFactorChange, `v${v}`).to.equal(true);
+      }
+      // t-1 is moving from [1] to [2, 3, 1]: its factor is 1 (the replicas less those being added).
+      broker.listReassignments = async () => [{ topic: 't', partition: 1, replicas: [2, 3, 1], adding: [2, 3], removing: [1] }];
+      const moving = await alter(1, false, [{ partitionIndex: 1, replicas: [1] }, { partitionIndex: 1, replicas: [2, 3, 1] }]);
+      expect(moving.responses[0]!.partitions.map((p) => p.errorCode)).to.deep.equal([0, 38]);
     });
   });
 

@@ -5,7 +5,7 @@
 // idempotent batches produced and the markers written (DescribeProducers, WriteTxnMarkers).
 import { FlotillaError } from '../../lib/base/errors.js';
 import type {
-  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, ElectionResult, EpochEndOffset, FetchPartitionResult,
+  BrokerApi, BrokerEndpoint, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, ElectionResult, EpochEndOffset, FetchPartitionResult,
   FetchRequestSpec, ListOffsetRequest, ListOffsetResult, LogDirView, ProduceRequestItem, ProduceResult, ProducerIdAndEpoch, ProducerView,
   QuorumDescription, ReassignmentView, TopicView, TxnMarkerRequest,
 } from '../../lib/broker/api.js';
@@ -69,6 +69,8 @@ export class MemoryBroker implements BrokerApi {
   readonly nodeId: number;
   host = '127.0.0.1';
   port = 9092;
+  /** Registered brokers a test marks fenced (DescribeCluster v2). */
+  fencedBrokers: BrokerEndpoint[] = [];
   autoCreate: boolean;
   private readonly defaultPartitions: number;
   private readonly maxBatchBytes: number;
@@ -107,6 +109,7 @@ export class MemoryBroker implements BrokerApi {
       clusterId: 'memory-cluster',
       controllerId: this.nodeId,
       brokers: [{ nodeId: this.nodeId, host: this.host, port: this.port, rack: null }],
+      fencedBrokers: this.fencedBrokers,
     };
   }
 

@@ -13,6 +13,7 @@ import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { createTopicsApi } from '../../lib/kafka/create-topics.js';
 import { deleteTopicsApi } from '../../lib/kafka/delete-topics.js';
 import { describeConfigsApi } from '../../lib/kafka/describe-configs.js';
+import { describeGroupsApi } from '../../lib/kafka/describe-groups.js';
 import { findCoordinatorApi } from '../../lib/kafka/find-coordinator.js';
 import { joinGroupApi } from '../../lib/kafka/join-group.js';
 import { leaveGroupApi } from '../../lib/kafka/leave-group.js';
@@ -133,6 +134,19 @@ describe('server: the versions of issue 17', () => {
     const left = await call(env, leaveGroupApi, 5, { groupId: 'g', memberId: '', members: [{ memberId: r.memberId, groupInstanceId: null, reason: 'shutting down' }] });
     expect(left.members.map((m) => m.errorCode)).to.deep.equal([0]);
     expect(lines.some((l) => l.includes(`${r.memberId} left (reason: shutting down)`))).to.equal(true);
+  });
+
+  it('DescribeGroups v6 (KIP-1043): an unknown group is GROUP_ID_NOT_FOUND with a message; v5 and older answer it without error, state Dead', async () => {
+    const env = { broker, groups };
+    await call(env, joinGroupApi, 3, joinReq(''));
+    const v6 = await call(env, describeGroupsApi, 6, { groups: ['g', 'nope'], includeAuthorizedOperations: false });
+    expect(v6.groups.map((g) => [g.groupId, g.errorCode, g.errorMessage, g.groupState])).to.deep.equal([
+      ['g', 0, null, 'CompletingRebalance'], ['nope', 69, 'Group nope not found.', 'Dead'],
+    ]);
+    for (const v of [0, 5]) {
+      const old = await call(env, describeGroupsApi, v, { groups: ['nope'], includeAuthorizedOperations: false });
+      expect(old.groups.map((g) => [g.errorCode, g.errorMessage, g.groupState]), `v${v}`).to.deep.equal([[0, null, 'Dead']]);
+    }
   });
 
   it('ListGroups v5 filters by type (every group is classic) and names it; v4 has no type', async () => {

@@ -4,7 +4,9 @@
  * same view as Metadata (BrokerApi.cluster). Endpoint type 2 (controllers) is for clients that
  * bootstrap from the controller listener; Flotilla's nodes answer only as brokers, so it gets
  * UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers it. Authorized operations are not computed
- * (Kafka's "omitted" value, as when not asked).
+ * (Kafka's "omitted" value, as when not asked). v2's includeFencedBrokers (KIP-1073) adds the
+ * registered brokers the metadata marks fenced, isFenced true, in broker id order with the others;
+ * without it (and before v2) only unfenced brokers are listed.
  */
 import { AUTHORIZED_OPERATIONS_OMITTED, describeClusterApi } from '../../kafka/describe-cluster.js';
 import { handler } from '../handler.js';
@@ -24,6 +26,9 @@ export const describeClusterHandler = handler(describeClusterApi, (ctx, req) => 
     errorMessage: null,
     clusterId: c.clusterId,
     controllerId: c.controllerId,
-    brokers: c.brokers.map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+    brokers: [
+      ...c.brokers.map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
+      ...(req.includeFencedBrokers ? c.fencedBrokers : []).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: true })),
+    ].sort((a, b) => a.brokerId - b.brokerId),
   });
 });

@@ -10,7 +10,8 @@
  * gets MEMBER_ID_REQUIRED, v7+ the protocol type (and null names on errors), v8+ sends a reason
  * (logged), v9+ skipAssignment; LeaveGroup v5+ reasons; SyncGroup v5+ protocol checks;
  * OffsetCommit v0 commits outside any generation, v1 carries commit times, v2-v4 a retention,
- * v9+ GROUP_ID_NOT_FOUND; OffsetFetch v0 is v1; ListGroups v5 filters by type (every group here
+ * v9+ GROUP_ID_NOT_FOUND; DescribeGroups v6+ GROUP_ID_NOT_FOUND with a message (no error before);
+ * OffsetFetch v0 is v1; ListGroups v5 filters by type (every group here
  * is 'classic').
  */
 import type { GroupErrorName } from '../../group/errors.js';
@@ -187,18 +188,23 @@ export const describeGroupsHandler = handler(describeGroupsApi, async (ctx, req)
     : await ctx.groups.describeGroups(req.groups);
   return {
     throttleTimeMs: 0,
-    groups: described.map((g) => ({
-      errorCode: code(ctx, g.error),
-      groupId: g.groupId,
-      groupState: g.state,
-      protocolType: g.protocolType,
-      protocolData: g.protocolName,
-      members: g.members.map((m) => ({
-        memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
-        memberMetadata: m.metadata, memberAssignment: m.assignment,
-      })),
-      authorizedOperations: -2147483648,
-    })),
+    groups: described.map((g) => {
+      // Before v6 (KIP-1043) an unknown group is no error, just state Dead: Kafka's rule.
+      const error = g.error === 'GROUP_ID_NOT_FOUND' && ctx.apiVersion < 6 ? null : g.error;
+      return {
+        errorCode: code(ctx, error),
+        errorMessage: error === 'GROUP_ID_NOT_FOUND' ? `Group ${g.groupId} not found.` : null,
+        groupId: g.groupId,
+        groupState: g.state,
+        protocolType: g.protocolType,
+        protocolData: g.protocolName,
+        members: g.members.map((m) => ({
+          memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
+          memberMetadata: m.metadata, memberAssignment: m.assignment,
+        })),
+        authorizedOperations: -2147483648,
+      };
+    }),
   };
 });
 

@@ -120,7 +120,7 @@ export const metadataHandler = handler(metadataApi, async (ctx, req) => {
     return {
       throttleTimeMs: 0, brokers: [], clusterId: null, controllerId: -1,
       topics: requested.map((t) => topicError(code, t.name ?? '', t.topicId)),
-      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NONE,
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NONE, errorCode: 0,
     };
   }
   await broker.syncMetadata(METADATA_SYNC_MS);
@@ -134,5 +134,6 @@ export const metadataHandler = handler(metadataApi, async (ctx, req) => {
     controllerId: cluster.controllerId,
     topics,
     clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NONE,
+    errorCode: 0, // v13 (KIP-1102): REBOOTSTRAP_REQUIRED is never needed here
   };
 });

@@ -14,7 +14,11 @@
  * partition's leader changes the Raft membership one step at a time: learner, catch-up, voter,
  * removal); replicas null cancels one (the assignment becomes the current voters,
  * Broker.reassignPartition), NO_REASSIGNMENT_IN_PROGRESS when nothing moves. A partition is listed
- * as reassigning while its leader's Raft membership differs from its assignment.
+ * as reassigning while its leader's Raft membership differs from its assignment. v1's
+ * allowReplicationFactorChange false (KIP-860) refuses a move whose replica count differs from the
+ * partition's (during a move: its replicas less the ones being added, Kafka's rule) with
+ * INVALID_REPLICATION_FACTOR; that check comes before the controller validates the node ids (in
+ * Kafka after), so a list that is both gets INVALID_REPLICATION_FACTOR here.
  */
 import { type AlterPartitionReassignmentsResponse, alterPartitionReassignmentsApi } from '../../kafka/alter-partition-reassignments.js';
 import { ElectionType, type ElectLeadersResponse, electLeadersApi } from '../../kafka/elect-leaders.js';
@@ -76,14 +80,31 @@ export const electLeadersHandler = handler(electLeadersApi, async (ctx, req) => 
   };
 });
 
+/** Each asked partition's replica count (`topic\0partition`), not counting replicas a move is adding. */
+async function replicationFactors(ctx: RequestContext, asked: readonly { name: string; partitions: readonly { partitionIndex: number }[] }[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const t of ctx.broker.topics(asked.map((a) => a.name))) for (const p of t.partitions) out.set(`${t.name}\u0000${p.partition}`, p.replicas.length);
+  const filter = asked.map((a) => ({ topic: a.name, partitions: a.partitions.map((p) => p.partitionIndex) }));
+  for (const v of await ctx.broker.listReassignments(filter, 5000)) {
+    out.set(`${v.topic}\u0000${v.partition}`, v.replicas.filter((r) => !v.adding.includes(r)).length);
+  }
+  return out;
+}
+
 export const alterPartitionReassignmentsHandler = handler(alterPartitionReassignmentsApi, async (ctx, req) => {
   await ctx.broker.syncMetadata(5000);
+  const allowRf = ctx.apiVersion < 1 || req.allowReplicationFactorChange;
+  const factors = allowRf ? new Map<string, number>() : await replicationFactors(ctx, req.topics.filter((t) => t.partitions.some((p) => p.replicas !== null)));
   const responses = await Promise.all(req.topics.map(async (t) => ({
     name: t.name,
     partitions: await settleAll(t.partitions, async (p): Promise<ReassignOut> => {
       const replicas = p.replicas;
       if (replicas !== null && (replicas.length === 0 || new Set(replicas).size !== replicas.length)) {
         return { partitionIndex: p.partitionIndex, ...ctx.errorOf('INVALID_REPLICA_ASSIGNMENT', 'the replica list is empty or names a node twice') };
+      }
+      const factor = factors.get(`${t.name}\u0000${p.partitionIndex}`);
+      if (replicas !== null && factor !== undefined && factor !== replicas.length) {
+        return { partitionIndex: p.partitionIndex, ...ctx.errorOf('INVALID_REPLICATION_FACTOR', `the replication factor of ${t.name}-${p.partitionIndex} would change from ${factor} to ${replicas.length}, and allowReplicationFactorChange is false`) };
       }
       const moved = await ctx.broker.reassignPartition(t.name, p.partitionIndex, replicas);
       if (!moved) return { partitionIndex: p.partitionIndex, ...ctx.errorOf('NO_REASSIGNMENT_IN_PROGRESS', `${t.name}-${p.partitionIndex} is not being reassigned`) };
@@ -94,7 +115,7 @@ export const alterPartitionReassignmentsHandler = handler(alterPartitionReassign
       return { partitionIndex: p.partitionIndex, ...ctx.error(err) };
     }),
   })));
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, responses };
+  return { throttleTimeMs: 0, allowReplicationFactorChange: allowRf, errorCode: 0, errorMessage: null, responses };
 });
 
 export const listPartitionReassignmentsHandler = handler(listPartitionReassignmentsApi, async (ctx, req) => {

@@ -4,7 +4,8 @@
  * The admin ones read the coordinator's state: ListTransactions lists the ids of every
  * transaction-state partition this node coordinates (an admin client asks every broker and merges),
  * DescribeTransactions describes ids this node coordinates (NOT_COORDINATOR for the others,
- * TRANSACTIONAL_ID_NOT_FOUND for unknown ones).
+ * TRANSACTIONAL_ID_NOT_FOUND for unknown ones). ListTransactions v2's transactionalIdPattern keeps
+ * the ids it matches in full (Kafka: RE2J's matches()); see `idPattern` for what is refused.
  * Each decodes its versions' fields into a call and the outcome back; a failure of the whole
  * request (NOT_COORDINATOR, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS, ...) is reported for every
  * partition. Versions older than PRODUCER_FENCED (AddPartitionsToTxn and EndTxn before v2,
@@ -113,16 +114,58 @@ export const txnOffsetCommitHandler = handler(txnOffsetCommitApi, async (ctx, re
   };
 });
 
-export const listTransactionsHandler = handler(listTransactionsApi, async (ctx, req) => {
-  if (ctx.txn === undefined) {
-    return { throttleTimeMs: 0, errorCode: ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode, unknownStateFilters: [], transactionStates: [] };
+/**
+ * ListTransactions v2's pattern as a full-match RegExp, null for "all", or why it is refused.
+ * Kafka compiles it with RE2J (linear time). JavaScript's engine backtracks, so besides what
+ * RE2 refuses too (backreferences, lookaround) and what it cannot parse, a quantified group that
+ * holds a quantifier or an alternation ("(a+)+", "(a|a)*") is refused: it can take exponential
+ * time, and the event loop must not.
+ */
+export function idPattern(pattern: string | null): RegExp | null | { invalid: string } {
+  if (pattern === null || pattern === '') return null;
+  if (/\\[1-9]|\\k<|\(\?<?[=!]/.test(pattern)) return { invalid: `${pattern}: backreferences and lookaround are not regular (RE2 refuses them too)` };
+  const quantifiedInside: boolean[] = [];
+  let inner = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') { i++; continue; }
+    if (c === '[') {
+      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
+      continue;
+    }
+    if (c === '(') { quantifiedInside.push(inner); inner = false; if (pattern[i + 1] === '?') i++; continue; }
+    const quantifier = c === '*' || c === '+' || (c === '?' && pattern[i - 1] !== '(') || (c === '{' && /^\{\d/.test(pattern.slice(i)));
+    if (c === ')') {
+      const outer = quantifiedInside.pop() ?? false;
+      const next = pattern[i + 1];
+      const quantified = next === '*' || next === '+' || next === '?' || (next === '{' && /^\{\d/.test(pattern.slice(i + 1)));
+      if (quantified && inner) return { invalid: `${pattern}: a quantified group holding a quantifier or an alternation can take exponential time here` };
+      inner = outer || inner;
+      continue;
+    }
+    if (quantifier || c === '|') inner = true;
   }
+  try {
+    return new RegExp(`^(?:${pattern})$`);
+  } catch (err) {
+    return { invalid: `${pattern}: ${(err as Error).message}` };
+  }
+}
+
+export const listTransactionsHandler = handler(listTransactionsApi, async (ctx, req) => {
+  const refused = (name: 'COORDINATOR_NOT_AVAILABLE' | 'INVALID_REGULAR_EXPRESSION', why: string) =>
+    ({ throttleTimeMs: 0, errorCode: ctx.errorOf(name, why).errorCode, unknownStateFilters: [], transactionStates: [] });
+  if (ctx.txn === undefined) return refused('COORDINATOR_NOT_AVAILABLE', noCoordinator);
+  const pattern = idPattern(ctx.apiVersion >= 2 ? req.transactionalIdPattern : null);
+  if (pattern !== null && !(pattern instanceof RegExp)) return refused('INVALID_REGULAR_EXPRESSION', pattern.invalid);
   const r = ctx.txn.listTransactions({ states: req.stateFilters, producerIds: req.producerIdFilters, durationMs: ctx.apiVersion >= 1 ? req.durationFilter : -1 });
   return {
     throttleTimeMs: 0,
     errorCode: 0,
     unknownStateFilters: [...r.unknownStates],
-    transactionStates: r.transactions.map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state })),
+    transactionStates: r.transactions
+      .filter((t) => pattern === null || pattern.test(t.transactionalId))
+      .map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state })),
   };
 });
 
