@@ -76,7 +76,7 @@ describe('app/metrics', () => {
       topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
     }).subarray(4);
     for (let i = 0; i < 3; i++) await processFrame(Buffer.concat([metadata, Buffer.alloc(1)]), env); // librdkafka 2.12's padding
-    await processFrame(Buffer.from('0003000d00000001ffff', 'hex'), env); // Metadata v13: unsupported
+    await processFrame(Buffer.from('0003000e00000001ffff', 'hex'), env); // Metadata v14: unsupported
     await processFrame(Buffer.from('0003000400000001ffff00000003', 'hex'), env); // Metadata v4, 3 topics announced, none sent
     // The binder reads every source; only the listener's matter here.
     const node = { term: 1, isLeader: true, leaderId: 1, appliedIndex: 0, uncommittedEntries: 0, outOfSyncVoters: 0 };
