@@ -670,19 +670,31 @@ export class Partition extends EventEmitter {
     return { records, highWatermark, lastStableOffset, logStartOffset, abortedTransactions };
   }
 
-  /** The first committed offset whose batch has a timestamp >= `timestamp` (-1 when none). */
-  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } {
+  /**
+   * The committed batches clients can read, oldest first, each with its header and the log start
+   * offset at the time it was read: control batches and hidden entries are skipped, and so are
+   * batches wholly below the log start. ListOffsets' scans by timestamp walk this.
+   */
+  private *visibleBatches(): Generator<{ batch: Buffer; header: BatchHeader; start: number }> {
     let index = this.log.firstIndex();
     const last = this.node.appliedIndex;
     while (index <= last) {
       const batches = this.log.readBatches(index, last, 1 << 20);
       const start = this.logStartOffset();
       for (let i = 0; i < batches.length; i++) {
-        const h = new BatchHeader(batches[i] as Buffer);
-        if (h.isControl || this.sm.producers.isHidden(index + i)) continue;
-        if (h.lastOffset >= start && h.maxTimestamp >= timestamp) return { offset: Math.max(h.baseOffset, start), timestamp: h.maxTimestamp };
+        const batch = batches[i] as Buffer;
+        const header = new BatchHeader(batch);
+        if (header.isControl || this.sm.producers.isHidden(index + i) || header.lastOffset < start) continue;
+        yield { batch, header, start };
       }
       index += batches.length;
+    }
+  }
+
+  /** The first committed offset whose batch has a timestamp >= `timestamp` (-1 when none). */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } {
+    for (const { header: h, start } of this.visibleBatches()) {
+      if (h.maxTimestamp >= timestamp) return { offset: Math.max(h.baseOffset, start), timestamp: h.maxTimestamp };
     }
     return { offset: -1, timestamp: -1 };
   }
@@ -695,20 +707,11 @@ export class Partition extends EventEmitter {
   offsetOfMaxTimestamp(): { offset: number; timestamp: number } {
     let best: { batch: Buffer; start: number } | null = null;
     let bestTimestamp = -1;
-    let index = this.log.firstIndex();
-    const last = this.node.appliedIndex;
-    while (index <= last) {
-      const batches = this.log.readBatches(index, last, 1 << 20);
-      const start = this.logStartOffset();
-      for (let i = 0; i < batches.length; i++) {
-        const h = new BatchHeader(batches[i] as Buffer);
-        if (h.isControl || this.sm.producers.isHidden(index + i) || h.lastOffset < start) continue;
-        if (best === null || h.maxTimestamp > bestTimestamp) {
-          best = { batch: batches[i] as Buffer, start };
-          bestTimestamp = h.maxTimestamp;
-        }
+    for (const { batch, header, start } of this.visibleBatches()) {
+      if (best === null || header.maxTimestamp > bestTimestamp) {
+        best = { batch, start };
+        bestTimestamp = header.maxTimestamp;
       }
-      index += batches.length;
     }
     if (best === null) return { offset: -1, timestamp: -1 };
     return { offset: recordOfTimestamp(best.batch, bestTimestamp, best.start), timestamp: bestTimestamp };

@@ -56,14 +56,15 @@ export function encodeEntry(entry: Entry, format: LogFormat, nextOffset: number,
         // A proposal marked unassigned gets its offset here (or earlier, assignOffsets).
         if (isUnassigned(entry.data)) setBaseOffset(entry.data, nextOffset);
         assertValidBatch(entry.data, 0, batchBytesMax, `entry ${entry.index}`);
-        if (new BatchHeader(entry.data).sizeBytes !== entry.data.byteLength) {
+        const header = new BatchHeader(entry.data);
+        if (header.sizeBytes !== entry.data.byteLength) {
           throw new FlotillaError('CORRUPT', `entry ${entry.index}: data holds more than one batch`);
         }
         // Layout 2: an entry that arrives with an offset got it from the leader's log; a replica
         // whose own log continues elsewhere disagrees on an entry's width (a layout mix-up or a
         // bug) and must stop rather than serve other offsets than its leader.
-        if (layout === 2 && new BatchHeader(entry.data).baseOffset !== nextOffset) {
-          throw new FlotillaError('CORRUPT', `entry ${entry.index}: the leader gave it offset ${new BatchHeader(entry.data).baseOffset}, this replica's log continues at ${nextOffset}`);
+        if (layout === 2 && header.baseOffset !== nextOffset) {
+          throw new FlotillaError('CORRUPT', `entry ${entry.index}: the leader gave it offset ${header.baseOffset}, this replica's log continues at ${nextOffset}`);
         }
         // The log assigns offsets: baseOffset = the offset after the previous batch, the same on
         // every replica (their logs match). Patched in place first (both fields lie outside the
