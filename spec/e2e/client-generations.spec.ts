@@ -14,12 +14,12 @@
  * spec/server/fixtures/clients/<client>/ (spec/server/fixtures/clients/README.md).
  */
 import { expect } from 'chai';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin, ConfigResourceTypes, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
-import { TestCluster, until } from './cluster-harness.js';
+import { TestCluster, kafkaPython, runChild, until } from './cluster-harness.js';
 import { FrameTap, TAP_HOST } from './frame-tap.js';
 
 const RDKAFKA_CHECK = new URL('./clients/rdkafka-check.js', import.meta.url).pathname;
@@ -36,23 +36,6 @@ function nodeRdkafka(): string | null {
   return existsSync(join(dir, 'build', 'Release', 'node-librdkafka.node')) ? dir : null;
 }
 
-function kafkaPython(): string | null {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import kafka'], { stdio: 'ignore' });
-    return '/usr/bin/python3';
-  } catch {
-    return null;
-  }
-}
-
-function run(file: string, args: readonly string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr.slice(-3000)}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 /** An error with its causes and aggregated errors (platformatic nests them), the first of each. */
 function explain(e: unknown, depth = 0): string {
@@ -145,7 +128,7 @@ describe('Kafka client generations against a 3-node cluster (issue 17)', functio
   it('librdkafka 2.12 (node-rdkafka 3.6.1): create, metadata, partitions, idempotent and lz4 acks=all produce, group consume, commit, watermarks, offsets by time, delete', async function () {
     const module = nodeRdkafka();
     if (module === null) missingClient(this, `node-rdkafka (librdkafka 2.12) is not installed on this machine: run \`${INSTALL}\` once (it builds librdkafka from the npm package's sources, about 5-10 minutes)`);
-    const out = await run(process.execPath, [RDKAFKA_CHECK, module, bootstrap.join(',')], 240_000);
+    const out = await runChild(process.execPath, [RDKAFKA_CHECK, module, bootstrap.join(',')], 240_000);
     const r = JSON.parse(out) as Record<string, any>;
     capture('librdkafka-2.12.0', 'rdkafka-check');
     expect(r.error, `librdkafka ${r.librdkafka}: ${r.error}${wire('rdkafka-check')}`).to.equal(undefined);
@@ -268,7 +251,7 @@ describe('Kafka client generations against a 3-node cluster (issue 17)', functio
         const python = kafkaPython();
         if (python === null) missingClient(this, 'python3-kafka is not installed: apt-get install python3-kafka (.ci/run installs it)');
         since = mark = { frames: tap.frames.length, closes: tap.nodeCloses.length, logs: cluster.nodes.map((n) => n.output.length) };
-        r = JSON.parse(await run(python, [PY_PINNED, bootstrap.join(','), version], 240_000)) as Record<string, any>;
+        r = JSON.parse(await runChild(python, [PY_PINNED, bootstrap.join(','), version], 240_000)) as Record<string, any>;
         errors = Object.entries(r.errors as Record<string, string>).filter(([k]) => !k.endsWith('.trace'));
         capture(`kafka-python-2.0.2-api-${version}`, clientId);
       });
@@ -348,7 +331,7 @@ describe('Kafka client generations against a 3-node cluster (issue 17)', functio
           await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'retention.ms', value: '3600000' }] }], waitForLeaders: true });
           await admin.disconnect();
           since = mark = { frames: tap.frames.length, closes: tap.nodeCloses.length, logs: cluster.nodes.map((n) => n.output.length) };
-          r = JSON.parse(await run(bin, [bootstrap.join(','), version, topic], 180_000)) as Record<string, any>;
+          r = JSON.parse(await runChild(bin, [bootstrap.join(','), version, topic], 180_000)) as Record<string, any>;
           errors = Object.entries(r.errors as Record<string, string>);
           capture(`sarama-1.22.1-version-${version}`, clientId);
         });

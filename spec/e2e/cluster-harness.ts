@@ -2,7 +2,7 @@
  * A cluster of real `flotilla start` processes on loopback for end-to-end tests: real TCP, real
  * segment files, real LevelDB. Each node's stdout/stderr are kept (printed when a test fails).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -239,6 +239,29 @@ export function freeBasePort(size: number): number {
 }
 
 /** kcat's path, or null when it is not installed (outside CI the kcat tests are then skipped). */
+/** A Python with kafka-python (Debian's python3-kafka lives under /usr/bin/python3), or null. */
+export function kafkaPython(): string | null {
+  for (const python of ['/usr/bin/python3', 'python3']) {
+    try {
+      execFileSync(python, ['-c', 'import kafka'], { stdio: 'ignore' });
+      return python;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+/** Runs a child process to its end: its stdout, or a rejection naming it with the tail of its stderr. */
+export function runChild(file: string, args: readonly string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr.slice(-4000)}`));
+      else resolve(stdout);
+    });
+  });
+}
+
 export function kcatPath(): string | null {
   const r = spawnSync('sh', ['-c', 'command -v kcat'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;

@@ -13,37 +13,14 @@
  *   watermark M, also after a leader killed -9 (the new leader's no-op takes no offset).
  */
 import { expect } from 'chai';
-import { execFile, execFileSync } from 'node:child_process';
 import type { Admin, Kafka } from 'kafkajs';
 import { oneRequest } from '../../lib/cli/one-request.js';
 import { listPartitionReassignmentsApi } from '../../lib/kafka/list-partition-reassignments.js';
-import { TestCluster, kcat, kcatPath, until } from './cluster-harness.js';
+import { TestCluster, kafkaPython, kcat, kcatPath, runChild, until } from './cluster-harness.js';
 
 const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
 const PY_DENSE = new URL('../../../spec/e2e/python/kafka_python_dense.py', import.meta.url).pathname;
 
-/** A Python with the `kafka` module (Debian's python3-kafka lives under /usr/bin/python3), or null. */
-function kafkaPython(): string | null {
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    try {
-      execFileSync(python, ['-c', 'import kafka'], { stdio: 'ignore' });
-      return python;
-    } catch {
-      // try the next
-    }
-  }
-  return null;
-}
-
-/** Runs a child to its end; its stdout, or a rejection with its stderr. */
-function run(file: string, args: readonly string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr.slice(-4000)}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 type Rec = [partition: number, offset: number, value: number];
 
@@ -142,7 +119,7 @@ describe('dense Kafka offsets (issue 16) on a 4-node cluster', function () {
     const expected = new Map<number, readonly [number, number]>();
     const failed: unknown[] = [];
     const produce = async (first: number): Promise<void> => {
-      const out = JSON.parse(await run(python!, [PY_DENSE, 'produce', cluster.bootstrap.join(','), topic, String(first), String(phase), String(partitions)], 120_000)) as { acked: [number, number, number][]; failed: unknown[] };
+      const out = JSON.parse(await runChild(python!, [PY_DENSE, 'produce', cluster.bootstrap.join(','), topic, String(first), String(phase), String(partitions)], 120_000)) as { acked: [number, number, number][]; failed: unknown[] };
       for (const [v, p, o] of out.acked) expected.set(v, [p, o]);
       failed.push(...out.failed);
     };
@@ -188,14 +165,14 @@ describe('dense Kafka offsets (issue 16) on a 4-node cluster', function () {
       if (out.errors?.length) problems.unshift(`errors: ${out.errors.join('; ')}`);
       expect(problems, `${who}:\n${problems.join('\n')}`).to.deep.equal([]);
     };
-    const group = JSON.parse(await run(python!, [PY_DENSE, 'group', cluster.bootstrap.join(','), topic, 'dense-py-group', String(total)], 120_000)) as ReadOut;
+    const group = JSON.parse(await runChild(python!, [PY_DENSE, 'group', cluster.bootstrap.join(','), topic, 'dense-py-group', String(total)], 120_000)) as ReadOut;
     check('the group of two', group);
     // Both members read: the group had two members sharing the partitions.
     expect(group.perMember!.every((n) => n > 0), `records per member: ${JSON.stringify(group.perMember)}`).to.equal(true);
     // Read again only when a commit failed in a rebalance (at least once); otherwise exactly once.
     if (!group.commitFailures!.length) expect(group.records.length).to.equal(total);
     console.log(`      group of two: ${group.records.length} records (per member ${JSON.stringify(group.perMember)}, ${group.commitFailures!.length} commits lost to a rebalance)`);
-    const assigned = JSON.parse(await run(python!, [PY_DENSE, 'assign', cluster.bootstrap.join(','), topic, String(partitions), String(total)], 120_000)) as ReadOut;
+    const assigned = JSON.parse(await runChild(python!, [PY_DENSE, 'assign', cluster.bootstrap.join(','), topic, String(partitions), String(total)], 120_000)) as ReadOut;
     check('assign/seek_to_beginning', assigned);
     expect(assigned.records.length).to.equal(total);
     expect(assigned.endOffsets).to.deep.equal(Object.fromEntries([...perPartition].map(([p, n]) => [String(p), n])));
@@ -215,7 +192,7 @@ describe('dense Kafka offsets (issue 16) on a 4-node cluster', function () {
       return Number(m[1]);
     };
     const describe = async (): Promise<{ offsets: { partition: number; committed: string | null; logEnd: string | null; lag: number | null }[]; totalLag: number }> =>
-      JSON.parse(await run(process.execPath, [BIN, 'groups', 'describe', groupId, '--json', '--bootstrap', cluster.bootstrap.join(',')], 30_000)) as never;
+      JSON.parse(await runChild(process.execPath, [BIN, 'groups', 'describe', groupId, '--json', '--bootstrap', cluster.bootstrap.join(',')], 30_000)) as never;
 
     // Empty: earliest = latest = 0, from KafkaJS and from kcat.
     const [empty] = await admin.fetchTopicOffsets(topic);

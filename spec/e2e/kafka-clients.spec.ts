@@ -16,23 +16,11 @@ import { ZERO_UUID } from '../../lib/kafka/primitives.js';
 import { produceApi } from '../../lib/kafka/produce.js';
 import { encodeBatch } from '../../lib/records/encode.js';
 import { RawClient } from '../server/helpers.js';
-import { TestCluster, kcat, kcatPath, until } from './cluster-harness.js';
+import { TestCluster, kafkaPython, kcat, kcatPath, until } from './cluster-harness.js';
 
 const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
 const PY_CHECK = new URL('../../../spec/e2e/python/kafka_python_check.py', import.meta.url).pathname;
 
-/** A Python with the `kafka` module (Debian's python3-kafka lives under /usr/bin/python3), or null. */
-function kafkaPython(): string | null {
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    try {
-      execFileSync(python, ['-c', 'import kafka'], { stdio: 'ignore' });
-      return python;
-    } catch {
-      // not this one
-    }
-  }
-  return null;
-}
 
 const { CompressionTypes, ConfigResourceTypes } = kafkajs;
 
