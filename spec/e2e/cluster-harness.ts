@@ -77,7 +77,9 @@ export class FlotillaProcess {
   async status(): Promise<NodeStatus | null> {
     try {
       const res = await fetch(`http://127.0.0.1:${this.metricsPort}/status`, { signal: AbortSignal.timeout(1000) });
-      return (await res.json()) as NodeStatus;
+      const body = (await res.json()) as NodeStatus | { state: 'starting' };
+      // A node still opening its stores answers { nodeId, state: 'starting' }: no status yet.
+      return 'partitions' in body ? body : null;
     } catch {
       return null;
     }
