@@ -60,6 +60,7 @@ import {
 } from './handlers/transactions.js';
 import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import type { ServerMetrics } from './metrics.js';
+import type { Session } from './session.js';
 import type { ThrottledLog } from './throttled-log.js';
 
 /** One line per API (ApiVersions is added below: it lists the others). */
@@ -184,7 +185,7 @@ export interface DispatchEnv {
 }
 
 /** Runs a parsed request's handler. Never rejects. */
-export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, env: DispatchEnv, clientHost = ''): Promise<FrameOutcome> {
+export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, env: DispatchEnv, clientHost = '', session?: Session): Promise<FrameOutcome> {
   env.metrics.countRequest(req.api.name);
   if (req.trailingBytes > 0) {
     env.metrics.countTrailingBytes(req.api.name, req.trailingBytes);
@@ -193,7 +194,7 @@ export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, e
       + '(ignored, as Kafka ignores them)');
   }
   try {
-    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups, clientHost, env.txn), req.body, env.responseBytesMax);
+    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups, clientHost, env.txn, session), req.body, env.responseBytesMax);
     if (out === NO_RESPONSE) return { kind: 'none' };
     if (out === CLOSE_CONNECTION) return { kind: 'close', reason: `${req.api.name} asked to close the connection` };
     return { kind: 'response', frame: out };

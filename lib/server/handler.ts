@@ -14,6 +14,7 @@ import type { RequestHeader } from '../kafka/header.js';
 import type { TxnCoordinatorApi } from '../txn/api.js';
 import { type ErrorContext, type KafkaErrorValue, kafkaError, kafkaErrorOf } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
+import { type Session, plaintextSession } from './session.js';
 
 export const NO_RESPONSE = Symbol('flotilla.server.noResponse');
 export const CLOSE_CONNECTION = Symbol('flotilla.server.closeConnection');
@@ -31,6 +32,8 @@ export interface RequestContext {
   readonly apiVersion: number;
   /** The client's address as Kafka reports it in group descriptions ("/127.0.0.1"), or ''. */
   readonly clientHost: string;
+  /** The connection's listener, address and principal (session.ts). */
+  readonly session: Session;
   /** Maps a BrokerApi failure (or null: success) to the Kafka code and message, counting it. */
   error(err: unknown, context?: ErrorContext): KafkaErrorValue;
   /** A Kafka error the server chose itself (request validation), counted. */
@@ -73,6 +76,7 @@ export function handler<Req, Res>(
 /** Builds the context of one request. */
 export function requestContext(
   broker: BrokerApi, header: RequestHeader, metrics: ServerMetrics, groups?: GroupCoordinatorApi, clientHost = '', txn?: TxnCoordinatorApi,
+  session: Session = plaintextSession(clientHost.startsWith('/') ? clientHost.slice(1) : clientHost),
 ): RequestContext {
   return {
     broker,
@@ -81,6 +85,7 @@ export function requestContext(
     header,
     apiVersion: header.apiVersion,
     clientHost,
+    session,
     error(err: unknown, context?: ErrorContext): KafkaErrorValue {
       const e = kafkaError(err, context);
       metrics.countError(e.errorCode);

@@ -31,6 +31,7 @@ import { FlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { type DispatchEnv, type FrameOutcome, dispatch, parseFrame } from './dispatch.js';
 import { ServerMetrics } from './metrics.js';
+import { type Session, normaliseAddress, plaintextSession } from './session.js';
 import { ThrottledLog } from './throttled-log.js';
 
 const MiB = 1024 * 1024;
@@ -191,6 +192,8 @@ class Connection {
   private readonly socket: Socket;
   /** "/address", as Kafka shows a member's host. */
   private readonly clientHost: string;
+  /** The listener, address and principal of this connection. */
+  private readonly session: Session;
   private readonly settings: KafkaServerSettings;
   private readonly env: DispatchEnv;
   private readonly options: KafkaServerOptions;
@@ -209,6 +212,7 @@ class Connection {
   constructor(socket: Socket, settings: KafkaServerSettings, env: DispatchEnv, options: KafkaServerOptions, onClosed: () => void) {
     this.socket = socket;
     this.clientHost = socket.remoteAddress === undefined ? '' : `/${socket.remoteAddress}`;
+    this.session = plaintextSession(normaliseAddress(socket.remoteAddress));
     this.settings = settings;
     this.env = env;
     this.options = options;
@@ -335,7 +339,7 @@ class Connection {
       this.settle(slot, parsed);
       return;
     }
-    void dispatch(parsed, this.env, this.clientHost).then((outcome) => this.settle(slot, outcome));
+    void dispatch(parsed, this.env, this.clientHost, this.session).then((outcome) => this.settle(slot, outcome));
   }
 
   private settle(slot: Slot, outcome: FrameOutcome): void {
