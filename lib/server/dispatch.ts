@@ -60,6 +60,7 @@ import {
 } from './handlers/transactions.js';
 import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import type { ServerMetrics } from './metrics.js';
+import type { AuditLog } from './audit.js';
 import type { Session } from './session.js';
 import type { ThrottledLog } from './throttled-log.js';
 
@@ -182,6 +183,8 @@ export interface DispatchEnv {
   readonly logger?: ((line: string) => void) | undefined;
   /** Client behaviour logged at most once per 10 s per API (trailing bytes); absent: not logged. */
   readonly protocolLog?: ThrottledLog | undefined;
+  /** Failed logins and authorization denials (audit.ts); absent: not logged, not counted. */
+  readonly audit?: AuditLog | undefined;
 }
 
 /** Runs a parsed request's handler. Never rejects. */

@@ -30,6 +30,7 @@ import type { TxnCoordinatorApi } from '../txn/api.js';
 import { FlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { type DispatchEnv, type FrameOutcome, dispatch, parseFrame } from './dispatch.js';
+import type { AuditLog } from './audit.js';
 import { ServerMetrics } from './metrics.js';
 import { type Session, normaliseAddress, plaintextSession } from './session.js';
 import { ThrottledLog } from './throttled-log.js';
@@ -87,6 +88,8 @@ export interface KafkaServerOptions {
    * (with its prefix) as it is written: golden-byte capture in tests, protocol tracing.
    */
   readonly onFrame?: (direction: 'request' | 'response', frame: Buffer) => void;
+  /** Failed logins and authorization denials (audit.ts); absent: not logged. */
+  readonly audit?: AuditLog;
 }
 
 export class KafkaServer {
@@ -110,6 +113,7 @@ export class KafkaServer {
       responseBytesMax: this.settings.maxResponseBytes,
       logger: options.logger,
       protocolLog: options.logger ? new ThrottledLog(options.logger) : undefined,
+      audit: options.audit,
     };
     // Half-open: a client that shuts down its sending side still gets the answers in flight.
     this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));

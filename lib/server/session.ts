@@ -8,6 +8,8 @@
  * authorizer and the audit lines see the principal, host and listener of the request.
  */
 
+import { AuditBudget } from './audit.js';
+
 /** Kafka's listener security protocols (`security.protocol`). */
 export const securityProtocols = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
 export type SecurityProtocol = (typeof securityProtocols)[number];
@@ -58,9 +60,11 @@ export interface Session {
   saslMechanism: string | null;
   /** When the SASL session ends (KIP-368, ms since the epoch), or null: never. */
   sessionExpiresAtMs: number | null;
+  /** This connection's share of the audit log's rate limit (audit.ts). */
+  readonly auditBudget: AuditBudget;
 }
 
 /** A session on a plaintext listener with no authentication: what in-process callers and tests use. */
 export function plaintextSession(clientAddress = '', listener = 'PLAINTEXT'): Session {
-  return { listener, securityProtocol: 'PLAINTEXT', clientAddress, principal: ANONYMOUS, saslMechanism: null, sessionExpiresAtMs: null };
+  return { listener, securityProtocol: 'PLAINTEXT', clientAddress, principal: ANONYMOUS, saslMechanism: null, sessionExpiresAtMs: null, auditBudget: new AuditBudget() };
 }
