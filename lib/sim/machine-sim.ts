@@ -253,7 +253,9 @@ function runOne<M extends StateMachine, I, O, S>(options: MachineSimOptions<M, I
         sync('restore', m.restore(data));
       },
       digest(): string | null {
-        return typeof m.digest === 'function' ? canonical(m.digest()) : null;
+        if (typeof m.digest !== 'function') return null;
+        const d = m.digest();
+        return typeof d === 'string' ? d : canonical(d);
       },
     }) as SimReplica & { machine: M };
   };
@@ -278,12 +280,12 @@ function runOne<M extends StateMachine, I, O, S>(options: MachineSimOptions<M, I
       virt.nowMs = EPOCH_MS + nodeTimeMs;
       return ops[id]!.read!((rep as SimReplica & { machine: M }).machine as never);
     },
-    answer(id, output, time) {
+    answer(id, output, time, node) {
       const op = ops[id]!;
       op.ret = ++clock;
       op.returnTime = time;
       op.output = output;
-      line?.(`t=${time} client ${op.client} #${id} answered: ${describe(op)}`);
+      line?.(`t=${time} client ${op.client} #${id} answered by node ${node}: ${describe(op)}`);
     },
     discard(id, why, time) {
       ops[id]!.discarded = true;

@@ -105,7 +105,7 @@ export interface SimApp {
   /** A read's query against a replica (the app keeps the query of each read). */
   query(id: number, replica: SimReplica, nodeTimeMs: number): unknown;
   /** The operation answered: a write with its apply's result, a read with its query's. */
-  answer(id: number, output: unknown, time: number): void;
+  answer(id: number, output: unknown, time: number, node: NodeId): void;
   /** The operation certainly had no effect: never appended, replaced by another leader's entry, a read that failed or timed out. */
   discard(id: number, why: string, time: number): void;
   /** The client gave up waiting: the outcome stays unknown. */
@@ -830,7 +830,7 @@ export class Simulation {
       if (!op || op.kind !== 'write' || op.node !== n.id || op.life !== n.life || op.index !== e.index) continue;
       // Another leader's entry took the index: this proposal can never be committed.
       if (op.term !== e.term) this.app!.discard(op.id, `index ${e.index} went to another leader's entry`, this.now);
-      else this.app!.answer(op.id, appResult, this.now);
+      else this.app!.answer(op.id, appResult, this.now, n.id);
       c.op = null;
     }
   }
@@ -943,7 +943,7 @@ export class Simulation {
     }
     if (next.local) {
       // Served from the node's state machine as it is, with no ReadIndex: may be stale.
-      app.answer(id, app.query(id, n.replica!, this.nodeTime(n)), this.now);
+      app.answer(id, app.query(id, n.replica!, this.nodeTime(n)), this.now, n.id);
       return;
     }
     const readId = this.nextReadId++;
@@ -964,7 +964,7 @@ export class Simulation {
     this.appReads.delete(readId);
     const op = pending.client.op;
     if (!op || op.readId !== readId) return;
-    this.app!.answer(op.id, this.app!.query(op.id, n.replica!, this.nodeTime(n)), this.now);
+    this.app!.answer(op.id, this.app!.query(op.id, n.replica!, this.nodeTime(n)), this.now, n.id);
     this.stats.readsServed++;
     pending.client.op = null;
   }
