@@ -347,6 +347,14 @@ export class Simulation {
     this.configHistory.push({ index: 0, membership: membershipOf(ids) });
     for (const id of ids) this.addNode(id, membershipOf(ids));
     if (this.app && this.app.clients > 0) pr.clients = this.app.clients;
+    // A user's machine is tested on its snapshots too: take them every 2-20 applied entries
+    // (derived from the seed's draw, so nothing new is drawn).
+    // Runs of a user's machine are short (hundreds of steps, not 10,000): crashes come 4 times
+    // as often, so restarts (and restores) happen within them.
+    if (this.app) {
+      pr.snapshotEvery = 2 + (pr.snapshotEvery % 19);
+      pr.crashP *= 4;
+    }
     for (let c = 1; c <= pr.clients; c++) {
       const client: ClientState = { id: c, seq: 0, op: null };
       if (this.app) this.appClients.push({ id: c, op: null });

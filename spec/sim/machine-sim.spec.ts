@@ -48,6 +48,30 @@ describe('simulator API (public entry)', function () {
     expect(f.history!.some((l) => l.endsWith('<- unexplained'))).to.equal(true);
   });
 
+  it('finds a snapshot that loses part of the state (restored replicas differ)', () => {
+    class LossySnapshot extends Registers {
+      override snapshot(): Uint8Array {
+        const cells = JSON.parse(new TextDecoder().decode(super.snapshot())) as unknown[];
+        return new TextEncoder().encode(JSON.stringify(cells.slice(1)));
+      }
+    }
+    const f = findBug({ machine: () => new LossySnapshot(), workload: registersWorkload(), model: registersModel } as never);
+    expect(f.violations[0]!.kind).to.be.oneOf(['snapshot-restore', 'replicas-diverge']);
+  });
+
+  it('flags a machine that shares state between its instances: the replay differs', () => {
+    let applied = 0;
+    class Shared extends Registers {
+      override apply(command: Uint8Array): ReturnType<Registers['apply']> {
+        const out = super.apply(command);
+        applied++;
+        return out === null ? out : { ...out, version: out.version + applied };
+      }
+    }
+    const f = findBug({ machine: () => new Shared(), workload: registersWorkload() } as never);
+    expect(f.violations.map((v) => v.kind)).to.include('nondeterministic');
+  });
+
   it('passes the fixed twin over 1,000 seeds', () => {
     const t0 = performance.now();
     const report = simulate({ machine: fixed.machine, workload: fixed.workload, model: fixed.model, seeds: 1000, steps: STEPS });
