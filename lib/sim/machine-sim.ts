@@ -8,7 +8,9 @@
  * membership changes, snapshots) and reports every failing seed with a trace; `simulateSeed()`
  * replays one seed exactly.
  *
- * Checked, per seed:
+ * Checked, per seed (an exception thrown by the user's code, other than in `apply`, fails the
+ * seed as `exception`; an `apply` that throws answers `{ error: message }`, as in RaftNode the
+ * proposal is rejected):
  * - every Raft invariant the simulator checks (election safety, log matching, leader
  *   completeness, durability before acknowledgement, ...; see lib/sim/README.md);
  * - every replica applied the same commands in the same order (a hash chain over the applied
@@ -300,11 +302,17 @@ function runOne<M extends StateMachine, I, O, S>(options: MachineSimOptions<M, I
   const nodes = options.nodes ?? 3;
   line?.(`seed ${seed}: ${nodes} nodes, ${steps} steps`);
   virt.install(new Xoshiro128((seed ^ 0x6d2b79f5) >>> 0));
-  let result;
+  let result: { steps: number; violations: readonly Violation[] };
   try {
     const sim = new Simulation({ seed, steps, app, nodes, faults: options.faults, trace: line ?? undefined, debug: line ?? undefined });
     if (line) line(`profile ${canonical(sim.profile)}`);
     result = sim.run(steps);
+  } catch (err) {
+    // Misuse (a Promise from apply) stops the sweep; anything else the user's code threw
+    // (restore, snapshot, a read's query, the workload) fails this seed, with its trace.
+    if (err instanceof TypeError && err.message.startsWith('simulate:')) throw err;
+    const text = err instanceof Error ? (err.stack ?? err.message).split('\n').slice(0, 6).join('\n') : String(err);
+    result = { steps: 0, violations: [{ kind: 'exception', step: 0, time: 0, detail: `the machine or workload threw: ${text}` }] };
   } finally {
     virt.uninstall();
   }

@@ -72,6 +72,18 @@ describe('simulator API (public entry)', function () {
     expect(f.violations.map((v) => v.kind)).to.include('nondeterministic');
   });
 
+  it('fails the seed, with its trace, when the machine throws outside apply', () => {
+    class BadRestore extends Registers {
+      override restore(): void {
+        throw new Error('restore: unsupported snapshot format');
+      }
+    }
+    const f = findBug({ machine: () => new BadRestore(), workload: registersWorkload(), model: registersModel } as never);
+    expect(f.violations[0]!.kind).to.equal('exception');
+    expect(f.violations[0]!.detail).to.match(/unsupported snapshot format/);
+    expect(f.trace.length).to.be.greaterThan(0);
+  });
+
   it('passes the fixed twin over 1,000 seeds', () => {
     const t0 = performance.now();
     const report = simulate({ machine: fixed.machine, workload: fixed.workload, model: fixed.model, seeds: 1000, steps: STEPS });
