@@ -19,3 +19,9 @@ export { openDiskGroupStore, DiskGroupStore, type DiskGroupStoreOptions } from '
 export { TcpTransport, type TcpTransportOptions } from './transport/tcp-transport.js';
 export { MemoryNetwork, MemoryTransport } from './transport/memory-transport.js';
 export type { Transport, PeerAddress } from './transport/transport.js';
+export {
+  simulate, simulateSeed, checkLinearizable,
+  type SimulatedMachine, type Workload, type WorkloadOperation, type MachineSimOptions,
+  type SeedReport, type SimulationReport, type FaultMix, type Violation, type Model, type HistoryOperation,
+  type CheckOptions, type CheckResult,
+} from './sim/machine-sim.js';

@@ -22,6 +22,7 @@ import { registerLocal } from './local.js';
 import { registerPartitionCommands } from './partitions.js';
 import { ExitCode } from './output.js';
 import { registerProduce } from './produce.js';
+import { registerSimulate } from './simulate.js';
 import { registerStart } from './start.js';
 import { registerTransactionCommands } from './transactions.js';
 
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerGroupCommands(program);
   registerPartitionCommands(program);
   registerTransactionCommands(program);
+  registerSimulate(program);
   return program;
 }
 

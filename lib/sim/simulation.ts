@@ -31,6 +31,7 @@ import {
 import { MemoryGroupStore } from '../raft/group-store.js';
 import { EventQueue, type SimEvent } from './event-queue.js';
 import { SimKv, encodeCommand } from './kv-machine.js';
+import { canonical } from './linearizability.js';
 import { PlantedBugCore } from './planted-bugs.js';
 
 /** Virtual time units per tick (a tick is ~10 units; node clocks are skewed around it). */
@@ -49,6 +50,71 @@ export interface SimOptions {
   readonly coreFactory?: (options: RaftCoreOptions) => RaftCore;
   /** Quiescence on (raft.quiesceTicks 1..6, idle clients, a failure detector); default: drawn per seed. */
   readonly quiesce?: boolean;
+  /**
+   * A user's state machine and clients in place of the built-in registers and clients (lib/sim/
+   * machine-sim.ts builds it). The Raft invariants are checked as ever; the registers' own checks
+   * (read-linearizable, exactly-once) give way to the app's history.
+   */
+  readonly app?: SimApp;
+  /** The number of nodes to start with instead of the seed's draw (the rest of the draws stay). */
+  readonly nodes?: number;
+  /** Fault families to turn off (after the seed's draw, so the other draws stay). */
+  readonly faults?: FaultMix;
+  /** Receives one line per notable event (crash, restart, partition, heal, pause, leader, config change, snapshot install). */
+  readonly trace?: (line: string) => void;
+}
+
+/** Which fault families a run has; each defaults to on (drawn per seed). */
+export interface FaultMix {
+  /** Message drop, duplication, long delays and reordering, partitions, clogged links. */
+  readonly network?: boolean;
+  /** Crashes (losing what is not yet durable, torn writes) and restarts. */
+  readonly crashes?: boolean;
+  /** Process pauses and skewed tick rates. */
+  readonly clock?: boolean;
+  /** Membership changes: learners added and promoted, voters removed or replaced. */
+  readonly membership?: boolean;
+}
+
+/**
+ * One node's copy of a user's state machine. Volatile: rebuilt from the latest snapshot when the
+ * node restarts or installs one. Called synchronously by the simulation (a deterministic run has
+ * no event loop); `nodeTimeMs` is the node's own virtual clock.
+ */
+export interface SimReplica {
+  apply(command: Uint8Array, index: number, nodeTimeMs: number): unknown;
+  snapshot(nodeTimeMs: number): Uint8Array;
+  restore(data: Uint8Array, nodeTimeMs: number): void;
+  /** A digest of the whole state, equal on replicas with equal state; null when the machine has none. */
+  digest(): string | null;
+}
+
+/** What a client of a user's app does next. */
+export type SimAppOp =
+  | { readonly kind: 'write'; readonly command: Uint8Array }
+  /** A read through ReadIndex (linearizable), or `local`: at once from whatever node was picked. */
+  | { readonly kind: 'read'; readonly local: boolean };
+
+/** A user's app in the simulation: replicas, and clients whose history the app records. */
+export interface SimApp {
+  /** Clients (each has one operation outstanding); 0: the seed's draw (1-3). */
+  readonly clients: number;
+  replica(): SimReplica;
+  /** Client `client` invokes its next operation (drawn from `prng`); returns its id. */
+  invoke(prng: Prng, client: number, time: number): { id: number; op: SimAppOp };
+  /** A read's query against a replica (the app keeps the query of each read). */
+  query(id: number, replica: SimReplica, nodeTimeMs: number): unknown;
+  /** The operation answered: a write with its apply's result, a read with its query's. */
+  answer(id: number, output: unknown, time: number, node: NodeId): void;
+  /** The operation certainly had no effect: never appended, replaced by another leader's entry, a read that failed or timed out. */
+  discard(id: number, why: string, time: number): void;
+  /** The client gave up waiting: the outcome stays unknown. */
+  timeout(id: number, time: number): void;
+}
+
+interface AppClient {
+  readonly id: number;
+  op: { id: number; kind: 'write' | 'read'; node: NodeId; life: number; index: number; term: number; sentAt: number; readId: number } | null;
 }
 
 export interface Violation {
@@ -151,6 +217,8 @@ interface NodeState {
   seenCommit: number;
   /** Reads whose index is known, waiting for apply. */
   readsAwaiting: { id: number; index: number }[];
+  /** The user's state machine (app runs only). */
+  replica: SimReplica | null;
 }
 
 type Ev =
@@ -237,6 +305,14 @@ export class Simulation {
   private nextReadId = 1;
   private issuedWrites = 0;
   private replace: { old: NodeId; fresh: NodeId } | null = null;
+  // A user's app (SimOptions.app): its clients, pending ReadIndex reads, and what each index
+  // applied gave on the first replica to apply it (result, digest), to compare the others with.
+  private readonly app: SimApp | null;
+  private readonly trace: ((line: string) => void) | null;
+  private readonly appClients: AppClient[] = [];
+  private readonly appReads = new Map<number, { client: AppClient; node: NodeId }>();
+  private readonly appResults = new Map<number, { node: NodeId; result: string }>();
+  private readonly appDigests = new Map<number, { node: NodeId; digest: string }>();
 
   private readonly stats = { writesAcked: 0, readsServed: 0, leaderChanges: 0, crashes: 0, snapshotsInstalled: 0, configChanges: 0, finalCommit: 0, partialConnectivity: 0, quiescences: 0, wakes: 0 };
 
@@ -262,13 +338,27 @@ export class Simulation {
       maxInflightMessages: this.prng.int(1, 64), maxMessageBytes: this.prng.chance(0.5) ? 64 : 1024 * 1024,
       maxClockDriftTicks: 2, quiesceTicks: pr.quiesceTicks, broadcastCommit: pr.broadcastCommit,
     };
+    this.app = options.app ?? null;
+    this.trace = options.trace ?? null;
+    if (options.nodes !== undefined) pr.nodes = options.nodes;
+    applyFaultMix(pr, options.faults);
     const ids = Array.from({ length: pr.nodes }, (_, i) => i + 1);
     this.nextNodeId = pr.nodes + 1;
     this.configHistory.push({ index: 0, membership: membershipOf(ids) });
     for (const id of ids) this.addNode(id, membershipOf(ids));
+    if (this.app && this.app.clients > 0) pr.clients = this.app.clients;
+    // A user's machine is tested on its snapshots too: take them every 2-20 applied entries
+    // (derived from the seed's draw, so nothing new is drawn).
+    // Runs of a user's machine are short (hundreds of steps, not 10,000): crashes come 4 times
+    // as often, so restarts (and restores) happen within them.
+    if (this.app) {
+      pr.snapshotEvery = 2 + (pr.snapshotEvery % 19);
+      pr.crashP *= 4;
+    }
     for (let c = 1; c <= pr.clients; c++) {
       const client: ClientState = { id: c, seq: 0, op: null };
-      this.clients.push(client);
+      if (this.app) this.appClients.push({ id: c, op: null });
+      else this.clients.push(client);
       this.schedule({ kind: 'client', client: c, time: this.now + this.prng.int(1, 50), seq: 0 });
     }
     this.schedule({ kind: 'chaos', time: 5, seq: 0 });
@@ -343,7 +433,8 @@ export class Simulation {
         stableSince = this.now;
       }
       const stable = leader !== 0 && this.now - stableSince >= 5 * electionUnits;
-      if (stable && this.clients.every((c) => c.op === null || c.op.kind === 'read') && this.converged(l!)) {
+      if (stable && this.clients.every((c) => c.op === null || c.op.kind === 'read') && this.appClients.every((c) => c.op === null) && this.converged(l!)) {
+        if (this.app) return;
         const lkv = l!.kv;
         if (lkv.effects !== this.issuedWrites) {
           this.violate('exactly-once', `${this.issuedWrites} writes issued and acknowledged, ${lkv.effects} took effect on the leader`);
@@ -450,6 +541,10 @@ export class Simulation {
         this.violate('replicas-converge', `node ${id} and leader ${l.id} differ at applied index ${target}`);
         return false;
       }
+      if (n.replica && l.replica && n.replica.digest() !== l.replica.digest()) {
+        this.violate('replicas-converge', `node ${id} and leader ${l.id} have applied the same ${target} entries; their state machines' digests differ: ${n.replica.digest()} and ${l.replica.digest()}`);
+        return false;
+      }
     }
     return true;
   }
@@ -507,7 +602,8 @@ export class Simulation {
         return;
       }
       case 'client':
-        this.clientStep(this.clients[ev.client - 1]!);
+        if (this.app) this.appClientStep(this.appClients[ev.client - 1]!);
+        else this.clientStep(this.clients[ev.client - 1]!);
         this.schedule({ kind: 'client', client: ev.client, time: this.now + this.prng.int(10, 60), seq: 0 });
         return;
       case 'chaos':
@@ -525,7 +621,10 @@ export class Simulation {
         return;
       }
       case 'heal':
-        if (ev.epoch === this.cutEpoch) this.cuts.clear();
+        if (ev.epoch === this.cutEpoch) {
+          this.cuts.clear();
+          this.log('the network heals');
+        }
         return;
     }
   }
@@ -574,6 +673,7 @@ export class Simulation {
     const soft = rd.softState!;
     if (soft.role !== Role.Leader) return;
     this.stats.leaderChanges++;
+    this.log(`node ${n.id} leads term ${soft.term}`);
     const prev = this.leaderOfTerm.get(soft.term);
     if (prev !== undefined && prev !== n.id) this.violate('election-safety', `nodes ${prev} and ${n.id} both lead term ${soft.term}`);
     this.leaderOfTerm.set(soft.term, n.id);
@@ -594,8 +694,9 @@ export class Simulation {
     n.store.stage(rd);
     if (rd.snapshot) {
       this.checkSnapshotMeta(n, rd.snapshot, 'installs');
-      n.kv = SimKv.restore(n.store.readSnapshot(0, n.store.snapshotSize()));
+      this.restoreState(n);
       this.stats.snapshotsInstalled++;
+      this.log(`node ${n.id} installs a snapshot at ${rd.snapshot.index}`);
     }
     for (const m of rd.persistedMessages) this.send(n, m);
     for (const e of rd.committedEntries) this.applyEntry(n, e);
@@ -717,6 +818,7 @@ export class Simulation {
     const { duplicate } = n.kv.applyEntry(e.index, e.term, e.data, e.type === EntryType.Normal);
     if (e.type === EntryType.Config && n.core.role === Role.Leader) this.stats.configChanges++;
     void duplicate;
+    const appResult = n.replica && e.type === EntryType.Normal ? this.applyToReplica(n, e) : undefined;
     // A client's write is acknowledged when its proposer applies it.
     for (const c of this.clients) {
       const op = c.op;
@@ -731,6 +833,152 @@ export class Simulation {
         op.sentAt = -Infinity;
       }
     }
+    for (const c of this.appClients) {
+      const op = c.op;
+      if (!op || op.kind !== 'write' || op.node !== n.id || op.life !== n.life || op.index !== e.index) continue;
+      // Another leader's entry took the index: this proposal can never be committed.
+      if (op.term !== e.term) this.app!.discard(op.id, `index ${e.index} went to another leader's entry`, this.now);
+      else this.app!.answer(op.id, appResult, this.now, n.id);
+      c.op = null;
+    }
+  }
+
+  // ---- A user's app ---------------------------------------------------------------------------
+
+  /** The node's own clock in ms for the user's code (its tick rate is skewed; each node has an offset). */
+  private nodeTime(n: NodeState): number {
+    return Math.floor((this.now * TICK) / n.tickUnits) + ((n.id * 7919) % 97);
+  }
+
+  private snapshotOf(n: NodeState): Uint8Array {
+    const kv = n.kv.snapshot();
+    if (!n.replica) return kv;
+    const user = n.replica.snapshot(this.nodeTime(n));
+    const out = new Uint8Array(4 + kv.byteLength + user.byteLength);
+    new DataView(out.buffer).setUint32(0, kv.byteLength);
+    out.set(kv, 4);
+    out.set(user, 4 + kv.byteLength);
+    return out;
+  }
+
+  /** Rebuilds the node's volatile state from its latest snapshot (restart, snapshot install). */
+  private restoreState(n: NodeState): void {
+    const data = n.store.readSnapshot(0, n.store.snapshotSize());
+    if (!this.app) {
+      n.kv = SimKv.restore(data);
+      return;
+    }
+    n.replica = this.app.replica();
+    if (data.byteLength === 0) {
+      n.kv = new SimKv();
+      return;
+    }
+    const kvBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
+    n.kv = SimKv.restore(data.subarray(4, 4 + kvBytes));
+    n.replica.restore(data.subarray(4 + kvBytes), this.nodeTime(n));
+    const index = n.store.snapshotMeta().index;
+    const known = this.appDigests.get(index);
+    const digest = n.replica.digest();
+    if (known && digest !== null && digest !== known.digest) {
+      this.violate('snapshot-restore', `node ${n.id} restored the snapshot at ${index}: digest ${digest}; node ${known.node} had ${known.digest} after applying ${index}`);
+    }
+  }
+
+  /**
+   * Applies a Normal entry to the user's machine and compares what it gave (result, digest) with
+   * the first replica that applied this index: apply must be deterministic.
+   */
+  private applyToReplica(n: NodeState, e: Entry): unknown {
+    const output = n.replica!.apply(e.data, e.index, this.nodeTime(n));
+    const result = canonical(output);
+    const first = this.appResults.get(e.index);
+    if (!first) this.appResults.set(e.index, { node: n.id, result });
+    else if (first.result !== result) {
+      this.violate('replicas-diverge', `node ${n.id} applied index ${e.index} with result ${clip(result)}; node ${first.node} got ${clip(first.result)} from the same command`);
+    }
+    const digest = n.replica!.digest();
+    if (digest === null) return output;
+    const known = this.appDigests.get(e.index);
+    if (!known) this.appDigests.set(e.index, { node: n.id, digest });
+    else if (known.digest !== digest) {
+      this.violate('replicas-diverge', `node ${n.id} after applying index ${e.index}: state digest ${clip(digest)}; node ${known.node} had ${clip(known.digest)}`);
+    }
+    return output;
+  }
+
+  private appClientStep(c: AppClient): void {
+    const app = this.app!;
+    if (this.profile.quiesceTicks > 0 && this.faultsOn) {
+      if (this.now < (this.idleUntil.get(c.id) ?? 0)) return;
+      if (this.quiesceRng.chance(0.03)) {
+        this.idleUntil.set(c.id, this.now + this.quiesceRng.int(100, 1500));
+        return;
+      }
+    }
+    const op = c.op;
+    if (op) {
+      if (this.now - op.sentAt < 300) return;
+      // The client gives up: a read had no effect; a write's outcome is unknown.
+      if (op.kind === 'read') {
+        this.appReads.delete(op.readId);
+        app.discard(op.id, 'read timed out', this.now);
+      } else app.timeout(op.id, this.now);
+      c.op = null;
+    }
+    // In the liveness phase clients only finish what they started.
+    if (!this.faultsOn) return;
+    const { id, op: next } = app.invoke(this.prng, c.id, this.now);
+    if (next.kind === 'write') {
+      const l = this.currentLeader() ?? this.randomLiveNode();
+      if (!l) {
+        app.discard(id, 'no live node', this.now);
+        return;
+      }
+      try {
+        const { firstIndex, term } = l.core.propose([next.command]);
+        c.op = { id, kind: 'write', node: l.id, life: l.life, index: firstIndex, term, sentAt: this.now, readId: 0 };
+        this.pump(l);
+      } catch (err) {
+        if (!(err instanceof FlotillaError)) throw err;
+        app.discard(id, `proposal refused: ${err.code}`, this.now);
+      }
+      return;
+    }
+    const n = this.randomLiveNode();
+    if (!n) {
+      app.discard(id, 'no live node', this.now);
+      return;
+    }
+    if (next.local) {
+      // Served from the node's state machine as it is, with no ReadIndex: may be stale.
+      app.answer(id, app.query(id, n.replica!, this.nodeTime(n)), this.now, n.id);
+      return;
+    }
+    const readId = this.nextReadId++;
+    try {
+      n.core.readIndex(readId);
+      c.op = { id, kind: 'read', node: n.id, life: n.life, index: -1, term: 0, sentAt: this.now, readId };
+      this.appReads.set(readId, { client: c, node: n.id });
+      this.pump(n);
+    } catch (err) {
+      if (!(err instanceof FlotillaError)) throw err;
+      app.discard(id, `read refused: ${err.code}`, this.now);
+    }
+  }
+
+  private serveAppRead(n: NodeState, readId: number): void {
+    const pending = this.appReads.get(readId);
+    if (!pending || pending.node !== n.id) return;
+    this.appReads.delete(readId);
+    const op = pending.client.op;
+    if (!op || op.readId !== readId) return;
+    this.app!.answer(op.id, this.app!.query(op.id, n.replica!, this.nodeTime(n)), this.now, n.id);
+    this.stats.readsServed++;
+    pending.client.op = null;
+  }
+
+  private log(line: string): void {
+    if (this.trace) this.trace(`t=${this.now} step=${this.step} ${line}`);
   }
 
   /**
@@ -788,7 +1036,7 @@ export class Simulation {
     const meta = n.core.snapshotMetaAt(n.kv.applied);
     if (!meta) return;
     this.checkSnapshotMeta(n, meta, 'takes');
-    void n.store.saveSnapshot(meta, n.kv.snapshot(), Math.max(1, n.kv.applied - this.prng.int(0, 20) + 1));
+    void n.store.saveSnapshot(meta, this.snapshotOf(n), Math.max(1, n.kv.applied - this.prng.int(0, 20) + 1));
   }
 
   // ---- Network --------------------------------------------------------------------------------
@@ -842,7 +1090,7 @@ export class Simulation {
     const n: NodeState = {
       id, store, core: this.makeCore(id, store), kv: new SimKv(), alive: true, wiped: false, paused: false, pausedAt: 0, held: [],
       life: 0, tickUnits: this.profile.skew ? this.prng.int(9, 11) : TICK, inFlight: null, inFlightRole: Role.Follower, inFlightTerm: 0, seenCommit: 0,
-      readsAwaiting: [],
+      readsAwaiting: [], replica: this.app ? this.app.replica() : null,
     };
     this.nodes.set(id, n);
     this.schedule({ kind: 'tick', node: id, life: 0, time: this.now + this.prng.int(1, TICK), seq: 0 });
@@ -865,6 +1113,7 @@ export class Simulation {
       this.checkWrite(n, partial);
       n.store.stage(partial);
     }
+    this.log(`node ${n.id} crashes${wipe ? ' and its disk is wiped' : ''} (durable last ${n.store.lastIndex()})`);
     n.alive = false;
     n.paused = false;
     n.held = [];
@@ -883,14 +1132,16 @@ export class Simulation {
     n.life++;
     n.core = this.makeCore(n.id, n.store);
     n.seenCommit = n.core.commit;
-    n.kv = SimKv.restore(n.store.readSnapshot(0, n.store.snapshotSize()));
+    this.restoreState(n);
     if (n.kv.applied !== n.store.snapshotMeta().index) n.kv.applied = n.store.snapshotMeta().index;
+    this.log(`node ${n.id} restarts from its disk (snapshot ${n.store.snapshotMeta().index}, last ${n.store.lastIndex()})`);
     n.inFlight = null;
     this.schedule({ kind: 'tick', node: n.id, life: n.life, time: this.now + this.prng.int(1, TICK), seq: 0 });
   }
 
   private resume(n: NodeState): void {
     n.paused = false;
+    this.log(`node ${n.id} resumes`);
     // The host's clock kept running: catch up the ticks missed (bounded), as RaftHost does.
     const missed = Math.min(Math.floor((this.now - n.pausedAt) / n.tickUnits), 100);
     for (let i = 0; i < missed; i++) n.core.tick();
@@ -911,6 +1162,7 @@ export class Simulation {
       if (!n.paused) {
         n.paused = true;
         n.pausedAt = this.now;
+        this.log(`node ${n.id} pauses`);
         this.schedule({ kind: 'resume', node: n.id, time: this.now + p.int(20, 400), seq: 0 });
       }
     }
@@ -952,6 +1204,7 @@ export class Simulation {
         if (a !== b) this.cuts.add(`${a}>${b}`);
       }
     } // kind 4: heal now
+    this.log(`partition: cut ${[...this.cuts].join(' ') || 'nothing'}`);
     this.schedule({ kind: 'heal', epoch, time: this.now + p.int(100, 2000), seq: 0 });
   }
 
@@ -1018,6 +1271,7 @@ export class Simulation {
 
   private propose(l: NodeState, change: { type: ConfigChangeType; node: NodeId }): void {
     l.core.proposeConfigChange(change);
+    this.log(`leader ${l.id} proposes config change ${Object.keys(ConfigChangeType).find((k) => ConfigChangeType[k as keyof typeof ConfigChangeType] === change.type)} of node ${change.node}`);
     // The rule: a leader appends a config entry only after committing an entry of its term, and
     // with no other config change uncommitted.
     const st = l.core.status();
@@ -1137,6 +1391,10 @@ export class Simulation {
         keep.push(r);
         continue;
       }
+      if (this.app) {
+        this.serveAppRead(n, r.id);
+        continue;
+      }
       const pending = this.pendingReads.get(r.id);
       if (!pending || pending.node !== n.id) continue;
       this.pendingReads.delete(r.id);
@@ -1156,6 +1414,16 @@ export class Simulation {
   }
 
   private readFailed(id: number): void {
+    const appRead = this.appReads.get(id);
+    if (appRead) {
+      this.appReads.delete(id);
+      const op = appRead.client.op;
+      if (op?.readId === id) {
+        this.app!.discard(op.id, 'read dropped (leadership changed)', this.now);
+        appRead.client.op = null;
+      }
+      return;
+    }
     const pending = this.pendingReads.get(id);
     if (!pending) return;
     this.pendingReads.delete(id);
@@ -1183,6 +1451,32 @@ function hashEntry(e: Entry): number {
   const d = e.data;
   for (let i = 0; i < d.length; i++) h = Math.imul(h ^ d[i]!, 0x01000193);
   return h >>> 0;
+}
+
+/** Turns off the fault families the mix names (the seed's other draws are kept). */
+function applyFaultMix(pr: SwarmProfile, mix: FaultMix | undefined): void {
+  if (!mix) return;
+  if (mix.network === false) {
+    pr.dropP = 0;
+    pr.dupP = 0;
+    pr.partitionP = 0;
+    pr.clogP = 0;
+    pr.delayMin = 0;
+    pr.delayMean = 1;
+  }
+  if (mix.crashes === false) {
+    pr.crashP = 0;
+    pr.tornP = 0;
+  }
+  if (mix.clock === false) {
+    pr.pauseP = 0;
+    pr.skew = false;
+  }
+  if (mix.membership === false) pr.memberP = 0;
+}
+
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
 
 export function runSeed(options: SimOptions): SimResult {
