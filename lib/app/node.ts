@@ -465,6 +465,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       producers: replicas.partitions().flatMap((p) => (p instanceof Partition && p.isLeader ? [{ topic: p.topic, partition: p.partition, producers: p.producers() }] : [])),
       transactions: txn.transactions(),
       transport: Object.fromEntries([...transport.stats().peers].map(([id, s]) => [id, { connected: s.connected, dropped: s.dropped }])),
+      // Peer connections refused before or at the handshake (bad certificate, node id not the certificate's, wrong cluster, ...).
+      peerConnectionsRefused: transport.stats().rejectedConnections,
     });
     const binder = new MetricsBinder({
       metrics,
