@@ -69,6 +69,10 @@ export interface TcpTransportOptions {
   readonly tls?: PeerTls;
 }
 
+/** Refusal log lines: at most this many per window (the rest are counted, then summed up). */
+const REFUSAL_LINES_PER_WINDOW = 20;
+const REFUSAL_WINDOW_MS = 10_000;
+
 type MutablePeerStats = { -readonly [K in keyof PeerStats]: PeerStats[K] };
 
 interface Connection {
@@ -122,6 +126,9 @@ export class TcpTransport implements Transport {
   private readonly dirty = new Set<Peer>();
   private flushScheduled = false;
   private rejectedConnections = 0;
+  private refusalWindowStartMs = -Infinity;
+  private refusalLines = 0;
+  private refusalsSuppressed = 0;
   private receiveHandler: ReceiveHandler = () => {};
   private peerStateHandler: (peer: NodeId, connected: boolean) => void = () => {};
   private server: Server | null = null;
@@ -327,7 +334,8 @@ export class TcpTransport implements Transport {
         const why = 'why' in named ? named.why : nodeId !== peer.id ? `its certificate names node ${String(nodeId)}, not ${peer.id}` : null;
         if (why !== null) {
           this.rejectedConnections++;
-          this.log(`connection to ${peer.id} at ${peer.address.host}:${peer.address.port} refused: ${why}`);
+          const n = peer.attempts;
+          if ((n & (n - 1)) === 0) this.log(`connection to ${peer.id} at ${peer.address.host}:${peer.address.port} refused: ${why}`);
           socket.destroy();
           return;
         }
@@ -380,7 +388,7 @@ export class TcpTransport implements Transport {
       }
       if (why !== null) {
         this.rejectedConnections++;
-        this.log(`peer connection from ${from} refused: ${why}`);
+        this.logRefusal(`peer connection from ${from} refused: ${why}`);
         socket.on('error', () => {});
         socket.destroy();
         return;
@@ -391,7 +399,7 @@ export class TcpTransport implements Transport {
       this.rejectedConnections++;
       const code = (err as NodeJS.ErrnoException).code;
       const hint = code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_HTTP_REQUEST' ? ' (a plaintext peer? this node has peer TLS on)' : '';
-      this.log(`peer TLS handshake from ${socket.remoteAddress ?? '?'} failed: ${code ?? ''} ${err.message}${hint}`);
+      this.logRefusal(`peer TLS handshake from ${socket.remoteAddress ?? '?'} failed: ${code ?? ''} ${err.message}${hint}`);
     });
     return server;
   }
@@ -477,7 +485,7 @@ export class TcpTransport implements Transport {
     }
     if (why || !peer) {
       this.rejectedConnections++;
-      this.log(`inbound connection from ${String(hello?.nodeId ?? 'an unknown node')} refused: ${why ?? 'malformed hello'}`);
+      this.logRefusal(`inbound connection from ${String(hello?.nodeId ?? 'an unknown node')} refused: ${why ?? 'malformed hello'}`);
       conn.refused = true;
       this.write(conn, encodeFrame(FrameKind.Hello, { ...this.hello(), reject: why ?? 'malformed hello' }, this.settings.maxHelloBytes));
       conn.socket.end();
@@ -669,6 +677,27 @@ export class TcpTransport implements Transport {
 
   private log(line: string): void {
     this.logger(`transport ${this.nodeId}: ${line}`);
+  }
+
+  /**
+   * Refused inbound connections are logged at most REFUSAL_LINES_PER_WINDOW per window (a
+   * misconfigured or hostile peer reconnecting in a loop cannot flood the log); the rest are
+   * counted in rejectedConnections and summed up in one line when the next window starts.
+   */
+  private logRefusal(line: string): void {
+    const now = this.clock.nowMs();
+    if (now - this.refusalWindowStartMs >= REFUSAL_WINDOW_MS) {
+      if (this.refusalsSuppressed > 0) this.log(`${this.refusalsSuppressed} more refused connections were not logged`);
+      this.refusalWindowStartMs = now;
+      this.refusalLines = 0;
+      this.refusalsSuppressed = 0;
+    }
+    if (this.refusalLines < REFUSAL_LINES_PER_WINDOW) {
+      this.refusalLines++;
+      this.log(line);
+    } else {
+      this.refusalsSuppressed++;
+    }
   }
 }
 

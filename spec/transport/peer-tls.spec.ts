@@ -172,6 +172,17 @@ describe('TcpTransport mutual TLS: the node id is bound to the certificate', () 
     expect(open.stats().rejectedConnections).to.be.at.least(1);
   });
 
+  it('a peer refused in a loop cannot flood the log: 20 lines per window, every refusal counted', async () => {
+    const log: string[] = [];
+    const b = await make(1, { log });
+    for (let i = 0; i < 25; i++) {
+      const raw = rawTls(b.port, null);
+      await raw.closed;
+    }
+    expect(b.stats().rejectedConnections).to.equal(25);
+    expect(log.filter((l) => /refused: it presented no certificate/.test(l))).to.have.length(20);
+  });
+
   it('the dialer refuses an acceptor whose certificate names another node than the one it dialed', async () => {
     const log: string[] = [];
     const a = await make(3, { log });
