@@ -115,9 +115,11 @@ class Connection {
         socket.destroy();
         reject(new Error(`no connection in ${timeoutMs} ms`));
       }, timeoutMs);
-      socket.once('error', (err) => {
+      socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(security.tls ? new Error(`TLS: ${err.message}`) : err);
+        if (!security.tls || ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL'].includes(err.code ?? '')) reject(err);
+        else if (err.code === 'ECONNRESET') reject(new Error(`TLS: ${err.message} (is the listener at ${host}:${port} SSL or SASL_SSL?)`));
+        else reject(new Error(`TLS: ${err.message}`));
       });
       socket.once(security.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);

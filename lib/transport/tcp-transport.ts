@@ -171,6 +171,7 @@ export class TcpTransport implements Transport {
     });
     server.on('error', (err) => this.log(`listener error: ${err.message}`));
     this.server = server;
+    this.log(`listening for peers on ${this.listenAddress.host}:${this.port} (${this.tls ? 'mutual TLS, node ids bound to certificates' : 'plaintext'})`);
     const s = this.settings;
     const periodMs = Math.max(5, Math.floor(Math.min(s.pingIntervalMs, s.connectTimeoutMs, s.idleTimeoutMs) / 2));
     this.ticker = setInterval(() => this.tick(), periodMs);

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Server, type TLSSocket, createServer } from 'node:tls';
@@ -161,5 +161,17 @@ describe('cli/one-request over TLS and SASL (own codecs)', function () {
     expect(err).to.be.instanceOf(CliError);
     expect((err as Error).message).to.match(/ApiVersions failed on every bootstrap server/);
     expect(Date.now() - started).to.be.below(5000);
+  });
+
+  it('a TLS command against a plaintext port (which closes on the ClientHello) says which setting to check', async () => {
+    const plain = createNetServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((res) => plain.listen(0, '127.0.0.1', () => res()));
+    try {
+      const bootstrap = `127.0.0.1:${(plain.address() as AddressInfo).port}`;
+      await failsWith(oneRequest({ bootstrap, securityProtocol: 'SSL', sslCaLocation: ca.cert }, apiVersionsApi, 0, { clientSoftwareName: '', clientSoftwareVersion: '' }, 5000),
+        /TLS: .*\(is the listener at 127\.0\.0\.1:\d+ SSL or SASL_SSL\?\)/);
+    } finally {
+      plain.close();
+    }
   });
 });

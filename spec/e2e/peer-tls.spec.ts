@@ -85,6 +85,7 @@ describe('peer transport over mutual TLS: real processes (B1-B3)', function () {
       const st = await status(id);
       expect(Object.entries(st.transport).filter(([, p]) => p.connected).map(([peer]) => Number(peer)).sort()).to.deep.equal([1, 2, 3].filter((p) => p !== id));
     }
+    expect(cluster.node(1).output).to.match(/listening for peers on 127\.0\.0\.1:\d+ \(mutual TLS, node ids bound to certificates\)/);
     expect(cluster.node(1).output).to.not.match(/refused|not valid for this cluster/);
     const kafka = cluster.kafka('peer-tls');
     const admin = kafka.admin();
