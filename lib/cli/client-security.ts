@@ -251,13 +251,12 @@ export function kafkaJsSecurity(security: ClientSecurity): Pick<KafkaConfig, 'ss
 }
 
 /**
- * `tls.connect` options for `tls`. KafkaJS sets `servername` to the broker's host, which Node
- * refuses (with a warning) for an IP address: undefined lets Node decide (host names only).
+ * `tls.connect` options for `tls` (KafkaJS adds `servername` for host names itself; so does
+ * one-request.ts). The host name is checked against the certificate unless turned off.
  */
 export function tlsOptions(tls: ClientTls): Record<string, unknown> {
   return {
     rejectUnauthorized: true,
-    servername: undefined,
     ...(tls.ca ? { ca: [tls.ca] } : {}),
     ...(tls.cert ? { cert: tls.cert } : {}),
     ...(tls.key ? { key: tls.key } : {}),
