@@ -176,7 +176,7 @@ describe('peer transport over mutual TLS: real processes (B1-B3)', function () {
       '--listen', '127.0.0.1:0', '--peer-listen', '127.0.0.1:0', '--metrics-listen', 'off', '--controllers', cluster.controllers,
       '--peer-tls-cert-file', certs.get(2)!.cert, '--peer-tls-key-file', certs.get(2)!.key, '--peer-tls-ca-file', ca.cert], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status, r.stderr).to.equal(2);
-    expect(r.stderr).to.match(/invalid setting --peer-tls-cert-file: the certificate names node 2, but this is node 4/);
+    expect(r.stderr).to.match(/^flotilla start: invalid setting --peer-tls-cert-file: the certificate names node 2, but this is node 4$/m);
     expect(n.running).to.equal(true);
   });
 });
