@@ -5,7 +5,8 @@
  * (node:tls, a certificate for 127.0.0.1 from a test CA) forwards to it: every client connection,
  * the bootstrap one and the ones to the advertised address, goes through TLS. KafkaJS commands
  * (topic create, produce, consume) and an own-codec command (cluster quorum) work with the
- * properties file; without it, or trusting another CA, they fail with a clear message.
+ * properties file, and so does kcat (-F, librdkafka); without it, or trusting another CA, they
+ * fail with a clear message.
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import { type Server as NetServer, type Socket, connect } from 'node:net';
 import { join } from 'node:path';
 import { type Server, createServer } from 'node:tls';
 import { localSans, makeCa, makeCert, makeSelfSigned } from '../../lib/app/certs.js';
-import { TestCluster } from './cluster-harness.js';
+import { TestCluster, kcat, kcatPath } from './cluster-harness.js';
 
 const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
 
@@ -98,6 +99,12 @@ describe('flotilla --command-config through TLS (KafkaJS and own-codec paths)', 
     expect(produced.trim().split('\n')).to.have.length(3);
     const consumed = await ok(['consume', '--topic', 'sec', '--partition', '0', '--offset', '0', '--max-messages', '3', '-b', bootstrap, '--command-config', props]);
     expect(consumed.trim().split('\n')).to.deep.equal(['one', 'two', 'three']);
+  });
+
+  it('librdkafka (kcat -F) reads the same properties file and consumes over TLS', async function () {
+    if (kcatPath() === null) this.skip();
+    const out = await kcat(['-F', props, '-b', bootstrap, '-C', '-t', 'sec', '-p', '0', '-o', '0', '-c', '3', '-e', '-q']);
+    expect(out.trim().split('\n')).to.deep.equal(['one', 'two', 'three']);
   });
 
   it('the own-codec path (cluster quorum) over TLS with the same file; flags work as well', async () => {
