@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- [--nodes 3|5] [--duration SECONDS] [--faults kill,pause,partition,...] [--seed S] [--json]
- *                   [--runs N] [--overlap] [--producers N] [--group-members N] [--dir RUN_DIR] [--base-port PORT]`
+ *                   [--runs N] [--overlap] [--producers N] [--group-members N] [--dir RUN_DIR] [--base-port PORT] [--secure]`
  *
  * One chaos run against a real cluster of `flotilla` processes (lib/chaos/run.ts): producers,
  * assigned consumers and a consumer group through real Kafka clients, a fault schedule drawn from
@@ -20,6 +20,8 @@
  * partition-coordinator, partition-ring (5 nodes), slow, disk-full (root: a tmpfs per node), all.
  * `--overlap`: process faults (kill, pause, disk-full) run on their own track at the same time as
  * link faults.
+ * `--secure`: the peer transport runs over mutual TLS with node-id-bound certificates (made in the
+ * run folder); clients connect as before.
  */
 import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -49,6 +51,7 @@ function parseCommandLine() {
         'base-port': { type: 'string' },
         json: { type: 'boolean', default: false },
         overlap: { type: 'boolean', default: false },
+        secure: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -169,7 +172,7 @@ for (let i = 0; i < runs; i++) {
   const basePort = basePortGiven ?? randomInt(10_000, 32_000 - 400);
   const result = await runChaos({
     nodes, durationS, faults: faults.kinds, faultsText: values.faults, seed: runSeed, runDir: runDirOf(runSeed), basePort, producers, groupMembers,
-    overlap: values.overlap, log,
+    overlap: values.overlap, secure: values.secure, log,
   });
   results.push(result);
   add(totals, result.report, result.faultsInjected);
@@ -183,7 +186,7 @@ for (let i = 0; i < runs; i++) {
 }
 
 if (runs > 1) {
-  const soakCommand = `${repeatCommand({ nodes, durationS, faultsText: values.faults, seed, overlap: values.overlap, producers, groupMembers })} --runs ${runs}`;
+  const soakCommand = `${repeatCommand({ nodes, durationS, faultsText: values.faults, seed, overlap: values.overlap, producers, groupMembers, secure: values.secure })} --runs ${runs}`;
   const unsafe = results.filter((r) => !r.report.safe);
   if (values.json) {
     process.stdout.write(`${JSON.stringify({

@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlotillaError } from '../base/errors.js';
+import { nodeUriSan } from '../transport/peer-tls.js';
 
 /** A PEM certificate and its unencrypted PEM key, as file paths. */
 export interface CertFiles {
@@ -102,6 +103,17 @@ export function makeCert(dir: string, ca: CertFiles, req: CertRequest): CertFile
       '-days', String(req.days ?? 365), '-extfile', ext], dir);
   }
   return files;
+}
+
+/**
+ * A node's certificate: names the node with the SAN `URI:urn:flotilla:node:<id>` (the peer
+ * transport binds the node id to it: lib/transport/peer-tls.ts) beside the host SANs; both EKUs
+ * (a node is a TLS server to clients and peers, and a client to the peers it dials). Files
+ * `node-<id>.pem` / `node-<id>.key`.
+ */
+export function makeNodeCert(dir: string, ca: CertFiles, nodeId: number, sans: readonly string[] = localSans): CertFiles {
+  const host = sans.find((s) => s.startsWith('DNS:'))?.slice(4) ?? 'localhost';
+  return makeCert(dir, ca, { name: `node-${nodeId}`, subject: `/O=Flotilla/CN=${host}`, sans: [...sans, nodeUriSan(nodeId)] });
 }
 
 /** A self-signed certificate (not signed by any CA of ours): "a foreign CA" in tests. */

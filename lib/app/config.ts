@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FlotillaError, isFlotillaError } from '../base/errors.js';
 import { type SettingsOf, type SettingsTable, validateSettings } from '../base/settings.js';
+import { type PeerTlsFiles, peerSecurityProblem } from '../transport/peer-tls.js';
 
 /** The log levels a node accepts (pino's). */
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -51,6 +52,10 @@ export const nodeSettings = {
   logCleanerBackoffMs: { type: 'int', default: 15_000, min: 0, max: 3_600_000, unit: 'ms', doc: 'least time between two cleaning passes of one compacted partition (log.cleaner.backoff.ms)' },
   logCleanerDedupeBytes: { type: 'int', default: 128 * 1024 * 1024, min: 1024, max: 2 ** 40, unit: 'bytes', doc: "memory for the cleaner's key -> offset map (log.cleaner.dedupe.buffer.size)" },
   logCleanerIoBytesPerSecond: { type: 'int', default: 64 * 1024 * 1024, min: 1024, max: 2 ** 40, unit: 'bytes/s', doc: 'bytes the cleaner reads and writes per second (log.cleaner.io.max.bytes.per.second)' },
+  // ---- peer transport security (issue 18, peers) ----
+  peerTlsCertFile: { type: 'string', default: '', doc: "PEM certificate of this node for the peer transport (mutual TLS); must name this node with the SAN URI:urn:flotilla:node:<id>" },
+  peerTlsKeyFile: { type: 'string', default: '', doc: 'PEM private key of --peer-tls-cert-file' },
+  peerTlsCaFile: { type: 'string', default: '', doc: "PEM CA certificate(s) that sign every node's peer certificate; peers presenting anything else are refused" },
 } as const satisfies SettingsTable;
 
 export type NodeSettingName = keyof typeof nodeSettings;
@@ -102,6 +107,8 @@ export interface NodeConfig {
   readonly logCleanerBackoffMs: number;
   readonly logCleanerDedupeBytes: number;
   readonly logCleanerIoBytesPerSecond: number;
+  /** Peer transport mutual TLS (absolute paths), or null: plaintext peers. */
+  readonly peerTls: PeerTlsFiles | null;
 }
 
 /** `nodeId` -> `--node-id`. */
@@ -263,7 +270,7 @@ export function loadNodeConfig(input: LoadNodeConfigInput = {}): NodeConfig {
     throw err;
   }
   if (parsed === undefined) throw new Error('unreachable: check did not run');
-  return Object.freeze({
+  const config: NodeConfig = Object.freeze({
     nodeId: settings.nodeId,
     dataDir: parsed.dataDir,
     listen: parsed.listen,
@@ -286,7 +293,21 @@ export function loadNodeConfig(input: LoadNodeConfigInput = {}): NodeConfig {
     logCleanerBackoffMs: settings.logCleanerBackoffMs,
     logCleanerDedupeBytes: settings.logCleanerDedupeBytes,
     logCleanerIoBytesPerSecond: settings.logCleanerIoBytesPerSecond,
+    peerTls: parsed.peerTls,
   });
+  checkPeerSecurity(config, sources.peerTlsCertFile);
+  return config;
+}
+
+/**
+ * A node with secured client listeners must not run a plaintext peer transport. Reads the client
+ * listeners' protocols from `config.listeners` (the listeners part of issue 18 adds that field;
+ * without it the node has one PLAINTEXT listener).
+ */
+function checkPeerSecurity(config: NodeConfig, source: Source | undefined): void {
+  const listeners = (config as { readonly listeners?: readonly { readonly securityProtocol: string }[] }).listeners ?? [];
+  const why = peerSecurityProblem(listeners.map((l) => l.securityProtocol), config.peerTls !== null);
+  if (why !== null) invalid('peerTlsCertFile', source, why);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -351,6 +372,15 @@ function checkNode(s: NodeSettings, fail: Fail, cwd: string) {
     if (metricsListen.port === peerListen.port && sameBind(peerListen.host, metricsListen.host)) fail('metricsListen', `${formatHostPort(metricsListen)} is the same address as --peer-listen`);
   }
 
+  const peerTlsGiven = [s.peerTlsCertFile, s.peerTlsKeyFile, s.peerTlsCaFile].filter((f) => f !== '').length;
+  if (peerTlsGiven !== 0 && peerTlsGiven !== 3) {
+    const missing = (['peerTlsCertFile', 'peerTlsKeyFile', 'peerTlsCaFile'] as const).find((n) => s[n] === '')!;
+    fail(missing, 'must be given too: peer TLS needs --peer-tls-cert-file, --peer-tls-key-file and --peer-tls-ca-file together');
+  }
+  const peerTls: PeerTlsFiles | null = peerTlsGiven === 0 ? null : Object.freeze({
+    certFile: resolve(cwd, s.peerTlsCertFile), keyFile: resolve(cwd, s.peerTlsKeyFile), caFile: resolve(cwd, s.peerTlsCaFile),
+  });
+
   return {
     dataDir: resolve(cwd, s.dataDir),
     listen,
@@ -361,6 +391,7 @@ function checkNode(s: NodeSettings, fail: Fail, cwd: string) {
     isController: self !== undefined,
     rack: s.rack === '' ? null : s.rack,
     metricsListen,
+    peerTls,
   };
 }
 
@@ -443,6 +474,9 @@ const formats: Partial<Record<NodeSettingName, string>> = {
   peerListen: 'HOST:PORT',
   controllers: 'ID@HOST:PORT,...',
   metricsListen: 'HOST:PORT \\| off',
+  peerTlsCertFile: 'path',
+  peerTlsKeyFile: 'path',
+  peerTlsCaFile: 'path',
 };
 
 /** The README's configuration table: flag, environment variable, default, range, doc. */

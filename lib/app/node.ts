@@ -45,6 +45,7 @@ import { openDiskGroupStore } from '../storage/disk-group-store.js';
 import { KvBatcher } from '../storage/kv-batcher.js';
 import { LevelKv } from '../storage/level-kv.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
+import { loadPeerTls } from '../transport/peer-tls.js';
 import type { NodeConfig } from './config.js';
 import { type Logger, createLogger, lineLogger } from './logger.js';
 import { MetricsBinder } from './metrics-binder.js';
@@ -107,6 +108,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
 
   const metrics: NodeMetrics = options.metrics ?? createNodeMetrics({ nodeId: config.nodeId });
   try {
+    // Peer TLS files are read and checked (CA, node id) before anything is opened.
+    const peerTls = config.peerTls ? loadPeerTls(config.peerTls, config.nodeId) : null;
     // ---- storage and identity -----------------------------------------------------------------
     mkdirSync(config.dataDir, { recursive: true });
     const level = await LevelKv.open(join(config.dataDir, 'state'));
@@ -125,6 +128,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       prng: new Xoshiro128(seed ^ 0x5bd1e995),
       clock,
       logger: lineLogger(logger, { component: 'transport' }),
+      ...(peerTls ? { tls: peerTls } : {}),
     });
     const peers = new Map(config.controllers.map((c) => [c.id, { host: c.host, port: c.port }] as const));
     transport.setPeers(peers);
@@ -461,6 +465,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       producers: replicas.partitions().flatMap((p) => (p instanceof Partition && p.isLeader ? [{ topic: p.topic, partition: p.partition, producers: p.producers() }] : [])),
       transactions: txn.transactions(),
       transport: Object.fromEntries([...transport.stats().peers].map(([id, s]) => [id, { connected: s.connected, dropped: s.dropped }])),
+      // Peer connections refused before or at the handshake (bad certificate, node id not the certificate's, wrong cluster, ...).
+      peerConnectionsRefused: transport.stats().rejectedConnections,
     });
     const binder = new MetricsBinder({
       metrics,

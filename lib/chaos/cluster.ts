@@ -8,6 +8,11 @@
  * base+300+10x+y. Each node's stdout/stderr go to `<runDir>/node-<id>.log`; its data to
  * `<runDir>/data/node-<id>`.
  *
+ * With `secure`, the peer transport runs over mutual TLS: a CA and one certificate per node (bound
+ * to its id, lib/app/certs.ts `makeNodeCert`) in `<runDir>/tls`, passed with --peer-tls-*. The
+ * proxies forward bytes, so TLS goes through them unchanged (the node id, not the host, is
+ * checked). Kafka clients still connect in plaintext.
+ *
  * With `diskBytes` (the disk-full fault), each node's data dir is a tmpfs of that size, mounted
  * before the node starts (root only: `probeDiskFaults` says why not). Filling it (`fillDisk`)
  * shrinks the tmpfs to what is used plus a little and writes a ballast file into the rest, so the
@@ -19,6 +24,7 @@ import {
   type WriteStream, closeSync, cpSync, createWriteStream, mkdirSync, openSync, renameSync, rmSync, rmdirSync, statfsSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { makeCa, makeNodeCert } from '../app/certs.js';
 import { LinkProxy, type LinkMode, PASS } from './proxy.js';
 
 const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
@@ -198,6 +204,17 @@ export interface ChaosClusterOptions {
   readonly extraArgs?: readonly string[];
   /** Give each node a tmpfs of this many bytes as its data dir (for disk-full faults). */
   readonly diskBytes?: number;
+  /** Peer transport over mutual TLS (certificates made in `<runDir>/tls`). */
+  readonly secure?: boolean;
+}
+
+/** Makes a CA and node certificates in `dir`; the --peer-tls-* arguments of each node. */
+export function securePeerArgs(dir: string, ids: readonly number[]): Map<number, string[]> {
+  const ca = makeCa(dir, 'flotilla-chaos-ca', 30);
+  return new Map(ids.map((id) => {
+    const cert = makeNodeCert(dir, ca, id);
+    return [id, ['--peer-tls-cert-file', cert.cert, '--peer-tls-key-file', cert.key, '--peer-tls-ca-file', ca.cert]];
+  }));
 }
 
 const BALLAST = 'chaos-ballast';
@@ -218,6 +235,7 @@ export class ChaosCluster {
     mkdirSync(join(options.runDir, 'data'), { recursive: true });
     const ids = Array.from({ length: options.size }, (_, i) => i + 1);
     const controllerIds = ids.slice(0, Math.min(3, options.size));
+    const peerTlsArgs = options.secure ? securePeerArgs(join(options.runDir, 'tls'), ids) : new Map<number, string[]>();
     this.nodes = ids.map((id) => {
       const peerOf = (other: number): string => `127.0.0.1:${other === id ? options.basePort + 100 + id : other < id ? this.proxyPort(id, other) : options.basePort + 100 + other}`;
       const controllers = controllerIds.map((c) => `${c}@${peerOf(c)}`).join(',');
@@ -226,7 +244,7 @@ export class ChaosCluster {
         '--node-id', String(id), '--data-dir', join(options.runDir, 'data', `node-${id}`),
         '--listen', `127.0.0.1:${options.basePort + id}`, '--peer-listen', `127.0.0.1:${options.basePort + 100 + id}`,
         '--metrics-listen', `127.0.0.1:${options.basePort + 200 + id}`, '--controllers', controllers,
-        '--peer-addresses', peerAddresses, '--tick-ms', String(options.tickMs ?? 50), ...(options.extraArgs ?? []),
+        '--peer-addresses', peerAddresses, '--tick-ms', String(options.tickMs ?? 50), ...(peerTlsArgs.get(id) ?? []), ...(options.extraArgs ?? []),
       ];
       return new ChaosNode(id, options.runDir, options.basePort, args);
     });

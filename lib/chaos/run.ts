@@ -75,6 +75,8 @@ export interface ChaosOptions {
   readonly groupMembers?: number;
   /** Two fault tracks at once: process faults during link faults. */
   readonly overlap?: boolean;
+  /** Peer transport over mutual TLS (issue 18; Kafka clients stay plaintext for now). */
+  readonly secure?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -108,10 +110,10 @@ async function until(_what: string, timeoutMs: number, cond: () => Promise<boole
 }
 
 /** The command that repeats a run (settings at their defaults are left out). */
-export function repeatCommand(o: Pick<ChaosOptions, 'nodes' | 'durationS' | 'faultsText' | 'seed' | 'overlap' | 'producers' | 'groupMembers'>): string {
+export function repeatCommand(o: Pick<ChaosOptions, 'nodes' | 'durationS' | 'faultsText' | 'seed' | 'overlap' | 'producers' | 'groupMembers' | 'secure'>): string {
   const producers = o.producers !== undefined && o.producers !== PRODUCERS_DEFAULT ? ` --producers ${o.producers}` : '';
   const members = o.groupMembers !== undefined && o.groupMembers !== GROUP_MEMBERS_DEFAULT ? ` --group-members ${o.groupMembers}` : '';
-  return `npm run chaos -- --nodes ${o.nodes} --duration ${o.durationS} --faults ${o.faultsText} --seed ${o.seed}${o.overlap ? ' --overlap' : ''}${producers}${members}`;
+  return `npm run chaos -- --nodes ${o.nodes} --duration ${o.durationS} --faults ${o.faultsText} --seed ${o.seed}${o.overlap ? ' --overlap' : ''}${producers}${members}${o.secure ? ' --secure' : ''}`;
 }
 
 /**
@@ -164,11 +166,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const prng = new Xoshiro128(options.seed);
   const schedule = planSchedule(prng.fork(), { nodes: options.nodes, durationMs, faults, partitions, groups, overlap: options.overlap === true });
   const code = codeVersion();
-  writeFileSync(join(runDir, 'run.json'), `${JSON.stringify({ seed: options.seed, code, nodes: options.nodes, durationS: options.durationS, faults, skippedFaults, topics, groups, groupMembers, overlap: options.overlap === true, basePort: options.basePort, command, startedAt: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(join(runDir, 'run.json'), `${JSON.stringify({ seed: options.seed, code, nodes: options.nodes, durationS: options.durationS, faults, skippedFaults, topics, groups, groupMembers, overlap: options.overlap === true, secure: options.secure === true, basePort: options.basePort, command, startedAt: new Date().toISOString() }, null, 2)}\n`);
   writeFileSync(join(runDir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
   log(`chaos: seed ${options.seed}, ${options.nodes} nodes, ${options.durationS} s, ${schedule.length} faults planned; run folder ${runDir}`);
 
-  const cluster = new ChaosCluster({ size: options.nodes, runDir, basePort: options.basePort, ...(diskFaults ? { diskBytes: DISK_BYTES } : {}) });
+  const cluster = new ChaosCluster({
+    size: options.nodes, runDir, basePort: options.basePort, ...(diskFaults ? { diskBytes: DISK_BYTES } : {}), ...(options.secure ? { secure: true } : {}),
+  });
   const history = new HistoryRecorder(join(runDir, 'history.jsonl'), performance.now());
   const faultLog = createWriteStream(join(runDir, 'faults.jsonl'));
   const consumerLog = createWriteStream(join(runDir, 'consumers.log'));

@@ -355,7 +355,7 @@ export function registerClusterCommands(program: Command): void {
         // replaces the whole set: read, change, send.
         const sets = (opts.set ?? []).map((x) => parseConfigPair(x, '--set'));
         const deletes = opts.delete ?? [];
-        const describe = await oneRequest(opts.bootstrap, describeConfigsApi, 2, {
+        const describe = await oneRequest(opts, describeConfigsApi, 2, {
           resources: [{ resourceType: BROKER_RESOURCE, resourceName: CLUSTER_DEFAULT_RESOURCE, configurationKeys: null }], includeSynonyms: false, includeDocumentation: false,
         }, opts.timeoutMs);
         const found = describe.results[0];
@@ -364,7 +364,7 @@ export function registerClusterCommands(program: Command): void {
         if (sets.length > 0 || deletes.length > 0) {
           for (const key of deletes) current.delete(key);
           for (const [key, value] of sets) current.set(key, value);
-          const altered = await oneRequest(opts.bootstrap, alterConfigsApi, 1, {
+          const altered = await oneRequest(opts, alterConfigsApi, 1, {
             resources: [{ resourceType: BROKER_RESOURCE, resourceName: CLUSTER_DEFAULT_RESOURCE, configs: [...current].map(([name, value]) => ({ name, value })) }],
             validateOnly: false,
           }, opts.timeoutMs);
@@ -393,7 +393,7 @@ function ago(ms: number, now: number): string {
 
 /** DescribeQuorum v2 to any node (the node forwards it to the metadata leader). */
 async function showQuorum(opts: ClientOptions): Promise<void> {
-  const res = await oneRequest(opts.bootstrap, describeQuorumApi, 2, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] }, opts.timeoutMs);
+  const res = await oneRequest(opts, describeQuorumApi, 2, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] }, opts.timeoutMs);
   const p = res.topics[0]?.partitions[0];
   if (res.errorCode !== 0) throw new CliError(`describe quorum: ${errorName(res.errorCode) ?? `error ${res.errorCode}`}${res.errorMessage === null ? '' : `: ${res.errorMessage}`}`);
   if (p === undefined) throw new CliError('describe quorum: the answer names no partition');
@@ -420,7 +420,7 @@ async function showQuorum(opts: ClientOptions): Promise<void> {
 /** AddRaftVoter / RemoveRaftVoter v0 (any node forwards it to the metadata leader). */
 async function changeVoters(opts: ClientOptions, action: 'add-voter' | 'remove-voter', nodeId: number): Promise<void> {
   const res = action === 'add-voter'
-    ? await oneRequest(opts.bootstrap, addRaftVoterApi, 0, { clusterId: null, timeoutMs: opts.timeoutMs, voterId: nodeId, voterDirectoryId: ZERO_UUID, listeners: [] }, opts.timeoutMs + 35_000)
-    : await oneRequest(opts.bootstrap, removeRaftVoterApi, 0, { clusterId: null, voterId: nodeId, voterDirectoryId: ZERO_UUID }, opts.timeoutMs + 35_000);
+    ? await oneRequest(opts, addRaftVoterApi, 0, { clusterId: null, timeoutMs: opts.timeoutMs, voterId: nodeId, voterDirectoryId: ZERO_UUID, listeners: [] }, opts.timeoutMs + 35_000)
+    : await oneRequest(opts, removeRaftVoterApi, 0, { clusterId: null, voterId: nodeId, voterDirectoryId: ZERO_UUID }, opts.timeoutMs + 35_000);
   if (res.errorCode !== 0) throw new CliError(`${action} ${nodeId}: ${errorName(res.errorCode) ?? `error ${res.errorCode}`}${res.errorMessage === null ? '' : `: ${res.errorMessage}`}`);
 }

@@ -7,20 +7,22 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { Command } from 'commander';
 import { parseHostPort } from '../app/config.js';
+import { type ClientSecurityFlags, addSecurityOptions, kafkaJsSecurity, resolveClientSecurity } from './client-security.js';
 import { CliError, ExitCode, intOption } from './output.js';
 
-export interface ClientOptions {
+/** A command's cluster options: where, how long, and the security flags (client-security.ts). */
+export interface ClientOptions extends ClientSecurityFlags {
   readonly bootstrap: string;
   readonly json?: boolean;
   readonly timeoutMs: number;
 }
 
-/** Adds --bootstrap, --json and --timeout-ms to a command that talks to a cluster. */
+/** Adds --bootstrap, --json, --timeout-ms and the security options (--command-config, ...) to a command that talks to a cluster. */
 export function addClientOptions(cmd: Command): Command {
-  return cmd
+  return addSecurityOptions(cmd
     .option('-b, --bootstrap <host:port,...>', 'bootstrap servers of the cluster', 'localhost:9092')
     .option('--json', 'print JSON for machines instead of tables')
-    .option('--timeout-ms <ms>', 'time limit of each request', intOption('--timeout-ms', 1, 3_600_000), 10_000);
+    .option('--timeout-ms <ms>', 'time limit of each request', intOption('--timeout-ms', 1, 3_600_000), 10_000));
 }
 
 export function parseBootstrap(text: string): string[] {
@@ -40,6 +42,7 @@ export function createClient(options: ClientOptions, clientId = 'flotilla-cli'):
     connectionTimeout: Math.min(options.timeoutMs, 3000),
     requestTimeout: options.timeoutMs,
     retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
+    ...kafkaJsSecurity(resolveClientSecurity(options)),
   });
 }
 

@@ -13,6 +13,11 @@
  * none is left, `local` exits 1. Children run in their own process group (so a terminal's Ctrl-C
  * reaches only this process, which stops them in order) and stop by themselves when this process
  * goes away (their stdin closes).
+ *
+ * `--secure` (secure-local.ts): a fresh CA and node certificates in DATA/tls/ (kept across runs),
+ * peer mutual TLS, one SASL_SSL client listener per node (SCRAM-SHA-512 and PLAIN), an `admin`
+ * user with a random password (DATA/tls/admin.password, 0600) who is the only super user, the
+ * authorizer on; DATA/client.properties holds the client settings.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
@@ -22,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { logLevels } from '../app/config.js';
 import { clusterReady, fetchStatus } from './admin.js';
+import { type SecureLocalFiles, prepareSecureLocal, secureBanner, secureNodeArgs } from './secure-local.js';
 import { CliError, ExitCode, intOption, printLine, reportFailure } from './output.js';
 
 /** `flotilla local` runs at most this many nodes (ports are counted up from --port). */
@@ -48,6 +54,8 @@ export interface LocalPlanOptions {
   readonly host: string;
   readonly logLevel?: string;
   readonly fsync?: boolean;
+  /** `--secure`: the files secure-local.ts made (TLS, SASL, authorizer arguments per node). */
+  readonly secure?: SecureLocalFiles;
 }
 
 /** The nodes of a local cluster and the `start` arguments of each (pure; tested). */
@@ -67,7 +75,7 @@ export function planLocalCluster(o: LocalPlanOptions): readonly LocalNodePlan[] 
       'start',
       '--node-id', String(id),
       '--data-dir', dataDir,
-      '--listen', `${o.host}:${clientPort}`,
+      ...(o.secure ? secureNodeArgs(o.secure, id, o.host, clientPort) : ['--listen', `${o.host}:${clientPort}`]),
       '--peer-listen', `${o.host}:${peerPort}`,
       '--metrics-listen', `${o.host}:${metricsPort}`,
       '--controllers', controllers,
@@ -89,6 +97,7 @@ interface LocalOptions {
   logFiles?: boolean;
   fsync: boolean;
   stopTimeoutMs: number;
+  secure?: boolean;
 }
 
 export function registerLocal(program: Command): void {
@@ -102,6 +111,7 @@ export function registerLocal(program: Command): void {
     .option('--log-level <level>', `log level of the nodes (${logLevels.join(', ')})`)
     .option('--log-files', 'append each node\'s log to DATA/node-i.log instead of printing it')
     .option('--no-fsync', 'do not fsync (faster; data may be lost on power failure)')
+    .option('--secure', 'TLS and SASL: a CA and node certificates in DATA/tls, peer mutual TLS, SASL_SSL listeners, an admin user, the authorizer on; writes DATA/client.properties')
     .option('--stop-timeout-ms <ms>', 'time a node gets to stop before it is killed', intOption('--stop-timeout-ms', 0, 600_000), 15_000)
     .action(async (opts: LocalOptions) => {
       try {
@@ -128,8 +138,10 @@ async function runLocal(opts: LocalOptions): Promise<void> {
     throw new CliError(`invalid --log-level ${JSON.stringify(opts.logLevel)}: one of ${logLevels.join(', ')}`, ExitCode.usage);
   }
   const dataDir = resolve(opts.dataDir);
-  const plans = planLocalCluster({ nodes: opts.nodes, dataDir, port: opts.port, host: opts.host, logLevel: opts.logLevel, fsync: opts.fsync });
+  planLocalCluster({ nodes: opts.nodes, dataDir, port: opts.port, host: opts.host }); // usage errors before any file is made
   mkdirSync(dataDir, { recursive: true });
+  const secure = opts.secure === true ? prepareSecureLocal(dataDir, opts.nodes, opts.host) : undefined;
+  const plans = planLocalCluster({ nodes: opts.nodes, dataDir, port: opts.port, host: opts.host, logLevel: opts.logLevel, fsync: opts.fsync, ...(secure ? { secure } : {}) });
 
   let stopping = false;
   const children: Child[] = plans.map((plan) => spawnNode(plan, dataDir, opts.logFiles === true, () => stopping, (child, code, signal) => {
@@ -150,6 +162,7 @@ async function runLocal(opts: LocalOptions): Promise<void> {
     printLine(`  bootstrap servers: ${plans.map((p) => `${opts.host}:${p.clientPort}`).join(',')}`);
     printLine(`  controllers:       ${plans.slice(0, controllerCount).map((p) => `node ${p.nodeId}`).join(', ')}`);
     for (const p of plans) printLine(`  node ${p.nodeId}: client ${opts.host}:${p.clientPort}  metrics http://${opts.host}:${p.metricsPort}/metrics${opts.logFiles ? `  log ${resolve(dataDir, `node-${p.nodeId}.log`)}` : ''}`);
+    if (secure) for (const line of secureBanner(secure, plans.map((p) => `${opts.host}:${p.clientPort}`))) printLine(line);
     printLine('Press Ctrl-C to stop.');
   });
 

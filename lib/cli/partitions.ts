@@ -148,7 +148,7 @@ async function reassign(admin: Admin, opts: ReassignOptions): Promise<void> {
   }
   const byTopic = new Map<string, { partition: number; replicas: number[] }[]>();
   for (const p of plan) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, replicas: [...p.replicas] }]);
-  const altered = await oneRequest(opts.bootstrap, alterPartitionReassignmentsApi, 0, {
+  const altered = await oneRequest(opts, alterPartitionReassignmentsApi, 0, {
     timeoutMs: opts.timeoutMs, allowReplicationFactorChange: true,
     topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map((p) => ({ partitionIndex: p.partition, replicas: p.replicas })) })),
   }, opts.timeoutMs + 5000);
@@ -163,7 +163,7 @@ async function reassign(admin: Admin, opts: ReassignOptions): Promise<void> {
   const started = Date.now();
   const topics = [...byTopic].map(([name, ps]) => ({ name, partitionIndexes: ps.map((p) => p.partition) }));
   for (;;) {
-    const res = await oneRequest(opts.bootstrap, listPartitionReassignmentsApi, 0, { timeoutMs: opts.timeoutMs, topics }, opts.timeoutMs);
+    const res = await oneRequest(opts, listPartitionReassignmentsApi, 0, { timeoutMs: opts.timeoutMs, topics }, opts.timeoutMs);
     if (res.errorCode !== 0) throw new CliError(`listing the moves failed: ${res.errorMessage ?? errorName(res.errorCode) ?? res.errorCode}`);
     const moving = res.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas, adding: p.addingReplicas, removing: p.removingReplicas })));
     const secs = ((Date.now() - started) / 1000).toFixed(0);
@@ -194,7 +194,7 @@ async function electLeaders(admin: Admin, opts: ElectOptions): Promise<void> {
     if (opts.partition !== undefined && !all.some((p) => p.partition === opts.partition)) throw new CliError(`${opts.topic} has no partition ${opts.partition}`);
     topicPartitions = [{ topic: opts.topic, partitions }];
   }
-  const res = await oneRequest(opts.bootstrap, electLeadersApi, 2, { electionType: ElectionType.preferred, topicPartitions, timeoutMs: opts.timeoutMs }, opts.timeoutMs + 5000);
+  const res = await oneRequest(opts, electLeadersApi, 2, { electionType: ElectionType.preferred, topicPartitions, timeoutMs: opts.timeoutMs }, opts.timeoutMs + 5000);
   if (res.errorCode !== 0) throw new CliError(`ElectLeaders failed: ${errorName(res.errorCode) ?? res.errorCode}`);
   const rows = res.replicaElectionResults.flatMap((t) => t.partitionResult.map((p) => {
     const name = errorName(p.errorCode);
@@ -214,7 +214,7 @@ async function logDirs(admin: Admin, opts: ClientOptions & { topic?: string }): 
   if (opts.topic !== undefined) topics = [{ topic: opts.topic, partitions: (await currentAssignment(admin, [opts.topic])).map((p) => p.partition) }];
   const nodes = await Promise.all([...cluster.brokers].sort((a, b) => a.nodeId - b.nodeId).map(async (b) => {
     try {
-      const r = await oneRequest(`${b.host}:${b.port}`, describeLogDirsApi, 4, { topics }, opts.timeoutMs);
+      const r = await oneRequest({ ...opts, bootstrap: `${b.host}:${b.port}` }, describeLogDirsApi, 4, { topics }, opts.timeoutMs);
       return { nodeId: b.nodeId, error: null, dirs: r.results };
     } catch (err) {
       return { nodeId: b.nodeId, error: (err as Error).message, dirs: [] };

@@ -140,7 +140,7 @@ async function runStart(opts: Record<string, unknown>): Promise<void> {
   } catch (err) {
     if (stopping) return; // stop() reports and exits
     logger.fatal({ err }, 'start failed');
-    process.stderr.write(`flotilla start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`flotilla start: ${err instanceof Error ? err.message.replace(/^INVALID_CONFIG: /, '') : String(err)}\n`);
     await metricsServer?.close().catch(() => undefined);
     exit(isFlotillaError(err, 'INVALID_CONFIG') ? ExitCode.usage : ExitCode.failed);
     return;

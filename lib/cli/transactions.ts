@@ -114,11 +114,11 @@ async function listAll(admin: Admin, opts: ClientOptions, states: string[]): Pro
   const errors: string[] = [];
   await Promise.all(cl.brokers.map(async (b) => {
     try {
-      const listed = await oneRequest(address(b), listTransactionsApi, 1, { stateFilters: states, producerIdFilters: [], durationFilter: -1, transactionalIdPattern: null }, opts.timeoutMs);
+      const listed = await oneRequest({ ...opts, bootstrap: address(b) }, listTransactionsApi, 1, { stateFilters: states, producerIdFilters: [], durationFilter: -1, transactionalIdPattern: null }, opts.timeoutMs);
       if (listed.errorCode !== 0) throw new CliError(kafkaError(listed.errorCode));
       const ids = listed.transactionStates.map((t) => t.transactionalId);
       if (ids.length === 0) return;
-      const described = txnRows(b.nodeId, await oneRequest(address(b), describeTransactionsApi, 0, { transactionalIds: ids }, opts.timeoutMs));
+      const described = txnRows(b.nodeId, await oneRequest({ ...opts, bootstrap: address(b) }, describeTransactionsApi, 0, { transactionalIds: ids }, opts.timeoutMs));
       rows.push(...described.rows);
       // An id that moved between the two requests is listed by its new coordinator instead.
       errors.push(...described.errors.filter((e) => !/NOT_COORDINATOR/.test(e.error)).map((e) => `node ${b.nodeId}: ${e.transactionalId}: ${e.error}`));
@@ -133,10 +133,10 @@ async function listAll(admin: Admin, opts: ClientOptions, states: string[]): Pro
 async function describeOne(opts: ClientOptions, id: string): Promise<TxnRow> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
-    const found = await oneRequest(opts.bootstrap, findCoordinatorApi, 3, { key: id, keyType: 1, coordinatorKeys: [] }, opts.timeoutMs);
+    const found = await oneRequest(opts, findCoordinatorApi, 3, { key: id, keyType: 1, coordinatorKeys: [] }, opts.timeoutMs);
     let failure: string;
     if (found.errorCode === 0) {
-      const res = await oneRequest(`${found.host}:${found.port}`, describeTransactionsApi, 0, { transactionalIds: [id] }, opts.timeoutMs);
+      const res = await oneRequest({ ...opts, bootstrap: `${found.host}:${found.port}` }, describeTransactionsApi, 0, { transactionalIds: [id] }, opts.timeoutMs);
       const t = res.transactionStates[0];
       if (t === undefined) throw new CliError('DescribeTransactions answered no id');
       if (t.errorCode === 0) return txnRows(found.nodeId, res).rows[0]!;
@@ -176,7 +176,7 @@ async function producerRows(admin: Admin, opts: ClientOptions, topic: string | u
   const rows: ProducerRow[] = [];
   await Promise.all([...byLeader].map(async ([leader, parts]) => {
     try {
-      const res = await oneRequest(address(nodes.get(leader)!), describeProducersApi, 0, {
+      const res = await oneRequest({ ...opts, bootstrap: address(nodes.get(leader)!) }, describeProducersApi, 0, {
         topics: [...parts].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
       }, opts.timeoutMs);
       for (const t of res.topics) {
@@ -223,7 +223,7 @@ async function abortPartition(admin: Admin, opts: AbortPartitionOptions): Promis
   let producerEpoch = opts.producerEpoch;
   let coordinatorEpoch = opts.coordinatorEpoch;
   if (producerEpoch === undefined || coordinatorEpoch === undefined) {
-    const res = await oneRequest(address(node), describeProducersApi, 0, { topics: [{ name: opts.topic, partitionIndexes: [opts.partition] }] }, opts.timeoutMs);
+    const res = await oneRequest({ ...opts, bootstrap: address(node) }, describeProducersApi, 0, { topics: [{ name: opts.topic, partitionIndexes: [opts.partition] }] }, opts.timeoutMs);
     const p = res.topics[0]?.partitions[0];
     if (p === undefined || p.errorCode !== 0) throw new CliError(`describe producers of ${opts.topic}-${opts.partition}: ${p === undefined ? 'no answer' : kafkaError(p.errorCode, p.errorMessage)}`);
     const state = p.activeProducers.find((a) => a.producerId === opts.producerId);
@@ -232,7 +232,7 @@ async function abortPartition(admin: Admin, opts: AbortPartitionOptions): Promis
     producerEpoch = state.producerEpoch;
     coordinatorEpoch = Math.max(0, state.coordinatorEpoch);
   }
-  const res = await oneRequest(address(node), writeTxnMarkersApi, 1, {
+  const res = await oneRequest({ ...opts, bootstrap: address(node) }, writeTxnMarkersApi, 1, {
     markers: [{ producerId: opts.producerId, producerEpoch, transactionResult: false, coordinatorEpoch, topics: [{ name: opts.topic, partitionIndexes: [opts.partition] }] }],
   }, opts.timeoutMs);
   const code = res.markers[0]?.topics[0]?.partitions[0]?.errorCode;

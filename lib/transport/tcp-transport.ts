@@ -31,15 +31,23 @@
  * a PING on a connection that sent nothing for pingIntervalMs and closes a connection that
  * received nothing for idleTimeoutMs, so a dead peer is noticed within seconds, not TCP's hours.
  *
+ * Mutual TLS (option `tls`, lib/transport/peer-tls.ts): both ends present a certificate signed by the
+ * cluster CA, and each certificate names its node (SAN URI:urn:flotilla:node:<id>). The acceptor
+ * refuses a connection without a valid certificate before reading a byte of it, and a HELLO whose
+ * node id is not the certificate's; the dialer refuses an acceptor whose certificate names another
+ * node than the one it dialed. Host names are not checked: the node id is the identity.
+ *
  * Lifecycle: new -> setPeers() (any time) -> start() -> send()/onReceive() -> close() (writes
  * what is queued to connected peers, ends the sockets, waits for at most closeDrainMs) or
  * destroy() (at once).
  */
 import { type Server, type Socket, createConnection, createServer } from 'node:net';
+import { type TLSSocket, connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import type { Clock } from '../base/clock.js';
 import { isFlotillaError } from '../base/errors.js';
 import type { Prng } from '../base/prng.js';
 import type { NodeId } from '../raft/core/types.js';
+import { type PeerTls, certificateNodeId } from './peer-tls.js';
 import {
   type EncodedFrame, FRAME_HEADER_BYTES, FrameKind, FrameReader, type Hello, NO_BLOBS, PROTOCOL_VERSION, type PeerAddress, type PeerStats,
   type ReceiveHandler, type Transport, type TransportSettings, type TransportStats, decodeFrame, encodeDataFrame, encodeFrame, reconnectDelayMs,
@@ -57,7 +65,13 @@ export interface TcpTransportOptions {
   readonly clock: Clock;
   readonly settings?: Readonly<Record<string, unknown>>;
   readonly logger?: (line: string) => void;
+  /** Mutual TLS with node-id binding (absent: plaintext TCP). */
+  readonly tls?: PeerTls;
 }
+
+/** Refusal log lines: at most this many per window (the rest are counted, then summed up). */
+const REFUSAL_LINES_PER_WINDOW = 20;
+const REFUSAL_WINDOW_MS = 10_000;
 
 type MutablePeerStats = { -readonly [K in keyof PeerStats]: PeerStats[K] };
 
@@ -73,6 +87,10 @@ interface Connection {
   lastReceivedMs: number;
   lastSentMs: number;
   readonly reader: FrameReader;
+  /** With TLS: the node id the peer's verified certificate names (its HELLO must say the same). */
+  certNodeId: number | null;
+  /** Plaintext: nothing received yet (a TLS ClientHello as the first bytes gets its own reason). */
+  fresh: boolean;
 }
 
 interface Peer {
@@ -102,11 +120,15 @@ export class TcpTransport implements Transport {
   private readonly prng: Prng;
   private readonly clock: Clock;
   private readonly logger: (line: string) => void;
+  private readonly tls: PeerTls | null;
   private readonly peers = new Map<NodeId, Peer>();
   private readonly connections = new Set<Connection>();
   private readonly dirty = new Set<Peer>();
   private flushScheduled = false;
   private rejectedConnections = 0;
+  private refusalWindowStartMs = -Infinity;
+  private refusalLines = 0;
+  private refusalsSuppressed = 0;
   private receiveHandler: ReceiveHandler = () => {};
   private peerStateHandler: (peer: NodeId, connected: boolean) => void = () => {};
   private server: Server | null = null;
@@ -123,6 +145,7 @@ export class TcpTransport implements Transport {
     this.clock = options.clock;
     this.settings = validateTransportSettings(options.settings);
     this.logger = options.logger ?? (() => {});
+    this.tls = options.tls ?? null;
   }
 
   /** The port actually bound (useful with port 0). */
@@ -138,7 +161,7 @@ export class TcpTransport implements Transport {
 
   async start(): Promise<void> {
     if (this.server || this.closing) return;
-    const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 }, (socket) => this.accept(socket));
+    const server = this.tls ? this.tlsServer(this.tls) : createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.listenAddress.port, this.listenAddress.host, () => {
@@ -148,6 +171,7 @@ export class TcpTransport implements Transport {
     });
     server.on('error', (err) => this.log(`listener error: ${err.message}`));
     this.server = server;
+    this.log(`listening for peers on ${this.listenAddress.host}:${this.port} (${this.tls ? 'mutual TLS, node ids bound to certificates' : 'plaintext'})`);
     const s = this.settings;
     const periodMs = Math.max(5, Math.floor(Math.min(s.pingIntervalMs, s.connectTimeoutMs, s.idleTimeoutMs) / 2));
     this.ticker = setInterval(() => this.tick(), periodMs);
@@ -292,12 +316,32 @@ export class TcpTransport implements Transport {
 
   private maybeDial(peer: Peer): void {
     if (this.closing || !this.server || peer.removed || !this.dials(peer) || peer.conn || peer.reconnectTimer) return;
-    const socket = createConnection({
-      host: peer.address.host, port: peer.address.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000,
-    });
+    const tls = this.tls;
+    const socket: Socket = tls
+      ? tlsConnect({
+        host: peer.address.host, port: peer.address.port,
+        cert: tls.cert, key: tls.key, ca: tls.ca, rejectUnauthorized: true,
+        // The identity of a peer is the node id its certificate names (checked below), not a host name.
+        checkServerIdentity: () => undefined,
+      })
+      : createConnection({ host: peer.address.host, port: peer.address.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 });
+    if (tls) socket.setNoDelay(true).setKeepAlive(true, 1000);
     const conn = this.track(socket, true, peer);
     peer.conn = conn;
-    socket.once('connect', () => {
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
+      if (tls) {
+        const named = certificateNodeId((socket as TLSSocket).getPeerX509Certificate());
+        const nodeId = 'nodeId' in named ? named.nodeId : null;
+        const why = 'why' in named ? named.why : nodeId !== peer.id ? `its certificate names node ${String(nodeId)}, not ${peer.id}` : null;
+        if (why !== null) {
+          this.rejectedConnections++;
+          const n = peer.attempts;
+          if ((n & (n - 1)) === 0) this.log(`connection to ${peer.id} at ${peer.address.host}:${peer.address.port} refused: ${why}`);
+          socket.destroy();
+          return;
+        }
+        conn.certNodeId = nodeId;
+      }
       this.write(conn, encodeFrame(FrameKind.Hello, this.hello(), this.settings.maxHelloBytes));
     });
     socket.on('error', (err) => {
@@ -307,16 +351,58 @@ export class TcpTransport implements Transport {
     });
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, certNodeId: number | null = null): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
     socket.setNoDelay(true);
     const conn = this.track(socket, false, null);
+    conn.certNodeId = certNodeId;
     socket.on('error', (err) => {
       if (conn.ready) this.log(`connection from ${conn.peer?.id} failed: ${err.message}`);
     });
+  }
+
+  /**
+   * The mutual-TLS listener. It asks for a client certificate but verifies it itself (instead of
+   * letting OpenSSL abort the handshake) so that the reason can be logged; a connection whose
+   * certificate is missing, not from the cluster CA, or names no node is closed before anything
+   * it sends is read. A handshake that fails (plaintext to this port) or does not finish within
+   * connectTimeoutMs is logged and counted too.
+   */
+  private tlsServer(tls: PeerTls): Server {
+    const server = createTlsServer({
+      cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false,
+      handshakeTimeout: this.settings.connectTimeoutMs, noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000,
+    }, (socket) => {
+      const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+      let why: string | null = null;
+      let certNodeId: number | null = null;
+      if (!socket.authorized) {
+        const hasCert = Object.keys(socket.getPeerCertificate()).length > 0;
+        why = hasCert ? `its certificate is not valid for this cluster (${String(socket.authorizationError)})` : 'it presented no certificate';
+      } else {
+        const named = certificateNodeId(socket.getPeerX509Certificate());
+        if ('why' in named) why = named.why;
+        else certNodeId = named.nodeId;
+      }
+      if (why !== null) {
+        this.rejectedConnections++;
+        this.logRefusal(`peer connection from ${from} refused: ${why}`);
+        socket.on('error', () => {});
+        socket.destroy();
+        return;
+      }
+      this.accept(socket, certNodeId);
+    });
+    server.on('tlsClientError', (err, socket) => {
+      this.rejectedConnections++;
+      const code = (err as NodeJS.ErrnoException).code;
+      const hint = code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_HTTP_REQUEST' ? ' (a plaintext peer? this node has peer TLS on)' : '';
+      this.logRefusal(`peer TLS handshake from ${socket.remoteAddress ?? '?'} failed: ${code ?? ''} ${err.message}${hint}`);
+    });
+    return server;
   }
 
   /** Wires the socket's reading and closing; the same for both directions. */
@@ -324,7 +410,7 @@ export class TcpTransport implements Transport {
     const now = this.clock.nowMs();
     const conn: Connection = {
       socket, outbound, peer, ready: false, refused: false, openedMs: now, lastReceivedMs: now, lastSentMs: now,
-      reader: new FrameReader(this.settings.maxHelloBytes),
+      reader: new FrameReader(this.settings.maxHelloBytes), certNodeId: null, fresh: true,
     };
     this.connections.add(conn);
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
@@ -339,6 +425,14 @@ export class TcpTransport implements Transport {
   private onData(conn: Connection, chunk: Buffer): void {
     if (conn.socket.destroyed || conn.refused) return;
     conn.lastReceivedMs = this.clock.nowMs();
+    if (conn.fresh) {
+      conn.fresh = false;
+      // 0x16 0x03: a TLS record carrying a handshake; read as a frame length it would be ~369 MB.
+      if (!this.tls && chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03) {
+        this.badFrame(conn, 'a TLS handshake on a plaintext peer listener (the other node has peer TLS on, this one does not)');
+        return;
+      }
+    }
     conn.reader.push(chunk);
     // Frame by frame: the hello raises the reader's limit for the frames behind it.
     for (;;) {
@@ -387,11 +481,12 @@ export class TcpTransport implements Transport {
       peer = this.peers.get(hello.nodeId);
       if (hello.nodeId === this.nodeId) why = `node ${hello.nodeId} has this node's own id`;
       else if (hello.nodeId < this.nodeId) why = `node ${hello.nodeId} has the lower id and must accept, not dial (the higher id dials)`;
+      else if (this.tls && conn.certNodeId !== hello.nodeId) why = `certificate names node ${String(conn.certNodeId)}, HELLO says ${hello.nodeId}`;
       else if (!peer) peer = this.newPeer(hello.nodeId, { host: conn.socket.remoteAddress ?? '', port: 0 }, true);
     }
     if (why || !peer) {
       this.rejectedConnections++;
-      this.log(`inbound connection from ${String(hello?.nodeId ?? 'an unknown node')} refused: ${why ?? 'malformed hello'}`);
+      this.logRefusal(`inbound connection from ${String(hello?.nodeId ?? 'an unknown node')} refused: ${why ?? 'malformed hello'}`);
       conn.refused = true;
       this.write(conn, encodeFrame(FrameKind.Hello, { ...this.hello(), reject: why ?? 'malformed hello' }, this.settings.maxHelloBytes));
       conn.socket.end();
@@ -583,6 +678,27 @@ export class TcpTransport implements Transport {
 
   private log(line: string): void {
     this.logger(`transport ${this.nodeId}: ${line}`);
+  }
+
+  /**
+   * Refused inbound connections are logged at most REFUSAL_LINES_PER_WINDOW per window (a
+   * misconfigured or hostile peer reconnecting in a loop cannot flood the log); the rest are
+   * counted in rejectedConnections and summed up in one line when the next window starts.
+   */
+  private logRefusal(line: string): void {
+    const now = this.clock.nowMs();
+    if (now - this.refusalWindowStartMs >= REFUSAL_WINDOW_MS) {
+      if (this.refusalsSuppressed > 0) this.log(`${this.refusalsSuppressed} more refused connections were not logged`);
+      this.refusalWindowStartMs = now;
+      this.refusalLines = 0;
+      this.refusalsSuppressed = 0;
+    }
+    if (this.refusalLines < REFUSAL_LINES_PER_WINDOW) {
+      this.refusalLines++;
+      this.log(line);
+    } else {
+      this.refusalsSuppressed++;
+    }
   }
 }
 

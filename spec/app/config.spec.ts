@@ -66,6 +66,7 @@ describe('app/config', () => {
       logCleanerBackoffMs: 15000,
       logCleanerDedupeBytes: 134217728,
       logCleanerIoBytesPerSecond: 67108864,
+      peerTls: null,
     });
     expect(Object.isFrozen(c)).to.equal(true);
     expect(Object.isFrozen(c.controllers)).to.equal(true);
@@ -225,6 +226,15 @@ describe('app/config', () => {
         expect(() => parseControllers(text), text).to.throw(why);
       }
     });
+  });
+
+  it('peer TLS: the three files together, resolved against cwd; one alone names the missing ones', () => {
+    const c = loadNodeConfig({ flags: { ...minimal, peerTlsCertFile: 'tls/n1.pem', peerTlsKeyFile: 'tls/n1.key', peerTlsCaFile: '/etc/ca.pem' }, env: {}, cwd: '/srv' });
+    expect(c.peerTls).to.deep.equal({ certFile: '/srv/tls/n1.pem', keyFile: '/srv/tls/n1.key', caFile: '/etc/ca.pem' });
+    expect(invalidMessage(() => loadNodeConfig({ flags: { ...minimal, peerTlsCertFile: 'n1.pem' }, env: {} })))
+      .to.equal('invalid setting --peer-tls-key-file: must be given too: peer TLS needs --peer-tls-cert-file, --peer-tls-key-file and --peer-tls-ca-file together');
+    expect(invalidMessage(() => loadNodeConfig({ flags: minimal, env: { FLOTILLA_PEER_TLS_CA_FILE: 'ca.pem' } })))
+      .to.match(/^invalid setting --peer-tls-cert-file: must be given too/);
   });
 
   it('parseHostPort', () => {

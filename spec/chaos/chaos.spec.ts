@@ -2,7 +2,9 @@
  * One chaos run (issue 9): 3 real nodes, kill -9 / SIGSTOP / partitions through the link proxies
  * (the group coordinator among the targets) for 90 s under acks=all producers, kcat consumers and
  * a KafkaJS consumer group; then heal, final polls, the group's final offsets and every replica's
- * files. Zero safety anomalies. The run folder is kept (and printed) when the run finds anything.
+ * files. Zero safety anomalies. The peer transport runs over mutual TLS with node-id-bound
+ * certificates (issue 18, research security.md §4.5 K3; the Kafka clients stay plaintext until
+ * the client listeners take TLS/SASL). The run folder is kept (and printed) when the run finds anything.
  * CHAOS_SEED picks the seed (default 9); the failure message carries the command that repeats it.
  */
 import { expect } from 'chai';
@@ -16,7 +18,7 @@ import { freeBasePort } from '../e2e/cluster-harness.js';
 
 const haveKcat = spawnSync('sh', ['-c', 'command -v kcat']).status === 0;
 
-describe('chaos run: 3 nodes, kill, pause and partition faults', function () {
+describe('chaos run: 3 nodes, peer mTLS, kill, pause and partition faults', function () {
   this.timeout(300_000);
 
   it('finds no safety anomaly, and recovers after the last heal', async function () {
@@ -30,7 +32,7 @@ describe('chaos run: 3 nodes, kill, pause and partition faults', function () {
     const runDir = join(tmpdir(), 'flotilla-chaos', `spec-seed-${seed}-${Date.now()}`);
     const result = await runChaos({
       nodes: 3, durationS: 90, faults: parseFaults(faultsText, 3).kinds, faultsText, seed, runDir,
-      basePort: freeBasePort(3), producers: 3,
+      basePort: freeBasePort(3), producers: 3, secure: true,
     });
     const r = result.report;
     const summary = `seed ${seed}: ${JSON.stringify({ anomalies: r.anomalies, examples: r.examples })}\nrun folder ${runDir}\nrepeat: ${result.command}`;

@@ -30,6 +30,8 @@ export class FlotillaProcess {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly metricsPort: number;
+  /** Arguments of this node only, given at every start after the common ones (its own certificate files, say). */
+  nodeArgs: readonly string[] = [];
 
   constructor(id: number, dir: string, basePort: number) {
     this.id = id;
@@ -43,7 +45,7 @@ export class FlotillaProcess {
     const args = [
       BIN, 'start', '--node-id', String(this.id), '--data-dir', this.dir,
       '--listen', `127.0.0.1:${this.clientPort}`, '--peer-listen', `127.0.0.1:${this.peerPort}`,
-      '--metrics-listen', `127.0.0.1:${this.metricsPort}`, '--controllers', controllers, '--tick-ms', '50', ...extra,
+      '--metrics-listen', `127.0.0.1:${this.metricsPort}`, '--controllers', controllers, '--tick-ms', '50', ...this.nodeArgs, ...extra,
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer): void => {
