@@ -39,6 +39,7 @@ import { roleName } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
 import { RaftNode } from '../raft/node.js';
 import { KafkaServer } from '../server/listener.js';
+import { ServerMetrics } from '../server/metrics.js';
 import { AuditLog } from '../server/audit.js';
 import { parseMappingRules } from '../server/ssl-principal.js';
 import { TlsCertificates } from '../server/tls.js';
@@ -443,6 +444,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       }]);
     }
     const principalRules = parseMappingRules(config.sslPrincipalMappingRules);
+    const serverMetrics = new ServerMetrics();
     const servers = config.listeners.map((l) => new KafkaServer({
       broker,
       groups,
@@ -452,6 +454,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       settings: { maxRequestBytes: config.maxRequestBytes },
       logger: lineLogger(logger, { component: 'kafka', listener: l.name }),
       audit,
+      metrics: serverMetrics,
       listener: {
         name: l.name,
         securityProtocol: l.securityProtocol,
@@ -460,7 +463,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           : {}),
       },
     }));
-    const server = servers[0]!;
     stops.push(['kafka listener', async () => {
       await Promise.all(servers.map((s) => s.close()));
     }]);
@@ -492,6 +494,11 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       producers: replicas.partitions().flatMap((p) => (p instanceof Partition && p.isLeader ? [{ topic: p.topic, partition: p.partition, producers: p.producers() }] : [])),
       transactions: txn.transactions(),
       transport: Object.fromEntries([...transport.stats().peers].map(([id, s]) => [id, { connected: s.connected, dropped: s.dropped }])),
+      listeners: config.listeners.map((l, i) => ({
+        name: l.name, securityProtocol: l.securityProtocol, listen: `${l.host}:${l.port}`, advertised: `${l.advertisedHost}:${l.advertisedPort}`,
+        clientAuth: l.clientAuth, connections: servers[i]!.connectionCount(),
+      })),
+      ...(certificates === null ? {} : { tls: { ...certificates.stats } }),
     });
     const binder = new MetricsBinder({
       metrics,
@@ -500,7 +507,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       image: () => metadata.image(),
       replicas,
       broker,
-      server: () => server.metrics,
+      server: () => serverMetrics,
       groups,
       txn,
     });

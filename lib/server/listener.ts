@@ -101,6 +101,8 @@ export interface KafkaServerOptions {
   readonly onFrame?: (direction: 'request' | 'response', frame: Buffer) => void;
   /** Failed logins and authorization denials (audit.ts); absent: not logged. */
   readonly audit?: AuditLog;
+  /** Counters shared by the node's listeners (one set per node); absent: this server's own. */
+  readonly metrics?: ServerMetrics;
   /** The listener this server is (name as in --listeners); absent: PLAINTEXT named "PLAINTEXT". */
   readonly listener?: {
     readonly name: string;
@@ -112,7 +114,7 @@ export interface KafkaServerOptions {
 
 export class KafkaServer {
   readonly settings: KafkaServerSettings;
-  readonly metrics = new ServerMetrics();
+  readonly metrics: ServerMetrics;
   private readonly options: KafkaServerOptions;
   private readonly env: DispatchEnv;
   private readonly server: Server;
@@ -125,6 +127,7 @@ export class KafkaServer {
 
   constructor(options: KafkaServerOptions) {
     this.options = options;
+    this.metrics = options.metrics ?? new ServerMetrics();
     this.settings = validateSettings(kafkaServerSettings, options.settings, 'server');
     this.env = {
       broker: options.broker,

@@ -7,7 +7,8 @@
  */
 import { expect } from 'chai';
 import { Kafka, logLevel } from 'kafkajs';
-import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { type CertFiles, localSans, makeCa, makeCert, makeSelfSigned } from '../../lib/app/certs.js';
@@ -152,6 +153,34 @@ describe('TLS listeners: KafkaJS, kcat and kafka-python over SSL against a 3-nod
       expect(closed, reason).to.equal(true);
       await until(() => node1.output.includes(`"reason":"${reason}"`), 10_000, `the audit line for ${reason}`);
     }
+  });
+
+  it('rotates the node certificate without a restart (file change, SIGHUP): new connections get the new one', async () => {
+    const serialAt = (port: number): Promise<string> => new Promise((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(ca.cert), servername: 'localhost' }, () => {
+        resolve(socket.getPeerX509Certificate()!.serialNumber);
+        socket.destroy();
+      });
+      socket.on('error', reject);
+    });
+    const before = await serialAt(sslPort(cluster.node(1)));
+    const next = makeCert(certDir, ca, { name: 'node-next', subject: '/CN=localhost', sans: localSans });
+    writeFileSync(join(certDir, 'node.key'), readFileSync(next.key));
+    writeFileSync(join(certDir, 'node.pem'), readFileSync(next.cert));
+    for (const n of cluster.nodes) n.child!.kill('SIGHUP');
+    const wanted = new X509Certificate(readFileSync(next.cert)).serialNumber;
+    expect(wanted).to.not.equal(before);
+    for (const n of cluster.nodes) {
+      await until(async () => (await serialAt(sslPort(n))) === wanted, 15_000, `node ${n.id} serving the new certificate`);
+      expect(n.running, `node ${n.id} survives SIGHUP`).to.equal(true);
+      expect(n.output).to.match(/reloaded the certificate files/);
+    }
+    // Clients go on over the new certificate (same CA).
+    const kafka = kafkaOver(sslBootstrap(), { ca: [readFileSync(ca.cert)] }, 'e2e-tls-rotated');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'tls-t', acks: -1, messages: [{ value: 'after-rotation' }] });
+    await producer.disconnect();
   });
 
   it('a TLS client on the PLAINTEXT listener is closed with "TLS handshake on a plaintext listener"', async () => {
