@@ -124,6 +124,8 @@ export class KafkaServer {
   private readonly listenerName: string;
   private readonly securityProtocol: SecurityProtocol;
   private unsubscribeTls: (() => void) | null = null;
+  /** Refused handshakes have no connection of their own: their audit lines share this listener's budget. */
+  private readonly refusalBudget = new AuditBudget();
 
   constructor(options: KafkaServerOptions) {
     this.options = options;
@@ -163,6 +165,8 @@ export class KafkaServer {
         this.refuse(socket, `TLS handshake failed: ${err.code ?? err.message}`);
       });
       this.unsubscribeTls = tls.certificates.onChange((m) => server.setSecureContext(secureContextOptions(m)));
+      // Sockets still in their handshake are not connections yet: bound them at the TCP level too.
+      server.maxConnections = this.settings.maxConnections;
       this.server = server;
     }
     this.server.on('error', (err) => this.options.logger?.(`kafka server: listener error: ${err.message}`));
@@ -240,7 +244,7 @@ export class KafkaServer {
     this.options.logger?.(`kafka server: listener ${this.listenerName}: refusing ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: ${reason}`);
     this.options.audit?.authenticationFailed({
       listener: this.listenerName, securityProtocol: this.securityProtocol, clientAddress: address, mechanism: 'TLS', reason,
-    }, new AuditBudget());
+    }, this.refusalBudget);
     socket.destroy();
   }
 

@@ -148,6 +148,20 @@ describe('TLS client listener (lib/server/listener.ts + tls.ts, real TCP)', func
     expect(server.connectionCount()).to.equal(0);
   });
 
+  it('a flood of refused handshakes is counted in full but its audit lines are rate-limited per listener', async () => {
+    const auditLog = new AuditLog((fields, message) => audit.push({ fields: { ...fields }, message }), 5);
+    const certificates = new TlsCertificates({ certFile: node.cert, keyFile: node.key, caFile: ca.cert });
+    certStores.push(certificates);
+    const { server, port } = await startServer({
+      listener: { name: 'SECURE', securityProtocol: 'SSL', tls: { certificates, clientAuth: 'required', minVersion: 'TLSv1.2', principalRules: parseMappingRules('DEFAULT') } },
+      audit: auditLog,
+    });
+    servers.push(server);
+    await Promise.all(Array.from({ length: 12 }, () => tlsRound(port, trust())));
+    await until(() => [...auditLog.authenticationFailures.values()].reduce((a, b) => a + b, 0) === 12);
+    expect(audit.length).to.be.at.most(5);
+  });
+
   it('requested: no certificate is User:ANONYMOUS, a bad one is refused; none: ANONYMOUS', async () => {
     const requested = await tlsServer('requested');
     const anon = await tlsRound(requested.port, trust());
