@@ -20,6 +20,8 @@ import { resolve } from 'node:path';
 import { FlotillaError, isFlotillaError } from '../base/errors.js';
 import { type SettingsOf, type SettingsTable, validateSettings } from '../base/settings.js';
 import { type PeerTlsFiles, peerSecurityProblem } from '../transport/peer-tls.js';
+import { type SecurityProtocol, securityProtocols, usesTls } from '../server/session.js';
+import { parseMappingRules } from '../server/ssl-principal.js';
 
 /** The log levels a node accepts (pino's). */
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -40,7 +42,7 @@ export const nodeSettings = {
   peerAddresses: { type: 'string', default: '', doc: "where to reach other nodes, overriding what they registered: ID@HOST:PORT,... (proxies, NAT; chaos runs route each link through a proxy)" },
   rack: { type: 'string', default: '', doc: 'rack (or zone) of this node, used to spread replicas (optional)' },
   clusterId: { type: 'string', default: 'flotilla-local', doc: 'cluster id; nodes of another cluster are refused' },
-  metricsListen: { type: 'string', default: '', doc: 'HOST:PORT of the HTTP server for /metrics, /status, /healthz, or "off" (default: listen host, client port + 2000)' },
+  metricsListen: { type: 'string', default: '', doc: 'HOST:PORT of the HTTP server for /metrics, /status, /healthz, or "off" (default: loopback, client port + 2000)' },
   logLevel: { type: 'enum', default: 'info', values: logLevels, doc: 'log level' },
   fsync: { type: 'bool', default: true, doc: 'fsync writes before acknowledging them (turn off only for tests)' },
   autoCreateTopics: { type: 'bool', default: true, doc: 'create a topic when a client asks for metadata of an unknown one (auto.create.topics.enable)' },
@@ -56,6 +58,18 @@ export const nodeSettings = {
   peerTlsCertFile: { type: 'string', default: '', doc: "PEM certificate of this node for the peer transport (mutual TLS); must name this node with the SAN URI:urn:flotilla:node:<id>" },
   peerTlsKeyFile: { type: 'string', default: '', doc: 'PEM private key of --peer-tls-cert-file' },
   peerTlsCaFile: { type: 'string', default: '', doc: "PEM CA certificate(s) that sign every node's peer certificate; peers presenting anything else are refused" },
+  // ---- listeners and TLS for clients (issue 18) ----
+  listeners: { type: 'string', default: '', doc: 'named client listeners NAME://HOST:PORT,... (Kafka listeners; default: one PLAINTEXT listener on --listen)' },
+  advertisedListeners: { type: 'string', default: '', doc: 'what clients are told per listener: NAME://HOST:PORT,... (default: the listener address, or --advertised-host when it binds every address)' },
+  listenerSecurityProtocolMap: { type: 'string', default: '', doc: 'NAME:PROTOCOL,... with PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; a listener named like a protocol uses it' },
+  tlsCertFile: { type: 'string', default: '', doc: 'PEM certificate (chain) of the TLS listeners; reloaded when the file changes and on SIGHUP' },
+  tlsKeyFile: { type: 'string', default: '', doc: 'PEM private key of --tls-cert-file (unencrypted)' },
+  tlsCaFile: { type: 'string', default: '', doc: 'PEM CA certificates that client certificates must chain to (needed when client auth is on)' },
+  tlsClientAuth: { type: 'string', default: 'none', doc: 'client certificates on TLS listeners (ssl.client.auth): none, requested, required, or NAME:MODE,... per listener' },
+  tlsMinVersion: { type: 'enum', default: 'TLSv1.2', values: ['TLSv1.2', 'TLSv1.3'], doc: 'lowest TLS version the TLS listeners accept' },
+  sslPrincipalMappingRules: { type: 'string', default: 'DEFAULT', doc: 'client certificate DN to principal name (ssl.principal.mapping.rules): RULE:pattern/replacement/[LU],...,DEFAULT' },
+  metricsToken: { type: 'string', default: '', doc: 'when set, the HTTP endpoints require "Authorization: Bearer TOKEN" (/healthz excepted)' },
+  metricsTls: { type: 'bool', default: false, doc: 'serve the HTTP endpoints over TLS with --tls-cert-file and --tls-key-file' },
 } as const satisfies SettingsTable;
 
 export type NodeSettingName = keyof typeof nodeSettings;
@@ -76,6 +90,31 @@ export interface HostPort {
 
 export interface ControllerAddress extends HostPort {
   readonly id: number;
+}
+
+/** Whether a TLS listener asks for client certificates (Kafka's ssl.client.auth). */
+export const tlsClientAuthModes = ['none', 'requested', 'required'] as const;
+export type TlsClientAuth = (typeof tlsClientAuthModes)[number];
+
+/** One client listener: where it binds, what clients are told, its protocol. */
+export interface ListenerConfig {
+  /** Upper case, as Kafka normalises listener names. */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
+  readonly securityProtocol: SecurityProtocol;
+  /** 'none' on listeners without TLS. */
+  readonly clientAuth: TlsClientAuth;
+}
+
+/** The certificate files of the TLS listeners (and of the metrics server with --metrics-tls). */
+export interface TlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string | null;
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
 }
 
 /** A validated, frozen node configuration. */
@@ -109,6 +148,15 @@ export interface NodeConfig {
   readonly logCleanerIoBytesPerSecond: number;
   /** Peer transport mutual TLS (absolute paths), or null: plaintext peers. */
   readonly peerTls: PeerTlsFiles | null;
+  /** The client listeners, at least one; the first is the one `listen` names. */
+  readonly listeners: readonly ListenerConfig[];
+  /** null when no TLS files are given. */
+  readonly tls: TlsConfig | null;
+  /** Validated `ssl.principal.mapping.rules` text (parse with parseMappingRules). */
+  readonly sslPrincipalMappingRules: string;
+  /** null: the HTTP endpoints need no token. */
+  readonly metricsToken: string | null;
+  readonly metricsTls: boolean;
 }
 
 /** `nodeId` -> `--node-id`. */
@@ -257,7 +305,7 @@ export function loadNodeConfig(input: LoadNodeConfigInput = {}): NodeConfig {
   let parsed: ReturnType<typeof checkNode> | undefined;
   try {
     settings = validateSettings(nodeSettings, values, 'node', (s, fail) => {
-      parsed = checkNode(s, fail, input.cwd ?? process.cwd());
+      parsed = checkNode(s, fail, input.cwd ?? process.cwd(), new Set(Object.keys(sources) as NodeSettingName[]));
     });
   } catch (err) {
     if (isFlotillaError(err, 'INVALID_CONFIG') && typeof err.details.setting === 'string' && err.details.setting.startsWith('node.')) {
@@ -294,19 +342,19 @@ export function loadNodeConfig(input: LoadNodeConfigInput = {}): NodeConfig {
     logCleanerDedupeBytes: settings.logCleanerDedupeBytes,
     logCleanerIoBytesPerSecond: settings.logCleanerIoBytesPerSecond,
     peerTls: parsed.peerTls,
+    listeners: parsed.listeners,
+    tls: parsed.tls,
+    sslPrincipalMappingRules: settings.sslPrincipalMappingRules,
+    metricsToken: settings.metricsToken === '' ? null : settings.metricsToken,
+    metricsTls: settings.metricsTls,
   });
   checkPeerSecurity(config, sources.peerTlsCertFile);
   return config;
 }
 
-/**
- * A node with secured client listeners must not run a plaintext peer transport. Reads the client
- * listeners' protocols from `config.listeners` (the listeners part of issue 18 adds that field;
- * without it the node has one PLAINTEXT listener).
- */
+/** A node with secured client listeners must not run a plaintext peer transport. */
 function checkPeerSecurity(config: NodeConfig, source: Source | undefined): void {
-  const listeners = (config as { readonly listeners?: readonly { readonly securityProtocol: string }[] }).listeners ?? [];
-  const why = peerSecurityProblem(listeners.map((l) => l.securityProtocol), config.peerTls !== null);
+  const why = peerSecurityProblem(config.listeners.map((l) => l.securityProtocol), config.peerTls !== null);
   if (why !== null) invalid('peerTlsCertFile', source, why);
 }
 
@@ -317,15 +365,21 @@ function nonEmpty(value: string | undefined): string | undefined {
 type Fail = (name: NodeSettingName, why: string) => never;
 
 /** Parses the string-typed settings and checks relations between settings. */
-function checkNode(s: NodeSettings, fail: Fail, cwd: string) {
+function checkNode(s: NodeSettings, fail: Fail, cwd: string, given: ReadonlySet<NodeSettingName>) {
   if (s.dataDir.trim() === '') fail('dataDir', 'must not be empty');
-  const listen = parseHostPort(s.listen, { allowZeroPort: true }) ?? fail('listen', `${JSON.stringify(s.listen)} is not HOST:PORT`);
+  const listeners = checkListeners(s, fail, given);
+  const tls = checkTls(s, fail, listeners);
+  const listen = s.listeners === ''
+    ? parseHostPort(s.listen, { allowZeroPort: true }) ?? fail('listen', `${JSON.stringify(s.listen)} is not HOST:PORT`)
+    : Object.freeze({ host: listeners[0]!.host, port: listeners[0]!.port });
   const peerListen = parseHostPort(s.peerListen, { allowZeroPort: true }) ?? fail('peerListen', `${JSON.stringify(s.peerListen)} is not HOST:PORT`);
   if (!/^[A-Za-z0-9._-]{1,255}$/.test(s.clusterId)) fail('clusterId', `${JSON.stringify(s.clusterId)} must be 1-255 characters of A-Z a-z 0-9 . _ -`);
   if (s.rack !== '' && !/^[\x21-\x7e]{1,255}$/.test(s.rack)) fail('rack', `${JSON.stringify(s.rack)} must be 1-255 printable characters without spaces`);
 
   let advertisedHost = s.advertisedHost;
-  if (advertisedHost === '') {
+  if (s.listeners !== '') {
+    advertisedHost = listeners[0]!.advertisedHost;
+  } else if (advertisedHost === '') {
     if (isWildcard(listen.host)) fail('advertisedHost', `must be given when --listen binds every address (${listen.host}); clients need a host they can reach`);
     advertisedHost = listen.host;
   } else if (!isHost(advertisedHost) || isWildcard(advertisedHost)) {
@@ -360,15 +414,22 @@ function checkNode(s: NodeSettings, fail: Fail, cwd: string) {
   } else if (s.metricsListen === '') {
     const port = listen.port === 0 ? 0 : listen.port + metricsPortOffset;
     if (port > 65535) fail('metricsListen', `the default (client port ${listen.port} + ${metricsPortOffset}) is above 65535; give --metrics-listen HOST:PORT or "off"`);
-    metricsListen = Object.freeze({ host: listen.host, port });
+    // Loopback unless asked otherwise: /status and /metrics are for the operator on the machine.
+    metricsListen = Object.freeze({ host: isLoopback(listen.host) ? listen.host : '127.0.0.1', port });
   } else {
     metricsListen = parseHostPort(s.metricsListen, { allowZeroPort: true }) ?? fail('metricsListen', `${JSON.stringify(s.metricsListen)} is not HOST:PORT or "off"`);
   }
-  if (listen.port !== 0 && peerListen.port === listen.port && sameBind(listen.host, peerListen.host)) {
-    fail('peerListen', `${formatHostPort(peerListen)} is the same address as --listen`);
+  for (const l of listeners) {
+    if (l.port !== 0 && peerListen.port === l.port && sameBind(l.host, peerListen.host)) {
+      fail('peerListen', `${formatHostPort(peerListen)} is the same address as ${s.listeners === '' ? '--listen' : `listener ${l.name}`}`);
+    }
   }
+  if (s.metricsTls && tls === null) fail('metricsTls', 'needs --tls-cert-file and --tls-key-file');
+  if (s.metricsToken !== '' && !/^[\x21-\x7e]{16,4096}$/.test(s.metricsToken)) fail('metricsToken', 'must be 16-4096 printable characters without spaces');
   if (metricsListen !== null && metricsListen.port !== 0) {
-    if (metricsListen.port === listen.port && sameBind(listen.host, metricsListen.host)) fail('metricsListen', `${formatHostPort(metricsListen)} is the same address as --listen`);
+    for (const l of listeners) {
+      if (metricsListen.port === l.port && sameBind(l.host, metricsListen.host)) fail('metricsListen', `${formatHostPort(metricsListen)} is the same address as ${s.listeners === '' ? '--listen' : `listener ${l.name}`}`);
+    }
     if (metricsListen.port === peerListen.port && sameBind(peerListen.host, metricsListen.host)) fail('metricsListen', `${formatHostPort(metricsListen)} is the same address as --peer-listen`);
   }
 
@@ -392,7 +453,132 @@ function checkNode(s: NodeSettings, fail: Fail, cwd: string) {
     rack: s.rack === '' ? null : s.rack,
     metricsListen,
     peerTls,
+    listeners,
+    tls,
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** `NAME://HOST:PORT` (HOST may be empty: every address, as in Kafka's `PLAINTEXT://:9092`). */
+function parseListener(text: string): { name: string; host: string; port: number } | null {
+  const m = /^([A-Za-z0-9_-]{1,64}):\/\/(.*)$/.exec(text.trim());
+  if (m === null) return null;
+  const rest = m[2]!;
+  const hp = rest.startsWith(':') ? parseHostPort(`0.0.0.0${rest}`, { allowZeroPort: true }) : parseHostPort(rest, { allowZeroPort: true });
+  return hp === null ? null : { name: m[1]!.toUpperCase(), host: hp.host, port: hp.port };
+}
+
+/** The client listeners: --listeners with their protocols and advertised addresses, or --listen alone. */
+function checkListeners(s: NodeSettings, fail: Fail, given: ReadonlySet<NodeSettingName>): readonly ListenerConfig[] {
+  const protocols = new Map<string, SecurityProtocol>();
+  if (s.listenerSecurityProtocolMap.trim() !== '') {
+    for (const entry of s.listenerSecurityProtocolMap.split(',').map((e) => e.trim())) {
+      const m = /^([A-Za-z0-9_-]{1,64}):([A-Za-z_]+)$/.exec(entry);
+      if (m === null) fail('listenerSecurityProtocolMap', `entry ${JSON.stringify(entry)} is not NAME:PROTOCOL`);
+      const protocol = m[2]!.toUpperCase();
+      if (!(securityProtocols as readonly string[]).includes(protocol)) {
+        fail('listenerSecurityProtocolMap', `unknown security protocol ${JSON.stringify(m[2])} for listener ${m[1]}: use one of ${securityProtocols.join(', ')}`);
+      }
+      const name = m[1]!.toUpperCase();
+      if (protocols.has(name)) fail('listenerSecurityProtocolMap', `listener ${name} appears twice`);
+      protocols.set(name, protocol as SecurityProtocol);
+    }
+  }
+  const clientAuth = parseClientAuth(s.tlsClientAuth, fail);
+
+  if (s.listeners.trim() === '') {
+    if (s.advertisedListeners !== '') fail('advertisedListeners', 'needs --listeners (it names listeners)');
+    for (const [name, protocol] of protocols) {
+      if (name !== 'PLAINTEXT' || protocol !== 'PLAINTEXT') fail('listenerSecurityProtocolMap', `maps ${name} to ${protocol}, but without --listeners the only listener is the PLAINTEXT one of --listen`);
+    }
+    for (const name of clientAuth.perListener.keys()) fail('tlsClientAuth', `names listener ${name}, but without --listeners the only listener is the PLAINTEXT one of --listen`);
+    // The one PLAINTEXT listener of --listen; its advertised host is checked with --listen.
+    const listen = parseHostPort(s.listen, { allowZeroPort: true }) ?? fail('listen', `${JSON.stringify(s.listen)} is not HOST:PORT`);
+    return Object.freeze([Object.freeze({
+      name: 'PLAINTEXT', host: listen.host, port: listen.port, advertisedHost: s.advertisedHost === '' ? listen.host : s.advertisedHost,
+      advertisedPort: listen.port, securityProtocol: 'PLAINTEXT', clientAuth: 'none',
+    } satisfies ListenerConfig)]);
+  }
+  if (given.has('listen')) fail('listeners', 'give either --listen (one PLAINTEXT listener) or --listeners, not both');
+
+  const parsed: { name: string; host: string; port: number }[] = [];
+  for (const entry of s.listeners.split(',')) {
+    const l = parseListener(entry) ?? fail('listeners', `entry ${JSON.stringify(entry.trim())} is not NAME://HOST:PORT`);
+    if (parsed.some((p) => p.name === l.name)) fail('listeners', `listener name ${l.name} appears twice`);
+    const clash = parsed.find((p) => l.port !== 0 && p.port === l.port && sameBind(p.host, l.host));
+    if (clash !== undefined) fail('listeners', `listeners ${clash.name} and ${l.name} both bind port ${l.port}`);
+    parsed.push(l);
+  }
+  for (const name of protocols.keys()) {
+    // Kafka's default map names the four protocols; other unused names are a typo.
+    if (!parsed.some((p) => p.name === name) && !(securityProtocols as readonly string[]).includes(name)) {
+      fail('listenerSecurityProtocolMap', `names listener ${name}, which --listeners does not define`);
+    }
+  }
+  const advertised = new Map<string, HostPort>();
+  if (s.advertisedListeners.trim() !== '') {
+    for (const entry of s.advertisedListeners.split(',')) {
+      const a = parseListener(entry) ?? fail('advertisedListeners', `entry ${JSON.stringify(entry.trim())} is not NAME://HOST:PORT`);
+      if (!parsed.some((p) => p.name === a.name)) fail('advertisedListeners', `names listener ${a.name}, which --listeners does not define`);
+      if (advertised.has(a.name)) fail('advertisedListeners', `listener ${a.name} appears twice`);
+      if (isWildcard(a.host)) fail('advertisedListeners', `listener ${a.name}: ${a.host} is not an address clients can reach`);
+      advertised.set(a.name, { host: a.host, port: a.port });
+    }
+  }
+  for (const name of clientAuth.perListener.keys()) {
+    if (!parsed.some((p) => p.name === name)) fail('tlsClientAuth', `names listener ${name}, which --listeners does not define`);
+  }
+  return Object.freeze(parsed.map((p) => {
+    const protocol = protocols.get(p.name) ?? ((securityProtocols as readonly string[]).includes(p.name) ? p.name as SecurityProtocol : undefined);
+    if (protocol === undefined) fail('listenerSecurityProtocolMap', `listener ${p.name} has no security protocol: add ${p.name}:PROTOCOL (one of ${securityProtocols.join(', ')})`);
+    const mode = clientAuth.perListener.get(p.name) ?? (usesTls(protocol) ? clientAuth.all : 'none');
+    if (mode !== 'none' && !usesTls(protocol)) fail('tlsClientAuth', `listener ${p.name} is ${protocol}: client certificates need SSL or SASL_SSL`);
+    let adv = advertised.get(p.name);
+    if (adv === undefined) {
+      if (!isWildcard(p.host)) adv = { host: p.host, port: p.port };
+      else if (s.advertisedHost !== '') adv = { host: s.advertisedHost, port: p.port };
+      else fail('advertisedListeners', `listener ${p.name} binds every address (${p.host}): give its advertised address (--advertised-listeners ${p.name}://HOST:PORT or --advertised-host)`);
+    }
+    return Object.freeze({
+      name: p.name, host: p.host, port: p.port, advertisedHost: adv.host, advertisedPort: adv.port, securityProtocol: protocol, clientAuth: mode,
+    } satisfies ListenerConfig);
+  }));
+}
+
+function parseClientAuth(text: string, fail: Fail): { all: TlsClientAuth; perListener: Map<string, TlsClientAuth> } {
+  const isMode = (m: string): m is TlsClientAuth => (tlsClientAuthModes as readonly string[]).includes(m);
+  const t = text.trim().toLowerCase();
+  if (isMode(t)) return { all: t, perListener: new Map() };
+  const perListener = new Map<string, TlsClientAuth>();
+  for (const entry of text.split(',').map((e) => e.trim())) {
+    const m = /^([A-Za-z0-9_-]{1,64}):([A-Za-z]+)$/.exec(entry);
+    const mode = m?.[2]?.toLowerCase() ?? '';
+    if (m === null || !isMode(mode)) fail('tlsClientAuth', `${JSON.stringify(entry)} is not none, requested, required or NAME:MODE`);
+    perListener.set(m[1]!.toUpperCase(), mode);
+  }
+  return { all: 'none', perListener };
+}
+
+function checkTls(s: NodeSettings, fail: Fail, listeners: readonly ListenerConfig[]): TlsConfig | null {
+  try {
+    parseMappingRules(s.sslPrincipalMappingRules);
+  } catch (err) {
+    fail('sslPrincipalMappingRules', (err as Error).message);
+  }
+  const tlsListeners = listeners.filter((l) => usesTls(l.securityProtocol));
+  if (s.tlsCertFile === '' && s.tlsKeyFile === '') {
+    if (tlsListeners.length > 0) fail('tlsCertFile', `listener ${tlsListeners[0]!.name} is ${tlsListeners[0]!.securityProtocol}: give --tls-cert-file and --tls-key-file`);
+    if (s.tlsCaFile !== '') fail('tlsCaFile', 'needs --tls-cert-file and --tls-key-file');
+    return null;
+  }
+  if (s.tlsCertFile === '') fail('tlsCertFile', 'is needed with --tls-key-file');
+  if (s.tlsKeyFile === '') fail('tlsKeyFile', 'is needed with --tls-cert-file');
+  const withClientAuth = tlsListeners.find((l) => l.clientAuth !== 'none');
+  if (withClientAuth !== undefined && s.tlsCaFile === '') fail('tlsCaFile', `listener ${withClientAuth.name} asks for client certificates (${withClientAuth.clientAuth}): give the CA they must chain to`);
+  return Object.freeze({ certFile: s.tlsCertFile, keyFile: s.tlsKeyFile, caFile: s.tlsCaFile === '' ? null : s.tlsCaFile, minVersion: s.tlsMinVersion });
 }
 
 function isWildcard(host: string): boolean {
@@ -477,6 +663,15 @@ const formats: Partial<Record<NodeSettingName, string>> = {
   peerTlsCertFile: 'path',
   peerTlsKeyFile: 'path',
   peerTlsCaFile: 'path',
+  listeners: 'NAME://HOST:PORT,...',
+  advertisedListeners: 'NAME://HOST:PORT,...',
+  listenerSecurityProtocolMap: 'NAME:PROTOCOL,...',
+  tlsCertFile: 'path',
+  tlsKeyFile: 'path',
+  tlsCaFile: 'path',
+  tlsClientAuth: 'none \\| requested \\| required \\| NAME:MODE,...',
+  sslPrincipalMappingRules: 'rules',
+  metricsToken: 'secret',
 };
 
 /** The README's configuration table: flag, environment variable, default, range, doc. */

@@ -7,9 +7,14 @@
  * never topic names from clients or client ids.
  *
  * `serveMetrics` is the HTTP side: GET /metrics (Prometheus text format), GET /status (the node's
- * status as JSON), GET /healthz ("ok").
+ * status as JSON), GET /healthz ("ok"). The node binds it to loopback unless told otherwise; with
+ * a token (--metrics-token) every path but /healthz needs `Authorization: Bearer <token>` (401
+ * otherwise, compared in constant time); with TLS files (--metrics-tls) it serves HTTPS with the
+ * node's certificate. Nothing it serves holds a credential.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -148,6 +153,10 @@ export interface ServeMetricsOptions {
   readonly registry: Registry;
   /** The node's status for GET /status; may return a promise. BigInts are written as strings. */
   readonly status: () => unknown;
+  /** When set, /metrics and /status need "Authorization: Bearer <token>". */
+  readonly token?: string | null;
+  /** When set, HTTPS with this PEM certificate and key. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | null;
 }
 
 export interface MetricsServer {
@@ -158,12 +167,13 @@ export interface MetricsServer {
 
 /** Starts the metrics HTTP server; resolves once it listens (rejects if it cannot bind). */
 export async function serveMetrics(options: ServeMetricsOptions): Promise<MetricsServer> {
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(options, req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `error: ${err instanceof Error ? err.message : String(err)}\n`);
       else res.destroy();
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(onRequest);
   // Small, bounded: no request bodies are read; slow or idle clients are cut off.
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
@@ -198,6 +208,11 @@ async function handle(options: ServeMetricsOptions, req: IncomingMessage, res: S
     send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
     return;
   }
+  if (options.token && path !== '/healthz' && !bearerMatches(req.headers.authorization, options.token)) {
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    send(res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <token> (--metrics-token)\n');
+    return;
+  }
   switch (path) {
     case '/metrics':
       send(res, 200, options.registry.contentType, await options.registry.metrics());
@@ -213,6 +228,14 @@ async function handle(options: ServeMetricsOptions, req: IncomingMessage, res: S
     default:
       send(res, 404, 'text/plain; charset=utf-8', 'not found: try /metrics, /status or /healthz\n');
   }
+}
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (m === null) return false;
+  const given = Buffer.from(m[1]!);
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {

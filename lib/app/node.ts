@@ -39,6 +39,12 @@ import { roleName } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
 import { RaftNode } from '../raft/node.js';
 import { KafkaServer } from '../server/listener.js';
+import { ServerMetrics } from '../server/metrics.js';
+import { AuditLog } from '../server/audit.js';
+import { parseMappingRules } from '../server/ssl-principal.js';
+import { TlsCertificates } from '../server/tls.js';
+import { usesTls } from '../server/session.js';
+import { brokerEndpoint } from '../metadata/image.js';
 import { type MarkerTarget, TxnCoordinator, type TxnMarker } from '../txn/coordinator.js';
 import { TXN_STATE_TOPIC, TxnPartition } from '../txn/txn-partition.js';
 import { openDiskGroupStore } from '../storage/disk-group-store.js';
@@ -236,16 +242,14 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const groups = new GroupCoordinator({
       clock,
       timers: systemTimers,
-      locate: (partition) => {
+      locate: (partition, listener) => {
         const image = metadata.image();
         const topic = image.topicsByName.get(OFFSETS_TOPIC);
         if (!topic) {
           ensureOffsetsTopic();
           return null;
         }
-        const leader = topic.partitions[partition]?.leaderId ?? -1;
-        const b = image.brokers.get(leader);
-        return b && !b.fenced ? { nodeId: b.brokerId, host: b.host, port: b.clientPort } : null;
+        return leaderEndpoint(image, topic.partitions[partition]?.leaderId ?? -1, listener);
       },
       partitionExists: (topic, partition) => (metadata.image().topicsByName.get(topic)?.partitions.length ?? 0) > partition,
       logger: lineLogger(logger, { component: 'groups' }),
@@ -282,16 +286,14 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       clock,
       timers: systemTimers,
       offsetsTopicPartitions: groups.settings.offsetsTopicPartitions,
-      locate: (partition) => {
+      locate: (partition, listener) => {
         const image = metadata.image();
         const topic = image.topicsByName.get(TXN_STATE_TOPIC);
         if (!topic) {
           ensureTxnTopic();
           return null;
         }
-        const leader = topic.partitions[partition]?.leaderId ?? -1;
-        const b = image.brokers.get(leader);
-        return b && !b.fenced ? { nodeId: b.brokerId, host: b.host, port: b.clientPort } : null;
+        return leaderEndpoint(image, topic.partitions[partition]?.leaderId ?? -1, listener);
       },
       producerIds: { next: () => broker.producerIds.next() },
       writeMarker: async (target, marker) => {
@@ -416,6 +418,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       clientPort: config.listen.port,
       peerPort: config.peerListen.port,
       rack: config.rack,
+      // RegisterBroker version 1 only when there is more than --listen's one PLAINTEXT listener.
+      ...(isPlainDefault(config) ? {} : {
+        listeners: config.listeners.map((l) => ({ name: l.name, host: l.advertisedHost, port: l.advertisedPort, securityProtocol: l.securityProtocol })),
+      }),
       controller: controllerClient,
       metadataApplied: () => metadataNode.appliedIndex,
       logger: lineLogger(logger, { component: 'lifecycle' }),
@@ -426,24 +432,51 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       lifecycle.stop();
     }]);
 
-    // ---- Kafka listener, once the controller has unfenced this node ---------------------------
-    const server = new KafkaServer({
+    // ---- Kafka listeners (one server each), once the controller has unfenced this node ---------
+    const audit = new AuditLog((fields, message) => logger.warn({ component: 'audit', ...fields }, message));
+    let certificates: TlsCertificates | null = null;
+    if (config.tls !== null) {
+      const certs = new TlsCertificates(config.tls, lineLogger(logger, { component: 'tls' }));
+      certificates = certs;
+      // A renewed certificate is picked up without a restart: on a file change, or on SIGHUP.
+      certs.watch();
+      const onHup = (): void => void certs.reload('SIGHUP');
+      process.on('SIGHUP', onHup);
+      stops.push(['tls certificates', () => {
+        process.off('SIGHUP', onHup);
+        certs.close();
+      }]);
+    }
+    const principalRules = parseMappingRules(config.sslPrincipalMappingRules);
+    const serverMetrics = new ServerMetrics();
+    const servers = config.listeners.map((l) => new KafkaServer({
       broker,
       groups,
       txn,
-      host: config.listen.host,
-      port: config.listen.port,
+      host: l.host,
+      port: l.port,
       settings: { maxRequestBytes: config.maxRequestBytes },
-      logger: lineLogger(logger, { component: 'kafka' }),
-    });
-    stops.push(['kafka listener', () => server.close()]);
+      logger: lineLogger(logger, { component: 'kafka', listener: l.name }),
+      audit,
+      metrics: serverMetrics,
+      listener: {
+        name: l.name,
+        securityProtocol: l.securityProtocol,
+        ...(usesTls(l.securityProtocol) && certificates !== null
+          ? { tls: { certificates, clientAuth: l.clientAuth, minVersion: config.tls!.minVersion, principalRules } }
+          : {}),
+      },
+    }));
+    stops.push(['kafka listener', async () => {
+      await Promise.all(servers.map((s) => s.close()));
+    }]);
     let serving = false;
     const openListener = async (): Promise<void> => {
       if (serving || stopped) return;
       serving = true;
-      await server.start();
+      for (const s of servers) await s.start();
       replicas.removeOrphans(metadata.image());
-      logger.info({ listen: `${config.listen.host}:${config.listen.port}` }, 'serving Kafka clients');
+      logger.info({ listeners: config.listeners.map((l) => `${l.name}://${l.host}:${l.port} (${l.securityProtocol}${l.clientAuth === 'none' ? '' : `, client auth ${l.clientAuth}`})`) }, 'serving Kafka clients');
     };
     lifecycle.waitUntilUnfenced().then(openListener).catch((err: unknown) => {
       if (stopped) return;
@@ -467,6 +500,11 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       transport: Object.fromEntries([...transport.stats().peers].map(([id, s]) => [id, { connected: s.connected, dropped: s.dropped }])),
       // Peer connections refused before or at the handshake (bad certificate, node id not the certificate's, wrong cluster, ...).
       peerConnectionsRefused: transport.stats().rejectedConnections,
+      listeners: config.listeners.map((l, i) => ({
+        name: l.name, securityProtocol: l.securityProtocol, listen: `${l.host}:${l.port}`, advertised: `${l.advertisedHost}:${l.advertisedPort}`,
+        clientAuth: l.clientAuth, connections: servers[i]!.connectionCount(),
+      })),
+      ...(certificates === null ? {} : { tls: { ...certificates.stats } }),
     });
     const binder = new MetricsBinder({
       metrics,
@@ -475,7 +513,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       image: () => metadata.image(),
       replicas,
       broker,
-      server: () => server.metrics,
+      server: () => serverMetrics,
       groups,
       txn,
     });
@@ -494,6 +532,21 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     await stop();
     throw err;
   }
+}
+
+/** True when the node has only --listen's PLAINTEXT listener (registered as a version 0 record, as before listeners). */
+function isPlainDefault(config: NodeConfig): boolean {
+  const [l, ...rest] = config.listeners;
+  return rest.length === 0 && l !== undefined && l.name === 'PLAINTEXT' && l.securityProtocol === 'PLAINTEXT'
+    && l.advertisedHost === config.advertisedHost && l.advertisedPort === config.listen.port;
+}
+
+/** Where clients of `listener` (absent: PLAINTEXT) reach the live broker `leader`; null when none. */
+function leaderEndpoint(image: MetadataImage, leader: number, listener: string | undefined): { nodeId: number; host: string; port: number } | null {
+  const b = image.brokers.get(leader);
+  if (b === undefined || b.fenced) return null;
+  const at = brokerEndpoint(b, listener ?? 'PLAINTEXT');
+  return at === null ? null : { nodeId: b.brokerId, host: at.host, port: at.port };
 }
 
 function entry(name: string, type: ConfigValueType, value: string | null, doc: string): ConfigEntryView {

@@ -237,7 +237,12 @@ export interface BrokerApi {
 
   /** The node's current metadata image (its replica of the metadata log). */
   image(): MetadataImage;
-  cluster(): ClusterView;
+  /**
+   * The cluster as clients of `listener` see it (default "PLAINTEXT"): the brokers with an
+   * endpoint on that listener, at that endpoint; brokers without one are left out (Kafka's
+   * MetadataCache does the same).
+   */
+  cluster(listener?: string): ClusterView;
   /** Topics by name (all when `names` is null); unknown names are left out. */
   topics(names: readonly string[] | null): TopicView[];
   /**

@@ -17,11 +17,11 @@ import {
   type AllocateProducerIdsResponse, BrokerMethods, ControllerMethods, type PartitionMembershipRequest, type PartitionMembershipResponse,
   type ReassignRequest, type TransferLeaderRequest, type VoterChangeRequest,
 } from '../metadata/controller-api.js';
-import type { MetadataImage, PartitionImage } from '../metadata/image.js';
+import { type BrokerImage, type MetadataImage, type PartitionImage, brokerEndpoint } from '../metadata/image.js';
 import { CLUSTER_DEFAULT_RESOURCE } from '../metadata/topic-config.js';
 import { BatchHeader } from '../records/batch.js';
 import type {
-  BrokerApi, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, ElectionResult, EpochEndOffset, FetchPartitionResult,
+  BrokerApi, BrokerEndpoint, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, ElectionResult, EpochEndOffset, FetchPartitionResult,
   FetchRequestSpec, ListOffsetRequest, ListOffsetResult, LogDirPartition, LogDirView, PartitionView, ProduceRequestItem, ProduceResult,
   ProducerIdAndEpoch, ProducerView, QuorumDescription, ReassignmentView, TopicView, TxnMarkerRequest,
 } from './api.js';
@@ -118,11 +118,14 @@ export class Broker implements BrokerApi {
     return this.metadata.image();
   }
 
-  cluster(): ClusterView {
+  cluster(listener = 'PLAINTEXT'): ClusterView {
     const image = this.image();
-    const endpoint = (b: { brokerId: number; host: string; clientPort: number; rack: string | null }) => ({ nodeId: b.brokerId, host: b.host, port: b.clientPort, rack: b.rack });
-    const brokers = image.unfencedBrokers().map(endpoint);
-    const fencedBrokers = [...image.brokers.values()].filter((b) => b.fenced).sort((a, b) => a.brokerId - b.brokerId).map(endpoint);
+    const endpoint = (b: BrokerImage): BrokerEndpoint[] => {
+      const at = brokerEndpoint(b, listener);
+      return at === null ? [] : [{ nodeId: b.brokerId, host: at.host, port: at.port, rack: b.rack }];
+    };
+    const brokers = image.unfencedBrokers().flatMap(endpoint);
+    const fencedBrokers = [...image.brokers.values()].filter((b) => b.fenced).sort((a, b) => a.brokerId - b.brokerId).flatMap(endpoint);
     // Any live broker takes admin requests and forwards them (KRaft does the same): name this one.
     return { clusterId: this.options.settings.clusterId, controllerId: this.nodeId, brokers, fencedBrokers };
   }

@@ -14,6 +14,7 @@ import { isFlotillaError } from '../base/errors.js';
 import { createLogger, type Logger } from '../app/logger.js';
 import { createNodeMetrics, serveMetrics, type MetricsServer, type NodeMetrics } from '../app/metrics.js';
 import { ExitCode } from './output.js';
+import { readTlsMaterial } from '../server/tls.js';
 
 /** What `flotilla start` needs of lib/app/node.ts (loaded lazily so that `--help` stays fast). */
 export interface FlotillaNodeLike {
@@ -131,6 +132,8 @@ async function runStart(opts: Record<string, unknown>): Promise<void> {
         port: config.metricsListen.port,
         registry: metrics.registry,
         status: () => (node === null ? { nodeId: config.nodeId, state: 'starting' } : node.status()),
+        token: config.metricsToken,
+        tls: config.metricsTls && config.tls !== null ? readTlsMaterial(config.tls) : null,
       });
     }
     const startNode = await loadStartNode();

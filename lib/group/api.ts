@@ -222,8 +222,11 @@ export interface OffsetDeleteResult {
 }
 
 export interface GroupCoordinatorApi {
-  /** The node that coordinates `groupId` (the leader of its offsets partition), or an error. */
-  coordinatorFor(groupId: string): CoordinatorLookup;
+  /**
+   * The node that coordinates `groupId` (the leader of its offsets partition), or an error; its
+   * endpoint on `listener`, the caller's (absent: the PLAINTEXT one).
+   */
+  coordinatorFor(groupId: string, listener?: string): CoordinatorLookup;
   /** Long-polls until the join phase of the rebalance completes (or answers at once with an error). */
   joinGroup(input: JoinGroupInput): Promise<JoinGroupResult>;
   /** Followers wait for the leader's assignment. */

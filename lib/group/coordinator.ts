@@ -58,8 +58,8 @@ export interface GroupCoordinatorOptions {
   readonly timers: Timers;
   /** Overrides of `groupCoordinatorSettings`, validated once. */
   readonly settings?: Readonly<Record<string, unknown>>;
-  /** The current leader of an offsets partition, as clients reach it; null when none is known. */
-  readonly locate: (partition: number) => CoordinatorEndpoint | null;
+  /** The current leader of an offsets partition, as clients of `listener` reach it; null when none is known (or it has no such listener). */
+  readonly locate: (partition: number, listener?: string) => CoordinatorEndpoint | null;
   /** Optional check of committed partitions: false → UNKNOWN_TOPIC_OR_PARTITION. */
   readonly partitionExists?: (topic: string, partition: number) => boolean;
   /** Member ids (default: `${clientId}-${randomUUID()}`, as Kafka). */
@@ -175,9 +175,9 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   // -------------------------------------------------------------------------------------------
   // GroupCoordinatorApi
 
-  coordinatorFor(groupId: string): CoordinatorLookup {
+  coordinatorFor(groupId: string, listener?: string): CoordinatorLookup {
     const partition = this.partitionFor(groupId);
-    const at = this.options.locate(partition);
+    const at = this.options.locate(partition, listener);
     if (at === null) return { error: 'COORDINATOR_NOT_AVAILABLE', message: `offsets partition ${partition} has no leader right now` };
     return { error: null, nodeId: at.nodeId, host: at.host, port: at.port };
   }

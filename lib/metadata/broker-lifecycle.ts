@@ -17,6 +17,7 @@
 import { EventEmitter } from 'node:events';
 import { isFlotillaError } from '../base/errors.js';
 import type { HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse } from './controller-api.js';
+import type { BrokerListener } from './records.js';
 import { ControllerMethods } from './controller-api.js';
 
 export interface BrokerLifecycleOptions {
@@ -28,6 +29,8 @@ export interface BrokerLifecycleOptions {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly rack: string | null;
+  /** Every client listener with its advertised address (RegisterBroker version 1); absent: host:clientPort as PLAINTEXT. */
+  readonly listeners?: readonly BrokerListener[];
   /** The controller client (ControllerClient fits). */
   readonly controller: { call<T>(method: string, body: unknown, options?: { deadlineMs?: number }): Promise<T> };
   /** The metadata index this node has applied. */
@@ -115,7 +118,10 @@ export class BrokerLifecycle extends EventEmitter {
 
   private async register(): Promise<void> {
     const o = this.options;
-    const req: RegisterRequest = { brokerId: o.nodeId, incarnationId: o.incarnationId, host: o.host, clientPort: o.clientPort, peerPort: o.peerPort, rack: o.rack };
+    const req: RegisterRequest = {
+      brokerId: o.nodeId, incarnationId: o.incarnationId, host: o.host, clientPort: o.clientPort, peerPort: o.peerPort, rack: o.rack,
+      ...(o.listeners === undefined ? {} : { listeners: o.listeners }),
+    };
     const res = await o.controller.call<RegisterResponse>(ControllerMethods.register, req);
     this.stats.registrations++;
     this.registered = true;

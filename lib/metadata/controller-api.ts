@@ -8,6 +8,7 @@
  * change is applied. The caller may wait until its own replica of the metadata log has applied
  * that index, so that its next Metadata response already shows the change.
  */
+import type { BrokerListener } from './records.js';
 
 export const ControllerMethods = {
   register: 'controller.register',
@@ -70,6 +71,8 @@ export interface RegisterRequest {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly rack: string | null;
+  /** Every client listener with its advertised address (absent: one PLAINTEXT at host:clientPort). */
+  readonly listeners?: readonly BrokerListener[];
 }
 
 export interface RegisterResponse extends MetadataChangeResult {

@@ -50,7 +50,7 @@ import type { MetadataImage } from './image.js';
 import { configResourceKey } from './image.js';
 import { DECOMMISSIONED_KEY, balanceLeaders, isDecommissioned, partitionsOf, placementNodes, planDecommission } from './placement.js';
 import type { MetadataRecord } from './records.js';
-import { RecordLimits, encodeRecord, isUuid } from './records.js';
+import { RecordLimits, encodeRecord, isUuid, listenersProblem } from './records.js';
 import type { MetadataApplyResult, MetadataStateMachine } from './state-machine.js';
 import { encodeRecordBatch } from './state-machine.js';
 import {
@@ -537,6 +537,8 @@ export class Controller {
     checkPort(req.clientPort, 'clientPort');
     checkPort(req.peerPort, 'peerPort');
     if (req.rack !== null && (typeof req.rack !== 'string' || req.rack.length > RecordLimits.stringLengthMax)) invalid('rack is not a string or null');
+    const listenersWrong = req.listeners === undefined ? null : listenersProblem(req.listeners);
+    if (listenersWrong !== null) invalid(`listeners ${listenersWrong}`);
     return this.exclusive(async () => {
       const old = this.image().brokers.get(req.brokerId);
       if (old !== undefined && old.incarnationId !== req.incarnationId) {
@@ -545,6 +547,7 @@ export class Controller {
       const index = await this.propose([{
         type: 'RegisterBroker', brokerId: req.brokerId, incarnationId: req.incarnationId, host: req.host,
         clientPort: req.clientPort, peerPort: req.peerPort, rack: req.rack ?? null, fenced: true,
+        ...(req.listeners === undefined ? {} : { listeners: req.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port, securityProtocol: l.securityProtocol })) }),
       }]);
       this.liveness.set(req.brokerId, { lastHeartbeatMs: this.clock.nowMs(), registeredIndex: index });
       this.reconcileLearners();

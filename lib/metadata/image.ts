@@ -25,6 +25,16 @@ import { encodeRecord } from './records.js';
 
 export type BrokerImage = Readonly<Omit<RegisterBrokerRecord, 'type'>>;
 
+/**
+ * Where clients of listener `listener` reach broker `b`, or null when it has no such listener. A
+ * broker registered without listeners (a version 0 record) has one: PLAINTEXT at host:clientPort.
+ */
+export function brokerEndpoint(b: BrokerImage, listener: string): { host: string; port: number } | null {
+  if (b.listeners === undefined) return listener === 'PLAINTEXT' ? { host: b.host, port: b.clientPort } : null;
+  const l = b.listeners.find((x) => x.name === listener);
+  return l === undefined ? null : { host: l.host, port: l.port };
+}
+
 export interface PartitionImage {
   readonly topicId: string;
   readonly partition: number;

@@ -58,6 +58,37 @@ export const RecordTags = {
 
 export type RecordType = keyof typeof RecordTags;
 
+/** Kafka's listener security protocols, as brokers register them. */
+export const ListenerSecurityProtocols = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+/** Most client listeners one node registers. */
+export const listenersMax = 16;
+
+/** One client listener of a node as clients are told about it (its advertised address). */
+export interface BrokerListener {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly securityProtocol: (typeof ListenerSecurityProtocols)[number];
+}
+
+/** Why a listener list cannot be registered, or null. */
+export function listenersProblem(v: unknown): string | null {
+  if (!Array.isArray(v) || v.length === 0 || v.length > listenersMax) return `is not a list of 1..${listenersMax} listeners`;
+  const names = new Set<string>();
+  for (const l of v as unknown[]) {
+    if (typeof l !== 'object' || l === null || Array.isArray(l)) return 'holds a listener that is not a map';
+    const { name, host, port, securityProtocol, ...rest } = l as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) return `holds a listener with unknown field ${Object.keys(rest)[0]!}`;
+    if (typeof name !== 'string' || !/^[A-Z0-9_-]{1,64}$/.test(name)) return 'holds a listener name that is not 1-64 of A-Z 0-9 _ -';
+    if (names.has(name)) return `names listener ${name} twice`;
+    names.add(name);
+    if (typeof host !== 'string' || host.length === 0 || host.length > RecordLimits.stringLengthMax) return `listener ${name}: host is not a host name`;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) return `listener ${name}: port is not in 0..65535`;
+    if (typeof securityProtocol !== 'string' || !(ListenerSecurityProtocols as readonly string[]).includes(securityProtocol)) return `listener ${name}: unknown security protocol`;
+  }
+  return null;
+}
+
 /** A node joins (or rejoins) the cluster. A new `incarnationId` means its disk was wiped. */
 export interface RegisterBrokerRecord {
   readonly type: 'RegisterBroker';
@@ -69,6 +100,12 @@ export interface RegisterBrokerRecord {
   readonly rack: string | null;
   /** Registered nodes start fenced: no new replicas are placed on them until they are unfenced. */
   readonly fenced: boolean;
+  /**
+   * Version 1: every client listener with its advertised address (Metadata answers each client
+   * with the endpoints of the listener it came in on). Absent (version 0): one PLAINTEXT listener
+   * named "PLAINTEXT" at host:clientPort.
+   */
+  readonly listeners?: readonly BrokerListener[];
 }
 export interface UnregisterBrokerRecord {
   readonly type: 'UnregisterBroker';
@@ -196,6 +233,8 @@ export const metadataPackr = new Packr({ useRecords: false, moreTypes: false, ma
 const RECORD_VERSION = 0;
 /** The Topic record version that carries `offsetLayout`. */
 const TOPIC_LAYOUT_VERSION = 1;
+/** The RegisterBroker record version that carries `listeners`. */
+const REGISTER_LISTENERS_VERSION = 1;
 const tagToType = new Map<number, RecordType>(Object.entries(RecordTags).map(([k, v]) => [v, k as RecordType]));
 
 /** The record as the msgpack value [tag, version, body]: what `encodeRecord` packs. */
@@ -205,7 +244,8 @@ export function recordToValue(record: MetadataRecord): unknown[] {
   for (const [k, v] of Object.entries(body)) plain[k] = v instanceof Uint8Array ? Buffer.from(v) : v;
   // A record with a field of a newer version says so (an older decoder then refuses it as CORRUPT
   // rather than drop the field); without it, the bytes are those of version 0.
-  const version = type === 'Topic' && plain.offsetLayout !== undefined ? TOPIC_LAYOUT_VERSION : RECORD_VERSION;
+  const version = type === 'Topic' && plain.offsetLayout !== undefined ? TOPIC_LAYOUT_VERSION
+    : type === 'RegisterBroker' && plain.listeners !== undefined ? REGISTER_LISTENERS_VERSION : RECORD_VERSION;
   return [RecordTags[type], version, plain];
 }
 
@@ -235,7 +275,9 @@ export function recordFromValue(value: unknown): MetadataRecord {
   if (typeof tag !== 'number') corrupt('record tag is not a number');
   const type = tagToType.get(tag);
   if (type === undefined) corrupt(`unknown record tag ${String(tag)}`);
-  if (version !== RECORD_VERSION && !(type === 'Topic' && version === TOPIC_LAYOUT_VERSION)) corrupt(`${type}: unknown version ${String(version)}`);
+  if (version !== RECORD_VERSION && !(type === 'Topic' && version === TOPIC_LAYOUT_VERSION) && !(type === 'RegisterBroker' && version === REGISTER_LISTENERS_VERSION)) {
+    corrupt(`${type}: unknown version ${String(version)}`);
+  }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) corrupt(`${type}: body is not a map`);
   const f = new Fields(type, body as Record<string, unknown>);
   let record: MetadataRecord;
@@ -245,6 +287,7 @@ export function recordFromValue(value: unknown): MetadataRecord {
         type, brokerId: f.nodeId('brokerId'), incarnationId: f.uuid('incarnationId'), host: f.str('host', 1),
         clientPort: f.int('clientPort', 0, 65_535), peerPort: f.int('peerPort', 0, 65_535),
         rack: f.strOrNull('rack'), fenced: f.bool('fenced'),
+        ...(version === REGISTER_LISTENERS_VERSION ? { listeners: f.listeners('listeners') } : {}),
       };
       break;
     case 'UnregisterBroker':
@@ -402,6 +445,12 @@ class Fields {
     const v = this.get(name);
     if (!(v instanceof Uint8Array) || v.length > RecordLimits.bytesFieldLengthMax) this.fail(name, `is not bytes of at most ${RecordLimits.bytesFieldLengthMax}`);
     return v;
+  }
+  listeners(name: string): readonly BrokerListener[] {
+    const v = this.get(name);
+    const problem = listenersProblem(v);
+    if (problem !== null) this.fail(name, problem);
+    return Object.freeze((v as BrokerListener[]).map((l) => Object.freeze({ name: l.name, host: l.host, port: l.port, securityProtocol: l.securityProtocol })));
   }
   replicas(name: string): readonly number[] {
     const v = this.get(name);

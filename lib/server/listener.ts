@@ -19,11 +19,20 @@
  *   requests before it. Nothing a client sends can throw out of the server.
  * - An idle connection (no bytes either way, nothing in flight) is closed after `idleTimeoutMs`.
  *
+ * Listeners (`options.listener`, absent: PLAINTEXT named "PLAINTEXT"): each connection's Session
+ * carries the listener's name and protocol. A TLS listener (SSL, SASL_SSL; tls.ts) serves over
+ * node:tls and admits a connection only once its handshake is done and its client certificate,
+ * if any, is acceptable (one audit line per refusal); the certificate files can change under a
+ * running server (`TlsCertificates.reload` -> `setSecureContext`). A plaintext listener whose
+ * first bytes are a TLS record header (0x16 0x03: a client configured for SSL) closes at once with
+ * "TLS handshake on a plaintext listener" instead of reading them as a 369 MB frame size.
+ *
  * Lifecycle: `start()` listens; `address()`; `close()` stops accepting, stops reading, lets the
  * requests in flight finish and their responses go out (up to `closeTimeoutMs`), then ends every
  * connection (destroying the ones still busy).
  */
 import { type Server, type Socket, createServer } from 'node:net';
+import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { BrokerApi } from '../broker/api.js';
 import type { GroupCoordinatorApi } from '../group/api.js';
 import type { TxnCoordinatorApi } from '../txn/api.js';
@@ -32,7 +41,9 @@ import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { type DispatchEnv, type FrameOutcome, dispatch, parseFrame } from './dispatch.js';
 import type { AuditLog } from './audit.js';
 import { ServerMetrics } from './metrics.js';
-import { type Session, normaliseAddress, plaintextSession } from './session.js';
+import { ANONYMOUS, type KafkaPrincipal, type SecurityProtocol, type Session, normaliseAddress, usesTls } from './session.js';
+import { AuditBudget } from './audit.js';
+import { type ListenerTlsOptions, clientCertificateVerdict, secureContextOptions } from './tls.js';
 import { ThrottledLog } from './throttled-log.js';
 
 const MiB = 1024 * 1024;
@@ -90,20 +101,35 @@ export interface KafkaServerOptions {
   readonly onFrame?: (direction: 'request' | 'response', frame: Buffer) => void;
   /** Failed logins and authorization denials (audit.ts); absent: not logged. */
   readonly audit?: AuditLog;
+  /** Counters shared by the node's listeners (one set per node); absent: this server's own. */
+  readonly metrics?: ServerMetrics;
+  /** The listener this server is (name as in --listeners); absent: PLAINTEXT named "PLAINTEXT". */
+  readonly listener?: {
+    readonly name: string;
+    readonly securityProtocol: SecurityProtocol;
+    /** Required for SSL and SASL_SSL. */
+    readonly tls?: ListenerTlsOptions;
+  };
 }
 
 export class KafkaServer {
   readonly settings: KafkaServerSettings;
-  readonly metrics = new ServerMetrics();
+  readonly metrics: ServerMetrics;
   private readonly options: KafkaServerOptions;
   private readonly env: DispatchEnv;
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
   private closing: Promise<void> | null = null;
+  private readonly listenerName: string;
+  private readonly securityProtocol: SecurityProtocol;
+  private unsubscribeTls: (() => void) | null = null;
+  /** Refused handshakes have no connection of their own: their audit lines share this listener's budget. */
+  private readonly refusalBudget = new AuditBudget();
 
   constructor(options: KafkaServerOptions) {
     this.options = options;
+    this.metrics = options.metrics ?? new ServerMetrics();
     this.settings = validateSettings(kafkaServerSettings, options.settings, 'server');
     this.env = {
       broker: options.broker,
@@ -115,8 +141,34 @@ export class KafkaServer {
       protocolLog: options.logger ? new ThrottledLog(options.logger) : undefined,
       audit: options.audit,
     };
-    // Half-open: a client that shuts down its sending side still gets the answers in flight.
-    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.listenerName = options.listener?.name ?? 'PLAINTEXT';
+    this.securityProtocol = options.listener?.securityProtocol ?? 'PLAINTEXT';
+    const tls = options.listener?.tls;
+    if (usesTls(this.securityProtocol) !== (tls !== undefined)) {
+      throw new FlotillaError('INVALID_CONFIG', `listener ${this.listenerName} is ${this.securityProtocol}: ${tls === undefined ? 'it needs TLS options' : 'TLS options do not apply'}`);
+    }
+    if (tls === undefined) {
+      // Half-open: a client that shuts down its sending side still gets the answers in flight.
+      this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, ANONYMOUS));
+    } else {
+      const server = createTlsServer({
+        ...secureContextOptions(tls.certificates.current()),
+        minVersion: tls.minVersion,
+        requestCert: tls.clientAuth !== 'none',
+        // Verified below, so that a refusal has a reason to log (Node gives none when it refuses).
+        rejectUnauthorized: false,
+        handshakeTimeout: tls.handshakeTimeoutMs ?? 10_000,
+        noDelay: true,
+        allowHalfOpen: true,
+      }, (socket) => this.acceptTls(socket, tls));
+      server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+        this.refuse(socket, `TLS handshake failed: ${err.code ?? err.message}`);
+      });
+      this.unsubscribeTls = tls.certificates.onChange((m) => server.setSecureContext(secureContextOptions(m)));
+      // Sockets still in their handshake are not connections yet: bound them at the TCP level too.
+      server.maxConnections = this.settings.maxConnections;
+      this.server = server;
+    }
     this.server.on('error', (err) => this.options.logger?.(`kafka server: listener error: ${err.message}`));
   }
 
@@ -146,6 +198,11 @@ export class KafkaServer {
     return this.connections.size;
   }
 
+  /** The sessions of the open connections (for tests and status). */
+  sessions(): Session[] {
+    return [...this.connections].map((c) => c.session);
+  }
+
   /**
    * Stops accepting, stops reading, waits (up to closeTimeoutMs) for the requests in flight to be
    * answered, then ends every connection. Idempotent.
@@ -155,6 +212,7 @@ export class KafkaServer {
     this.closing = (async () => {
       const wasListening = this.state === 'listening';
       this.state = 'closing';
+      this.unsubscribeTls?.();
       const serverClosed = wasListening
         ? new Promise<void>((resolve) => this.server.close(() => resolve()))
         : Promise.resolve();
@@ -169,7 +227,28 @@ export class KafkaServer {
     return this.closing;
   }
 
-  private accept(socket: Socket): void {
+  /** A TLS connection whose handshake is done: admitted with its principal, or refused. */
+  private acceptTls(socket: TLSSocket, tls: ListenerTlsOptions): void {
+    const verdict = clientCertificateVerdict(socket, tls.clientAuth, tls.principalRules);
+    if (!verdict.ok) {
+      this.refuse(socket, verdict.reason);
+      return;
+    }
+    this.accept(socket, verdict.principal);
+  }
+
+  /** A failed TLS handshake or client certificate: one audit line, one log line, the socket destroyed. */
+  private refuse(socket: Socket, reason: string): void {
+    this.metrics.connectionsRejected++;
+    const address = normaliseAddress(socket.remoteAddress);
+    this.options.logger?.(`kafka server: listener ${this.listenerName}: refusing ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: ${reason}`);
+    this.options.audit?.authenticationFailed({
+      listener: this.listenerName, securityProtocol: this.securityProtocol, clientAddress: address, mechanism: 'TLS', reason,
+    }, this.refusalBudget);
+    socket.destroy();
+  }
+
+  private accept(socket: Socket, principal: KafkaPrincipal): void {
     if (this.state !== 'listening' || this.connections.size >= this.settings.maxConnections) {
       this.metrics.connectionsRejected++;
       socket.destroy();
@@ -177,7 +256,11 @@ export class KafkaServer {
     }
     this.metrics.connectionsAccepted++;
     this.metrics.connectionsActive++;
-    const conn = new Connection(socket, this.settings, this.env, this.options, () => {
+    const session: Session = {
+      listener: this.listenerName, securityProtocol: this.securityProtocol, clientAddress: normaliseAddress(socket.remoteAddress),
+      principal, saslMechanism: null, sessionExpiresAtMs: null, auditBudget: new AuditBudget(),
+    };
+    const conn = new Connection(socket, session, this.settings, this.env, this.options, () => {
       this.connections.delete(conn);
       this.metrics.connectionsActive--;
     });
@@ -197,7 +280,7 @@ class Connection {
   /** "/address", as Kafka shows a member's host. */
   private readonly clientHost: string;
   /** The listener, address and principal of this connection. */
-  private readonly session: Session;
+  readonly session: Session;
   private readonly settings: KafkaServerSettings;
   private readonly env: DispatchEnv;
   private readonly options: KafkaServerOptions;
@@ -211,12 +294,14 @@ class Connection {
   /** No more frames are read (a bad frame, or the server closing); end once `slots` is empty. */
   private stopping = false;
   private closed = false;
+  /** No frame read yet: the first bytes are checked for a TLS ClientHello on a plaintext listener. */
+  private firstBytes = true;
   private readonly closedPromise: Promise<void>;
 
-  constructor(socket: Socket, settings: KafkaServerSettings, env: DispatchEnv, options: KafkaServerOptions, onClosed: () => void) {
+  constructor(socket: Socket, session: Session, settings: KafkaServerSettings, env: DispatchEnv, options: KafkaServerOptions, onClosed: () => void) {
     this.socket = socket;
     this.clientHost = socket.remoteAddress === undefined ? '' : `/${socket.remoteAddress}`;
-    this.session = plaintextSession(normaliseAddress(socket.remoteAddress));
+    this.session = session;
     this.settings = settings;
     this.env = env;
     this.options = options;
@@ -275,6 +360,18 @@ class Connection {
 
   /** Takes every complete frame the bounds allow, then pauses or resumes reading. */
   private pump(): void {
+    if (this.firstBytes && this.buffered >= 2 && !this.stopping && !this.closed) {
+      this.firstBytes = false;
+      const head = this.chunks[0]!.length >= 2 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      if (head[0] === 0x16 && head[1] === 0x03 && !usesTls(this.session.securityProtocol)) {
+        this.env.audit?.authenticationFailed({
+          listener: this.session.listener, securityProtocol: this.session.securityProtocol, clientAddress: this.session.clientAddress,
+          mechanism: null, reason: 'TLS handshake on a plaintext listener',
+        }, this.session.auditBudget);
+        this.protocolClose(`TLS handshake on a plaintext listener ${this.session.listener} (the client is configured for SSL)`);
+        return;
+      }
+    }
     while (!this.stopping && !this.closed && this.buffered >= 4) {
       const size = this.peekSize();
       if (size < 0 || size > this.settings.maxRequestBytes) {

@@ -72,7 +72,8 @@ export interface TxnListResult {
 
 export interface TxnCoordinatorApi {
   /** The node that coordinates `transactionalId` (the leader of its transaction-state partition). */
-  coordinatorFor(transactionalId: string): TxnLookup;
+  /** `listener`: the caller's; the endpoint returned is on it (absent: the PLAINTEXT one). */
+  coordinatorFor(transactionalId: string, listener?: string): TxnLookup;
   initProducerId(input: InitProducerIdInput): Promise<ProducerIdAndEpoch>;
   addPartitions(input: AddPartitionsInput): Promise<AddPartitionResult[]>;
   /**

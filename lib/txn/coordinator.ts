@@ -52,8 +52,8 @@ export interface TxnCoordinatorOptions {
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Partitions of the offsets topic (AddOffsetsToTxn maps a group to one). */
   readonly offsetsTopicPartitions: number;
-  /** The current leader of a transaction-state partition, as clients reach it; null when none is known. */
-  readonly locate: (partition: number) => { nodeId: number; host: string; port: number } | null;
+  /** The current leader of a transaction-state partition, as clients of `listener` reach it; null when none is known (or it has no such listener). */
+  readonly locate: (partition: number, listener?: string) => { nodeId: number; host: string; port: number } | null;
   readonly producerIds: { next(): Promise<number> };
   /** Writes one marker; settles once it is committed there (throws when the target's leader cannot take it now). */
   readonly writeMarker: (target: MarkerTarget, marker: TxnMarker) => Promise<void>;
@@ -163,9 +163,9 @@ export class TxnCoordinator implements TxnCoordinatorApi {
     return { ...m, statePartition: shard.partition, coordinatorEpoch: shard.coordinatorEpoch };
   }
 
-  coordinatorFor(transactionalId: string): TxnLookup {
+  coordinatorFor(transactionalId: string, listener?: string): TxnLookup {
     const partition = this.partitionFor(transactionalId);
-    const at = this.options.locate(partition);
+    const at = this.options.locate(partition, listener);
     if (at === null) return { error: 'COORDINATOR_NOT_AVAILABLE', message: `transaction-state partition ${partition} has no leader right now` };
     return { error: null, ...at };
   }

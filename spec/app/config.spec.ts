@@ -67,6 +67,11 @@ describe('app/config', () => {
       logCleanerDedupeBytes: 134217728,
       logCleanerIoBytesPerSecond: 67108864,
       peerTls: null,
+      listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 9092, advertisedHost: '127.0.0.1', advertisedPort: 9092, securityProtocol: 'PLAINTEXT', clientAuth: 'none' }],
+      tls: null,
+      sslPrincipalMappingRules: 'DEFAULT',
+      metricsToken: null,
+      metricsTls: false,
     });
     expect(Object.isFrozen(c)).to.equal(true);
     expect(Object.isFrozen(c.controllers)).to.equal(true);

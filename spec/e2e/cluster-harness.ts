@@ -41,10 +41,12 @@ export class FlotillaProcess {
     this.metricsPort = basePort + 200 + id;
   }
 
+  /** `extra` may give --listeners: --listen is then left out (a node takes one or the other). */
   start(controllers: string, extra: readonly string[] = []): void {
+    const listen = extra.includes('--listeners') || this.nodeArgs.includes('--listeners') ? [] : ['--listen', `127.0.0.1:${this.clientPort}`];
     const args = [
       BIN, 'start', '--node-id', String(this.id), '--data-dir', this.dir,
-      '--listen', `127.0.0.1:${this.clientPort}`, '--peer-listen', `127.0.0.1:${this.peerPort}`,
+      ...listen, '--peer-listen', `127.0.0.1:${this.peerPort}`,
       '--metrics-listen', `127.0.0.1:${this.metricsPort}`, '--controllers', controllers, '--tick-ms', '50', ...this.nodeArgs, ...extra,
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -120,8 +122,9 @@ export class TestCluster {
     void restart.finally(() => this.pendingRestarts.delete(restart));
   }
 
-  start(extra: readonly string[] = []): void {
-    for (const n of this.nodes) n.start(this.controllers, extra);
+  /** `perNode`: more arguments for one node (its listeners, say), after `extra`. */
+  start(extra: readonly string[] = [], perNode: (n: FlotillaProcess) => readonly string[] = () => []): void {
+    for (const n of this.nodes) n.start(this.controllers, [...extra, ...perNode(n)]);
   }
 
   get bootstrap(): string[] {

@@ -19,7 +19,8 @@ export const describeClusterHandler = handler(describeClusterApi, (ctx, req) => 
     const e = ctx.errorOf('UNSUPPORTED_ENDPOINT_TYPE', `endpoint type ${req.endpointType} is not served: Flotilla's nodes answer as brokers (type 1)`);
     return Promise.resolve({ ...base, ...e, clusterId: '', controllerId: -1, brokers: [] });
   }
-  const c = ctx.broker.cluster();
+  // The endpoints of the listener the request came in on (brokers without it left out).
+  const c = ctx.broker.cluster(ctx.session.listener);
   return Promise.resolve({
     ...base,
     errorCode: 0,

@@ -54,15 +54,18 @@ export const describeTopicPartitionsHandler = handler(describeTopicPartitionsApi
     const start = name === cursorTopic && req.cursor !== null ? req.cursor.partitionIndex : 0;
     const page = t.partitions.filter((p) => p.partition >= start).sort((a, b) => a.partition - b.partition);
     const taken = page.slice(0, remaining);
+    // A leader without the caller's listener cannot be reached: leader -1, as Kafka answers.
+    const onListener = new Set(ctx.broker.cluster(ctx.session.listener).brokers.map((b) => b.nodeId));
+    const leaderOf = (leaderId: number): number => (leaderId >= 0 && !onListener.has(leaderId) ? -1 : leaderId);
     topics.push({
       errorCode: 0,
       name,
       topicId: t.topicId,
       isInternal: t.internal,
       partitions: taken.map((p) => ({
-        errorCode: p.leaderId < 0 ? ctx.errorOf('LEADER_NOT_AVAILABLE').errorCode : 0,
+        errorCode: leaderOf(p.leaderId) < 0 ? ctx.errorOf('LEADER_NOT_AVAILABLE').errorCode : 0,
         partitionIndex: p.partition,
-        leaderId: p.leaderId,
+        leaderId: leaderOf(p.leaderId),
         leaderEpoch: p.leaderEpoch,
         replicaNodes: [...p.replicas],
         isrNodes: [...p.isr],

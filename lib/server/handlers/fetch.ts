@@ -122,5 +122,5 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
   const leaders = ctx.apiVersion >= 16
     ? responses.flatMap((t) => t.partitions.map((p) => p.currentLeader.leaderId)).filter((id) => id >= 0)
     : [];
-  return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses, nodeEndpoints: nodeEndpoints(ctx.broker, leaders) };
+  return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses, nodeEndpoints: nodeEndpoints(ctx.broker, leaders, ctx.session.listener) };
 });

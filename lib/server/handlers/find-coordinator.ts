@@ -5,7 +5,9 @@
  * Without the coordinator asked for: COORDINATOR_NOT_AVAILABLE (retriable). Key type 2 (a share
  * group, KIP-932, askable from v6) and unknown key types: INVALID_REQUEST, as Kafka answers
  * while share groups are disabled (retrying cannot help). Served from v0 because librdkafka 2.0.2 derives
- * feature flags from it (research R1: BrokerGroupCoordinator, and its LZ4 check).
+ * feature flags from it (research R1: BrokerGroupCoordinator, and its LZ4 check). The endpoint
+ * is the coordinator's on the caller's listener (`ctx.session.listener`); a coordinator without
+ * that listener is COORDINATOR_NOT_AVAILABLE, as Kafka answers.
  */
 import { findCoordinatorApi } from '../../kafka/find-coordinator.js';
 import { handler } from '../handler.js';
@@ -17,14 +19,14 @@ export const findCoordinatorHandler = handler(findCoordinatorApi, async (ctx, re
     const none = (message: string) => ({ key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('COORDINATOR_NOT_AVAILABLE', message) });
     if (keyType === 1) {
       if (ctx.txn === undefined) return none('this node runs no transaction coordinator');
-      const at = ctx.txn.coordinatorFor(key);
+      const at = ctx.txn.coordinatorFor(key, ctx.session.listener);
       if (at.error !== null) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf(at.error, at.message) };
       return { key, nodeId: at.nodeId, host: at.host, port: at.port, errorCode: 0, errorMessage: null };
     }
     if (keyType === 2) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('INVALID_REQUEST', 'share groups (KIP-932) are not supported') };
     if (keyType !== 0) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('INVALID_REQUEST', `unknown coordinator key type ${keyType}`) };
     if (ctx.groups === undefined) return none('this node runs no group coordinator');
-    const at = ctx.groups.coordinatorFor(key);
+    const at = ctx.groups.coordinatorFor(key, ctx.session.listener);
     if (at.error !== null) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf(at.error, at.message) };
     return { key, nodeId: at.nodeId, host: at.host, port: at.port, errorCode: 0, errorMessage: null };
   });

@@ -32,11 +32,14 @@ export function currentLeader(broker: BrokerApi, topic: string, partition: numbe
   return { leaderId: view.leaderId, leaderEpoch: view.leaderEpoch };
 }
 
-/** The endpoints of the live brokers among `nodeIds`, in id order (unknown ids left out). */
-export function nodeEndpoints(broker: BrokerApi, nodeIds: Iterable<number>): NodeEndpoint[] {
+/**
+ * The endpoints on `listener` (the caller's) of the live brokers among `nodeIds`, in id order
+ * (unknown ids, and brokers without that listener, left out).
+ */
+export function nodeEndpoints(broker: BrokerApi, nodeIds: Iterable<number>, listener: string): NodeEndpoint[] {
   const wanted = new Set(nodeIds);
   if (wanted.size === 0) return [];
-  return broker.cluster().brokers
+  return broker.cluster(listener).brokers
     .filter((b) => wanted.has(b.nodeId))
     .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }))
     .sort((a, b) => a.nodeId - b.nodeId);

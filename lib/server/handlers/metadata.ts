@@ -9,6 +9,10 @@
  *   broker applies `auto.create.topics.enable`), else, or when creation failed, answered with
  *   UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION for an illegal name).
  * - A partition without a leader (leaderId -1) carries LEADER_NOT_AVAILABLE.
+ * - Endpoints are those of the listener the request came in on (`ctx.session.listener`): a broker
+ *   without that listener is left out of the brokers, and a partition it leads is answered with
+ *   leader -1 and LISTENER_NOT_FOUND (v6+) or LEADER_NOT_AVAILABLE (v5 and below), as Kafka's
+ *   MetadataCache does.
  * - Read after a read barrier on the metadata log (BrokerApi.syncMetadata), so that a topic or
  *   partition change acknowledged through any broker shows here: KafkaJS sends CreatePartitions
  *   to one broker and its next Metadata to another. The barrier costs a round trip to the metadata
@@ -35,16 +39,24 @@ const AUTHORIZED_OPERATIONS_NONE = -(2 ** 31);
 /** The longest a Metadata request waits for the metadata read barrier. */
 export const METADATA_SYNC_MS = 1_000;
 
-function topicOut(ctx: RequestContext, t: TopicView): TopicOut {
+/** The live brokers with an endpoint on the caller's listener. */
+function reachable(ctx: RequestContext): ReadonlySet<number> {
+  return new Set(ctx.broker.cluster(ctx.session.listener).brokers.map((b) => b.nodeId));
+}
+
+function topicOut(ctx: RequestContext, t: TopicView, onListener: ReadonlySet<number>): TopicOut {
+  const listenerMissing = (leaderId: number): boolean => leaderId >= 0 && !onListener.has(leaderId);
   return {
     errorCode: 0,
     name: t.name,
     topicId: t.topicId,
     isInternal: t.internal,
     partitions: t.partitions.map((p) => ({
-      errorCode: p.leaderId < 0 ? ctx.errorOf('LEADER_NOT_AVAILABLE').errorCode : 0,
+      errorCode: listenerMissing(p.leaderId)
+        ? ctx.errorOf(ctx.apiVersion >= 6 ? 'LISTENER_NOT_FOUND' : 'LEADER_NOT_AVAILABLE', `the leader ${p.leaderId} has no listener ${ctx.session.listener}`).errorCode
+        : p.leaderId < 0 ? ctx.errorOf('LEADER_NOT_AVAILABLE').errorCode : 0,
       partitionIndex: p.partition,
-      leaderId: p.leaderId,
+      leaderId: listenerMissing(p.leaderId) ? -1 : p.leaderId,
       leaderEpoch: p.leaderEpoch,
       replicaNodes: [...p.replicas],
       isrNodes: [...p.isr],
@@ -76,7 +88,8 @@ function byId(ctx: RequestContext, ids: readonly string[]): TopicOut[] {
     if (name === undefined) out.push(topicError(ctx.errorOf('UNKNOWN_TOPIC_ID').errorCode, null, id));
     else names.push(name);
   }
-  return [...ctx.broker.topics(names).map((t) => topicOut(ctx, t)), ...out];
+  const onListener = reachable(ctx);
+  return [...ctx.broker.topics(names).map((t) => topicOut(ctx, t, onListener)), ...out];
 }
 
 /** The topics asked for by name (or all of them): unknown ones auto-created when allowed. */
@@ -100,7 +113,8 @@ async function byName(ctx: RequestContext, req: MetadataRequest): Promise<TopicO
   }
   const byName = new Map(topics.map((t) => [t.name, t]));
   // An existing topic's own code is NONE; its partitions' codes say which lack a leader.
-  const out: TopicOut[] = topics.map((t) => topicOut(ctx, t));
+  const onListener = reachable(ctx);
+  const out: TopicOut[] = topics.map((t) => topicOut(ctx, t, onListener));
   for (const n of names ?? []) {
     if (byName.has(n)) continue;
     const problem = topicNameProblem(n);
@@ -124,7 +138,7 @@ export const metadataHandler = handler(metadataApi, async (ctx, req) => {
     };
   }
   await broker.syncMetadata(METADATA_SYNC_MS);
-  const cluster = broker.cluster();
+  const cluster = broker.cluster(ctx.session.listener);
   const ids = [...new Set(requested.map((t) => t.topicId).filter((id) => id !== ZERO_UUID))];
   const topics = ids.length > 0 ? byId(ctx, ids) : await byName(ctx, req);
   return {

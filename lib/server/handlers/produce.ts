@@ -83,5 +83,5 @@ export const produceHandler = handler(produceApi, async (ctx, req) => {
     return responses.some((t) => t.partitions.some((p) => p.errorCode !== 0)) ? CLOSE_CONNECTION : NO_RESPONSE;
   }
   const leaders = responses.flatMap((t) => t.partitions.map((p) => p.currentLeader.leaderId)).filter((id) => id >= 0);
-  return { responses, throttleTimeMs: 0, nodeEndpoints: nodeEndpoints(ctx.broker, leaders) };
+  return { responses, throttleTimeMs: 0, nodeEndpoints: nodeEndpoints(ctx.broker, leaders, ctx.session.listener) };
 });
