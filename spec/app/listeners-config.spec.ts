@@ -3,7 +3,8 @@ import { isFlotillaError } from '../../lib/base/errors.js';
 import { loadNodeConfig } from '../../lib/app/config.js';
 
 const minimal = { nodeId: '1', dataDir: '/tmp/flotilla-node-1', controllers: '1@127.0.0.1:19092' };
-const tlsFiles = { tlsCertFile: '/etc/f/node.pem', tlsKeyFile: '/etc/f/node.key' };
+// Secured client listeners need a secured peer transport (checked at load; the files are read at start).
+const tlsFiles = { tlsCertFile: '/etc/f/node.pem', tlsKeyFile: '/etc/f/node.key', peerTlsCertFile: '/etc/f/node.pem', peerTlsKeyFile: '/etc/f/node.key', peerTlsCaFile: '/etc/f/ca.pem' };
 
 function invalidMessage(fn: () => unknown): string {
   try {

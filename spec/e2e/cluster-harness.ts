@@ -122,9 +122,9 @@ export class TestCluster {
     void restart.finally(() => this.pendingRestarts.delete(restart));
   }
 
-  /** `perNode`: more arguments for one node (its listeners, say), after `extra`. */
-  start(extra: readonly string[] = [], perNode: (n: FlotillaProcess) => readonly string[] = () => []): void {
-    for (const n of this.nodes) n.start(this.controllers, [...extra, ...perNode(n)]);
+  /** Starts every node with `extra` after the common arguments (a node's own arguments: FlotillaProcess.nodeArgs). */
+  start(extra: readonly string[] = []): void {
+    for (const n of this.nodes) n.start(this.controllers, extra);
   }
 
   get bootstrap(): string[] {

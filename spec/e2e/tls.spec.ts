@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { type CertFiles, localSans, makeCa, makeCert, makeSelfSigned } from '../../lib/app/certs.js';
+import { type CertFiles, localSans, makeCa, makeCert, makeNodeCert, makeSelfSigned } from '../../lib/app/certs.js';
 import { type FlotillaProcess, TestCluster, kafkaPython, kcat, kcatPath, runChild, until } from './cluster-harness.js';
 
 const PY_TLS = new URL('../../../spec/e2e/python/kafka_python_tls.py', import.meta.url).pathname;
@@ -32,11 +32,19 @@ describe('TLS listeners: KafkaJS, kcat and kafka-python over SSL against a 3-nod
     ca = makeCa(certDir, 'e2e-ca');
     const node = makeCert(certDir, ca, { name: 'node', subject: '/CN=localhost', sans: localSans });
     alice = makeCert(certDir, ca, { name: 'alice', subject: '/C=US/O=Flotilla/OU=ServiceUsers/CN=Alice', extendedKeyUsage: ['clientAuth'] });
+    for (const n of cluster.nodes) {
+      // Secured client listeners need the peer transport secured too (mutual TLS, node ids bound to certificates).
+      const peer = makeNodeCert(certDir, ca, n.id);
+      n.nodeArgs = [
+        '--listeners', `PLAINTEXT://127.0.0.1:${n.clientPort},SSL://127.0.0.1:${sslPort(n)},MTLS://127.0.0.1:${mtlsPort(n)}`,
+        '--peer-tls-cert-file', peer.cert, '--peer-tls-key-file', peer.key, '--peer-tls-ca-file', ca.cert,
+      ];
+    }
     cluster.start([
       '--listener-security-protocol-map', 'MTLS:SSL',
       '--tls-cert-file', node.cert, '--tls-key-file', node.key, '--tls-ca-file', ca.cert, '--tls-client-auth', 'MTLS:required',
       '--ssl-principal-mapping-rules', 'RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/L,DEFAULT',
-    ], (n) => ['--listeners', `PLAINTEXT://127.0.0.1:${n.clientPort},SSL://127.0.0.1:${sslPort(n)},MTLS://127.0.0.1:${mtlsPort(n)}`]);
+    ]);
     await cluster.ready(60_000);
   });
 
