@@ -97,12 +97,18 @@ export class ScramServerExchange implements MechanismExchange {
   private readonly secret: Uint8Array;
   /** Re-authentication: the user must stay the same (null: any). */
   private readonly requiredUser: string | null;
+  /** The server's part of the nonce (random; fixed only by the RFC 7677 vector spec). */
+  private readonly nonceSuffix: () => string;
 
-  constructor(mechanism: ScramMechanism, lookup: ScramLookup, secret: Uint8Array, requiredUser: string | null = null) {
+  constructor(
+    mechanism: ScramMechanism, lookup: ScramLookup, secret: Uint8Array, requiredUser: string | null = null,
+    nonceSuffix: () => string = () => randomBytes(24).toString('base64'),
+  ) {
     this.mechanism = mechanism;
     this.lookup = lookup;
     this.secret = secret;
     this.requiredUser = requiredUser;
+    this.nonceSuffix = nonceSuffix;
   }
 
   async step(token: Buffer): Promise<MechanismStep> {
@@ -155,7 +161,7 @@ export class ScramServerExchange implements MechanismExchange {
     this.credential = credential ?? null;
     const salt = credential?.salt ?? fakeSalt(this.secret, this.mechanism, user);
     const iterations = credential?.iterations ?? SCRAM_ITERATIONS_MIN;
-    this.serverNonce = clientNonce + randomBytes(24).toString('base64');
+    this.serverNonce = clientNonce + this.nonceSuffix();
     this.serverFirst = `r=${this.serverNonce},s=${Buffer.from(salt).toString('base64')},i=${iterations}`;
     this.state = 'final';
     return { kind: 'challenge', token: Buffer.from(this.serverFirst, 'utf8') };
