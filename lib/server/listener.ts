@@ -277,7 +277,6 @@ class Connection {
     this.session = listener === undefined
       ? plaintextSession(normaliseAddress(socket.remoteAddress))
       : { ...plaintextSession(normaliseAddress(socket.remoteAddress), listener.name), securityProtocol: listener.securityProtocol };
-    if (sasl !== null) this.sasl = this.startSasl(sasl);
     this.settings = settings;
     this.env = env;
     this.options = options;
@@ -308,6 +307,7 @@ class Connection {
         socket.destroy();
       });
     }
+    if (sasl !== null) this.sasl = this.startSasl(sasl);
   }
 
   /** Runs when the socket closes: the SASL deadline and the unauthenticated count. */
