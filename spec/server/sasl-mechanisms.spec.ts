@@ -270,3 +270,45 @@ describe('SASL mechanisms', () => {
     });
   });
 });
+
+describe('SASL state machine fuzzed (C10)', () => {
+  it('random and mutated frames before login never authenticate and never throw', async () => {
+    const { default: fc } = await import('fast-check');
+    const { SaslAuthenticator } = await import('../../lib/server/sasl/authenticator.js');
+    const { plaintextSession } = await import('../../lib/server/session.js');
+    const { encodeRequestFrame } = await import('../../lib/kafka/apis.js');
+    const { saslHandshakeApi } = await import('../../lib/kafka/sasl-handshake.js');
+    const { saslAuthenticateApi } = await import('../../lib/kafka/sasl-authenticate.js');
+    const cred = await credentialOf('alice', 'SCRAM-SHA-256', 'pw', Buffer.from('salt'));
+    const seeds = [
+      encodeRequestFrame(saslHandshakeApi, 1, 1, 'f', { mechanism: 'SCRAM-SHA-256' }).subarray(4),
+      encodeRequestFrame(saslHandshakeApi, 0, 1, 'f', { mechanism: 'PLAIN' }).subarray(4),
+      encodeRequestFrame(saslAuthenticateApi, 1, 2, 'f', { authBytes: Buffer.from('n,,n=alice,r=abcdef') }).subarray(4),
+      encodeRequestFrame(saslAuthenticateApi, 2, 3, 'f', { authBytes: Buffer.from('c=biws,r=abcdef,p=AAAA') }).subarray(4),
+      Buffer.from('\0alice\0pw'),
+    ];
+    const frame = fc.oneof(
+      fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b)),
+      fc.tuple(fc.constantFrom(...seeds), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 })).map(([base, edits]) => {
+        const b = Buffer.from(base);
+        for (const [i, x] of edits) if (b.length > 0) b[i % b.length] = x;
+        return b;
+      }),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 6 }), async (frames) => {
+      const session = { ...plaintextSession('127.0.0.1', 'SASL'), securityProtocol: 'SASL_PLAINTEXT' as const };
+      const auth = new SaslAuthenticator({
+        session, settings: { saslMaxReceiveBytes: 524288, saslHandshakeTimeoutMs: 1000, failedAuthenticationDelayMs: 0, connectionsMaxReauthMs: 0, maxUnauthenticatedConnections: 10 },
+        mechanisms: ['PLAIN', 'SCRAM-SHA-256'], lookup: lookupOf([cred]), secret: SECRET, verifier: new PlainVerifier(), audit: undefined, now: Date.now,
+        onAuthenticated: () => { throw new Error('authenticated from random frames'); },
+      });
+      for (const f of frames) {
+        const r = auth.onFrame(f);
+        if (r === null) continue; // an ApiVersions frame: ordinary dispatch
+        const out = await r;
+        expect(['response', 'close', 'none']).to.include(out.outcome.kind);
+      }
+      expect(session.principal.name).to.equal('ANONYMOUS');
+    }), { seed: 18, numRuns: 300 });
+  });
+});

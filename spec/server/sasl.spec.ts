@@ -477,3 +477,41 @@ describe('SASL listener (SASL_PLAINTEXT over TCP)', function () {
     });
   });
 });
+
+describe('SASL listener under a burst of failed logins (K1)', function () {
+  this.timeout(60_000);
+  it('300 failed PLAIN logins keep the event loop responsive (PBKDF2 off the loop, bounded)', async () => {
+    const { monitorEventLoopDelay } = await import('node:perf_hooks');
+    const broker = new MemoryBroker();
+    await addUser(broker, 'bob', PASSWORDS[1]!, 2, 16384);
+    const { server, port } = await startServer({
+      listener: { name: 'SASL_PLAINTEXT', securityProtocol: 'SASL_PLAINTEXT' },
+      sasl: { mechanisms: ['PLAIN'], settings: { failedAuthenticationDelayMs: 0 } },
+    }, broker);
+    const h = monitorEventLoopDelay({ resolution: 5 });
+    h.enable();
+    try {
+      const attempt = async (): Promise<number> => {
+        const c = await RawClient.connect(port);
+        try {
+          c.send(handshake(1, 'PLAIN'));
+          await c.next();
+          c.send(authenticate(2, Buffer.from('\0bob\0wrong')));
+          const r = await c.next();
+          return r === null ? -1 : parseResponse(saslAuthenticateApi, 1, r).body.errorCode;
+        } finally {
+          c.close();
+        }
+      };
+      const codes: number[] = [];
+      for (let round = 0; round < 6; round++) codes.push(...await Promise.all(Array.from({ length: 50 }, attempt)));
+      expect(new Set(codes)).to.deep.equal(new Set([errorCode('SASL_AUTHENTICATION_FAILED')]));
+    } finally {
+      h.disable();
+      await server.close();
+    }
+    // SHA-512 at 16384 iterations costs ~14 ms of CPU per check: on the loop, 50 at once would stall it for 700 ms at least (a loaded test machine adds its own delays).
+    console.log(`      (event loop delay max ${(h.max / 1e6).toFixed(1)} ms)`);
+    expect(h.max / 1e6).to.be.below(500);
+  });
+});
