@@ -19,7 +19,7 @@ import { alterUserScramCredentialsApi } from '../kafka/alter-user-scram-credenti
 import { describeUserScramCredentialsApi } from '../kafka/describe-user-scram-credentials.js';
 import { errorName } from '../kafka/errors.js';
 import {
-  SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, type ScramMechanism, isScramMechanism, saltPassword, scramMechanismCodes, scramMechanismOfCode,
+  SCRAM_ITERATIONS_DEFAULT, SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, type ScramMechanism, isScramMechanism, saltPassword, scramMechanismCodes, scramMechanismOfCode,
 } from '../metadata/scram.js';
 import { type ClientOptions, addClientOptions } from './client.js';
 import { oneRequest } from './one-request.js';
@@ -62,7 +62,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<name>', 'the user name')
     .requiredOption('--mechanism <mechanism>', 'SCRAM-SHA-256 or SCRAM-SHA-512', mechanismOption)
     .requiredOption('--password-file <file>', 'file whose first line is the password')
-    .option('--iterations <n>', `PBKDF2 iterations (${SCRAM_ITERATIONS_MIN}..${SCRAM_ITERATIONS_MAX})`, intOption('--iterations', SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX), 8192)
+    .option('--iterations <n>', `PBKDF2 iterations (${SCRAM_ITERATIONS_MIN}..${SCRAM_ITERATIONS_MAX})`, intOption('--iterations', SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX), SCRAM_ITERATIONS_DEFAULT)
     .action(async (name: string, opts: ClientOptions & { mechanism: ScramMechanism; passwordFile: string; iterations: number }) => {
       try {
         const password = readPasswordFile(opts.passwordFile);

@@ -24,6 +24,8 @@ export const scramMechanismCodes: Readonly<Record<ScramMechanism, number>> = { '
 /** RFC 5802 requires at least 4096 (Kafka's ScramMechanism.minIterations); Kafka's controller refuses more than 16384. */
 export const SCRAM_ITERATIONS_MIN = 4096;
 export const SCRAM_ITERATIONS_MAX = 16384;
+/** The iterations `flotilla user add` and `--add-scram` use by default (and what an unknown user is answered). */
+export const SCRAM_ITERATIONS_DEFAULT = 8192;
 
 export function scramMechanismOfCode(code: number): ScramMechanism | null {
   return code === 1 ? 'SCRAM-SHA-256' : code === 2 ? 'SCRAM-SHA-512' : null;

@@ -10,7 +10,7 @@
  * to the user name.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { type ScramMechanism, SCRAM_ITERATIONS_MIN, saltPassword, scramKeys } from '../../metadata/scram.js';
+import { type ScramMechanism, SCRAM_ITERATIONS_DEFAULT, saltPassword, scramKeys } from '../../metadata/scram.js';
 import { type MechanismExchange, type MechanismStep, type ScramLookup, decodeUtf8, fakeSalt } from './scram.js';
 
 /** Bounds the PBKDF2 work of PLAIN logins on a node: `concurrency` at once, `queueMax` waiting. */
@@ -83,7 +83,7 @@ export class PlainServerExchange implements MechanismExchange {
       if (credential !== undefined) { mechanism = m; break; }
     }
     const salt = credential?.salt ?? fakeSalt(this.secret, mechanism, user);
-    const iterations = credential?.iterations ?? SCRAM_ITERATIONS_MIN;
+    const iterations = credential?.iterations ?? SCRAM_ITERATIONS_DEFAULT;
     const ok = await this.verifier.run(async () => {
       const { storedKey } = scramKeys(mechanism, await saltPassword(mechanism, password, salt, iterations));
       const expected = credential?.storedKey;

@@ -16,14 +16,14 @@
  * - The channel binding must be the base64 of the client-first's GS2 header; no other attribute
  *   than c, r, p; the proof must be base64 of exactly the hash length; compared in constant time.
  * - An unknown user gets a server-first like any other (a salt derived from the node's secret and
- *   the name, the default iteration count) and fails at the client-final, exactly as a wrong
+ *   the name, the iteration count of Flotilla's tools) and fails at the client-final, exactly as a wrong
  *   password does: the two cannot be told apart by the answer or the step.
  *
  * `step` never throws; a failure carries a reason for the audit line (never the proof or salt).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ScramCredentialImage } from '../../metadata/image.js';
-import { type ScramMechanism, SCRAM_ITERATIONS_MIN, hash, hmac } from '../../metadata/scram.js';
+import { type ScramMechanism, SCRAM_ITERATIONS_DEFAULT, hash, hmac } from '../../metadata/scram.js';
 
 export type MechanismStep =
   | { readonly kind: 'challenge'; readonly token: Buffer }
@@ -160,7 +160,7 @@ export class ScramServerExchange implements MechanismExchange {
     const credential = this.lookup(user, this.mechanism);
     this.credential = credential ?? null;
     const salt = credential?.salt ?? fakeSalt(this.secret, this.mechanism, user);
-    const iterations = credential?.iterations ?? SCRAM_ITERATIONS_MIN;
+    const iterations = credential?.iterations ?? SCRAM_ITERATIONS_DEFAULT;
     this.serverNonce = clientNonce + this.nonceSuffix();
     this.serverFirst = `r=${this.serverNonce},s=${Buffer.from(salt).toString('base64')},i=${iterations}`;
     this.state = 'final';
