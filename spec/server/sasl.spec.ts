@@ -418,6 +418,18 @@ describe('SASL listener (SASL_PLAINTEXT over TCP)', function () {
       expect(logs.some((l) => l.includes('expired'))).to.equal(true);
     });
 
+    it('a deleted credential: the session lives on until it expires, the next re-authentication fails (D4)', async () => {
+      const c = await client();
+      const login = { mechanism: 'SCRAM-SHA-256', username: 'bob', password: PASSWORDS[1]! } as const;
+      await saslLogin(channel(c), login);
+      const removed = await broker.alterScramCredentials({ deletions: [{ name: 'bob', mechanism: 1 }], upsertions: [] });
+      expect(removed.results[0]!.error).to.equal(null);
+      c.send(metadata(2));
+      expect(parseResponse(metadataApi, 1, (await c.next())!).correlationId).to.equal(2);
+      await saslLogin(channel(c), login).then(() => expect.fail('re-authenticated without a credential'), (err: unknown) => expect(String(err)).to.match(/SASL_AUTHENTICATION_FAILED/));
+      expect(await c.next()).to.equal(null);
+    });
+
     it('re-authentication as another user, or with another mechanism, fails and closes', async () => {
       const c = await client();
       await saslLogin(channel(c), { mechanism: 'SCRAM-SHA-256', username: 'alice', password: PASSWORDS[0]! });
