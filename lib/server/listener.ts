@@ -38,7 +38,7 @@ import { ThrottledLog } from './throttled-log.js';
 import { randomBytes } from 'node:crypto';
 import { scramCredential } from '../metadata/scram.js';
 import { type SaslFrameResult, SaslAuthenticator } from './sasl/authenticator.js';
-import { type SaslServerOptions, type SaslSettings, saslSettings } from './sasl/options.js';
+import { type SaslServerOptions, type SaslSettings, saslMechanismNames, saslSettings } from './sasl/options.js';
 import { PlainVerifier } from './sasl/plain.js';
 import type { ScramLookup } from './sasl/scram.js';
 
@@ -235,9 +235,13 @@ interface Slot {
 function saslListener(options: KafkaServerOptions): SaslListener {
   const o = options.sasl ?? {};
   const lookup: ScramLookup = o.credentials ?? ((user, mechanism) => scramCredential(options.broker.image(), user, mechanism));
+  const mechanisms = o.mechanisms ?? ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
+  if (mechanisms.length === 0 || mechanisms.some((m) => !(saslMechanismNames as readonly string[]).includes(m))) {
+    throw new FlotillaError('INVALID_CONFIG', `listener ${options.listener?.name ?? '?'}: SASL mechanisms must be some of ${saslMechanismNames.join(', ')}, got [${mechanisms.join(', ')}]`);
+  }
   return {
     settings: validateSettings(saslSettings, o.settings, 'sasl'),
-    mechanisms: [...(o.mechanisms ?? ['SCRAM-SHA-256', 'SCRAM-SHA-512'])],
+    mechanisms: [...mechanisms],
     lookup,
     secret: o.secret ?? randomBytes(32),
     verifier: o.plainVerifier ?? new PlainVerifier(),

@@ -16,7 +16,7 @@ import { saslAuthenticateApi } from '../../lib/kafka/sasl-authenticate.js';
 import { saslHandshakeApi } from '../../lib/kafka/sasl-handshake.js';
 import { saltPassword } from '../../lib/metadata/scram.js';
 import { AuditLog } from '../../lib/server/audit.js';
-import type { KafkaServer, KafkaServerOptions } from '../../lib/server/listener.js';
+import { KafkaServer as KafkaServerClass, type KafkaServer, type KafkaServerOptions } from '../../lib/server/listener.js';
 import { RawClient, startServer } from './helpers.js';
 import { MemoryBroker } from './memory-broker.js';
 
@@ -358,6 +358,14 @@ describe('SASL listener (SASL_PLAINTEXT over TCP)', function () {
       await third.closed;
       expect(server.metrics.connectionsRejected).to.equal(1);
     });
+  });
+
+  it('a SASL listener without a known mechanism does not start', () => {
+    for (const mechanisms of [[], ['GSSAPI']]) {
+      expect(() => new KafkaServerClass({
+        broker: new MemoryBroker(), listener: { name: 'SASL', securityProtocol: 'SASL_PLAINTEXT' }, sasl: { mechanisms: mechanisms as never },
+      })).to.throw(/SASL mechanisms must be some of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/);
+    }
   });
 
   describe('ILLEGAL_SASL_STATE (C9)', () => {
