@@ -9,6 +9,7 @@ import { logManagerSettings } from '../lib/broker/log-manager.js';
 import { groupCoordinatorSettings } from '../lib/group/settings.js';
 import { controllerSettings } from '../lib/metadata/controller.js';
 import { kafkaServerSettings } from '../lib/server/listener.js';
+import { saslSettings } from '../lib/server/sasl/options.js';
 import { raftSettings } from '../lib/raft/core/config.js';
 import { hostSettings } from '../lib/raft/host.js';
 import { nodeSettings } from '../lib/raft/node.js';
@@ -21,6 +22,7 @@ import { txnCoordinatorSettings } from '../lib/txn/settings.js';
 console.log(`#### \`flotilla start\` (flag, FLOTILLA_* environment variable, or config file key)\n\n${nodeSettingsMarkdown()}\n`);
 const tables: [string, string, Parameters<typeof settingsMarkdown>[0]][] = [
   ['server', 'Kafka client listener (per node)', kafkaServerSettings],
+  ['sasl', 'SASL login on a SASL_PLAINTEXT / SASL_SSL listener (flags above)', saslSettings],
   ['controller', 'Controller (the metadata leader)', controllerSettings],
   ['groups', 'Group coordinator (per node)', groupCoordinatorSettings],
   ['transactions', 'Transaction coordinator (per node)', txnCoordinatorSettings],

@@ -70,6 +70,15 @@ export const nodeSettings = {
   sslPrincipalMappingRules: { type: 'string', default: 'DEFAULT', doc: 'client certificate DN to principal name (ssl.principal.mapping.rules): RULE:pattern/replacement/[LU],...,DEFAULT' },
   metricsToken: { type: 'string', default: '', doc: 'when set, the HTTP endpoints require "Authorization: Bearer TOKEN" (/healthz excepted)' },
   metricsTls: { type: 'bool', default: false, doc: 'serve the HTTP endpoints over TLS with --tls-cert-file and --tls-key-file' },
+  // issue 18 (sasl): SASL logins and SCRAM credentials (lib/server/sasl)
+  saslMechanisms: { type: 'string', default: 'SCRAM-SHA-256,SCRAM-SHA-512', doc: 'SASL mechanisms of the SASL listeners (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512): MECH,... for all, or NAME:MECH+MECH,... per listener (sasl.enabled.mechanisms)' },
+  saslMaxReceiveBytes: { type: 'int', default: 524_288, min: 64, max: 2 ** 31 - 1, unit: 'bytes', doc: 'largest frame accepted before a SASL login completes; a larger one closes the connection (sasl.server.max.receive.size)' },
+  saslHandshakeTimeoutMs: { type: 'int', default: 10_000, min: 1, max: 3_600_000, unit: 'ms', doc: 'a SASL connection not logged in this long after it opened is closed' },
+  failedAuthenticationDelayMs: { type: 'int', default: 100, min: 0, max: 60_000, unit: 'ms', doc: 'delay before a failed login is answered and closed (connection.failed.authentication.delay.ms)' },
+  connectionsMaxReauthMs: { type: 'int', default: 0, min: 0, max: 2 ** 31 - 1, unit: 'ms', doc: 'SASL session lifetime: clients re-authenticate within it or are disconnected; 0: no limit (connections.max.reauth.ms, KIP-368)' },
+  maxUnauthenticatedConnections: { type: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'connections of a SASL listener not logged in yet; more are refused at accept' },
+  maxConnectionsPerIp: { type: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'client connections from one address, on every listener; more are refused at accept (max.connections.per.ip)' },
+  addScram: { type: 'string', default: '', doc: "SCRAM credentials written once when the cluster's metadata log is created: MECH=[name=N,password=P] or MECH=[name=N,password-file=F][,iterations=I]; several separated by ';' (kafka-storage format --add-scram)" },
 } as const satisfies SettingsTable;
 
 export type NodeSettingName = keyof typeof nodeSettings;
@@ -157,6 +166,97 @@ export interface NodeConfig {
   /** null: the HTTP endpoints need no token. */
   readonly metricsToken: string | null;
   readonly metricsTls: boolean;
+  /** SASL logins and SCRAM credentials (issue 18). */
+  readonly sasl: SaslNodeConfig;
+}
+
+/** A SCRAM credential to write when the cluster is created (--add-scram). Never logged. */
+export interface BootstrapScram {
+  readonly mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  readonly name: string;
+  readonly password: string;
+  readonly iterations: number;
+}
+
+export type SaslMechanismSetting = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+
+export interface SaslNodeConfig {
+  /** The mechanisms of every SASL listener not named in `byListener`. */
+  readonly mechanisms: readonly SaslMechanismSetting[];
+  /** Mechanisms per listener name (NAME:MECH+MECH,...). */
+  readonly byListener: ReadonlyMap<string, readonly SaslMechanismSetting[]>;
+  readonly maxReceiveBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly failedAuthenticationDelayMs: number;
+  readonly connectionsMaxReauthMs: number;
+  readonly maxUnauthenticatedConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly addScram: readonly BootstrapScram[];
+}
+
+const SASL_MECHANISMS: readonly SaslMechanismSetting[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+
+function parseMechanismList(text: string, sep: string): SaslMechanismSetting[] {
+  const out: SaslMechanismSetting[] = [];
+  for (const m of text.split(sep).map((x) => x.trim()).filter((x) => x !== '')) {
+    if (!(SASL_MECHANISMS as readonly string[]).includes(m)) throw new Error(`${JSON.stringify(m)} is not a SASL mechanism (${SASL_MECHANISMS.join(', ')})`);
+    if (!out.includes(m as SaslMechanismSetting)) out.push(m as SaslMechanismSetting);
+  }
+  if (out.length === 0) throw new Error('names no mechanism');
+  return out;
+}
+
+/** `MECH,...` (every SASL listener) or `NAME:MECH+MECH,...` (per listener). */
+export function parseSaslMechanisms(text: string): { mechanisms: SaslMechanismSetting[]; byListener: Map<string, SaslMechanismSetting[]> } {
+  if (!text.includes(':')) return { mechanisms: parseMechanismList(text, ','), byListener: new Map() };
+  const byListener = new Map<string, SaslMechanismSetting[]>();
+  for (const part of text.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    const colon = part.indexOf(':');
+    const name = part.slice(0, colon).trim();
+    if (colon <= 0 || !/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`${JSON.stringify(part)} is not NAME:MECH+MECH`);
+    if (byListener.has(name)) throw new Error(`listener ${name} is named twice`);
+    byListener.set(name, parseMechanismList(part.slice(colon + 1), '+'));
+  }
+  return { mechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512'], byListener };
+}
+
+/**
+ * `SCRAM-SHA-512=[name=admin,password=secret]` or `...password-file=PATH` (the file's first line),
+ * optional `iterations=N` (4096..16384, default 8192); several separated by ';'. Errors never
+ * quote a password.
+ */
+export function parseAddScram(text: string, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): BootstrapScram[] {
+  const out: BootstrapScram[] = [];
+  for (const entry of text.split(';').map((x) => x.trim()).filter((x) => x !== '')) {
+    const m = /^(SCRAM-SHA-256|SCRAM-SHA-512)=\[(.*)\]$/.exec(entry);
+    if (m === null) throw new Error('each entry must be SCRAM-SHA-256=[...] or SCRAM-SHA-512=[...]');
+    const fields = new Map<string, string>();
+    for (const kv of m[2]!.split(',')) {
+      const eq = kv.indexOf('=');
+      const key = eq < 0 ? kv.trim() : kv.slice(0, eq).trim();
+      if (eq < 0 || !['name', 'password', 'password-file', 'iterations'].includes(key)) throw new Error(`unknown or malformed field ${JSON.stringify(key.slice(0, 20))} (name, password, password-file, iterations)`);
+      if (fields.has(key)) throw new Error(`field ${key} is given twice`);
+      fields.set(key, kv.slice(eq + 1));
+    }
+    const name = fields.get('name') ?? '';
+    if (name === '') throw new Error('name= is required and must not be empty');
+    let password = fields.get('password');
+    const file = fields.get('password-file');
+    if ((password === undefined) === (file === undefined)) throw new Error(`give exactly one of password= and password-file= for ${name}`);
+    if (file !== undefined) {
+      try {
+        password = readFile(file).split(/\r?\n/)[0] ?? '';
+      } catch (err) {
+        throw new Error(`cannot read password-file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+    }
+    if (password === undefined || password === '') throw new Error(`the password of ${name} is empty`);
+    const iterations = fields.has('iterations') ? Number(fields.get('iterations')) : 8192;
+    if (!Number.isInteger(iterations) || iterations < 4096 || iterations > 16384) throw new Error(`iterations of ${name} must be 4096..16384`);
+    if (out.some((o) => o.name === name && o.mechanism === m[1])) throw new Error(`${m[1]} of ${name} is given twice`);
+    out.push({ mechanism: m[1] as BootstrapScram['mechanism'], name, password, iterations });
+  }
+  return out;
 }
 
 /** `nodeId` -> `--node-id`. */
@@ -347,6 +447,15 @@ export function loadNodeConfig(input: LoadNodeConfigInput = {}): NodeConfig {
     sslPrincipalMappingRules: settings.sslPrincipalMappingRules,
     metricsToken: settings.metricsToken === '' ? null : settings.metricsToken,
     metricsTls: settings.metricsTls,
+    sasl: Object.freeze({
+      ...parsed.sasl,
+      maxReceiveBytes: settings.saslMaxReceiveBytes,
+      handshakeTimeoutMs: settings.saslHandshakeTimeoutMs,
+      failedAuthenticationDelayMs: settings.failedAuthenticationDelayMs,
+      connectionsMaxReauthMs: settings.connectionsMaxReauthMs,
+      maxUnauthenticatedConnections: settings.maxUnauthenticatedConnections,
+      maxConnectionsPerIp: settings.maxConnectionsPerIp,
+    }),
   });
   checkPeerSecurity(config, sources.peerTlsCertFile);
   return config;
@@ -441,8 +550,22 @@ function checkNode(s: NodeSettings, fail: Fail, cwd: string, given: ReadonlySet<
   const peerTls: PeerTlsFiles | null = peerTlsGiven === 0 ? null : Object.freeze({
     certFile: resolve(cwd, s.peerTlsCertFile), keyFile: resolve(cwd, s.peerTlsKeyFile), caFile: resolve(cwd, s.peerTlsCaFile),
   });
+  // issue 18 (sasl)
+  let saslMechanisms: ReturnType<typeof parseSaslMechanisms>;
+  try {
+    saslMechanisms = parseSaslMechanisms(s.saslMechanisms);
+  } catch (err) {
+    return fail('saslMechanisms', (err as Error).message);
+  }
+  let addScram: BootstrapScram[];
+  try {
+    addScram = parseAddScram(s.addScram);
+  } catch (err) {
+    return fail('addScram', (err as Error).message);
+  }
 
   return {
+    sasl: { mechanisms: Object.freeze(saslMechanisms.mechanisms), byListener: saslMechanisms.byListener, addScram: Object.freeze(addScram) },
     dataDir: resolve(cwd, s.dataDir),
     listen,
     advertisedHost,

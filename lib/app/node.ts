@@ -12,7 +12,7 @@
  * never see a node that does not know the cluster yet.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlotillaError } from '../base/errors.js';
 import { Xoshiro128 } from '../base/prng.js';
@@ -34,6 +34,7 @@ import {
 import { ControllerClient } from '../metadata/controller-client.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { type MetadataApplyResult, MetadataStateMachine } from '../metadata/state-machine.js';
+import { scramCredentialRecord } from '../metadata/scram.js';
 import { effectiveTopicConfig, topicConfigSource } from '../metadata/topic-config.js';
 import { roleName } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
@@ -191,6 +192,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       transport.setPeers(all);
     };
 
+    // issue 18 (sasl): the --add-scram credentials, salted here (the password goes no further).
+    const bootstrapCredentials = await Promise.all(config.sasl.addScram.map((c) => scramCredentialRecord(c.name, c.mechanism, c.password, randomBytes(16), c.iterations)));
+    const saslSecret = loadSaslSecret(config.dataDir);
+
     // A controller on every node: only the metadata leader's is active, and any node may become a
     // voter (AddRaftVoter), so a node that is not a configured voter may lead one day.
     {
@@ -208,6 +213,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           leaderBalanceIntervalMs: 10_000,
         },
         logger: lineLogger(logger, { component: 'controller' }),
+        bootstrapCredentials,
       });
       controller.start();
       stops.push(['controller', () => controller.close()]);
@@ -455,7 +461,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       txn,
       host: l.host,
       port: l.port,
-      settings: { maxRequestBytes: config.maxRequestBytes },
+      settings: { maxRequestBytes: config.maxRequestBytes, maxConnectionsPerIp: config.sasl.maxConnectionsPerIp },
       logger: lineLogger(logger, { component: 'kafka', listener: l.name }),
       audit,
       metrics: serverMetrics,
@@ -465,6 +471,16 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         ...(usesTls(l.securityProtocol) && certificates !== null
           ? { tls: { certificates, clientAuth: l.clientAuth, minVersion: config.tls!.minVersion, principalRules } }
           : {}),
+      },
+      // Used by a SASL_PLAINTEXT / SASL_SSL listener only.
+      sasl: {
+        mechanisms: config.sasl.byListener.get(l.name) ?? config.sasl.mechanisms,
+        secret: saslSecret,
+        settings: {
+          saslMaxReceiveBytes: config.sasl.maxReceiveBytes, saslHandshakeTimeoutMs: config.sasl.handshakeTimeoutMs,
+          failedAuthenticationDelayMs: config.sasl.failedAuthenticationDelayMs, connectionsMaxReauthMs: config.sasl.connectionsMaxReauthMs,
+          maxUnauthenticatedConnections: config.sasl.maxUnauthenticatedConnections,
+        },
       },
     }));
     stops.push(['kafka listener', async () => {
@@ -555,6 +571,23 @@ function entry(name: string, type: ConfigValueType, value: string | null, doc: s
 
 function summary(s: ReturnType<RaftNode['status']>): Record<string, unknown> {
   return { role: roleName(s.role), term: s.term, leader: s.leader, commitIndex: s.commit, appliedIndex: s.applied, voters: s.membership.voters, learners: s.membership.learners };
+}
+
+/**
+ * The node's secret for the salts answered to unknown SASL users (sasl/scram.ts): random once, kept
+ * in the data directory (owner-only), so the answer for a name stays the same across restarts.
+ */
+function loadSaslSecret(dataDir: string): Buffer {
+  const path = join(dataDir, 'sasl-secret');
+  try {
+    const b = readFileSync(path);
+    if (b.length === 32) return b;
+  } catch {
+    // not written yet
+  }
+  const secret = randomBytes(32);
+  writeFileSync(path, secret, { mode: 0o600 });
+  return secret;
 }
 
 /** The data dir belongs to one node of one cluster; a new dir gets a fresh incarnation id. */

@@ -17,6 +17,8 @@ import type {
   CreateTopicsResponse, DeleteTopicsResponse, QuorumDescription,
 } from '../metadata/controller-api.js';
 import type { MetadataImage } from '../metadata/image.js';
+import type { AlterScramResponse } from '../metadata/controller-api.js';
+import type { AlterScramRequest } from '../metadata/scram.js';
 
 export type { QuorumDescription, QuorumReplica } from '../metadata/controller-api.js';
 
@@ -279,6 +281,8 @@ export interface BrokerApi {
   deleteTopics(names: readonly string[], timeoutMs: number): Promise<DeleteTopicsResponse>;
   createPartitions(request: CreatePartitionsRequest): Promise<CreatePartitionsResponse>;
   alterConfigs(request: AlterConfigsRequest): Promise<AlterConfigsResponse>;
+  /** AlterUserScramCredentials, forwarded to the controller; settles once this node's metadata shows the change. */
+  alterScramCredentials(request: AlterScramRequest): Promise<AlterScramResponse>;
   /**
    * Settles once this node's metadata has applied everything the metadata log had committed when
    * it was called (a linearizable read barrier), so that what is read next from image() is at

@@ -5,6 +5,8 @@
  * requests to the controller (the metadata leader), waiting until this node's own replica of the
  * metadata log shows the change so that the client's next Metadata request sees it.
  */
+import type { AlterScramResponse } from '../metadata/controller-api.js';
+import type { AlterScramRequest } from '../metadata/scram.js';
 import { readdirSync, statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import type { Clock } from '../base/clock.js';
@@ -323,6 +325,10 @@ export class Broker implements BrokerApi {
 
   async deleteTopics(names: readonly string[]): Promise<DeleteTopicsResponse> {
     return this.forward<DeleteTopicsResponse>(ControllerMethods.deleteTopics, { names });
+  }
+
+  async alterScramCredentials(request: AlterScramRequest): Promise<AlterScramResponse> {
+    return this.forward<AlterScramResponse>(ControllerMethods.alterScramCredentials, request);
   }
 
   async createPartitions(request: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {

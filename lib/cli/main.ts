@@ -11,6 +11,7 @@
  *   log-dirs         each node's data directory and the bytes of its replicas
  *   producers        idempotent and transactional producers of each partition
  *   transactions ... list, describe, abort transactional ids
+ *   user ...         add, list, remove SCRAM users
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage or settings (see output.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -25,6 +26,8 @@ import { registerProduce } from './produce.js';
 import { registerSimulate } from './simulate.js';
 import { registerStart } from './start.js';
 import { registerTransactionCommands } from './transactions.js';
+// issue 18 (sasl)
+import { registerUserCommands } from './users.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -48,6 +51,7 @@ export function buildProgram(): Command {
   registerPartitionCommands(program);
   registerTransactionCommands(program);
   registerSimulate(program);
+  registerUserCommands(program);
   return program;
 }
 

@@ -66,6 +66,11 @@ import { offsetFetchApi } from './offset-fetch.js';
 import { offsetForLeaderEpochApi } from './offset-for-leader-epoch.js';
 import { Reader, Writer } from './primitives.js';
 import { produceApi } from './produce.js';
+// issue 18 (sasl): SASL login and SCRAM credentials
+import { alterUserScramCredentialsApi } from './alter-user-scram-credentials.js';
+import { describeUserScramCredentialsApi } from './describe-user-scram-credentials.js';
+import { saslAuthenticateApi } from './sasl-authenticate.js';
+import { saslHandshakeApi } from './sasl-handshake.js';
 import { removeRaftVoterApi } from './remove-raft-voter.js';
 import { syncGroupApi } from './sync-group.js';
 import { txnOffsetCommitApi } from './txn-offset-commit.js';
@@ -130,6 +135,11 @@ const apiList: readonly AnyApi[] = [
   alterPartitionReassignmentsApi,
   listPartitionReassignmentsApi,
   describeTopicPartitionsApi,
+  // issue 18 (sasl)
+  saslHandshakeApi,
+  saslAuthenticateApi,
+  describeUserScramCredentialsApi,
+  alterUserScramCredentialsApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

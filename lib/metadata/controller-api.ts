@@ -10,6 +10,8 @@
  */
 import type { BrokerListener } from './records.js';
 
+import type { ScramUserResult } from './scram.js';
+
 export const ControllerMethods = {
   register: 'controller.register',
   heartbeat: 'controller.heartbeat',
@@ -28,6 +30,8 @@ export const ControllerMethods = {
   addVoter: 'controller.addVoter',
   /** KIP-853: a voter leaves the metadata voters. Body VoterChangeRequest. */
   removeVoter: 'controller.removeVoter',
+  /** KIP-554: SCRAM credential deletions and upsertions (body AlterScramRequest of lib/metadata/scram.ts; answer AlterScramResponse). */
+  alterScramCredentials: 'controller.alterScramCredentials',
 } as const;
 
 /**
@@ -224,6 +228,11 @@ export interface QuorumDescription {
   readonly observers: readonly QuorumReplica[];
   /** Each voter's peer (controller) endpoint, as registered; voters not registered yet are left out. */
   readonly nodes: readonly { readonly nodeId: number; readonly host: string; readonly port: number }[];
+}
+
+/** AlterUserScramCredentials: one result per user (lib/metadata/scram.ts). */
+export interface AlterScramResponse extends MetadataChangeResult {
+  readonly results: readonly ScramUserResult[];
 }
 
 /** AddRaftVoter / RemoveRaftVoter (controller.addVoter / removeVoter). */

@@ -56,6 +56,8 @@ import { encodeRecordBatch } from './state-machine.js';
 import {
   CLUSTER_DEFAULT_RESOURCE, type TopicConfigKey, clusterDefaultKeys, isClusterDefaultKey, isTopicConfigKey, topicConfigSpecs, validateClusterDefault, validateTopicConfig,
 } from './topic-config.js';
+import { type AlterScramRequest, alterScram } from './scram.js';
+import type { AlterScramResponse } from './controller-api.js';
 import { createPartitionsRecords, createTopicRecords, deleteTopicRecords, validateTopicName } from './topics.js';
 
 export const controllerSettings = {
@@ -94,6 +96,8 @@ export interface ControllerOptions {
   readonly prng: Prng;
   readonly settings?: Readonly<Record<string, unknown>>;
   readonly logger?: (line: string) => void;
+  /** SCRAM credential records to write when the cluster's metadata log is created (--add-scram). */
+  readonly bootstrapCredentials?: readonly MetadataRecord[];
 }
 
 /** Kafka's "no directory id". */
@@ -141,6 +145,7 @@ export class Controller {
   private checkTimer: ReturnType<typeof setInterval> | null = null;
   private balanceTimer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
+  private readonly bootstrapRecords: readonly MetadataRecord[];
   readonly stats = { proposals: 0, fenced: 0, unfenced: 0, learnersAdded: 0, leaderMovesAsked: 0, activations: 0 };
 
   constructor(options: ControllerOptions) {
@@ -152,6 +157,7 @@ export class Controller {
     this.clock = options.clock;
     this.prng = options.prng;
     this.logger = options.logger;
+    this.bootstrapRecords = options.bootstrapCredentials ?? [];
   }
 
   /** True while this node is the active controller. */
@@ -176,6 +182,7 @@ export class Controller {
     this.rpc.handle(M.describeQuorum, () => this.describeQuorum());
     this.rpc.handle(M.addVoter, (_from, body) => this.addVoter(body as VoterChangeRequest));
     this.rpc.handle(M.removeVoter, (_from, body) => this.removeVoter(body as VoterChangeRequest));
+    this.rpc.handle(M.alterScramCredentials, (_from, body) => this.alterScramCredentials(body as AlterScramRequest));
     this.raft.on('leader-change', this.onLeaderChange);
     this.checkTimer = setInterval(() => this.tick(), this.settings.livenessCheckIntervalMs);
     this.checkTimer.unref?.();
@@ -223,6 +230,7 @@ export class Controller {
       this.liveness.clear();
       this.stats.activations++;
       this.log(`active controller in term ${term} at metadata index ${this.raft.appliedIndex}`);
+      void this.bootstrapCredentials().catch((err: unknown) => this.log(`bootstrap credentials not written yet: ${err instanceof Error ? err.message : String(err)}`));
     } finally {
       this.activating = false;
     }
@@ -742,6 +750,31 @@ export class Controller {
       }
       const metadataIndex = req.validateOnly ? 0 : await this.propose(records);
       return { metadataIndex, results };
+    });
+  }
+
+  /** KIP-554: SCRAM credential changes, validated against the image as Kafka's ScramControlManager does. */
+  async alterScramCredentials(req: AlterScramRequest): Promise<AlterScramResponse> {
+    if (!Array.isArray(req?.deletions) || !Array.isArray(req.upsertions)) invalid('deletions and upsertions must be lists');
+    return this.exclusive(async () => {
+      const { records, results } = alterScram(this.image(), req);
+      return { metadataIndex: await this.propose(records), results };
+    });
+  }
+
+  /**
+   * The bootstrap credentials (`--add-scram`): written by the first active controller of a cluster
+   * whose metadata log is still empty (no node has registered), so once per cluster, never on a
+   * restart. Their absence is not repaired later: they are a starting point, as Kafka's format tool.
+   */
+  private async bootstrapCredentials(): Promise<void> {
+    const records = this.bootstrapRecords;
+    if (records.length === 0) return;
+    await this.exclusive(async () => {
+      const image = this.image();
+      if (image.brokers.size > 0 || image.scramCredentials.size > 0 || image.topicsById.size > 0) return;
+      await this.propose(records);
+      this.log(`wrote ${records.length} bootstrap SCRAM credential(s)`);
     });
   }
 

@@ -59,6 +59,9 @@ import {
   addOffsetsToTxnHandler, addPartitionsToTxnHandler, describeTransactionsHandler, endTxnHandler, listTransactionsHandler, txnOffsetCommitHandler,
 } from './handlers/transactions.js';
 import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
+// issue 18 (sasl)
+import { saslAuthenticateHandler, saslHandshakeHandler } from './handlers/sasl.js';
+import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './handlers/scram-credentials.js';
 import type { ServerMetrics } from './metrics.js';
 import type { AuditLog } from './audit.js';
 import type { Session } from './session.js';
@@ -107,6 +110,11 @@ const handlerList: readonly AnyHandler[] = [
   alterPartitionReassignmentsHandler,
   listPartitionReassignmentsHandler,
   describeTopicPartitionsHandler,
+  // issue 18 (sasl)
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
 ];
 
 /** The API keys served (and advertised). */

@@ -41,10 +41,17 @@ import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { type DispatchEnv, type FrameOutcome, dispatch, parseFrame } from './dispatch.js';
 import type { AuditLog } from './audit.js';
 import { ServerMetrics } from './metrics.js';
-import { ANONYMOUS, type KafkaPrincipal, type SecurityProtocol, type Session, normaliseAddress, usesTls } from './session.js';
+import { ANONYMOUS, type KafkaPrincipal, type SecurityProtocol, type Session, normaliseAddress, usesSasl, usesTls } from './session.js';
 import { AuditBudget } from './audit.js';
 import { type ListenerTlsOptions, clientCertificateVerdict, secureContextOptions } from './tls.js';
 import { ThrottledLog } from './throttled-log.js';
+// issue 18 (sasl): the SASL state machine of a connection (sasl/authenticator.ts)
+import { randomBytes } from 'node:crypto';
+import { scramCredential } from '../metadata/scram.js';
+import { type SaslFrameResult, SaslAuthenticator } from './sasl/authenticator.js';
+import { type SaslServerOptions, type SaslSettings, saslMechanismNames, saslSettings } from './sasl/options.js';
+import { PlainVerifier } from './sasl/plain.js';
+import type { ScramLookup } from './sasl/scram.js';
 
 const MiB = 1024 * 1024;
 
@@ -76,6 +83,10 @@ export const kafkaServerSettings = {
   closeTimeoutMs: {
     type: 'int', default: 5_000, min: 0, max: 600_000, unit: 'ms',
     doc: 'how long close() waits for requests in flight before destroying their connections',
+  },
+  maxConnectionsPerIp: {
+    type: 'int', default: 10_000, min: 1, max: 1_000_000,
+    doc: 'open connections from one client address; more are refused at accept (max.connections.per.ip)',
   },
 } as const;
 
@@ -110,6 +121,20 @@ export interface KafkaServerOptions {
     /** Required for SSL and SASL_SSL. */
     readonly tls?: ListenerTlsOptions;
   };
+  /** SASL settings of a SASL_PLAINTEXT / SASL_SSL listener (sasl/options.ts); ignored on the others. */
+  readonly sasl?: SaslServerOptions;
+}
+
+/** What the connections of a SASL listener share (sasl/authenticator.ts). */
+interface SaslListener {
+  readonly settings: SaslSettings;
+  readonly mechanisms: readonly string[];
+  readonly lookup: ScramLookup;
+  readonly secret: Uint8Array;
+  readonly verifier: PlainVerifier;
+  readonly now: () => number;
+  /** Connections that have not logged in yet. */
+  unauthenticated: number;
 }
 
 export class KafkaServer {
@@ -119,6 +144,9 @@ export class KafkaServer {
   private readonly env: DispatchEnv;
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
+  /** Open connections per client address (maxConnectionsPerIp). */
+  private readonly perIp = new Map<string, number>();
+  private readonly sasl: SaslListener | null;
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
   private closing: Promise<void> | null = null;
   private readonly listenerName: string;
@@ -143,6 +171,7 @@ export class KafkaServer {
     };
     this.listenerName = options.listener?.name ?? 'PLAINTEXT';
     this.securityProtocol = options.listener?.securityProtocol ?? 'PLAINTEXT';
+    this.sasl = usesSasl(this.securityProtocol) ? saslListener(options) : null;
     const tls = options.listener?.tls;
     if (usesTls(this.securityProtocol) !== (tls !== undefined)) {
       throw new FlotillaError('INVALID_CONFIG', `listener ${this.listenerName} is ${this.securityProtocol}: ${tls === undefined ? 'it needs TLS options' : 'TLS options do not apply'}`);
@@ -249,20 +278,27 @@ export class KafkaServer {
   }
 
   private accept(socket: Socket, principal: KafkaPrincipal): void {
-    if (this.state !== 'listening' || this.connections.size >= this.settings.maxConnections) {
+    const ip = normaliseAddress(socket.remoteAddress);
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (this.state !== 'listening' || this.connections.size >= this.settings.maxConnections || fromIp >= this.settings.maxConnectionsPerIp
+      || (this.sasl !== null && this.sasl.unauthenticated >= this.sasl.settings.maxUnauthenticatedConnections)) {
       this.metrics.connectionsRejected++;
       socket.destroy();
       return;
     }
+    this.perIp.set(ip, fromIp + 1);
     this.metrics.connectionsAccepted++;
     this.metrics.connectionsActive++;
     const session: Session = {
       listener: this.listenerName, securityProtocol: this.securityProtocol, clientAddress: normaliseAddress(socket.remoteAddress),
       principal, saslMechanism: null, sessionExpiresAtMs: null, auditBudget: new AuditBudget(),
     };
-    const conn = new Connection(socket, session, this.settings, this.env, this.options, () => {
+    const conn = new Connection(socket, session, this.settings, this.env, this.options, this.sasl, () => {
       this.connections.delete(conn);
       this.metrics.connectionsActive--;
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.perIp.set(ip, left);
+      else this.perIp.delete(ip);
     });
     this.connections.add(conn);
   }
@@ -272,6 +308,27 @@ interface Slot {
   /** Bytes this request holds against the in-flight bound (its frame, then its response). */
   bytes: number;
   outcome: FrameOutcome | null;
+  /** A failed login: close once this slot's answer is written (sasl/authenticator.ts). */
+  closeAfter?: string;
+}
+
+/** The shared state of a SASL listener, from its options. */
+function saslListener(options: KafkaServerOptions): SaslListener {
+  const o = options.sasl ?? {};
+  const lookup: ScramLookup = o.credentials ?? ((user, mechanism) => scramCredential(options.broker.image(), user, mechanism));
+  const mechanisms = o.mechanisms ?? ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
+  if (mechanisms.length === 0 || mechanisms.some((m) => !(saslMechanismNames as readonly string[]).includes(m))) {
+    throw new FlotillaError('INVALID_CONFIG', `listener ${options.listener?.name ?? '?'}: SASL mechanisms must be some of ${saslMechanismNames.join(', ')}, got [${mechanisms.join(', ')}]`);
+  }
+  return {
+    settings: validateSettings(saslSettings, o.settings, 'sasl'),
+    mechanisms: [...mechanisms],
+    lookup,
+    secret: o.secret ?? randomBytes(32),
+    verifier: o.plainVerifier ?? new PlainVerifier(),
+    now: o.now ?? Date.now,
+    unauthenticated: 0,
+  };
 }
 
 /** One client connection: framing, the ordered response queue, and the bounds. */
@@ -297,8 +354,10 @@ class Connection {
   /** No frame read yet: the first bytes are checked for a TLS ClientHello on a plaintext listener. */
   private firstBytes = true;
   private readonly closedPromise: Promise<void>;
+  /** The SASL login of a SASL listener's connection; null elsewhere. */
+  private readonly sasl: SaslAuthenticator | null = null;
 
-  constructor(socket: Socket, session: Session, settings: KafkaServerSettings, env: DispatchEnv, options: KafkaServerOptions, onClosed: () => void) {
+  constructor(socket: Socket, session: Session, settings: KafkaServerSettings, env: DispatchEnv, options: KafkaServerOptions, sasl: SaslListener | null, onClosed: () => void) {
     this.socket = socket;
     this.clientHost = socket.remoteAddress === undefined ? '' : `/${socket.remoteAddress}`;
     this.session = session;
@@ -321,6 +380,7 @@ class Connection {
       this.closed = true;
       this.chunks = [];
       this.buffered = 0;
+      this.saslClosed?.();
       this.onClosed();
     });
     if (settings.idleTimeoutMs > 0) {
@@ -331,6 +391,39 @@ class Connection {
         socket.destroy();
       });
     }
+    if (sasl !== null) this.sasl = this.startSasl(sasl);
+  }
+
+  /** Runs when the socket closes: the SASL deadline and the unauthenticated count. */
+  private saslClosed: (() => void) | null = null;
+
+  /** The login of this connection: its deadline, its count among the unauthenticated. */
+  private startSasl(shared: SaslListener): SaslAuthenticator {
+    shared.unauthenticated++;
+    let counted = true;
+    const uncount = (): void => {
+      if (counted) shared.unauthenticated--;
+      counted = false;
+    };
+    const auth = new SaslAuthenticator({
+      session: this.session, settings: shared.settings, mechanisms: shared.mechanisms, lookup: shared.lookup, secret: shared.secret,
+      verifier: shared.verifier, audit: this.env.audit, now: shared.now,
+      onAuthenticated: () => {
+        uncount();
+        clearTimeout(deadline);
+      },
+    });
+    const deadline = setTimeout(() => {
+      auth.auditFailure(`SASL login not completed in ${shared.settings.saslHandshakeTimeoutMs} ms`);
+      this.options.logger?.(`kafka server: closing connection ${this.peer}: SASL login not completed in time`);
+      this.socket.destroy();
+    }, shared.settings.saslHandshakeTimeoutMs);
+    deadline.unref?.();
+    this.saslClosed = () => {
+      uncount();
+      clearTimeout(deadline);
+    };
+    return auth;
   }
 
   /** Stops reading, answers what is in flight, then ends; resolves once the socket is closed. */
@@ -378,6 +471,14 @@ class Connection {
         this.protocolClose(`frame size ${size} is outside 0..${this.settings.maxRequestBytes} (maxRequestBytes)`);
         return;
       }
+      // Before login: a small cap (closed unread) and one frame at a time (the state machine's order).
+      const saslCap = this.sasl?.frameCap() ?? null;
+      if (saslCap !== null && size > saslCap) {
+        this.sasl?.auditFailure(`a ${size}-byte frame before login exceeds saslMaxReceiveBytes ${saslCap}`);
+        this.protocolClose(`frame size ${size} before SASL login exceeds saslMaxReceiveBytes ${saslCap}`);
+        return;
+      }
+      if (this.sasl?.preAuthentication === true && this.slots.length > 0) break;
       if (this.buffered < 4 + size) break;
       const held = this.inFlightBytes + this.socket.writableLength;
       if (this.slots.length >= this.settings.maxInFlightRequestsPerConnection
@@ -434,6 +535,15 @@ class Connection {
     const slot: Slot = { bytes: frame.length, outcome: null };
     this.slots.push(slot);
     this.inFlightBytes += slot.bytes;
+    const login = this.sasl?.onFrame(frame) ?? null;
+    if (login !== null) {
+      void login.then((r: SaslFrameResult) => {
+        if (r.closeAfter !== undefined) slot.closeAfter = r.closeAfter;
+        if (r.outcome.kind === 'close') this.stopping = true;
+        this.settle(slot, r.outcome);
+      });
+      return;
+    }
     const parsed = parseFrame(frame, this.env.metrics);
     if (parsed.kind !== 'request') {
       if (parsed.kind === 'close') this.stopping = true;
@@ -465,6 +575,10 @@ class Connection {
         this.env.metrics.bytesOut += outcome.frame.length;
         this.options.onFrame?.('response', outcome.frame);
         this.socket.write(outcome.frame);
+        if (head.closeAfter !== undefined) {
+          this.protocolClose(head.closeAfter);
+          return;
+        }
       } else if (outcome.kind === 'close') {
         this.protocolClose(outcome.reason);
         return;

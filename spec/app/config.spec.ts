@@ -72,10 +72,37 @@ describe('app/config', () => {
       sslPrincipalMappingRules: 'DEFAULT',
       metricsToken: null,
       metricsTls: false,
+      sasl: {
+        mechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512'], byListener: new Map(), addScram: [], maxReceiveBytes: 524288, handshakeTimeoutMs: 10000,
+        failedAuthenticationDelayMs: 100, connectionsMaxReauthMs: 0, maxUnauthenticatedConnections: 1000, maxConnectionsPerIp: 10000,
+      },
     });
     expect(Object.isFrozen(c)).to.equal(true);
     expect(Object.isFrozen(c.controllers)).to.equal(true);
     expect(Object.isFrozen(c.listen)).to.equal(true);
+  });
+
+  // issue 18 (sasl)
+  it('parses the SASL mechanisms (all listeners, or per listener) and the bootstrap credentials, never quoting a password', () => {
+    const c = loadNodeConfig({ flags: { ...minimal, saslMechanisms: 'PLAIN,SCRAM-SHA-512', connectionsMaxReauthMs: '60000' }, env: {} });
+    expect(c.sasl.mechanisms).to.deep.equal(['PLAIN', 'SCRAM-SHA-512']);
+    expect(c.sasl.connectionsMaxReauthMs).to.equal(60000);
+    const per = loadNodeConfig({ flags: { ...minimal, saslMechanisms: 'CLIENT:SCRAM-SHA-256+PLAIN,SECURE:SCRAM-SHA-512' }, env: {} });
+    expect([...per.sasl.byListener]).to.deep.equal([['CLIENT', ['SCRAM-SHA-256', 'PLAIN']], ['SECURE', ['SCRAM-SHA-512']]]);
+    expect(invalidMessage(() => loadNodeConfig({ flags: { ...minimal, saslMechanisms: 'GSSAPI' }, env: {} }))).to.match(/^invalid setting --sasl-mechanisms: "GSSAPI" is not a SASL mechanism/);
+    const pwFile = join(dir, 'pw');
+    writeFileSync(pwFile, 'from-file-secret\n');
+    const s = loadNodeConfig({ flags: { ...minimal, addScram: `SCRAM-SHA-512=[name=admin,password=top-secret-1];SCRAM-SHA-256=[name=ops,password-file=${pwFile},iterations=4096]` }, env: {} });
+    expect(s.sasl.addScram).to.deep.equal([
+      { mechanism: 'SCRAM-SHA-512', name: 'admin', password: 'top-secret-1', iterations: 8192 },
+      { mechanism: 'SCRAM-SHA-256', name: 'ops', password: 'from-file-secret', iterations: 4096 },
+    ]);
+    for (const bad of ['SCRAM-SHA-1=[name=a,password=top-secret-1]', 'SCRAM-SHA-512=[password=top-secret-1]', 'SCRAM-SHA-512=[name=a,password=top-secret-1,iterations=100]',
+      'SCRAM-SHA-512=[name=a,password=top-secret-1,colour=top-secret-1]', 'SCRAM-SHA-512=[name=a,password=top-secret-1,password-file=/x]', `SCRAM-SHA-512=[name=a,password-file=${join(dir, 'none')}]`]) {
+      const message = invalidMessage(() => loadNodeConfig({ flags: { ...minimal, addScram: bad }, env: {} }));
+      expect(message).to.match(/^invalid setting --add-scram: /);
+      expect(message).to.not.contain('top-secret-1');
+    }
   });
 
   it('resolves a relative data dir against cwd', () => {

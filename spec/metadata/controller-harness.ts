@@ -4,6 +4,7 @@
  * and a BrokerLifecycle on every node. Short ticks and sessions so tests run fast; every wait is
  * "until a condition holds", never a timed assertion.
  */
+import type { MetadataRecord } from '../../lib/metadata/records.js';
 import type { Clock } from '../../lib/base/clock.js';
 import { Xoshiro128 } from '../../lib/base/prng.js';
 import { PeerRpc } from '../../lib/cluster/rpc.js';
@@ -63,14 +64,17 @@ export class Quorum {
     this.controllerIds = controllerIds;
   }
 
-  static async start(ids: number[], controllerIds: number[], settings: Record<string, unknown> = {}): Promise<Quorum> {
+  static async start(ids: number[], controllerIds: number[], settings: Record<string, unknown> = {}, bootstrapCredentials: readonly MetadataRecord[] = []): Promise<Quorum> {
     const q = new Quorum(controllerIds);
     q.settings = settings;
+    q.bootstrapCredentials = bootstrapCredentials;
     for (const id of ids) await q.addNode(id, ids);
     return q;
   }
 
   private settings: Record<string, unknown> = {};
+  /** What every node's Controller is given as --add-scram credentials. */
+  bootstrapCredentials: readonly MetadataRecord[] = [];
 
   /**
    * Starts node `id` (a configured voter when it is in controllerIds, else it joins empty, as an
@@ -95,7 +99,7 @@ export class Quorum {
     host.start();
     const controller = new Controller({
       nodeId: id, raft, stateMachine: sm, rpc, clock, prng: new Xoshiro128(id),
-      settings: { ...controllerTestSettings, ...this.settings }, logger: (l) => this.logs.push(l),
+      settings: { ...controllerTestSettings, ...this.settings }, logger: (l) => this.logs.push(l), bootstrapCredentials: this.bootstrapCredentials,
     });
     controller.start();
     const client = new ControllerClient({

@@ -3,6 +3,9 @@
 // long-polling fetches, and simple admin. Not a model of the real broker's replication. Each
 // partition keeps the real (pure) producer state of lib/broker/producer-state.ts, fed with the
 // idempotent batches produced and the markers written (DescribeProducers, WriteTxnMarkers).
+import type { AlterScramResponse } from '../../lib/metadata/controller-api.js';
+import { replayRecords } from '../../lib/metadata/delta.js';
+import { type AlterScramRequest, alterScram } from '../../lib/metadata/scram.js';
 import { FlotillaError } from '../../lib/base/errors.js';
 import type {
   BrokerApi, BrokerEndpoint, ClusterView, ConfigEntryView, DeleteRecordsResult, DescribeConfigsResult, ElectionResult, EpochEndOffset, FetchPartitionResult,
@@ -101,6 +104,7 @@ export class MemoryBroker implements BrokerApi {
       ...MetadataImage.EMPTY,
       topicsById: new Map(topics.map((t) => [t.topicId, t])),
       topicsByName: new Map(topics.map((t) => [t.name, t])),
+      scramCredentials: this.scramCredentials,
     });
   }
 
@@ -421,6 +425,15 @@ export class MemoryBroker implements BrokerApi {
         return { type: r.type, name: r.name, error: null };
       }),
     };
+  }
+
+  /** SCRAM credentials, changed by alterScramCredentials with the controller's own rules (lib/metadata/scram.ts). */
+  scramCredentials: MetadataImage['scramCredentials'] = new Map();
+
+  async alterScramCredentials(request: AlterScramRequest): Promise<AlterScramResponse> {
+    const { records, results } = alterScram(this.image(), request);
+    this.scramCredentials = replayRecords(records, this.image()).scramCredentials;
+    return { metadataIndex: records.length > 0 ? 1 : 0, results };
   }
 
   /** One node: its image is the only one. */
