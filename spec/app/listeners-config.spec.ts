@@ -48,7 +48,7 @@ describe('app/config: listeners, TLS and the HTTP endpoints', () => {
     const all = load({ listeners: 'PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093', tlsClientAuth: 'requested', tlsCaFile: '/ca.pem', ...tlsFiles });
     expect(all.listeners.map((l) => l.clientAuth)).to.deep.equal(['none', 'requested']);
     // Environment variables work as for every setting.
-    expect(load({}, { FLOTILLA_LISTENERS: 'SSL://127.0.0.1:9093', FLOTILLA_TLS_CERT_FILE: '/c.pem', FLOTILLA_TLS_KEY_FILE: '/c.key' }).listeners[0]!.securityProtocol).to.equal('SSL');
+    expect(load({}, { FLOTILLA_LISTENERS: 'SSL://127.0.0.1:9093', FLOTILLA_TLS_CERT_FILE: '/c.pem', FLOTILLA_TLS_KEY_FILE: '/c.key', FLOTILLA_PEER_TLS_CERT_FILE: '/c.pem', FLOTILLA_PEER_TLS_KEY_FILE: '/c.key', FLOTILLA_PEER_TLS_CA_FILE: '/ca.pem' }).listeners[0]!.securityProtocol).to.equal('SSL');
   });
 
   it('refuses bad listener settings with a message naming the setting', () => {
