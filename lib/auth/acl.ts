@@ -5,6 +5,7 @@
  * validation of a new binding (Kafka's AclControlManager.validateNewAcl) and the filters of
  * DescribeAcls/DeleteAcls (AclBindingFilter, with PatternType ANY and MATCH). Pure.
  */
+import { isIP } from 'node:net';
 import type { AclRecord } from '../metadata/records.js';
 import type { AclImage } from '../metadata/image.js';
 
@@ -89,7 +90,7 @@ export function bindingFromWire(c: {
   if (c.resourceName.length === 0) return 'the resource name is empty';
   if (resourceType === 'cluster' && c.resourceName !== CLUSTER_RESOURCE) return `the cluster resource is named "${CLUSTER_RESOURCE}", not "${c.resourceName}"`;
   if (!isPrincipal(c.principal)) return `the principal "${c.principal}" is not of the form Type:name`;
-  if (c.host.length === 0) return 'the host is empty (use "*" for every host)';
+  if (!isAclHost(c.host)) return `the host "${c.host}" is neither "*" nor an IP address`;
   return { resourceType, resourceName: c.resourceName, patternType, principal: c.principal, host: c.host, operation, permission };
 }
 
@@ -151,4 +152,75 @@ export function filterMatches(f: AclFilter, a: AclBinding): boolean {
 export function sameBinding(a: AclBinding, b: AclBinding): boolean {
   return a.resourceType === b.resourceType && a.resourceName === b.resourceName && a.patternType === b.patternType
     && a.principal === b.principal && a.host === b.host && a.operation === b.operation && a.permission === b.permission;
+}
+
+const RESOURCE_TYPES: ReadonlySet<string> = new Set(resourceTypeByCode.values());
+const PATTERN_TYPES: ReadonlySet<string> = new Set(patternTypeByCode.values());
+const OPERATIONS: ReadonlySet<string> = new Set(operationByCode.values());
+
+/** An ACL host: `*` or an IP address (compared as a string with the client's normalised address). */
+export function isAclHost(host: string): boolean {
+  return host === WILDCARD || isIP(host) !== 0;
+}
+
+/**
+ * A binding as the controller receives it (an untrusted RPC body), checked again: the reason it is
+ * refused, or null. The same rules as bindingFromWire, on the record's names.
+ */
+export function bindingProblem(b: unknown): string | null {
+  if (typeof b !== 'object' || b === null) return 'an ACL is not an object';
+  const a = b as Record<string, unknown>;
+  const str = (k: string): string | null => (typeof a[k] === 'string' ? a[k] : null);
+  const type = str('resourceType');
+  const name = str('resourceName');
+  const pattern = str('patternType');
+  const principal = str('principal');
+  const host = str('host');
+  const op = str('operation');
+  const perm = str('permission');
+  if (type === null || !RESOURCE_TYPES.has(type)) return `invalid resource type ${String(a['resourceType'])}`;
+  if (pattern === null || !PATTERN_TYPES.has(pattern)) return `invalid pattern type ${String(a['patternType'])}`;
+  if (op === null || !OPERATIONS.has(op)) return `invalid operation ${String(a['operation'])}`;
+  if (perm !== 'allow' && perm !== 'deny') return `invalid permission ${String(a['permission'])}`;
+  if (name === null || name.length === 0) return 'the resource name is empty';
+  if (type === 'cluster' && name !== CLUSTER_RESOURCE) return `the cluster resource is named "${CLUSTER_RESOURCE}", not "${name}"`;
+  if (principal === null || !isPrincipal(principal)) return `the principal "${String(principal)}" is not of the form Type:name`;
+  if (host === null || !isAclHost(host)) return `the host "${String(host)}" is neither "*" nor an IP address`;
+  return null;
+}
+
+/**
+ * The ACLs to add for `wanted` (in order), against the ACLs that exist: a binding that exists
+ * already (or twice in the request) is not added again, and succeeds (Kafka's AclControlManager).
+ * `problems[i]` is the reason binding i is refused, or null.
+ */
+export function planAclCreations(existing: Iterable<AclImage>, wanted: readonly unknown[], newId: () => string): { added: AclImage[]; problems: (string | null)[] } {
+  const known: AclBinding[] = [...existing];
+  const added: AclImage[] = [];
+  const problems = wanted.map((w) => {
+    const problem = bindingProblem(w);
+    if (problem !== null) return problem;
+    const b = w as AclBinding;
+    if (known.some((k) => sameBinding(k, b))) return null;
+    const acl: AclImage = {
+      aclId: newId(), resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.patternType, principal: b.principal,
+      host: b.host, operation: b.operation, permission: b.permission,
+    };
+    known.push(acl);
+    added.push(acl);
+    return null;
+  });
+  return { added, problems };
+}
+
+/** The ACLs each filter removes (an ACL matched by two filters is removed once, reported under both, as Kafka). */
+export function planAclDeletions(existing: Iterable<AclImage>, filters: readonly AclFilter[]): { removed: AclImage[]; matches: AclImage[][] } {
+  const all = [...existing];
+  const removed = new Map<string, AclImage>();
+  const matches = filters.map((f) => {
+    const hit = all.filter((a) => filterMatches(f, a));
+    for (const a of hit) removed.set(a.aclId, a);
+    return hit;
+  });
+  return { removed: [...removed.values()], matches };
 }

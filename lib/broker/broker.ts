@@ -11,7 +11,7 @@ import type { Clock } from '../base/clock.js';
 import { FlotillaError, isFlotillaError } from '../base/errors.js';
 import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
-  CreateTopicsResponse, DecommissionRequest, DecommissionResponse, DeleteTopicsResponse, MetadataChangeResult,
+  CreateTopicsResponse, CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DecommissionRequest, DecommissionResponse, DeleteTopicsResponse, MetadataChangeResult,
 } from '../metadata/controller-api.js';
 import {
   type AllocateProducerIdsResponse, BrokerMethods, ControllerMethods, type PartitionMembershipRequest, type PartitionMembershipResponse,
@@ -320,6 +320,14 @@ export class Broker implements BrokerApi {
 
   async deleteTopics(names: readonly string[]): Promise<DeleteTopicsResponse> {
     return this.forward<DeleteTopicsResponse>(ControllerMethods.deleteTopics, { names });
+  }
+
+  async createAcls(request: CreateAclsRequest): Promise<CreateAclsResponse> {
+    return this.forward<CreateAclsResponse>(ControllerMethods.createAcls, request);
+  }
+
+  async deleteAcls(request: DeleteAclsRequest): Promise<DeleteAclsResponse> {
+    return this.forward<DeleteAclsResponse>(ControllerMethods.deleteAcls, request);
   }
 
   async createPartitions(request: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {
