@@ -51,6 +51,10 @@ export const nodeSettings = {
   logCleanerBackoffMs: { type: 'int', default: 15_000, min: 0, max: 3_600_000, unit: 'ms', doc: 'least time between two cleaning passes of one compacted partition (log.cleaner.backoff.ms)' },
   logCleanerDedupeBytes: { type: 'int', default: 128 * 1024 * 1024, min: 1024, max: 2 ** 40, unit: 'bytes', doc: "memory for the cleaner's key -> offset map (log.cleaner.dedupe.buffer.size)" },
   logCleanerIoBytesPerSecond: { type: 'int', default: 64 * 1024 * 1024, min: 1024, max: 2 ** 40, unit: 'bytes/s', doc: 'bytes the cleaner reads and writes per second (log.cleaner.io.max.bytes.per.second)' },
+  // ---- authorization (lib/auth) ----
+  authorizer: { type: 'bool', default: false, doc: "enforce ACLs on every client request (Kafka's StandardAuthorizer); off: every request is allowed" },
+  superUsers: { type: 'string', default: '', doc: 'principals allowed everything, whatever the ACLs: User:admin;User:ops (super.users)' },
+  allowEveryoneIfNoAclFound: { type: 'bool', default: false, doc: 'allow a request on a resource that has no ACL at all (allow.everyone.if.no.acl.found)' },
 } as const satisfies SettingsTable;
 
 export type NodeSettingName = keyof typeof nodeSettings;
@@ -102,6 +106,10 @@ export interface NodeConfig {
   readonly logCleanerBackoffMs: number;
   readonly logCleanerDedupeBytes: number;
   readonly logCleanerIoBytesPerSecond: number;
+  /** Authorization: ACLs enforced (lib/auth), the super users ("User:admin"), allow-everyone. */
+  readonly authorizer: boolean;
+  readonly superUsers: readonly string[];
+  readonly allowEveryoneIfNoAclFound: boolean;
 }
 
 /** `nodeId` -> `--node-id`. */
@@ -286,6 +294,9 @@ export function loadNodeConfig(input: LoadNodeConfigInput = {}): NodeConfig {
     logCleanerBackoffMs: settings.logCleanerBackoffMs,
     logCleanerDedupeBytes: settings.logCleanerDedupeBytes,
     logCleanerIoBytesPerSecond: settings.logCleanerIoBytesPerSecond,
+    authorizer: settings.authorizer,
+    superUsers: parsed.superUsers,
+    allowEveryoneIfNoAclFound: settings.allowEveryoneIfNoAclFound,
   });
 }
 
@@ -361,7 +372,18 @@ function checkNode(s: NodeSettings, fail: Fail, cwd: string) {
     isController: self !== undefined,
     rack: s.rack === '' ? null : s.rack,
     metricsListen,
+    superUsers: parseSuperUsers(s.superUsers, fail),
   };
+}
+
+/** `User:admin;User:ops` (Kafka's super.users; commas accepted too): each a Type:name principal. */
+function parseSuperUsers(value: string, fail: Fail): string[] {
+  const out = value.split(/[;,]/).map((p) => p.trim()).filter((p) => p !== '');
+  for (const p of out) {
+    const at = p.indexOf(':');
+    if (at <= 0 || at === p.length - 1) fail('superUsers', `"${p}" is not a principal of the form Type:name (User:admin)`);
+  }
+  return out;
 }
 
 function isWildcard(host: string): boolean {

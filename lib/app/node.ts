@@ -39,6 +39,8 @@ import { roleName } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
 import { RaftNode } from '../raft/node.js';
 import { KafkaServer } from '../server/listener.js';
+import { AuditLog } from '../server/audit.js';
+import { Authorizer } from '../auth/authorizer.js';
 import { type MarkerTarget, TxnCoordinator, type TxnMarker } from '../txn/coordinator.js';
 import { TXN_STATE_TOPIC, TxnPartition } from '../txn/txn-partition.js';
 import { openDiskGroupStore } from '../storage/disk-group-store.js';
@@ -422,8 +424,22 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       lifecycle.stop();
     }]);
 
+    // ---- authorization and audit ---------------------------------------------------------------
+    // The authorizer reads the ACLs of this node's metadata image (rebuilding its index when they
+    // change); the node opens its listener only once unfenced, i.e. caught up with the metadata log,
+    // so the ACLs are loaded before the first client request (Kafka's AuthorizerNotReady window).
+    const audit = new AuditLog((fields, message) => logger.info({ component: 'audit', ...fields }, message));
+    const authorizer = config.authorizer
+      ? new Authorizer({ superUsers: config.superUsers, allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound }, () => metadata.image().acls)
+      : undefined;
+    if (authorizer !== undefined && config.superUsers.includes('User:ANONYMOUS')) {
+      logger.warn('User:ANONYMOUS is a super user: every unauthenticated client is allowed everything');
+    }
+
     // ---- Kafka listener, once the controller has unfenced this node ---------------------------
     const server = new KafkaServer({
+      audit,
+      authorizer,
       broker,
       groups,
       txn,
@@ -472,6 +488,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       server: () => server.metrics,
       groups,
       txn,
+      audit,
     });
     binder.start();
     stops.push(['metrics', () => binder.stop()]);

@@ -31,6 +31,7 @@ import { FlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { type DispatchEnv, type FrameOutcome, dispatch, parseFrame } from './dispatch.js';
 import type { AuditLog } from './audit.js';
+import type { Authorizer } from '../auth/authorizer.js';
 import { ServerMetrics } from './metrics.js';
 import { type Session, normaliseAddress, plaintextSession } from './session.js';
 import { ThrottledLog } from './throttled-log.js';
@@ -90,6 +91,8 @@ export interface KafkaServerOptions {
   readonly onFrame?: (direction: 'request' | 'response', frame: Buffer) => void;
   /** Failed logins and authorization denials (audit.ts); absent: not logged. */
   readonly audit?: AuditLog;
+  /** The ACL authorizer (lib/auth); absent: authorization is off. */
+  readonly authorizer?: Authorizer;
 }
 
 export class KafkaServer {
@@ -114,6 +117,7 @@ export class KafkaServer {
       logger: options.logger,
       protocolLog: options.logger ? new ThrottledLog(options.logger) : undefined,
       audit: options.audit,
+      authorizer: options.authorizer,
     };
     // Half-open: a client that shuts down its sending side still gets the answers in flight.
     this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));

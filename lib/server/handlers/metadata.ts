@@ -21,6 +21,8 @@
  *   name or a non-zero id there is INVALID_REQUEST for every requested topic, as Kafka answers.
  *   A v12 topic with neither a name nor an id is INVALID_REQUEST too.
  */
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
+import { denied } from './authz.js';
 import type { TopicView } from '../../broker/api.js';
 import { type MetadataRequest, type MetadataResponse, metadataApi } from '../../kafka/metadata.js';
 import { ZERO_UUID } from '../../kafka/primitives.js';
@@ -74,6 +76,7 @@ function byId(ctx: RequestContext, ids: readonly string[]): TopicOut[] {
   for (const id of ids) {
     const name = image.topicsById.get(id)?.name;
     if (name === undefined) out.push(topicError(ctx.errorOf('UNKNOWN_TOPIC_ID').errorCode, null, id));
+    else if (!ctx.authorize('describe', 'topic', name)) out.push(topicError(ctx.errorOf('TOPIC_AUTHORIZATION_FAILED').errorCode, null, id));
     else names.push(name);
   }
   return [...ctx.broker.topics(names).map((t) => topicOut(ctx, t)), ...out];
@@ -84,11 +87,22 @@ async function byName(ctx: RequestContext, req: MetadataRequest): Promise<TopicO
   const broker = ctx.broker;
   // v0 has no null: its empty list asks for every topic.
   const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
-  const names = all ? null : [...new Set(req.topics!.map((t) => t.name ?? ''))];
-  let topics: TopicView[] = names === null ? broker.topics(null) : names.length === 0 ? [] : broker.topics(names);
+  const asked = all ? null : [...new Set(req.topics!.map((t) => t.name ?? ''))];
+  // Authorization (KafkaApis.handleTopicMetadataRequest): all topics = those the caller may
+  // DESCRIBE, the others left out silently; a named topic the caller may not DESCRIBE is answered
+  // TOPIC_AUTHORIZATION_FAILED whether it exists or not; auto-creation needs CREATE on the cluster
+  // or on the topic, else TOPIC_AUTHORIZATION_FAILED.
+  const hidden = asked === null ? new Set<string>() : denied(ctx, 'describe', 'topic', asked);
+  const names = asked === null ? null : asked.filter((n) => !hidden.has(n));
+  const uncreatable = new Set<string>();
+  let topics: TopicView[] = names === null
+    ? broker.topics(null).filter((t) => ctx.isAuthorized('describe', 'topic', t.name))
+    : names.length === 0 ? [] : broker.topics(names);
   if (names !== null && topics.length < names.length && req.allowAutoTopicCreation) {
     const known = new Set(topics.map((t) => t.name));
-    const missing = names.filter((n) => !known.has(n) && topicNameProblem(n) === null);
+    const clusterCreate = ctx.isAuthorized('create', 'cluster', CLUSTER_RESOURCE);
+    const missing = names.filter((n) => !known.has(n) && topicNameProblem(n) === null
+      && (clusterCreate || ctx.authorize('create', 'topic', n) || (uncreatable.add(n), false)));
     if (missing.length > 0) {
       try {
         await broker.autoCreateTopics(missing);
@@ -101,7 +115,11 @@ async function byName(ctx: RequestContext, req: MetadataRequest): Promise<TopicO
   const byName = new Map(topics.map((t) => [t.name, t]));
   // An existing topic's own code is NONE; its partitions' codes say which lack a leader.
   const out: TopicOut[] = topics.map((t) => topicOut(ctx, t));
-  for (const n of names ?? []) {
+  for (const n of asked ?? []) {
+    if (hidden.has(n) || uncreatable.has(n)) {
+      out.push(topicError(ctx.errorOf('TOPIC_AUTHORIZATION_FAILED').errorCode, n, ZERO_UUID));
+      continue;
+    }
     if (byName.has(n)) continue;
     const problem = topicNameProblem(n);
     const e = problem === null ? ctx.errorOf('UNKNOWN_TOPIC_OR_PARTITION') : ctx.errorOf('INVALID_TOPIC_EXCEPTION');
