@@ -66,10 +66,20 @@ describe('app/config', () => {
       logCleanerBackoffMs: 15000,
       logCleanerDedupeBytes: 134217728,
       logCleanerIoBytesPerSecond: 67108864,
+      authorizer: false,
+      superUsers: [],
+      allowEveryoneIfNoAclFound: false,
     });
     expect(Object.isFrozen(c)).to.equal(true);
     expect(Object.isFrozen(c.controllers)).to.equal(true);
     expect(Object.isFrozen(c.listen)).to.equal(true);
+  });
+
+  it('reads the authorization settings: super users as Kafka lists them', () => {
+    const c = loadNodeConfig({ flags: { ...minimal, authorizer: 'true', superUsers: 'User:admin; User:ops' }, env: {} });
+    expect(c.authorizer).to.equal(true);
+    expect(c.superUsers).to.deep.equal(['User:admin', 'User:ops']);
+    expect(() => loadNodeConfig({ flags: { ...minimal, superUsers: 'admin' }, env: {} })).to.throw(/--super-users.*Type:name/);
   });
 
   it('resolves a relative data dir against cwd', () => {

@@ -3,6 +3,8 @@
  * one check per distinct resource (so one audit line per denied resource, not per partition).
  */
 import type { AclOperation, ResourceType } from '../../auth/acl.js';
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
+import type { KafkaErrorValue } from '../errors.js';
 import type { RequestContext } from '../handler.js';
 
 /** The distinct names among `names` the caller may NOT do `op` on (each checked and audited once). */
@@ -21,4 +23,32 @@ export function denied(ctx: RequestContext, op: AclOperation, type: ResourceType
 /** Topic-level denial message. */
 export function topicDenied(op: AclOperation, name: string): string {
   return `${op.toUpperCase()} on topic ${name} is not authorized`;
+}
+
+/**
+ * Settings of the security of a node (Kafka's listener, SASL, SSL and authorizer keys, and their
+ * Flotilla names): never alterable through AlterConfigs/IncrementalAlterConfigs, by anyone, super
+ * users included (the CVE-2023-25194 class: a config change that reaches JAAS or the authorizer).
+ */
+const SECURITY_KEY = /^(super\.users|authorizer\.class\.name|allow\.everyone\.if\.no\.acl\.found|listeners|advertised\.listeners|listener\.security\.protocol\.map|inter\.broker\.listener\.name|principal\.builder\.class|connections\.max\.reauth\.ms|(sasl|ssl|security|listener\.name)\..*|flotilla\.(authorizer|super\.users|allow\.everyone|sasl|tls|ssl|listener).*)$/i;
+
+export function isSecurityConfigKey(key: string): boolean {
+  return SECURITY_KEY.test(key);
+}
+
+/**
+ * The error of a config resource the caller may not describe/alter (DESCRIBE_CONFIGS or
+ * ALTER_CONFIGS on the topic, or on the cluster for a broker resource), or null.
+ */
+export function configRefusal(ctx: RequestContext, op: 'describe-configs' | 'alter-configs', type: 'topic' | 'broker', name: string): KafkaErrorValue | null {
+  if (type === 'topic') {
+    return ctx.authorize(op, 'topic', name) ? null : ctx.errorOf('TOPIC_AUTHORIZATION_FAILED', `${op.toUpperCase()} on topic ${name} is not authorized`);
+  }
+  return ctx.authorize(op, 'cluster', CLUSTER_RESOURCE) ? null : ctx.errorOf('CLUSTER_AUTHORIZATION_FAILED', `${op.toUpperCase()} on the cluster is not authorized`);
+}
+
+/** The refusal of an alteration of security settings, or null. */
+export function securityKeyRefusal(ctx: RequestContext, keys: readonly string[]): KafkaErrorValue | null {
+  const bad = keys.find(isSecurityConfigKey);
+  return bad === undefined ? null : ctx.errorOf('INVALID_CONFIG', `${bad} is a security setting: it is set on each node's command line, never through AlterConfigs`);
 }
