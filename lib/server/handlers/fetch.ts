@@ -51,8 +51,8 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
   // partitions get TOPIC_AUTHORIZATION_FAILED, the others are served.
   const replicaId = ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
   const replicaRefused = replicaId >= 0 && ctx.authorizerEnabled && !ctx.authorize('cluster-action', 'cluster', CLUSTER_RESOURCE);
-  const refused = replicaRefused
-    ? new Set(names.filter((n): n is string => n !== null))
+  const refused = replicaId >= 0
+    ? new Set(replicaRefused ? names.filter((n): n is string => n !== null) : [])
     : denied(ctx, 'read', 'topic', names.filter((n): n is string => n !== null));
   const partitions: FetchPartitionRequest[] = [];
   for (const [ti, t] of req.topics.entries()) {

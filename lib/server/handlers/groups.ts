@@ -112,8 +112,9 @@ export const leaveGroupHandler = handler(leaveGroupApi, async (ctx, req) => {
   const members = batch
     ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: ctx.apiVersion >= 5 ? m.reason : null }))
     : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
-  if (ctx.groups === undefined || !ctx.authorize('read', 'group', req.groupId)) {
-    const c = code(ctx, ctx.groups === undefined ? 'COORDINATOR_NOT_AVAILABLE' : 'GROUP_AUTHORIZATION_FAILED');
+  const authorized = ctx.authorize('read', 'group', req.groupId);
+  if (ctx.groups === undefined || !authorized) {
+    const c = code(ctx, authorized ? 'COORDINATOR_NOT_AVAILABLE' : 'GROUP_AUTHORIZATION_FAILED');
     return { throttleTimeMs: 0, errorCode: c, members: members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: c })) };
   }
   const r = await ctx.groups.leaveGroup(req.groupId, members);
