@@ -24,6 +24,7 @@ import { ExitCode } from './output.js';
 import { registerProduce } from './produce.js';
 import { registerStart } from './start.js';
 import { registerTransactionCommands } from './transactions.js';
+import { registerAclCommands } from './acls.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerGroupCommands(program);
   registerPartitionCommands(program);
   registerTransactionCommands(program);
+  registerAclCommands(program);
   return program;
 }
 
