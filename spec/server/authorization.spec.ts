@@ -11,7 +11,7 @@ import type { ApiDefinition } from '../../lib/kafka/api.js';
 import { apis, encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { type KafkaErrorName, errorCode } from '../../lib/kafka/errors.js';
 import { AuditLog } from '../../lib/server/audit.js';
-import { apiAuthorization } from '../../lib/server/authorization.js';
+import { apiAuthorization, pendingApis } from '../../lib/server/authorization.js';
 import { type DispatchEnv, dispatch, handlers, parseFrame } from '../../lib/server/dispatch.js';
 import { ServerMetrics } from '../../lib/server/metrics.js';
 import { plaintextSession } from '../../lib/server/session.js';
@@ -202,12 +202,13 @@ describe('server: authorization of every served API', () => {
     const missing = [...handlers.values()].map((h) => h.name).filter((name) => apiAuthorization[name] === undefined);
     expect(missing, 'served APIs without an authorization entry (lib/server/authorization.ts)').to.deep.equal([]);
     const served = new Set([...handlers.values()].map((h) => h.name));
-    expect(Object.keys(apiAuthorization).filter((name) => !served.has(name))).to.deep.equal([]);
+    expect(Object.keys(apiAuthorization).filter((name) => !served.has(name) && !pendingApis.has(name))).to.deep.equal([]);
   });
 
   it('every API with checks is driven below (refused without ACLs, served with its entry\'s)', () => {
     const driven = new Set([...cases.map((c) => c.api), ...filtering.map((f) => f.api)]);
-    const undriven = Object.entries(apiAuthorization).filter(([, e]) => e !== 'none').map(([name]) => name).filter((n) => !driven.has(n));
+    const served = new Set([...handlers.values()].map((h) => h.name));
+    const undriven = Object.entries(apiAuthorization).filter(([name, e]) => e !== 'none' && served.has(name)).map(([name]) => name).filter((n) => !driven.has(n));
     expect(undriven).to.deep.equal([]);
   });
 
