@@ -59,7 +59,7 @@ interface Env {
 }
 
 async function setup(options: { superUsers?: string[]; authorizer?: boolean } = {}): Promise<Env> {
-  const broker = new MemoryBroker({ autoCreateTopics: false, fetchWaitMaxMs: 0 });
+  const broker = new MemoryBroker({ autoCreateTopics: true, fetchWaitMaxMs: 0 });
   await broker.createTopics({ topics: [{ name: 'orders', partitions: 1, replicationFactor: 1, assignments: null, configs: {} }], validateOnly: false });
   const audit = new AuditLog(() => undefined);
   const authorizer = new Authorizer({ superUsers: options.superUsers ?? [], allowEveryoneIfNoAclFound: false }, () => broker.image().acls);
@@ -306,6 +306,18 @@ describe('server: alice writes orders, bob reads it in group billing', () => {
     await env.call('Produce', 9, produce, 'User:carol');
     expect(env.denials()).to.equal(before + 1);
     expect(env.audit.denials.get('Produce|Topic')).to.be.at.least(1);
+  });
+
+  it('G3: auto-creation through Metadata needs CREATE (cluster or topic) where the node auto-creates; elsewhere the topic is just unknown', async () => {
+    await env.allow('User:carol', ['describe', 'topic', 'fresh']);
+    const ask = async () => codesIn(await env.call('Metadata', 9, { topics: [{ name: 'fresh' }], allowAutoTopicCreation: true }, 'User:carol')).filter((x) => x !== 0);
+    expect(await ask()).to.deep.equal([T]);
+    env.broker.autoCreate = false;
+    expect(await ask()).to.deep.equal([errorCode('UNKNOWN_TOPIC_OR_PARTITION')]);
+    env.broker.autoCreate = true;
+    await env.allow('User:carol', ['create', 'cluster', CLUSTER]);
+    expect(await ask()).to.deep.equal([]);
+    expect(env.broker.image().topicsByName.has('fresh')).to.equal(true);
   });
 
   it('security settings cannot be altered by anyone, super users included', async () => {

@@ -82,6 +82,16 @@ function byId(ctx: RequestContext, ids: readonly string[]): TopicOut[] {
   return [...ctx.broker.topics(names).map((t) => topicOut(ctx, t)), ...out];
 }
 
+/** This node's auto.create.topics.enable (true when it cannot be read: the broker decides anyway). */
+function autoCreateEnabled(ctx: RequestContext): boolean {
+  try {
+    const [r] = ctx.broker.describeConfigs([{ type: 'broker', name: String(ctx.broker.nodeId), keys: ['auto.create.topics.enable'] }]);
+    return r?.entries.find((e) => e.name === 'auto.create.topics.enable')?.value !== 'false';
+  } catch {
+    return true;
+  }
+}
+
 /** The topics asked for by name (or all of them): unknown ones auto-created when allowed. */
 async function byName(ctx: RequestContext, req: MetadataRequest): Promise<TopicOut[]> {
   const broker = ctx.broker;
@@ -100,12 +110,17 @@ async function byName(ctx: RequestContext, req: MetadataRequest): Promise<TopicO
     : names.length === 0 ? [] : broker.topics(names);
   if (names !== null && topics.length < names.length && req.allowAutoTopicCreation) {
     const known = new Set(topics.map((t) => t.name));
-    const clusterCreate = ctx.isAuthorized('create', 'cluster', CLUSTER_RESOURCE);
-    const missing = names.filter((n) => !known.has(n) && topicNameProblem(n) === null
-      && (clusterCreate || ctx.authorize('create', 'topic', n) || (uncreatable.add(n), false)));
-    if (missing.length > 0) {
+    // The CREATE check only where the node would create (auto.create.topics.enable), as Kafka:
+    // otherwise a missing topic stays UNKNOWN_TOPIC_OR_PARTITION.
+    const checkCreate = ctx.authorizerEnabled && autoCreateEnabled(ctx) && !ctx.isAuthorized('create', 'cluster', CLUSTER_RESOURCE);
+    const missing = names.filter((n) => !known.has(n) && topicNameProblem(n) === null);
+    if (checkCreate) {
+      for (const n of missing) if (!ctx.authorize('create', 'topic', n)) uncreatable.add(n);
+    }
+    const creatable = missing.filter((n) => !uncreatable.has(n));
+    if (creatable.length > 0) {
       try {
-        await broker.autoCreateTopics(missing);
+        await broker.autoCreateTopics(creatable);
       } catch {
         // Left out: reported unknown below, and the client retries.
       }
