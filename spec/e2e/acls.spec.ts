@@ -10,6 +10,10 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import kafkajs from 'kafkajs';
+
+// KafkaJS is CommonJS: its named exports come through the default import.
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, ResourcePatternTypes, logLevel } = kafkajs;
 import { encodeBatch } from '../../lib/records/encode.js';
 import { fetchApi } from '../../lib/kafka/fetch.js';
 import { produceApi } from '../../lib/kafka/produce.js';
@@ -111,6 +115,31 @@ describe('ACLs against a 3-node cluster with --authorizer', function () {
     const removed = await ok(['remove', '--topic', 'orders', '--operation', 'AlterConfigs', '--allow-principal', 'User:ANONYMOUS'], cluster.bootstrap[1]!);
     expect((removed['removed'] as AclRow[]).map((a) => a.operation)).to.deep.equal(['ALTER_CONFIGS']);
     expect(await listed(cluster.bootstrap[1]!)).to.deep.equal([three[0], three[2]]);
+  });
+
+  it('H1: KafkaJS creates, describes (grouped by resource) and deletes ACLs through another node', async () => {
+    const admin = new Kafka({ clientId: 'acls-e2e-admin', brokers: [cluster.bootstrap[2]!], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const entry = {
+        resourceType: AclResourceTypes.GROUP, resourceName: 'billing', resourcePatternType: ResourcePatternTypes.LITERAL, principal: 'User:ANONYMOUS', host: '*',
+        permissionType: AclPermissionTypes.ALLOW,
+      };
+      await admin.createAcls({ acl: [{ ...entry, operation: AclOperationTypes.READ }, { ...entry, operation: AclOperationTypes.DESCRIBE }] });
+      const described = await admin.describeAcls({
+        resourceType: AclResourceTypes.GROUP, resourceName: 'billing', resourcePatternType: ResourcePatternTypes.LITERAL,
+        operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY,
+      });
+      expect(described.resources).to.have.length(1);
+      expect(described.resources[0]!.acls.map((a) => a.operation).sort()).to.deep.equal([AclOperationTypes.READ, AclOperationTypes.DESCRIBE].sort());
+      const deleted = await admin.deleteAcls({
+        filters: [{ resourceType: AclResourceTypes.GROUP, resourceName: 'billing', resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.DESCRIBE, permissionType: AclPermissionTypes.ANY }],
+      });
+      expect(deleted.filterResponses[0]!.matchingAcls).to.have.length(1);
+      expect((await listed(cluster.bootstrap[2]!)).filter((l) => l.includes('GROUP'))).to.deep.equal(['ALLOW READ GROUP:LITERAL:billing User:ANONYMOUS@*']);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('after a restart without ANONYMOUS as super user, the remaining ACLs hold on every node', async () => {
