@@ -290,6 +290,17 @@ describe('server: alice writes orders, bob reads it in group billing', () => {
     expect(authCodes(await env.call('DeleteGroups', 2, { groupsNames: ['billing'] }, 'User:admin'))).to.deep.equal([]);
   });
 
+  it('authorized operations (KIP-430), when asked: bit i = operation code i the caller may do', async () => {
+    const md = await env.call('Metadata', 9, { topics: [{ name: 'orders' }], includeTopicAuthorizedOperations: true, includeClusterAuthorizedOperations: true }, 'User:bob');
+    const topic = (md['topics'] as { topicAuthorizedOperations: number }[])[0]!;
+    expect(topic.topicAuthorizedOperations).to.equal((1 << 3) | (1 << 8)); // READ, and the DESCRIBE it implies
+    expect(md['clusterAuthorizedOperations']).to.equal(0);
+    const notAsked = await env.call('Metadata', 9, { topics: [{ name: 'orders' }] }, 'User:bob');
+    expect((notAsked['topics'] as { topicAuthorizedOperations: number }[])[0]!.topicAuthorizedOperations).to.equal(-2147483648);
+    const admin = await env.call('DescribeCluster', 1, { includeClusterAuthorizedOperations: true, endpointType: 1 }, 'User:admin');
+    expect(admin['clusterAuthorizedOperations']).to.equal([5, 9, 10, 11, 12, 7, 8].reduce((b, c) => b | (1 << c), 0));
+  });
+
   it('a DENY beats the ALLOW (host-specific too), and only for the host it names', async () => {
     await env.deny('User:bob', ['read', 'topic', 'orders'], '127.0.0.1');
     expect(authCodes(await env.call('Fetch', 12, fetch, 'User:bob', '127.0.0.1'))).to.deep.equal([T]);

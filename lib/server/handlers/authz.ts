@@ -3,7 +3,7 @@
  * one check per distinct resource (so one audit line per denied resource, not per partition).
  */
 import type { AclOperation, ResourceType } from '../../auth/acl.js';
-import { CLUSTER_RESOURCE } from '../../auth/acl.js';
+import { CLUSTER_RESOURCE, operationCode } from '../../auth/acl.js';
 import type { KafkaErrorValue } from '../errors.js';
 import type { RequestContext } from '../handler.js';
 
@@ -51,4 +51,27 @@ export function configRefusal(ctx: RequestContext, op: 'describe-configs' | 'alt
 export function securityKeyRefusal(ctx: RequestContext, keys: readonly string[]): KafkaErrorValue | null {
   const bad = keys.find(isSecurityConfigKey);
   return bad === undefined ? null : ctx.errorOf('INVALID_CONFIG', `${bad} is a security setting: it is set on each node's command line, never through AlterConfigs`);
+}
+
+/** Kafka's "authorized operations not asked for" (Integer.MIN_VALUE). */
+export const OPERATIONS_OMITTED = -2147483648;
+
+/** The operations a resource type supports (Kafka's AclEntry.supportedOperations). */
+const SUPPORTED: Readonly<Record<ResourceType, readonly AclOperation[]>> = {
+  topic: ['read', 'write', 'create', 'describe', 'delete', 'alter', 'describe-configs', 'alter-configs'],
+  group: ['read', 'describe', 'delete'],
+  cluster: ['create', 'cluster-action', 'describe-configs', 'alter-configs', 'idempotent-write', 'alter', 'describe'],
+  'transactional-id': ['describe', 'write'],
+};
+
+/**
+ * The `...AuthorizedOperations` bit field (bit = Kafka's operation code) of what the caller may do
+ * on the resource, when asked and the authorizer is on; OPERATIONS_OMITTED otherwise (with the
+ * authorizer off nothing changes). Filtering checks: nothing audited.
+ */
+export function authorizedOperations(ctx: RequestContext, asked: boolean, type: ResourceType, name: string): number {
+  if (!asked || !ctx.authorizerEnabled) return OPERATIONS_OMITTED;
+  let bits = 0;
+  for (const op of SUPPORTED[type]) if (ctx.isAuthorized(op, type, name)) bits |= 1 << operationCode(op);
+  return bits;
 }

@@ -8,6 +8,7 @@
  * registered brokers the metadata marks fenced, isFenced true, in broker id order with the others;
  * without it (and before v2) only unfenced brokers are listed.
  */
+import { authorizedOperations } from './authz.js';
 import { CLUSTER_RESOURCE } from '../../auth/acl.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, describeClusterApi } from '../../kafka/describe-cluster.js';
 import { handler } from '../handler.js';
@@ -26,6 +27,7 @@ export const describeClusterHandler = handler(describeClusterApi, (ctx, req) => 
   const c = ctx.broker.cluster();
   return Promise.resolve({
     ...base,
+    clusterAuthorizedOperations: authorizedOperations(ctx, req.includeClusterAuthorizedOperations, 'cluster', CLUSTER_RESOURCE),
     errorCode: 0,
     errorMessage: null,
     clusterId: c.clusterId,

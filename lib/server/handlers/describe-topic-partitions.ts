@@ -10,7 +10,7 @@
  * Raft has no eligible leader replicas (KIP-966's ELR): those fields are null. A partition
  * without a leader carries LEADER_NOT_AVAILABLE, as in Metadata.
  */
-import { denied } from './authz.js';
+import { authorizedOperations, denied } from './authz.js';
 import { type DescribeTopicPartitionsResponse, describeTopicPartitionsApi } from '../../kafka/describe-topic-partitions.js';
 import { ZERO_UUID } from '../../kafka/primitives.js';
 import { topicNameProblem } from '../../metadata/records.js';
@@ -78,7 +78,8 @@ export const describeTopicPartitionsHandler = handler(describeTopicPartitionsApi
         lastKnownElr: null,
         offlineReplicas: [...p.offlineReplicas],
       })),
-      topicAuthorizedOperations: OPERATIONS_OMITTED,
+      // Kafka always computes them here (no request flag); with the authorizer off they stay omitted.
+      topicAuthorizedOperations: authorizedOperations(ctx, true, 'topic', name),
     });
     const rest = page[taken.length];
     if (rest !== undefined) {

@@ -15,7 +15,7 @@
  * is 'classic').
  */
 import { CLUSTER_RESOURCE } from '../../auth/acl.js';
-import { denied } from './authz.js';
+import { OPERATIONS_OMITTED, authorizedOperations, denied } from './authz.js';
 import type { DescribedMember } from '../../group/api.js';
 import type { GroupErrorName } from '../../group/errors.js';
 import { deleteGroupsApi } from '../../kafka/delete-groups.js';
@@ -235,7 +235,7 @@ export const describeGroupsHandler = handler(describeGroupsApi, async (ctx, req)
           memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
           memberMetadata: m.metadata, memberAssignment: m.assignment,
         })),
-        authorizedOperations: -2147483648,
+        authorizedOperations: error === null ? authorizedOperations(ctx, req.includeAuthorizedOperations, 'group', g.groupId) : OPERATIONS_OMITTED,
       };
     }),
   };

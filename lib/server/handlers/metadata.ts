@@ -22,7 +22,7 @@
  *   A v12 topic with neither a name nor an id is INVALID_REQUEST too.
  */
 import { CLUSTER_RESOURCE } from '../../auth/acl.js';
-import { denied } from './authz.js';
+import { authorizedOperations, denied } from './authz.js';
 import type { TopicView } from '../../broker/api.js';
 import { type MetadataRequest, type MetadataResponse, metadataApi } from '../../kafka/metadata.js';
 import { ZERO_UUID } from '../../kafka/primitives.js';
@@ -159,14 +159,17 @@ export const metadataHandler = handler(metadataApi, async (ctx, req) => {
   await broker.syncMetadata(METADATA_SYNC_MS);
   const cluster = broker.cluster();
   const ids = [...new Set(requested.map((t) => t.topicId).filter((id) => id !== ZERO_UUID))];
-  const topics = ids.length > 0 ? byId(ctx, ids) : await byName(ctx, req);
+  const found = ids.length > 0 ? byId(ctx, ids) : await byName(ctx, req);
+  // v8+: what the caller may do, when asked and the authorizer is on (KIP-430).
+  const topics = found.map((t) => (t.errorCode !== 0 || t.name === null ? t
+    : { ...t, topicAuthorizedOperations: authorizedOperations(ctx, req.includeTopicAuthorizedOperations, 'topic', t.name) }));
   return {
     throttleTimeMs: 0,
     brokers: cluster.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     clusterId: cluster.clusterId,
     controllerId: cluster.controllerId,
     topics,
-    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NONE,
+    clusterAuthorizedOperations: authorizedOperations(ctx, req.includeClusterAuthorizedOperations, 'cluster', CLUSTER_RESOURCE),
     errorCode: 0, // v13 (KIP-1102): REBOOTSTRAP_REQUIRED is never needed here
   };
 });
