@@ -4,6 +4,10 @@ import { type AclOperation, type PatternType, type Permission, type ResourceType
 import { type Action, Authorizer, aclApplies } from '../../lib/auth/authorizer.js';
 import type { AclImage } from '../../lib/metadata/image.js';
 import { normaliseAddress } from '../../lib/server/session.js';
+import { replayRecords } from '../../lib/metadata/delta.js';
+import type { MetadataImage } from '../../lib/metadata/image.js';
+import { planAclCreations, planAclDeletions } from '../../lib/auth/acl.js';
+import { decodeSnapshot, encodeSnapshot } from '../../lib/metadata/snapshot.js';
 
 let nextId = 0;
 function acl(
@@ -155,6 +159,30 @@ describe('auth: the authorizer engine (StandardAuthorizer semantics)', () => {
     expect(f({ resourceTypeFilter: 2, resourceNameFilter: 'foo', patternTypeFilter: 4 })).to.deep.equal([pre]);
     expect(f({ resourceTypeFilter: 3 })).to.deep.equal([group]);
     expect(filterFromWire({ resourceTypeFilter: 0, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 })).to.be.a('string');
+  });
+
+  it('F8: through the metadata log: removing one of three ACLs leaves the other two (the DENY included), also after a snapshot', () => {
+    let n = 0;
+    const newId = (): string => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    const b = (principal: string, operation: AclOperation, permission: Permission) => ({
+      resourceType: 'topic', resourceName: 'orders', patternType: 'literal', principal, host: '*', operation, permission,
+    });
+    const created = planAclCreations([], [b('User:alice', 'write', 'allow'), b('User:alice', 'describe', 'allow'), b('User:bob', 'write', 'deny')], newId);
+    expect(created.problems).to.deep.equal([null, null, null]);
+    let image: MetadataImage = replayRecords(created.added.map((a) => ({ type: 'Acl' as const, ...a })));
+    // The same binding again is no new ACL.
+    expect(planAclCreations(image.acls.values(), [b('User:alice', 'write', 'allow')], newId).added).to.deep.equal([]);
+    const removal = planAclDeletions(image.acls.values(), [{ resourceType: 'topic', resourceName: 'orders', patternType: 'literal', principal: 'User:alice', host: null, operation: 'describe', permission: null }]);
+    expect(removal.removed).to.have.length(1);
+    image = replayRecords(removal.removed.map((a) => ({ type: 'RemoveAcl' as const, aclId: a.aclId })), image);
+    for (const img of [image, decodeSnapshot(encodeSnapshot(image))]) {
+      const a = new Authorizer({ superUsers: [], allowEveryoneIfNoAclFound: true }, () => img.acls);
+      expect(img.acls.size).to.equal(2);
+      expect(a.authorize('User:alice', '1.1.1.1', topic('orders', 'write')).allowed).to.equal(true);
+      expect(a.authorize('User:alice', '1.1.1.1', topic('orders', 'describe')).allowed).to.equal(true); // WRITE implies it
+      expect(a.authorize('User:alice', '1.1.1.1', topic('orders', 'read')).allowed).to.equal(false);
+      expect(a.authorize('User:bob', '1.1.1.1', topic('orders', 'write')).allowed).to.equal(false);
+    }
   });
 
   it('F7: equals a naive reference model over random ACL sets and requests', () => {
