@@ -435,6 +435,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     if (authorizer !== undefined && config.superUsers.includes('User:ANONYMOUS')) {
       logger.warn('User:ANONYMOUS is a super user: every unauthenticated client is allowed everything');
     }
+    if (authorizer !== undefined && config.superUsers.length === 0 && !config.allowEveryoneIfNoAclFound) {
+      logger.warn('the authorizer is on with no --super-users: only a principal with ALTER on the cluster can add ACLs, and none has it until an ACL says so');
+    }
 
     // ---- Kafka listener, once the controller has unfenced this node ---------------------------
     const server = new KafkaServer({
