@@ -12,7 +12,7 @@ import { encodeResponseFrame } from '../kafka/apis.js';
 import type { KafkaErrorName } from '../kafka/errors.js';
 import type { RequestHeader } from '../kafka/header.js';
 import type { TxnCoordinatorApi } from '../txn/api.js';
-import { type AclOperation, type ResourceType, operationName, resourceString } from '../auth/acl.js';
+import { type AclOperation, type ResourceType, operationName, resourceString, resourceTypeName } from '../auth/acl.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import { apis } from '../kafka/apis.js';
 import type { AuditLog } from './audit.js';
@@ -134,7 +134,8 @@ export function requestContext(
     authorizeAny(op: AclOperation, resourceType: ResourceType): boolean {
       if (authorizer === undefined) return true;
       const d = authorizer.authorizeByResourceType(principal(), session.clientAddress, op, resourceType);
-      if (!d.allowed) denied(op, resourceString(resourceType, 'literal', '*any*'), d.rule);
+      // Kafka's authorizeByResourceType: no one resource; the line names the type with pattern ANY.
+      if (!d.allowed) denied(op, `${resourceTypeName(resourceType)}:ANY:*`, d.rule);
       return d.allowed;
     },
   };
