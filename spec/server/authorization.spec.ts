@@ -15,6 +15,7 @@ import { apiAuthorization, pendingApis } from '../../lib/server/authorization.js
 import { type DispatchEnv, dispatch, handlers, parseFrame } from '../../lib/server/dispatch.js';
 import { ServerMetrics } from '../../lib/server/metrics.js';
 import { plaintextSession } from '../../lib/server/session.js';
+import { dispatchEnv } from './helpers.js';
 import { MemoryBroker } from './memory-broker.js';
 
 const AUTH_CODES = new Set([29, 30, 31, 53].map((c) => c));
@@ -400,5 +401,45 @@ describe('server: the ACL APIs (CreateAcls, DescribeAcls, DeleteAcls)', () => {
     expect(codesIn(await env.call('DescribeAcls', 3, anyFilter, 'User:alice'))).to.deep.equal([0]);
     expect(codesIn(await env.call('CreateAcls', 3, { creations: [creation()] }, 'User:alice'))).to.deep.equal([errorCode('CLUSTER_AUTHORIZATION_FAILED')]);
     expect(codesIn(await env.call('DeleteAcls', 3, { filters: [anyFilter] }, 'User:alice'))).to.deep.equal([errorCode('CLUSTER_AUTHORIZATION_FAILED')]);
+  });
+});
+
+describe('server: authorization with a real group coordinator, and the audit line', () => {
+  it('bob commits and fetches offsets of group billing on t; alice is refused (30), carol on a group she may read but not t (29)', async () => {
+    const { env: base, close } = dispatchEnv();
+    try {
+      const lines: Record<string, unknown>[] = [];
+      const audit = new AuditLog((fields) => lines.push({ ...fields }));
+      const broker = base.broker as MemoryBroker;
+      const env: DispatchEnv = { ...base, audit, authorizer: new Authorizer({ superUsers: [], allowEveryoneIfNoAclFound: false }, () => broker.image().acls) };
+      const acl = (principal: string, operation: AclOperation, resourceType: ResourceType, resourceName: string) =>
+        ({ resourceType, resourceName, patternType: 'literal' as const, principal, host: '*', operation, permission: 'allow' as const });
+      await broker.createAcls({ acls: [acl('User:bob', 'read', 'topic', 't'), acl('User:bob', 'read', 'group', 'billing'), acl('User:carol', 'read', 'group', 'billing')] });
+      const call = async (apiName: string, version: number, body: Record<string, unknown>, principal: string): Promise<Record<string, unknown>> => {
+        const api = [...apis.values()].find((a) => a.name === apiName) as unknown as ApiDefinition<Record<string, unknown>, unknown>;
+        const parsed = parseFrame(encodeRequestFrame(api, version, 42, 'billing-app', fill(api.request.type as unknown as Shape, body) as Record<string, unknown>).subarray(4));
+        if (parsed.kind !== 'request') throw new Error('not parsed');
+        const session = plaintextSession('10.0.0.7');
+        session.principal = { type: 'User', name: principal };
+        const out = await dispatch(parsed, env, '/10.0.0.7', session);
+        if (out.kind !== 'response') throw new Error(out.kind);
+        return parseResponse(api, version, out.frame.subarray(4)).body as Record<string, unknown>;
+      };
+      const commit = { groupId: 'billing', generationId: -1, topics: [{ name: 't', partitions: [{ partitionIndex: 1, committedOffset: 5, committedLeaderEpoch: -1 }] }] };
+      expect(codesIn(await call('OffsetCommit', 8, commit, 'bob'))).to.deep.equal([0]);
+      const fetched = await call('OffsetFetch', 7, { groupId: 'billing', topics: [{ name: 't', partitionIndexes: [1] }] }, 'bob');
+      expect((fetched['topics'] as { partitions: { committedOffset: number }[] }[])[0]!.partitions[0]!.committedOffset).to.equal(5);
+      expect(codesIn(await call('OffsetCommit', 8, commit, 'alice'))).to.deep.equal([errorCode('GROUP_AUTHORIZATION_FAILED')]);
+      expect(codesIn(await call('OffsetCommit', 8, commit, 'carol'))).to.deep.equal([errorCode('TOPIC_AUTHORIZATION_FAILED')]);
+      // I1: one line per explicit denial, with who, from where, what, on what, and why.
+      expect(lines).to.have.length(2);
+      expect(lines[0]).to.deep.include({
+        event: 'authorization-denied', principal: 'User:alice', host: '10.0.0.7', listener: 'PLAINTEXT', clientId: 'billing-app', api: 'OffsetCommit',
+        correlationId: 42, operation: 'READ', resource: 'Group:LITERAL:billing', rule: 'default-deny',
+      });
+      expect(lines[1]).to.deep.include({ principal: 'User:carol', operation: 'READ', resource: 'Topic:LITERAL:t', rule: 'default-deny' });
+    } finally {
+      close();
+    }
   });
 });
