@@ -20,9 +20,10 @@ import { produceApi } from '../../lib/kafka/produce.js';
 import { describeAclsApi } from '../../lib/kafka/describe-acls.js';
 import { errorCode } from '../../lib/kafka/errors.js';
 import { oneRequest } from '../../lib/cli/one-request.js';
-import { TestCluster } from './cluster-harness.js';
+import { TestCluster, kafkaPython, runChild } from './cluster-harness.js';
 
 const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
+const PY_ACLS = new URL('../../../spec/e2e/python/kafka_python_acls.py', import.meta.url).pathname;
 
 interface Run {
   code: number | null;
@@ -140,6 +141,16 @@ describe('ACLs against a 3-node cluster with --authorizer', function () {
     } finally {
       await admin.disconnect();
     }
+  });
+
+  it('H1: kafka-python creates, describes and deletes a PREFIXED ACL', async function () {
+    const python = kafkaPython();
+    if (python === null) return this.skip();
+    const out = JSON.parse(await runChild(python, [PY_ACLS, cluster.bootstrap.join(',')], 60_000)) as {
+      created: number; failed: string[]; described: string[][]; describeError: string; deleted: number; after: number;
+    };
+    expect(out).to.deep.include({ created: 1, failed: [], deleted: 1, after: 0 });
+    expect(out.described).to.deep.equal([['User:py', 'WRITE', 'PREFIXED', 'py-acl']]);
   });
 
   it('after a restart without ANONYMOUS as super user, the remaining ACLs hold on every node', async () => {
