@@ -79,6 +79,10 @@ export const nodeSettings = {
   maxUnauthenticatedConnections: { type: 'int', default: 1000, min: 1, max: 1_000_000, doc: 'connections of a SASL listener not logged in yet; more are refused at accept' },
   maxConnectionsPerIp: { type: 'int', default: 10_000, min: 1, max: 1_000_000, doc: 'client connections from one address, on every listener; more are refused at accept (max.connections.per.ip)' },
   addScram: { type: 'string', default: '', doc: "SCRAM credentials written once when the cluster's metadata log is created: MECH=[name=N,password=P] or MECH=[name=N,password-file=F][,iterations=I]; several separated by ';' (kafka-storage format --add-scram)" },
+  // ---- authorization (lib/auth) ----
+  authorizer: { type: 'bool', default: false, doc: "enforce ACLs on every client request (Kafka's StandardAuthorizer); off: every request is allowed" },
+  superUsers: { type: 'string', default: '', doc: 'principals allowed everything, whatever the ACLs: User:admin;User:ops (super.users)' },
+  allowEveryoneIfNoAclFound: { type: 'bool', default: false, doc: 'allow a request on a resource that has no ACL at all (allow.everyone.if.no.acl.found)' },
 } as const satisfies SettingsTable;
 
 export type NodeSettingName = keyof typeof nodeSettings;
@@ -155,6 +159,10 @@ export interface NodeConfig {
   readonly logCleanerBackoffMs: number;
   readonly logCleanerDedupeBytes: number;
   readonly logCleanerIoBytesPerSecond: number;
+  /** Authorization: ACLs enforced (lib/auth), the super users ("User:admin"), allow-everyone. */
+  readonly authorizer: boolean;
+  readonly superUsers: readonly string[];
+  readonly allowEveryoneIfNoAclFound: boolean;
   /** Peer transport mutual TLS (absolute paths), or null: plaintext peers. */
   readonly peerTls: PeerTlsFiles | null;
   /** The client listeners, at least one; the first is the one `listen` names. */
@@ -456,6 +464,9 @@ export function loadNodeConfig(input: LoadNodeConfigInput = {}): NodeConfig {
       maxUnauthenticatedConnections: settings.maxUnauthenticatedConnections,
       maxConnectionsPerIp: settings.maxConnectionsPerIp,
     }),
+    authorizer: settings.authorizer,
+    superUsers: parsed.superUsers,
+    allowEveryoneIfNoAclFound: settings.allowEveryoneIfNoAclFound,
   });
   checkPeerSecurity(config, sources.peerTlsCertFile);
   return config;
@@ -575,6 +586,7 @@ function checkNode(s: NodeSettings, fail: Fail, cwd: string, given: ReadonlySet<
     isController: self !== undefined,
     rack: s.rack === '' ? null : s.rack,
     metricsListen,
+    superUsers: parseSuperUsers(s.superUsers, fail),
     peerTls,
     listeners,
     tls,
@@ -702,6 +714,17 @@ function checkTls(s: NodeSettings, fail: Fail, listeners: readonly ListenerConfi
   const withClientAuth = tlsListeners.find((l) => l.clientAuth !== 'none');
   if (withClientAuth !== undefined && s.tlsCaFile === '') fail('tlsCaFile', `listener ${withClientAuth.name} asks for client certificates (${withClientAuth.clientAuth}): give the CA they must chain to`);
   return Object.freeze({ certFile: s.tlsCertFile, keyFile: s.tlsKeyFile, caFile: s.tlsCaFile === '' ? null : s.tlsCaFile, minVersion: s.tlsMinVersion });
+
+}
+
+/** `User:admin;User:ops` (Kafka's super.users; commas accepted too): each a Type:name principal. */
+function parseSuperUsers(value: string, fail: Fail): string[] {
+  const out = value.split(/[;,]/).map((p) => p.trim()).filter((p) => p !== '');
+  for (const p of out) {
+    const at = p.indexOf(':');
+    if (at <= 0 || at === p.length - 1) fail('superUsers', `"${p}" is not a principal of the form Type:name (User:admin)`);
+  }
+  return out;
 }
 
 function isWildcard(host: string): boolean {

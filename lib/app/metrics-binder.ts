@@ -9,6 +9,7 @@ import type { ReplicaManager, ReplicaNode } from '../broker/replica-manager.js';
 import { KafkaErrors } from '../kafka/errors.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { ServerMetrics } from '../server/metrics.js';
+import type { AuditLog } from '../server/audit.js';
 import { txnStates } from '../txn/records.js';
 import type { TxnCoordinator } from '../txn/coordinator.js';
 import type { NodeMetrics } from './metrics.js';
@@ -23,6 +24,8 @@ export interface MetricsSources {
   readonly server: () => ServerMetrics | null;
   readonly groups: GroupCoordinator;
   readonly txn?: TxnCoordinator;
+  /** The audit log (denials, failed logins): its counters are exported. */
+  readonly audit?: AuditLog;
 }
 
 const errorNames = new Map<number, string>(Object.entries(KafkaErrors).map(([name, e]) => [e.code, name]));
@@ -137,6 +140,17 @@ export class MetricsBinder {
       this.delta('txnMarkerRetries', txn.stats.markerRetries, (n) => m.transactionMarkers.inc({ outcome: 'retried' }, n));
     }
     // Kafka listener.
+    const audit = this.s.audit;
+    if (audit !== undefined) {
+      for (const [key, n] of audit.denials) {
+        const [api = '', resourceType = ''] = key.split('|');
+        this.delta(`authz:${key}`, n, (by) => m.authzDenied.inc({ api, resource_type: resourceType }, by));
+      }
+      for (const [key, n] of audit.authenticationFailures) {
+        const [listener = '', mechanism = '', reason = ''] = key.split('|');
+        this.delta(`authn:${key}`, n, (by) => m.authnFailed.inc({ listener, mechanism, reason }, by));
+      }
+    }
     const server = this.s.server();
     if (server) {
       const snap = server.snapshot();

@@ -50,6 +50,9 @@ export interface NodeMetrics {
   readonly kafkaRequestErrors: Counter<'api' | 'error'>;
   readonly kafkaRequestsTrailingBytes: Counter<'api'>;
   readonly kafkaRequestTrailingBytes: Counter<'api'>;
+  /** The audit log's counters (lib/server/audit.ts). */
+  readonly authzDenied: Counter<'api' | 'resource_type'>;
+  readonly authnFailed: Counter<'listener' | 'mechanism' | 'reason'>;
   readonly kafkaRequestsUnsupported: Counter<'api'>;
   readonly kafkaRequestsMalformed: Counter<'api'>;
   /** Open client connections. */
@@ -124,6 +127,8 @@ export function createNodeMetrics(options: CreateNodeMetricsOptions): NodeMetric
     kafkaRequestErrors: new Counter({ name: `${p}kafka_request_errors_total`, help: 'Kafka requests that failed, by API and error name', labelNames: ['api', 'error'] as const, registers }),
     kafkaRequestsTrailingBytes: new Counter({ name: `${p}kafka_requests_with_trailing_bytes_total`, help: 'Kafka requests served although bytes followed their last known field (ignored, as Kafka does), by API', labelNames: ['api'] as const, registers }),
     kafkaRequestTrailingBytes: new Counter({ name: `${p}kafka_request_trailing_bytes_total`, help: 'Bytes after the last known field of served Kafka requests, by API', labelNames: ['api'] as const, registers }),
+    authzDenied: new Counter({ name: `${p}authz_denied_total`, help: 'Requests (or parts of them) refused by the authorizer, by API and resource type', labelNames: ['api', 'resource_type'] as const, registers }),
+    authnFailed: new Counter({ name: `${p}authn_failed_total`, help: 'Failed authentications, by listener, mechanism and reason', labelNames: ['listener', 'mechanism', 'reason'] as const, registers }),
     kafkaRequestsUnsupported: new Counter({ name: `${p}kafka_requests_unsupported_total`, help: 'Kafka requests of an API key or version not served (connection closed; ApiVersions answered UNSUPPORTED_VERSION), by API', labelNames: ['api'] as const, registers }),
     kafkaRequestsMalformed: new Counter({ name: `${p}kafka_requests_malformed_total`, help: 'Kafka requests that could not be read (connection closed), by API', labelNames: ['api'] as const, registers }),
     connections: new Gauge({ name: `${p}connections`, help: 'Open client connections', registers }),

@@ -46,6 +46,7 @@ import { parseMappingRules } from '../server/ssl-principal.js';
 import { TlsCertificates } from '../server/tls.js';
 import { usesTls } from '../server/session.js';
 import { brokerEndpoint } from '../metadata/image.js';
+import { Authorizer } from '../auth/authorizer.js';
 import { type MarkerTarget, TxnCoordinator, type TxnMarker } from '../txn/coordinator.js';
 import { TXN_STATE_TOPIC, TxnPartition } from '../txn/txn-partition.js';
 import { openDiskGroupStore } from '../storage/disk-group-store.js';
@@ -438,8 +439,22 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       lifecycle.stop();
     }]);
 
+    // ---- authorization and audit ---------------------------------------------------------------
+    // The authorizer reads the ACLs of this node's metadata image (rebuilding its index when they
+    // change); the node opens its listener only once unfenced, i.e. caught up with the metadata log,
+    // so the ACLs are loaded before the first client request (Kafka's AuthorizerNotReady window).
+    const audit = new AuditLog((fields, message) => logger.info({ component: 'audit', ...fields }, message));
+    const authorizer = config.authorizer
+      ? new Authorizer({ superUsers: config.superUsers, allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound }, () => metadata.image().acls)
+      : undefined;
+    if (authorizer !== undefined && config.superUsers.includes('User:ANONYMOUS')) {
+      logger.warn('User:ANONYMOUS is a super user: every unauthenticated client is allowed everything');
+    }
+    if (authorizer !== undefined && config.superUsers.length === 0 && !config.allowEveryoneIfNoAclFound) {
+      logger.warn('the authorizer is on with no --super-users: only a principal with ALTER on the cluster can add ACLs, and none has it until an ACL says so');
+    }
+
     // ---- Kafka listeners (one server each), once the controller has unfenced this node ---------
-    const audit = new AuditLog((fields, message) => logger.warn({ component: 'audit', ...fields }, message));
     let certificates: TlsCertificates | null = null;
     if (config.tls !== null) {
       const certs = new TlsCertificates(config.tls, lineLogger(logger, { component: 'tls' }));
@@ -456,6 +471,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const principalRules = parseMappingRules(config.sslPrincipalMappingRules);
     const serverMetrics = new ServerMetrics();
     const servers = config.listeners.map((l) => new KafkaServer({
+      authorizer,
       broker,
       groups,
       txn,
@@ -532,6 +548,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       server: () => serverMetrics,
       groups,
       txn,
+      audit,
     });
     binder.start();
     stops.push(['metrics', () => binder.stop()]);

@@ -14,7 +14,7 @@
 import type { FlotillaError } from '../base/errors.js';
 import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
-  CreateTopicsResponse, DeleteTopicsResponse, QuorumDescription,
+  CreateTopicsResponse, CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DeleteTopicsResponse, QuorumDescription,
 } from '../metadata/controller-api.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { AlterScramResponse } from '../metadata/controller-api.js';
@@ -283,6 +283,10 @@ export interface BrokerApi {
   alterConfigs(request: AlterConfigsRequest): Promise<AlterConfigsResponse>;
   /** AlterUserScramCredentials, forwarded to the controller; settles once this node's metadata shows the change. */
   alterScramCredentials(request: AlterScramRequest): Promise<AlterScramResponse>;
+  /** CreateAcls, forwarded to the controller; settles once this node's metadata shows the ACLs (read-your-writes). */
+  createAcls(request: CreateAclsRequest): Promise<CreateAclsResponse>;
+  /** DeleteAcls, forwarded to the controller; settles once this node's metadata shows the removal. */
+  deleteAcls(request: DeleteAclsRequest): Promise<DeleteAclsResponse>;
   /**
    * Settles once this node's metadata has applied everything the metadata log had committed when
    * it was called (a linearizable read barrier), so that what is read next from image() is at

@@ -13,7 +13,7 @@ import type { Clock } from '../base/clock.js';
 import { FlotillaError, isFlotillaError } from '../base/errors.js';
 import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
-  CreateTopicsResponse, DecommissionRequest, DecommissionResponse, DeleteTopicsResponse, MetadataChangeResult,
+  CreateTopicsResponse, CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DecommissionRequest, DecommissionResponse, DeleteTopicsResponse, MetadataChangeResult,
 } from '../metadata/controller-api.js';
 import {
   type AllocateProducerIdsResponse, BrokerMethods, ControllerMethods, type PartitionMembershipRequest, type PartitionMembershipResponse,
@@ -329,6 +329,14 @@ export class Broker implements BrokerApi {
 
   async alterScramCredentials(request: AlterScramRequest): Promise<AlterScramResponse> {
     return this.forward<AlterScramResponse>(ControllerMethods.alterScramCredentials, request);
+  }
+
+  async createAcls(request: CreateAclsRequest): Promise<CreateAclsResponse> {
+    return this.forward<CreateAclsResponse>(ControllerMethods.createAcls, request);
+  }
+
+  async deleteAcls(request: DeleteAclsRequest): Promise<DeleteAclsResponse> {
+    return this.forward<DeleteAclsResponse>(ControllerMethods.deleteAcls, request);
   }
 
   async createPartitions(request: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {

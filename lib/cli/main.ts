@@ -28,6 +28,7 @@ import { registerStart } from './start.js';
 import { registerTransactionCommands } from './transactions.js';
 // issue 18 (sasl)
 import { registerUserCommands } from './users.js';
+import { registerAclCommands } from './acls.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerTransactionCommands(program);
   registerSimulate(program);
   registerUserCommands(program);
+  registerAclCommands(program);
   return program;
 }
 

@@ -24,6 +24,9 @@ import { alterConfigsApi } from './alter-configs.js';
 import { alterPartitionReassignmentsApi } from './alter-partition-reassignments.js';
 import { incrementalAlterConfigsApi } from './incremental-alter-configs.js';
 import { createPartitionsApi } from './create-partitions.js';
+import { createAclsApi } from './create-acls.js';
+import { deleteAclsApi } from './delete-acls.js';
+import { describeAclsApi } from './describe-acls.js';
 import { createTopicsApi } from './create-topics.js';
 import { deleteGroupsApi } from './delete-groups.js';
 import { deleteRecordsApi } from './delete-records.js';
@@ -140,6 +143,9 @@ const apiList: readonly AnyApi[] = [
   saslAuthenticateApi,
   describeUserScramCredentialsApi,
   alterUserScramCredentialsApi,
+  describeAclsApi,
+  createAclsApi,
+  deleteAclsApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

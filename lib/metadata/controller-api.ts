@@ -12,6 +12,9 @@ import type { BrokerListener } from './records.js';
 
 import type { ScramUserResult } from './scram.js';
 
+import type { AclBinding, AclFilter } from '../auth/acl.js';
+import type { AclImage } from './image.js';
+
 export const ControllerMethods = {
   register: 'controller.register',
   heartbeat: 'controller.heartbeat',
@@ -32,6 +35,10 @@ export const ControllerMethods = {
   removeVoter: 'controller.removeVoter',
   /** KIP-554: SCRAM credential deletions and upsertions (body AlterScramRequest of lib/metadata/scram.ts; answer AlterScramResponse). */
   alterScramCredentials: 'controller.alterScramCredentials',
+  /** CreateAcls (body CreateAclsRequest): Acl records for the new bindings; an existing binding succeeds unchanged. */
+  createAcls: 'controller.createAcls',
+  /** DeleteAcls (body DeleteAclsRequest): RemoveAcl records for every ACL a filter matches. */
+  deleteAcls: 'controller.deleteAcls',
 } as const;
 
 /**
@@ -245,4 +252,20 @@ export interface VoterChangeRequest {
 /** The voters after a change. */
 export interface VoterChangeResponse {
   readonly voters: readonly number[];
+}
+
+/** ACL bindings to create (lib/auth/acl.ts AclBinding: the record's fields without the id). */
+export interface CreateAclsRequest {
+  readonly acls: readonly AclBinding[];
+}
+export interface CreateAclsResponse extends MetadataChangeResult {
+  /** Per binding, in request order: null (created, or it existed) or why it was refused. */
+  readonly results: readonly (ItemError | null)[];
+}
+export interface DeleteAclsRequest {
+  readonly filters: readonly AclFilter[];
+}
+export interface DeleteAclsResponse extends MetadataChangeResult {
+  /** Per filter, in request order: the ACLs it matched (all removed). */
+  readonly results: readonly { readonly deleted: readonly AclImage[] }[];
 }

@@ -43,7 +43,8 @@ import type {
   HeartbeatRequest, HeartbeatResponse, ItemError, MetadataChangeResult, NamedResult, PartitionLeaderReport, QuorumDescription, QuorumReplica,
   RegisterRequest, RegisterResponse, TransferLeaderRequest, VoterChangeRequest, VoterChangeResponse,
 } from './controller-api.js';
-import { BrokerMethods, ControllerMethods } from './controller-api.js';
+import { BrokerMethods, ControllerMethods, type CreateAclsResponse, type DeleteAclsResponse } from './controller-api.js';
+import { type AclFilter, planAclCreations, planAclDeletions } from '../auth/acl.js';
 
 import { replayRecords } from './delta.js';
 import type { MetadataImage } from './image.js';
@@ -183,6 +184,8 @@ export class Controller {
     this.rpc.handle(M.addVoter, (_from, body) => this.addVoter(body as VoterChangeRequest));
     this.rpc.handle(M.removeVoter, (_from, body) => this.removeVoter(body as VoterChangeRequest));
     this.rpc.handle(M.alterScramCredentials, (_from, body) => this.alterScramCredentials(body as AlterScramRequest));
+    this.rpc.handle(M.createAcls, (_from, body) => this.createAcls(field(body, 'acls', 'array') as unknown[]));
+    this.rpc.handle(M.deleteAcls, (_from, body) => this.deleteAcls(field(body, 'filters', 'array') as AclFilter[]));
     this.raft.on('leader-change', this.onLeaderChange);
     this.checkTimer = setInterval(() => this.tick(), this.settings.livenessCheckIntervalMs);
     this.checkTimer.unref?.();
@@ -729,6 +732,35 @@ export class Controller {
       }
       const metadataIndex = req.validateOnly ? 0 : await this.propose(records);
       return { metadataIndex, results };
+    });
+  }
+
+  // ---- ACLs -------------------------------------------------------------------------------------
+
+  /** Acl records for the new bindings (validated again here: the body came over the wire). */
+  async createAcls(acls: readonly unknown[]): Promise<CreateAclsResponse> {
+    return this.exclusive(async () => {
+      const image = this.image();
+      const newId = (): string => {
+        let id = uuidFromPrng(this.prng);
+        while (image.acls.has(id)) id = uuidFromPrng(this.prng);
+        return id;
+      };
+      const plan = planAclCreations(image.acls.values(), acls, newId);
+      const metadataIndex = await this.propose(plan.added.map((a): MetadataRecord => ({ type: 'Acl', ...a })));
+      if (metadataIndex > 0) this.log(`created ${plan.added.length} ACL(s)`);
+      return { metadataIndex, results: plan.problems.map((p) => (p === null ? null : { code: 'INVALID_REQUEST', message: p })) };
+    });
+  }
+
+  /** RemoveAcl records for every ACL a filter matches. */
+  async deleteAcls(filters: readonly AclFilter[]): Promise<DeleteAclsResponse> {
+    if (filters.some((f) => typeof f !== 'object' || f === null)) invalid('a filter is not an object');
+    return this.exclusive(async () => {
+      const plan = planAclDeletions(this.image().acls.values(), filters);
+      const metadataIndex = await this.propose(plan.removed.map((a): MetadataRecord => ({ type: 'RemoveAcl', aclId: a.aclId })));
+      if (metadataIndex > 0) this.log(`removed ${plan.removed.length} ACL(s)`);
+      return { metadataIndex, results: plan.matches.map((deleted) => ({ deleted })) };
     });
   }
 

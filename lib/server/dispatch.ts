@@ -62,8 +62,10 @@ import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 // issue 18 (sasl)
 import { saslAuthenticateHandler, saslHandshakeHandler } from './handlers/sasl.js';
 import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './handlers/scram-credentials.js';
+import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './handlers/acls.js';
 import type { ServerMetrics } from './metrics.js';
 import type { AuditLog } from './audit.js';
+import type { Authorizer } from '../auth/authorizer.js';
 import type { Session } from './session.js';
 import type { ThrottledLog } from './throttled-log.js';
 
@@ -115,6 +117,9 @@ const handlerList: readonly AnyHandler[] = [
   saslAuthenticateHandler,
   describeUserScramCredentialsHandler,
   alterUserScramCredentialsHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
 ];
 
 /** The API keys served (and advertised). */
@@ -193,6 +198,8 @@ export interface DispatchEnv {
   readonly protocolLog?: ThrottledLog | undefined;
   /** Failed logins and authorization denials (audit.ts); absent: not logged, not counted. */
   readonly audit?: AuditLog | undefined;
+  /** The ACL authorizer (lib/auth); absent: authorization is off and every request is allowed. */
+  readonly authorizer?: Authorizer | undefined;
 }
 
 /** Runs a parsed request's handler. Never rejects. */
@@ -205,7 +212,7 @@ export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, e
       + '(ignored, as Kafka ignores them)');
   }
   try {
-    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups, clientHost, env.txn, session), req.body, env.responseBytesMax);
+    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups, clientHost, env.txn, session, env.authorizer, env.audit), req.body, env.responseBytesMax);
     if (out === NO_RESPONSE) return { kind: 'none' };
     if (out === CLOSE_CONNECTION) return { kind: 'close', reason: `${req.api.name} asked to close the connection` };
     return { kind: 'response', frame: out };

@@ -12,6 +12,11 @@ import { encodeResponseFrame } from '../kafka/apis.js';
 import type { KafkaErrorName } from '../kafka/errors.js';
 import type { RequestHeader } from '../kafka/header.js';
 import type { TxnCoordinatorApi } from '../txn/api.js';
+import { type AclOperation, type ResourceType, operationName, resourceString, resourceTypeName } from '../auth/acl.js';
+import type { Authorizer } from '../auth/authorizer.js';
+import { apis } from '../kafka/apis.js';
+import type { AuditLog } from './audit.js';
+import { principalString } from './session.js';
 import { type ErrorContext, type KafkaErrorValue, kafkaError, kafkaErrorOf } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import { type Session, plaintextSession } from './session.js';
@@ -38,6 +43,17 @@ export interface RequestContext {
   error(err: unknown, context?: ErrorContext): KafkaErrorValue;
   /** A Kafka error the server chose itself (request validation), counted. */
   errorOf(name: KafkaErrorName, message?: string | null): KafkaErrorValue;
+  /** True when this node enforces ACLs (the `authorizer` setting); false: every check below allows. */
+  readonly authorizerEnabled: boolean;
+  /**
+   * May the session's principal do `op` on the resource? An explicit check (the client named the
+   * resource): a denial is written to the audit log, once per call.
+   */
+  authorize(op: AclOperation, resourceType: ResourceType, name: string): boolean;
+  /** The same decision for filtering (all-topics Metadata, ListGroups): nothing is audited. */
+  isAuthorized(op: AclOperation, resourceType: ResourceType, name: string): boolean;
+  /** Kafka's authorizeByResourceType: `op` on SOME resource of the type (audited when denied). */
+  authorizeAny(op: AclOperation, resourceType: ResourceType): boolean;
 }
 
 export type HandlerResult<Res> = Res | HandlerDirective;
@@ -77,7 +93,15 @@ export function handler<Req, Res>(
 export function requestContext(
   broker: BrokerApi, header: RequestHeader, metrics: ServerMetrics, groups?: GroupCoordinatorApi, clientHost = '', txn?: TxnCoordinatorApi,
   session: Session = plaintextSession(clientHost.startsWith('/') ? clientHost.slice(1) : clientHost),
+  authorizer?: Authorizer, audit?: AuditLog,
 ): RequestContext {
+  const principal = (): string => principalString(session.principal);
+  const denied = (op: AclOperation, resource: string, rule: string): void => {
+    audit?.denied({
+      principal: session.principal, clientAddress: session.clientAddress, listener: session.listener, clientId: header.clientId,
+      api: apis.get(header.apiKey)?.name ?? String(header.apiKey), correlationId: header.correlationId, operation: operationName(op), resource, rule,
+    }, session.auditBudget);
+  };
   return {
     broker,
     groups,
@@ -95,6 +119,24 @@ export function requestContext(
       const e = kafkaErrorOf(name, message);
       metrics.countError(e.errorCode);
       return e;
+    },
+    authorizerEnabled: authorizer !== undefined,
+    authorize(op: AclOperation, resourceType: ResourceType, name: string): boolean {
+      if (authorizer === undefined) return true;
+      const d = authorizer.authorize(principal(), session.clientAddress, { operation: op, resourceType, resourceName: name });
+      if (!d.allowed) denied(op, resourceString(resourceType, 'literal', name), d.rule);
+      return d.allowed;
+    },
+    isAuthorized(op: AclOperation, resourceType: ResourceType, name: string): boolean {
+      if (authorizer === undefined) return true;
+      return authorizer.authorize(principal(), session.clientAddress, { operation: op, resourceType, resourceName: name }).allowed;
+    },
+    authorizeAny(op: AclOperation, resourceType: ResourceType): boolean {
+      if (authorizer === undefined) return true;
+      const d = authorizer.authorizeByResourceType(principal(), session.clientAddress, op, resourceType);
+      // Kafka's authorizeByResourceType: no one resource; the line names the type with pattern ANY.
+      if (!d.allowed) denied(op, `${resourceTypeName(resourceType)}:ANY:*`, d.rule);
+      return d.allowed;
     },
   };
 }

@@ -40,6 +40,7 @@ import { FlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
 import { type DispatchEnv, type FrameOutcome, dispatch, parseFrame } from './dispatch.js';
 import type { AuditLog } from './audit.js';
+import type { Authorizer } from '../auth/authorizer.js';
 import { ServerMetrics } from './metrics.js';
 import { ANONYMOUS, type KafkaPrincipal, type SecurityProtocol, type Session, normaliseAddress, usesSasl, usesTls } from './session.js';
 import { AuditBudget } from './audit.js';
@@ -123,6 +124,8 @@ export interface KafkaServerOptions {
   };
   /** SASL settings of a SASL_PLAINTEXT / SASL_SSL listener (sasl/options.ts); ignored on the others. */
   readonly sasl?: SaslServerOptions;
+  /** The ACL authorizer (lib/auth); absent: authorization is off. */
+  readonly authorizer?: Authorizer;
 }
 
 /** What the connections of a SASL listener share (sasl/authenticator.ts). */
@@ -168,6 +171,7 @@ export class KafkaServer {
       logger: options.logger,
       protocolLog: options.logger ? new ThrottledLog(options.logger) : undefined,
       audit: options.audit,
+      authorizer: options.authorizer,
     };
     this.listenerName = options.listener?.name ?? 'PLAINTEXT';
     this.securityProtocol = options.listener?.securityProtocol ?? 'PLAINTEXT';

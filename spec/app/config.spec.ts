@@ -76,6 +76,9 @@ describe('app/config', () => {
         mechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512'], byListener: new Map(), addScram: [], maxReceiveBytes: 524288, handshakeTimeoutMs: 10000,
         failedAuthenticationDelayMs: 100, connectionsMaxReauthMs: 0, maxUnauthenticatedConnections: 1000, maxConnectionsPerIp: 10000,
       },
+      authorizer: false,
+      superUsers: [],
+      allowEveryoneIfNoAclFound: false,
     });
     expect(Object.isFrozen(c)).to.equal(true);
     expect(Object.isFrozen(c.controllers)).to.equal(true);
@@ -103,6 +106,13 @@ describe('app/config', () => {
       expect(message).to.match(/^invalid setting --add-scram: /);
       expect(message).to.not.contain('top-secret-1');
     }
+  });
+
+  it('reads the authorization settings: super users as Kafka lists them', () => {
+    const c = loadNodeConfig({ flags: { ...minimal, authorizer: 'true', superUsers: 'User:admin; User:ops' }, env: {} });
+    expect(c.authorizer).to.equal(true);
+    expect(c.superUsers).to.deep.equal(['User:admin', 'User:ops']);
+    expect(() => loadNodeConfig({ flags: { ...minimal, superUsers: 'admin' }, env: {} })).to.throw(/--super-users.*Type:name/);
   });
 
   it('resolves a relative data dir against cwd', () => {

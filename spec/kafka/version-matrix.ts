@@ -196,6 +196,15 @@ export const versionMatrix: readonly MatrixRow[] = [
   { api: 'SaslAuthenticate', versions: '2', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}; ${NO_CAPTURE}`) },
   { api: 'DescribeUserScramCredentials', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeUserScramCredentials')} (research security.md 0.11); ${NO_CAPTURE}`) },
   { api: 'AlterUserScramCredentials', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('AlterUserScramCredentials')} (research security.md 0.11); ${NO_CAPTURE}`) },
+  { api: 'DescribeAcls', versions: '0', source: kjs('describeAcls', { resourceType: 2, resourceName: 'orders', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }) },
+  { api: 'DescribeAcls', versions: '1', source: kjs('describeAcls', { resourceType: 2, resourceName: 'orders', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }) },
+  { api: 'DescribeAcls', versions: '2-3', source: roundTripOnly(`${FLEX}; KafkaJS 2.2.4 has v0-v1 only, kafka-python 2.0.2 no flexible version; ${NO_CAPTURE}`) },
+  { api: 'CreateAcls', versions: '0', source: kjs('createAcls', { creations: [{ resourceType: 2, resourceName: 'orders', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }] }) },
+  { api: 'CreateAcls', versions: '1', source: kjs('createAcls', { creations: [{ resourceType: 2, resourceName: 'orders', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }] }) },
+  { api: 'CreateAcls', versions: '2-3', source: roundTripOnly(`${FLEX}; KafkaJS 2.2.4 has v0-v1 only, kafka-python 2.0.2 no flexible version; ${NO_CAPTURE}`) },
+  { api: 'DeleteAcls', versions: '0', source: kjs('deleteAcls', { filters: [{ resourceType: 2, resourceName: 'orders', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }] }) },
+  { api: 'DeleteAcls', versions: '1', source: kjs('deleteAcls', { filters: [{ resourceType: 2, resourceName: 'orders', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }] }) },
+  { api: 'DeleteAcls', versions: '2-3', source: roundTripOnly(`${FLEX}; KafkaJS 2.2.4 has v0-v1 only, kafka-python 2.0.2 no flexible version; ${NO_CAPTURE}`) },
 ];
 
 /** The versions of a row: "N" or "N-M". */

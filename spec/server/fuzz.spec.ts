@@ -5,6 +5,8 @@
 // truncation, extension, splices, header damage). Every frame must end cleanly: a response, no
 // response (acks=0) or "close the connection"; never a rejection, never a handler failure, and
 // every response must decode. Seeds are printed; set FUZZ_SEED to replay, FUZZ_FRAMES to scale.
+import { Authorizer } from '../../lib/auth/authorizer.js';
+import { AuditLog } from '../../lib/server/audit.js';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Xoshiro128 } from '../../lib/base/prng.js';
@@ -111,7 +113,13 @@ describe('fuzz: server parse + dispatch (in-process)', function () {
       let env: DispatchEnv = { broker: freshBroker(), metrics, responseBytesMax: 16 * 1024 * 1024 };
       const outcomes = { response: 0, none: 0, close: 0 };
       for (let i = 0; i < FRAMES_PER_API; i++) {
-        if (i % 2000 === 0) env = { ...env, broker: freshBroker() };
+        // Every other block of frames runs with the authorizer on and no ACL: every check denies
+        // (the refusal paths, and their audit lines), for the principal of a plaintext session.
+        if (i % 2000 === 0) {
+          const broker = freshBroker();
+          const authorizer = (i / 2000) % 2 === 1 ? new Authorizer({ superUsers: [], allowEveryoneIfNoAclFound: false }, () => broker.image().acls) : undefined;
+          env = { ...env, broker, authorizer, audit: authorizer === undefined ? undefined : new AuditLog(() => undefined) };
+        }
         const source = base[rnd.int(0, base.length - 1)]!;
         // A quarter of the frames are unmutated generated requests (the handlers' full paths).
         const frame = rnd.chance(0.25) ? source : mutate(source, rnd);

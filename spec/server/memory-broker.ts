@@ -16,8 +16,10 @@ import { producerBatchOf } from '../../lib/broker/partition-state.js';
 import { ProducerStateTable } from '../../lib/broker/producer-state.js';
 import type {
   AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
-  CreateTopicsResponse, DeleteTopicsResponse,
+  CreateTopicsResponse, DeleteTopicsResponse, CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse,
 } from '../../lib/metadata/controller-api.js';
+import { planAclCreations, planAclDeletions } from '../../lib/auth/acl.js';
+import type { AclImage } from '../../lib/metadata/image.js';
 import { MetadataImage } from '../../lib/metadata/image.js';
 import { topicNameProblem } from '../../lib/metadata/records.js';
 import { type TopicConfigSpec, topicConfigSpecs } from '../../lib/metadata/topic-config.js';
@@ -82,6 +84,9 @@ export class MemoryBroker implements BrokerApi {
   private readonly topicsByName = new Map<string, MemoryTopic>();
   private nextTopicId = 1;
   private waiters = new Set<() => void>();
+  /** The ACLs (a new map on every change, as metadata images are immutable). */
+  private acls: ReadonlyMap<string, AclImage> = new Map();
+  private nextAclId = 1;
   /** Calls made, for tests that check what reached the broker. */
   readonly calls: string[] = [];
 
@@ -105,7 +110,25 @@ export class MemoryBroker implements BrokerApi {
       topicsById: new Map(topics.map((t) => [t.topicId, t])),
       topicsByName: new Map(topics.map((t) => [t.name, t])),
       scramCredentials: this.scramCredentials,
+      acls: this.acls,
     });
+  }
+
+  async createAcls(request: CreateAclsRequest): Promise<CreateAclsResponse> {
+    const newId = (): string => `00000000-0000-4000-8000-${String(this.nextAclId++).padStart(12, '0')}`;
+    const plan = planAclCreations(this.acls.values(), request.acls, newId);
+    const next = new Map(this.acls);
+    for (const a of plan.added) next.set(a.aclId, a);
+    this.acls = next;
+    return { metadataIndex: plan.added.length > 0 ? 1 : 0, results: plan.problems.map((p) => (p === null ? null : { code: 'INVALID_REQUEST', message: p })) };
+  }
+
+  async deleteAcls(request: DeleteAclsRequest): Promise<DeleteAclsResponse> {
+    const plan = planAclDeletions(this.acls.values(), request.filters);
+    const next = new Map(this.acls);
+    for (const a of plan.removed) next.delete(a.aclId);
+    this.acls = next;
+    return { metadataIndex: plan.removed.length > 0 ? 1 : 0, results: plan.matches.map((deleted) => ({ deleted })) };
   }
 
   cluster(): ClusterView {

@@ -2,6 +2,7 @@
  * CreatePartitions (37): grow topics' partition counts (manual assignments for the new partitions
  * only, or placement's choice). A name given twice is INVALID_REQUEST.
  */
+import { denied, topicDenied } from './authz.js';
 import type { NamedResult } from '../../metadata/controller-api.js';
 import { createPartitionsApi } from '../../kafka/create-partitions.js';
 import type { KafkaErrorValue } from '../errors.js';
@@ -12,7 +13,13 @@ export const createPartitionsHandler = handler(createPartitionsApi, async (ctx, 
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const early = new Map<string, KafkaErrorValue>();
   const topics = [];
+  // ALTER on each topic (KIP-801 fixed the CREATE of old), TOPIC_AUTHORIZATION_FAILED per topic.
+  const refused = denied(ctx, 'alter', 'topic', req.topics.map((t) => t.name));
   for (const t of req.topics) {
+    if (refused.has(t.name)) {
+      early.set(t.name, ctx.errorOf('TOPIC_AUTHORIZATION_FAILED', topicDenied('alter', t.name)));
+      continue;
+    }
     if ((counts.get(t.name) ?? 0) > 1) {
       early.set(t.name, ctx.errorOf('INVALID_REQUEST', `topic ${t.name} is named more than once in the request`));
       continue;

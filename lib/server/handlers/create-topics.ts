@@ -5,6 +5,8 @@
  * (INVALID_REPLICA_ASSIGNMENT) and then count and replication factor must be -1 (INVALID_REQUEST).
  * From v5 a created topic's configs are returned (from describeConfigs).
  */
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
+import { topicDenied } from './authz.js';
 import type { CreateTopicResult, CreateTopicSpec } from '../../metadata/controller-api.js';
 import { type CreateTopicsResponse, createTopicsApi } from '../../kafka/create-topics.js';
 import { ZERO_UUID } from '../../kafka/primitives.js';
@@ -38,9 +40,15 @@ export const createTopicsHandler = handler(createTopicsApi, async (ctx, req) => 
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const early = new Map<string, KafkaErrorValue>();
   const specs: CreateTopicSpec[] = [];
+  // CREATE on the cluster, else CREATE on each topic (TOPIC_AUTHORIZATION_FAILED per topic).
+  const clusterCreate = ctx.isAuthorized('create', 'cluster', CLUSTER_RESOURCE);
   for (const t of req.topics) {
     if ((counts.get(t.name) ?? 0) > 1) {
       early.set(t.name, ctx.errorOf('INVALID_REQUEST', `topic ${t.name} is named more than once in the request`));
+      continue;
+    }
+    if (!clusterCreate && !ctx.authorize('create', 'topic', t.name)) {
+      early.set(t.name, ctx.errorOf('TOPIC_AUTHORIZATION_FAILED', topicDenied('create', t.name)));
       continue;
     }
     let assignments: number[][] | null = null;
@@ -81,10 +89,14 @@ export const createTopicsHandler = handler(createTopicsApi, async (ctx, req) => 
     const r = results.get(t.name);
     if (r === undefined) return failedTopic(t.name, ctx.error(failure ?? new Error(`no result for topic ${t.name}`)));
     if (r.error !== null) return failedTopic(t.name, ctx.error(r.error));
+    // The configs (v5+) only for a caller that may DESCRIBE_CONFIGS the topic (else topicConfigErrorCode 29).
+    const withConfigs = ctx.apiVersion >= 5 && !req.validateOnly;
+    const describable = !withConfigs || ctx.isAuthorized('describe-configs', 'topic', t.name);
     return {
-      name: t.name, topicId: r.topicId ?? ZERO_UUID, errorCode: 0, errorMessage: null, topicConfigErrorCode: 0,
+      name: t.name, topicId: r.topicId ?? ZERO_UUID, errorCode: 0, errorMessage: null,
+      topicConfigErrorCode: describable ? 0 : ctx.errorOf('TOPIC_AUTHORIZATION_FAILED').errorCode,
       numPartitions: r.partitions, replicationFactor: r.replicationFactor,
-      configs: ctx.apiVersion >= 5 && !req.validateOnly ? configsOf(ctx, t.name) : [],
+      configs: withConfigs && describable ? configsOf(ctx, t.name) : [],
     };
   });
   return { throttleTimeMs: 0, topics };

@@ -2,6 +2,8 @@
  * DeleteTopics (20): by name (v1-v5), or by name or topic id (v6). An id this node does not know
  * is UNKNOWN_TOPIC_ID; a name given twice is INVALID_REQUEST.
  */
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
+import { denied, topicDenied } from './authz.js';
 import type { NamedResult } from '../../metadata/controller-api.js';
 import { type DeleteTopicsResponse, deleteTopicsApi } from '../../kafka/delete-topics.js';
 import { ZERO_UUID } from '../../kafka/primitives.js';
@@ -36,6 +38,12 @@ export const deleteTopicsHandler = handler(deleteTopicsApi, async (ctx, req) => 
     if (a.error === null && a.name !== null && (counts.get(a.name) ?? 0) > 1) {
       a.error = ctx.errorOf('INVALID_REQUEST', `topic ${a.name} is named more than once in the request`);
     }
+  }
+  // Authorization (ControllerApis.deleteTopics), before existence: DELETE on the cluster, else
+  // DELETE (which implies DESCRIBE) on each topic; TOPIC_AUTHORIZATION_FAILED per topic.
+  if (ctx.authorizerEnabled && !ctx.isAuthorized('delete', 'cluster', CLUSTER_RESOURCE)) {
+    const refused = denied(ctx, 'delete', 'topic', asked.filter((a) => a.error === null && a.name !== null).map((a) => a.name as string));
+    for (const a of asked) if (a.error === null && a.name !== null && refused.has(a.name)) a.error = ctx.errorOf('TOPIC_AUTHORIZATION_FAILED', topicDenied('delete', a.name));
   }
   const names = asked.filter((a) => a.error === null && a.name !== null).map((a) => a.name as string);
   const results = new Map<string, NamedResult>();

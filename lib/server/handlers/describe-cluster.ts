@@ -8,6 +8,8 @@
  * registered brokers the metadata marks fenced, isFenced true, in broker id order with the others;
  * without it (and before v2) only unfenced brokers are listed.
  */
+import { authorizedOperations } from './authz.js';
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, describeClusterApi } from '../../kafka/describe-cluster.js';
 import { handler } from '../handler.js';
 
@@ -15,6 +17,9 @@ const ENDPOINT_BROKERS = 1;
 
 export const describeClusterHandler = handler(describeClusterApi, (ctx, req) => {
   const base = { throttleTimeMs: 0, endpointType: req.endpointType, clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
+  if (!ctx.authorize('describe', 'cluster', CLUSTER_RESOURCE)) {
+    return Promise.resolve({ ...base, ...ctx.errorOf('CLUSTER_AUTHORIZATION_FAILED', 'DESCRIBE on the cluster is required'), clusterId: '', controllerId: -1, brokers: [] });
+  }
   if (req.endpointType !== ENDPOINT_BROKERS) {
     const e = ctx.errorOf('UNSUPPORTED_ENDPOINT_TYPE', `endpoint type ${req.endpointType} is not served: Flotilla's nodes answer as brokers (type 1)`);
     return Promise.resolve({ ...base, ...e, clusterId: '', controllerId: -1, brokers: [] });
@@ -23,6 +28,7 @@ export const describeClusterHandler = handler(describeClusterApi, (ctx, req) => 
   const c = ctx.broker.cluster(ctx.session.listener);
   return Promise.resolve({
     ...base,
+    clusterAuthorizedOperations: authorizedOperations(ctx, req.includeClusterAuthorizedOperations, 'cluster', CLUSTER_RESOURCE),
     errorCode: 0,
     errorMessage: null,
     clusterId: c.clusterId,

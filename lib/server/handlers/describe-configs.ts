@@ -7,6 +7,8 @@
  * Topic configs are read after BrokerApi.syncMetadata (a read barrier on the metadata log): a
  * change acknowledged through any broker shows.
  */
+import type { KafkaErrorValue } from '../errors.js';
+import { configRefusal } from './authz.js';
 import type { ConfigEntryView, ConfigSource, ConfigValueType } from '../../broker/api.js';
 import { type DescribeConfigsResponse, describeConfigsApi } from '../../kafka/describe-configs.js';
 import { handler } from '../handler.js';
@@ -53,10 +55,15 @@ function configOut(e: ConfigEntryView, includeSynonyms: boolean, includeDocument
 export const describeConfigsHandler = handler(describeConfigsApi, async (ctx, req) => {
   type Resource = { type: 'topic' | 'broker'; name: string; keys: readonly string[] | null };
   const asked: Resource[] = [];
-  for (const r of req.resources) {
+  // DESCRIBE_CONFIGS on the topic (29) or, for a broker, on the cluster (31), per resource.
+  const refused = new Map<number, KafkaErrorValue>();
+  req.resources.forEach((r, i) => {
     const type = resourceTypeName(r.resourceType);
-    if (type !== null) asked.push({ type, name: r.resourceName, keys: r.configurationKeys });
-  }
+    if (type === null) return;
+    const e = configRefusal(ctx, 'describe-configs', type, r.resourceName);
+    if (e !== null) refused.set(i, e);
+    else asked.push({ type, name: r.resourceName, keys: r.configurationKeys });
+  });
   let answers: ReturnType<typeof ctx.broker.describeConfigs> = [];
   let failure: unknown = null;
   try {
@@ -69,9 +76,11 @@ export const describeConfigsHandler = handler(describeConfigsApi, async (ctx, re
     failure = err;
   }
   let next = 0;
-  const results = req.resources.map((r) => {
+  const results = req.resources.map((r, i) => {
     const type = resourceTypeName(r.resourceType);
     const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+    const no = refused.get(i);
+    if (no !== undefined) return { ...base, ...no, configs: [] };
     if (type === null) {
       const e = ctx.errorOf('INVALID_REQUEST', `resource type ${r.resourceType} is not supported`);
       return { ...base, ...e, configs: [] };

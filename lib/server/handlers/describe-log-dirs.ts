@@ -4,10 +4,13 @@
  * copied between directories) and, from v4, the volume's total and usable bytes (statfs).
  * kafka-log-dirs asks every broker in turn; each answers for itself.
  */
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
 import { describeLogDirsApi } from '../../kafka/describe-log-dirs.js';
 import { handler } from '../handler.js';
 
 export const describeLogDirsHandler = handler(describeLogDirsApi, async (ctx, req) => {
+  // DESCRIBE on the cluster; else nothing listed (v3+: CLUSTER_AUTHORIZATION_FAILED), as Kafka.
+  if (!ctx.authorize('describe', 'cluster', CLUSTER_RESOURCE)) return { throttleTimeMs: 0, errorCode: ctx.errorOf('CLUSTER_AUTHORIZATION_FAILED').errorCode, results: [] };
   const filter = req.topics === null ? null : req.topics.map((t) => ({ topic: t.topic, partitions: t.partitions }));
   const view = await ctx.broker.describeLogDirs(filter);
   if (view.dir === '') return { throttleTimeMs: 0, errorCode: 0, results: [] };

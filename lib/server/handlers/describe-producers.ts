@@ -3,14 +3,19 @@
  * state of the partitions it leads (NOT_LEADER_OR_FOLLOWER for the others, UNKNOWN_TOPIC_OR_PARTITION
  * for unknown ones), as Kafka's broker answers from its ProducerStateManager.
  */
+import { denied } from './authz.js';
 import { describeProducersApi } from '../../kafka/describe-producers.js';
 import { handler } from '../handler.js';
 
-export const describeProducersHandler = handler(describeProducersApi, async (ctx, req) => ({
+export const describeProducersHandler = handler(describeProducersApi, async (ctx, req) => {
+  // READ on each topic, TOPIC_AUTHORIZATION_FAILED per partition.
+  const refused = denied(ctx, 'read', 'topic', req.topics.map((t) => t.name));
+  return {
   throttleTimeMs: 0,
   topics: req.topics.map((t) => ({
     name: t.name,
     partitions: t.partitionIndexes.map((partitionIndex) => {
+      if (refused.has(t.name)) return { partitionIndex, ...ctx.errorOf('TOPIC_AUTHORIZATION_FAILED'), activeProducers: [] };
       try {
         const producers = ctx.broker.describeProducers(t.name, partitionIndex);
         return {
@@ -26,4 +31,5 @@ export const describeProducersHandler = handler(describeProducersApi, async (ctx
       }
     }),
   })),
-}));
+  };
+});

@@ -11,6 +11,7 @@
  * replicaDirectoryId is the node's incarnation id; v2's nodes list each voter's peer listener
  * ("CONTROLLER": Flotilla's own protocol, not Kafka's).
  */
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
 import { describeQuorumApi, type DescribeQuorumResponse, type QuorumReplicaState } from '../../kafka/describe-quorum.js';
 import type { QuorumReplica } from '../../broker/api.js';
 import { handler } from '../handler.js';
@@ -27,6 +28,9 @@ export const describeQuorumHandler = handler(describeQuorumApi, async (ctx, req)
   const partitionError = (errorCode: number, errorMessage: string | null): DescribeQuorumResponse['topics'][number]['partitions'][number] => ({
     partitionIndex: 0, errorCode, errorMessage, leaderId: -1, leaderEpoch: -1, highWatermark: -1, currentVoters: [], observers: [],
   });
+  if (!ctx.authorize('describe', 'cluster', CLUSTER_RESOURCE)) {
+    return { ...ctx.errorOf('CLUSTER_AUTHORIZATION_FAILED', 'DESCRIBE on the cluster is required'), nodes: [], topics: [] };
+  }
   if (!valid) {
     const e = ctx.errorOf('UNKNOWN_TOPIC_OR_PARTITION', `only ${METADATA_TOPIC} partition 0 has a quorum to describe`);
     return {

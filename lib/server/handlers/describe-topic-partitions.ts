@@ -10,6 +10,7 @@
  * Raft has no eligible leader replicas (KIP-966's ELR): those fields are null. A partition
  * without a leader carries LEADER_NOT_AVAILABLE, as in Metadata.
  */
+import { authorizedOperations, denied } from './authz.js';
 import { type DescribeTopicPartitionsResponse, describeTopicPartitionsApi } from '../../kafka/describe-topic-partitions.js';
 import { ZERO_UUID } from '../../kafka/primitives.js';
 import { topicNameProblem } from '../../metadata/records.js';
@@ -35,7 +36,10 @@ export const describeTopicPartitionsHandler = handler(describeTopicPartitionsApi
   };
   if (req.cursor !== null && names !== null && !names.includes(req.cursor.topicName)) return invalid(`the topic list must contain the cursor topic ${req.cursor.topicName}`);
   if (req.cursor !== null && req.cursor.partitionIndex < 0) return invalid(`cursor partition ${req.cursor.partitionIndex} is negative`);
-  const views = new Map(ctx.broker.topics(names).map((t) => [t.name, t]));
+  // DESCRIBE on each topic: named ones refused get TOPIC_AUTHORIZATION_FAILED (whether they exist
+  // or not); a listing of every topic leaves them out (filtering).
+  const refused = names === null ? new Set<string>() : denied(ctx, 'describe', 'topic', names);
+  const views = new Map(ctx.broker.topics(names).filter((t) => names !== null || ctx.isAuthorized('describe', 'topic', t.name)).map((t) => [t.name, t]));
   const order = (names ?? [...views.keys()].filter((n) => n >= cursorTopic)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   let remaining = Math.max(1, Math.min(PARTITIONS_MAX, req.responsePartitionLimit));
   const topics: TopicOut[] = [];
@@ -44,6 +48,10 @@ export const describeTopicPartitionsHandler = handler(describeTopicPartitionsApi
     if (remaining === 0) {
       nextCursor = { topicName: name, partitionIndex: 0 };
       break;
+    }
+    if (refused.has(name)) {
+      topics.push({ errorCode: ctx.errorOf('TOPIC_AUTHORIZATION_FAILED').errorCode, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: OPERATIONS_OMITTED });
+      continue;
     }
     const t = views.get(name);
     if (t === undefined) {
@@ -73,7 +81,8 @@ export const describeTopicPartitionsHandler = handler(describeTopicPartitionsApi
         lastKnownElr: null,
         offlineReplicas: [...p.offlineReplicas],
       })),
-      topicAuthorizedOperations: OPERATIONS_OMITTED,
+      // Kafka always computes them here (no request flag); with the authorizer off they stay omitted.
+      topicAuthorizedOperations: authorizedOperations(ctx, true, 'topic', name),
     });
     const rest = page[taken.length];
     if (rest !== undefined) {

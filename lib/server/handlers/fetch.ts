@@ -17,6 +17,8 @@ import type { FetchPartitionRequest, FetchPartitionResult } from '../../broker/a
 import { errorCode } from '../../kafka/errors.js';
 import { type FetchResponse, fetchApi } from '../../kafka/fetch.js';
 import { handler } from '../handler.js';
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
+import { denied } from './authz.js';
 import { NO_LEADER, currentLeader, nodeEndpoints } from './leaders.js';
 
 type PartitionOut = FetchResponse['responses'][number]['partitions'][number];
@@ -44,10 +46,18 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
   const image = byId ? ctx.broker.image() : null;
   // The topic name of each requested topic; null: an id this node does not know.
   const names = req.topics.map((t) => (image === null ? t.topic : image.topicsById.get(t.topicId)?.name ?? null));
+  // Authorization (KafkaApis.handleFetch): a fetch from a replica needs CLUSTER_ACTION (Flotilla's
+  // replicas fetch over Raft, never with Fetch), a consumer's READ on each topic; refused
+  // partitions get TOPIC_AUTHORIZATION_FAILED, the others are served.
+  const replicaId = ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+  const replicaRefused = replicaId >= 0 && ctx.authorizerEnabled && !ctx.authorize('cluster-action', 'cluster', CLUSTER_RESOURCE);
+  const refused = replicaId >= 0
+    ? new Set(replicaRefused ? names.filter((n): n is string => n !== null) : [])
+    : denied(ctx, 'read', 'topic', names.filter((n): n is string => n !== null));
   const partitions: FetchPartitionRequest[] = [];
   for (const [ti, t] of req.topics.entries()) {
     const name = names[ti] ?? null;
-    if (name === null) continue;
+    if (name === null || refused.has(name)) continue;
     for (const p of t.partitions) {
       partitions.push({
         topic: name,
@@ -69,7 +79,7 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
         minBytes: Math.max(0, req.minBytes),
         maxBytes: req.maxBytes <= 0 ? 0x7fffffff : req.maxBytes,
         isolationLevel,
-        replicaId: ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId,
+        replicaId,
       });
     } catch (err) {
       failure = err;
@@ -95,6 +105,7 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
   });
   const out = (topic: string | null, partition: number): PartitionOut => {
     if (topic === null) return failed(partition, ctx.errorOf('UNKNOWN_TOPIC_ID').errorCode);
+    if (refused.has(topic)) return failed(partition, ctx.errorOf('TOPIC_AUTHORIZATION_FAILED').errorCode);
     const r = inOrder ? results[i++] : byKey.get(key(topic, partition))?.shift();
     if (r === undefined) return failed(partition, ctx.error(failure ?? new Error(`no fetch result for ${topic}-${partition}`)).errorCode);
     const e = ctx.error(r.error);

@@ -17,6 +17,11 @@ export const findCoordinatorHandler = handler(findCoordinatorApi, async (ctx, re
   const keyType = ctx.apiVersion >= 1 ? req.keyType : 0;
   const answers = keys.map((key) => {
     const none = (message: string) => ({ key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('COORDINATOR_NOT_AVAILABLE', message) });
+    // DESCRIBE on the group (30) or the transactional id (53), per key.
+    if (keyType === 1 && !ctx.authorize('describe', 'transactional-id', key)) {
+      return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('TRANSACTIONAL_ID_AUTHORIZATION_FAILED') };
+    }
+    if (keyType === 0 && !ctx.authorize('describe', 'group', key)) return { key, nodeId: -1, host: '', port: -1, ...ctx.errorOf('GROUP_AUTHORIZATION_FAILED') };
     if (keyType === 1) {
       if (ctx.txn === undefined) return none('this node runs no transaction coordinator');
       const at = ctx.txn.coordinatorFor(key, ctx.session.listener);

@@ -14,6 +14,9 @@
  * OffsetFetch v0 is v1; ListGroups v5 filters by type (every group here
  * is 'classic').
  */
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
+import { OPERATIONS_OMITTED, authorizedOperations, denied } from './authz.js';
+import type { DescribedMember } from '../../group/api.js';
 import type { GroupErrorName } from '../../group/errors.js';
 import { deleteGroupsApi } from '../../kafka/delete-groups.js';
 import { describeGroupsApi } from '../../kafka/describe-groups.js';
@@ -50,6 +53,7 @@ export const joinGroupHandler = handler(joinGroupApi, async (ctx, req) => {
     throttleTimeMs: 0, errorCode: code(ctx, name), generationId: -1, protocolType: null, protocolName: ctx.apiVersion >= 7 ? null : '',
     leader: '', skipAssignment: false, memberId: req.memberId, members: [],
   });
+  if (!ctx.authorize('read', 'group', req.groupId)) return fail('GROUP_AUTHORIZATION_FAILED');
   if (ctx.groups === undefined) return fail('COORDINATOR_NOT_AVAILABLE');
   const r = await ctx.groups.joinGroup({
     groupId: req.groupId,
@@ -80,6 +84,9 @@ export const joinGroupHandler = handler(joinGroupApi, async (ctx, req) => {
 });
 
 export const syncGroupHandler = handler(syncGroupApi, async (ctx, req) => {
+  if (!ctx.authorize('read', 'group', req.groupId)) {
+    return { throttleTimeMs: 0, errorCode: code(ctx, 'GROUP_AUTHORIZATION_FAILED'), protocolType: null, protocolName: null, assignment: EMPTY };
+  }
   if (ctx.groups === undefined) {
     return { throttleTimeMs: 0, errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE'), protocolType: null, protocolName: null, assignment: EMPTY };
   }
@@ -92,6 +99,7 @@ export const syncGroupHandler = handler(syncGroupApi, async (ctx, req) => {
 });
 
 export const heartbeatHandler = handler(heartbeatApi, async (ctx, req) => {
+  if (!ctx.authorize('read', 'group', req.groupId)) return { throttleTimeMs: 0, errorCode: code(ctx, 'GROUP_AUTHORIZATION_FAILED') };
   if (ctx.groups === undefined) return { throttleTimeMs: 0, errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE') };
   const error = await ctx.groups.heartbeat({
     groupId: req.groupId, generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId,
@@ -104,8 +112,9 @@ export const leaveGroupHandler = handler(leaveGroupApi, async (ctx, req) => {
   const members = batch
     ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: ctx.apiVersion >= 5 ? m.reason : null }))
     : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
-  if (ctx.groups === undefined) {
-    const c = code(ctx, 'COORDINATOR_NOT_AVAILABLE');
+  const authorized = ctx.authorize('read', 'group', req.groupId);
+  if (ctx.groups === undefined || !authorized) {
+    const c = code(ctx, authorized ? 'COORDINATOR_NOT_AVAILABLE' : 'GROUP_AUTHORIZATION_FAILED');
     return { throttleTimeMs: 0, errorCode: c, members: members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: c })) };
   }
   const r = await ctx.groups.leaveGroup(req.groupId, members);
@@ -121,8 +130,15 @@ export const offsetCommitHandler = handler(offsetCommitApi, async (ctx, req) => 
     topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata,
     commitTimestampMs: v === 1 ? p.commitTimestamp : -1,
   })));
-  const results = ctx.groups === undefined
-    ? offsets.map((o) => ({ topic: o.topic, partition: o.partition, error: 'COORDINATOR_NOT_AVAILABLE' as const }))
+  // Authorization (KafkaApis.handleOffsetCommitRequest): READ on the group, else every partition
+  // GROUP_AUTHORIZATION_FAILED; then READ on each topic, TOPIC_AUTHORIZATION_FAILED per partition.
+  const groupRefused = !ctx.authorize('read', 'group', req.groupId);
+  const unreadable = groupRefused ? new Set<string>() : denied(ctx, 'read', 'topic', offsets.map((o) => o.topic));
+  const refusedOut = offsets.filter((o) => groupRefused || unreadable.has(o.topic))
+    .map((o) => ({ topic: o.topic, partition: o.partition, error: groupRefused ? 'GROUP_AUTHORIZATION_FAILED' as const : 'TOPIC_AUTHORIZATION_FAILED' as const }));
+  const allowed = offsets.filter((o) => !groupRefused && !unreadable.has(o.topic));
+  const served = allowed.length === 0 && refusedOut.length > 0 ? [] : ctx.groups === undefined
+    ? allowed.map((o) => ({ topic: o.topic, partition: o.partition, error: 'COORDINATOR_NOT_AVAILABLE' as const }))
     : (await ctx.groups.commitOffsets({
         groupId: req.groupId,
         // v0 has no membership: a commit outside any generation, as an admin's.
@@ -131,8 +147,9 @@ export const offsetCommitHandler = handler(offsetCommitApi, async (ctx, req) => 
         groupInstanceId: v >= 7 ? req.groupInstanceId : null,
         groupIdNotFound: v >= 9,
         retentionTimeMs: v >= 2 && v <= 4 ? req.retentionTimeMs : -1,
-        offsets,
+        offsets: allowed,
       })).partitions;
+  const results: { topic: string; partition: number; error: GroupErrorName | null }[] = [...served, ...refusedOut];
   return {
     throttleTimeMs: 0,
     topics: byTopic(results).map((t) => ({
@@ -144,13 +161,23 @@ export const offsetCommitHandler = handler(offsetCommitApi, async (ctx, req) => 
 type FetchTopics = { name: string; partitionIndexes: number[] }[] | null;
 
 async function fetchGroup(ctx: RequestContext, groupId: string, topics: FetchTopics, requireStable: boolean) {
+  // Authorization (KafkaApis.handleOffsetFetchRequest): DESCRIBE on the group; DESCRIBE on each
+  // named topic (TOPIC_AUTHORIZATION_FAILED per partition); all-offsets requests leave the others out.
+  if (!ctx.authorize('describe', 'group', groupId)) return { errorCode: code(ctx, 'GROUP_AUTHORIZATION_FAILED'), topics: [] };
   if (ctx.groups === undefined) return { errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE'), topics: [] };
+  const hidden = topics === null ? new Set<string>() : denied(ctx, 'describe', 'topic', topics.map((t) => t.name));
   const r = await ctx.groups.fetchOffsets({
-    groupId, requireStable, topics: topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })),
+    groupId, requireStable, topics: topics === null ? null : topics.filter((t) => !hidden.has(t.name)).map((t) => ({ topic: t.name, partitions: t.partitionIndexes })),
   });
+  const partitions = [
+    ...r.partitions.filter((p) => topics !== null || ctx.isAuthorized('describe', 'topic', p.topic)),
+    ...(topics ?? []).filter((t) => hidden.has(t.name)).flatMap((t) => t.partitionIndexes.map((partition) => ({
+      topic: t.name, partition, offset: -1, leaderEpoch: -1, metadata: '', error: 'TOPIC_AUTHORIZATION_FAILED' as const,
+    }))),
+  ];
   return {
     errorCode: code(ctx, r.error),
-    topics: byTopic(r.partitions).map((t) => ({
+    topics: byTopic(partitions).map((t) => ({
       name: t.name,
       partitions: t.items.map((p) => ({
         partitionIndex: p.partition, committedOffset: p.offset, committedLeaderEpoch: p.leaderEpoch, metadata: p.metadata, errorCode: code(ctx, p.error),
@@ -183,9 +210,15 @@ export const offsetFetchHandler = handler(offsetFetchApi, async (ctx, req) => {
 });
 
 export const describeGroupsHandler = handler(describeGroupsApi, async (ctx, req) => {
-  const described = ctx.groups === undefined
-    ? req.groups.map((groupId) => ({ groupId, error: 'COORDINATOR_NOT_AVAILABLE' as const, state: 'Dead', protocolType: '', protocolName: '', members: [] }))
-    : await ctx.groups.describeGroups(req.groups);
+  // DESCRIBE on each group, else that group GROUP_AUTHORIZATION_FAILED.
+  const refused = denied(ctx, 'describe', 'group', req.groups);
+  const asked = req.groups.filter((g) => !refused.has(g));
+  const found = ctx.groups === undefined
+    ? asked.map((groupId) => ({ groupId, error: 'COORDINATOR_NOT_AVAILABLE' as GroupErrorName | null, state: 'Dead', protocolType: '', protocolName: '', members: [] as DescribedMember[] }))
+    : await ctx.groups.describeGroups(asked);
+  const byId = new Map(found.map((g) => [g.groupId, g]));
+  const described = req.groups.map((groupId) => byId.get(groupId)
+    ?? { groupId, error: 'GROUP_AUTHORIZATION_FAILED' as GroupErrorName | null, state: '', protocolType: '', protocolName: '', members: [] as DescribedMember[] });
   return {
     throttleTimeMs: 0,
     groups: described.map((g) => {
@@ -202,7 +235,7 @@ export const describeGroupsHandler = handler(describeGroupsApi, async (ctx, req)
           memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
           memberMetadata: m.metadata, memberAssignment: m.assignment,
         })),
-        authorizedOperations: -2147483648,
+        authorizedOperations: error === null ? authorizedOperations(ctx, req.includeAuthorizedOperations, 'group', g.groupId) : OPERATIONS_OMITTED,
       };
     }),
   };
@@ -217,27 +250,40 @@ export const listGroupsHandler = handler(listGroupsApi, async (ctx, req) => {
   const types = ctx.apiVersion >= 5 ? req.typesFilter.map((t) => t.toLowerCase()) : [];
   if (types.length > 0 && !types.includes(GROUP_TYPE)) return { throttleTimeMs: 0, errorCode: 0, groups: [] };
   const r = await ctx.groups.listGroups(ctx.apiVersion >= 4 ? req.statesFilter : []);
+  // DESCRIBE on the cluster lists every group; otherwise only the groups the caller may DESCRIBE
+  // (never CLUSTER_AUTHORIZATION_FAILED; filtering, nothing audited).
+  const all = ctx.isAuthorized('describe', 'cluster', CLUSTER_RESOURCE);
   return {
     throttleTimeMs: 0,
     errorCode: code(ctx, r.error),
-    groups: r.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: GROUP_TYPE })),
+    groups: r.groups.filter((g) => all || ctx.isAuthorized('describe', 'group', g.groupId)).map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: GROUP_TYPE })),
   };
 });
 
 export const deleteGroupsHandler = handler(deleteGroupsApi, async (ctx, req) => {
-  const results = ctx.groups === undefined
-    ? req.groupsNames.map((groupId) => ({ groupId, error: 'COORDINATOR_NOT_AVAILABLE' as const }))
-    : await ctx.groups.deleteGroups(req.groupsNames);
+  const refused = denied(ctx, 'delete', 'group', req.groupsNames);
+  const asked = req.groupsNames.filter((g) => !refused.has(g));
+  const found = ctx.groups === undefined
+    ? asked.map((groupId) => ({ groupId, error: 'COORDINATOR_NOT_AVAILABLE' as GroupErrorName | null }))
+    : asked.length === 0 ? [] : await ctx.groups.deleteGroups(asked);
+  const byId = new Map(found.map((r) => [r.groupId, r]));
+  const results = req.groupsNames.map((groupId) => byId.get(groupId) ?? { groupId, error: 'GROUP_AUTHORIZATION_FAILED' as GroupErrorName | null });
   return { throttleTimeMs: 0, results: results.map((r) => ({ groupId: r.groupId, errorCode: code(ctx, r.error) })) };
 });
 
 export const offsetDeleteHandler = handler(offsetDeleteApi, async (ctx, req) => {
+  if (!ctx.authorize('delete', 'group', req.groupId)) return { errorCode: code(ctx, 'GROUP_AUTHORIZATION_FAILED'), throttleTimeMs: 0, topics: [] };
   if (ctx.groups === undefined) return { errorCode: code(ctx, 'COORDINATOR_NOT_AVAILABLE'), throttleTimeMs: 0, topics: [] };
-  const r = await ctx.groups.deleteOffsets(req.groupId, req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex }))));
+  const unreadable = denied(ctx, 'read', 'topic', req.topics.map((t) => t.name));
+  const asked = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
+  const r = await ctx.groups.deleteOffsets(req.groupId, asked.filter((a) => !unreadable.has(a.topic)));
+  const partitions: { topic: string; partition: number; error: GroupErrorName | null }[] = [
+    ...r.partitions, ...asked.filter((a) => unreadable.has(a.topic)).map((a) => ({ ...a, error: 'TOPIC_AUTHORIZATION_FAILED' as const })),
+  ];
   return {
     errorCode: code(ctx, r.error),
     throttleTimeMs: 0,
-    topics: byTopic(r.partitions).map((t) => ({
+    topics: byTopic(partitions).map((t) => ({
       name: t.name, partitions: t.items.map((p) => ({ partitionIndex: p.partition, errorCode: code(ctx, p.error) })),
     })),
   };

@@ -4,6 +4,8 @@
  * concurrent changes of other keys are kept. Unknown resource types and operations get
  * INVALID_REQUEST for their resource.
  */
+import type { KafkaErrorValue } from '../errors.js';
+import { configRefusal, securityKeyRefusal } from './authz.js';
 import type { AlterConfigsRequest, ConfigOp } from '../../metadata/controller-api.js';
 import { ConfigOperation, incrementalAlterConfigsApi } from '../../kafka/incremental-alter-configs.js';
 import { handler } from '../handler.js';
@@ -16,11 +18,18 @@ const ops: Readonly<Record<number, ConfigOp>> = {
 export const incrementalAlterConfigsHandler = handler(incrementalAlterConfigsApi, async (ctx, req) => {
   const resources: AlterConfigsRequest['resources'][number][] = [];
   const refused = new Map<number, string>();
+  // ALTER_CONFIGS on the topic (29) or the cluster (31); security settings refused for anyone.
+  const denials = new Map<number, KafkaErrorValue>();
   req.resources.forEach((r, i) => {
     const type = resourceTypeName(r.resourceType);
     const bad = r.configs.find((c) => ops[c.configOperation] === undefined);
     if (type === null) {
       refused.set(i, `resource type ${r.resourceType} is not supported`);
+      return;
+    }
+    const no = configRefusal(ctx, 'alter-configs', type, r.resourceName) ?? securityKeyRefusal(ctx, r.configs.map((c) => c.name));
+    if (no !== null) {
+      denials.set(i, no);
       return;
     }
     if (bad) {
@@ -46,6 +55,8 @@ export const incrementalAlterConfigsHandler = handler(incrementalAlterConfigsApi
   }
   const responses = req.resources.map((r, i) => {
     const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+    const no = denials.get(i);
+    if (no !== undefined) return { ...no, ...base };
     const why = refused.get(i);
     if (why !== undefined) return { ...ctx.errorOf('INVALID_REQUEST', why), ...base };
     const type = resourceTypeName(r.resourceType);

@@ -4,11 +4,20 @@
  * then: a new id is always safe); with one, the transaction coordinator of that id answers
  * (`ctx.txn`), fencing earlier instances by bumping the epoch.
  */
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
 import { initProducerIdApi } from '../../kafka/init-producer-id.js';
 import { handler } from '../handler.js';
 
 export const initProducerIdHandler = handler(initProducerIdApi, async (ctx, req) => {
   const fail = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, producerId: -1, producerEpoch: -1 });
+  // With a transactional id: WRITE on it (53). Without: IDEMPOTENT_WRITE on the cluster or WRITE on
+  // some topic (KIP-679's authorizeByResourceType), else CLUSTER_AUTHORIZATION_FAILED.
+  if (req.transactionalId !== null && !ctx.authorize('write', 'transactional-id', req.transactionalId)) {
+    return fail(ctx.errorOf('TRANSACTIONAL_ID_AUTHORIZATION_FAILED').errorCode);
+  }
+  if (req.transactionalId === null && ctx.authorizerEnabled && !ctx.isAuthorized('idempotent-write', 'cluster', CLUSTER_RESOURCE) && !ctx.authorizeAny('write', 'topic')) {
+    return fail(ctx.errorOf('CLUSTER_AUTHORIZATION_FAILED').errorCode);
+  }
   try {
     if (req.transactionalId === null) {
       const r = await ctx.broker.initProducerId();

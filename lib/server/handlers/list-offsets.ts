@@ -12,6 +12,7 @@
  * differ) the log start offset, for -2 the log start offset, for a timestamp the offset found for
  * it (or the latest offset when no record is that recent). maxNumOffsets 0 lists nothing.
  */
+import { denied } from './authz.js';
 import { type ListOffsetsResponse, listOffsetsApi } from '../../kafka/list-offsets.js';
 import { type RequestContext, handler, settleAll } from '../handler.js';
 
@@ -39,9 +40,13 @@ async function oldStyleOffsets(ctx: RequestContext, asked: Asked, maxNumOffsets:
 
 export const listOffsetsHandler = handler(listOffsetsApi, async (ctx, req) => {
   const isolationLevel: 0 | 1 = req.isolationLevel === 1 ? 1 : 0;
+  const refused = denied(ctx, 'describe', 'topic', req.topics.map((t) => t.name));
   const topics = await Promise.all(req.topics.map(async (t) => ({
     name: t.name,
     partitions: await settleAll(t.partitions, async (p): Promise<PartitionOut> => {
+      if (refused.has(t.name)) {
+        return { partitionIndex: p.partitionIndex, errorCode: ctx.errorOf('TOPIC_AUTHORIZATION_FAILED').errorCode, oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 };
+      }
       const asked: Asked = { topic: t.name, partition: p.partitionIndex, timestamp: p.timestamp, currentLeaderEpoch: p.currentLeaderEpoch, isolationLevel };
       if (ctx.apiVersion === 0) {
         const offsets = await oldStyleOffsets(ctx, asked, p.maxNumOffsets);

@@ -25,6 +25,8 @@
  *   name or a non-zero id there is INVALID_REQUEST for every requested topic, as Kafka answers.
  *   A v12 topic with neither a name nor an id is INVALID_REQUEST too.
  */
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
+import { authorizedOperations, denied } from './authz.js';
 import type { TopicView } from '../../broker/api.js';
 import { type MetadataRequest, type MetadataResponse, metadataApi } from '../../kafka/metadata.js';
 import { ZERO_UUID } from '../../kafka/primitives.js';
@@ -86,10 +88,21 @@ function byId(ctx: RequestContext, ids: readonly string[]): TopicOut[] {
   for (const id of ids) {
     const name = image.topicsById.get(id)?.name;
     if (name === undefined) out.push(topicError(ctx.errorOf('UNKNOWN_TOPIC_ID').errorCode, null, id));
+    else if (!ctx.authorize('describe', 'topic', name)) out.push(topicError(ctx.errorOf('TOPIC_AUTHORIZATION_FAILED').errorCode, null, id));
     else names.push(name);
   }
   const onListener = reachable(ctx);
   return [...ctx.broker.topics(names).map((t) => topicOut(ctx, t, onListener)), ...out];
+}
+
+/** This node's auto.create.topics.enable (true when it cannot be read: the broker decides anyway). */
+function autoCreateEnabled(ctx: RequestContext): boolean {
+  try {
+    const [r] = ctx.broker.describeConfigs([{ type: 'broker', name: String(ctx.broker.nodeId), keys: ['auto.create.topics.enable'] }]);
+    return r?.entries.find((e) => e.name === 'auto.create.topics.enable')?.value !== 'false';
+  } catch {
+    return true;
+  }
 }
 
 /** The topics asked for by name (or all of them): unknown ones auto-created when allowed. */
@@ -97,14 +110,30 @@ async function byName(ctx: RequestContext, req: MetadataRequest): Promise<TopicO
   const broker = ctx.broker;
   // v0 has no null: its empty list asks for every topic.
   const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
-  const names = all ? null : [...new Set(req.topics!.map((t) => t.name ?? ''))];
-  let topics: TopicView[] = names === null ? broker.topics(null) : names.length === 0 ? [] : broker.topics(names);
+  const asked = all ? null : [...new Set(req.topics!.map((t) => t.name ?? ''))];
+  // Authorization (KafkaApis.handleTopicMetadataRequest): all topics = those the caller may
+  // DESCRIBE, the others left out silently; a named topic the caller may not DESCRIBE is answered
+  // TOPIC_AUTHORIZATION_FAILED whether it exists or not; auto-creation needs CREATE on the cluster
+  // or on the topic, else TOPIC_AUTHORIZATION_FAILED.
+  const hidden = asked === null ? new Set<string>() : denied(ctx, 'describe', 'topic', asked);
+  const names = asked === null ? null : asked.filter((n) => !hidden.has(n));
+  const uncreatable = new Set<string>();
+  let topics: TopicView[] = names === null
+    ? broker.topics(null).filter((t) => ctx.isAuthorized('describe', 'topic', t.name))
+    : names.length === 0 ? [] : broker.topics(names);
   if (names !== null && topics.length < names.length && req.allowAutoTopicCreation) {
     const known = new Set(topics.map((t) => t.name));
+    // The CREATE check only where the node would create (auto.create.topics.enable), as Kafka:
+    // otherwise a missing topic stays UNKNOWN_TOPIC_OR_PARTITION.
+    const checkCreate = ctx.authorizerEnabled && autoCreateEnabled(ctx) && !ctx.isAuthorized('create', 'cluster', CLUSTER_RESOURCE);
     const missing = names.filter((n) => !known.has(n) && topicNameProblem(n) === null);
-    if (missing.length > 0) {
+    if (checkCreate) {
+      for (const n of missing) if (!ctx.authorize('create', 'topic', n)) uncreatable.add(n);
+    }
+    const creatable = missing.filter((n) => !uncreatable.has(n));
+    if (creatable.length > 0) {
       try {
-        await broker.autoCreateTopics(missing);
+        await broker.autoCreateTopics(creatable);
       } catch {
         // Left out: reported unknown below, and the client retries.
       }
@@ -115,7 +144,11 @@ async function byName(ctx: RequestContext, req: MetadataRequest): Promise<TopicO
   // An existing topic's own code is NONE; its partitions' codes say which lack a leader.
   const onListener = reachable(ctx);
   const out: TopicOut[] = topics.map((t) => topicOut(ctx, t, onListener));
-  for (const n of names ?? []) {
+  for (const n of asked ?? []) {
+    if (hidden.has(n) || uncreatable.has(n)) {
+      out.push(topicError(ctx.errorOf('TOPIC_AUTHORIZATION_FAILED').errorCode, n, ZERO_UUID));
+      continue;
+    }
     if (byName.has(n)) continue;
     const problem = topicNameProblem(n);
     const e = problem === null ? ctx.errorOf('UNKNOWN_TOPIC_OR_PARTITION') : ctx.errorOf('INVALID_TOPIC_EXCEPTION');
@@ -140,14 +173,17 @@ export const metadataHandler = handler(metadataApi, async (ctx, req) => {
   await broker.syncMetadata(METADATA_SYNC_MS);
   const cluster = broker.cluster(ctx.session.listener);
   const ids = [...new Set(requested.map((t) => t.topicId).filter((id) => id !== ZERO_UUID))];
-  const topics = ids.length > 0 ? byId(ctx, ids) : await byName(ctx, req);
+  const found = ids.length > 0 ? byId(ctx, ids) : await byName(ctx, req);
+  // v8+: what the caller may do, when asked and the authorizer is on (KIP-430).
+  const topics = found.map((t) => (t.errorCode !== 0 || t.name === null ? t
+    : { ...t, topicAuthorizedOperations: authorizedOperations(ctx, req.includeTopicAuthorizedOperations, 'topic', t.name) }));
   return {
     throttleTimeMs: 0,
     brokers: cluster.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     clusterId: cluster.clusterId,
     controllerId: cluster.controllerId,
     topics,
-    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NONE,
+    clusterAuthorizedOperations: authorizedOperations(ctx, req.includeClusterAuthorizedOperations, 'cluster', CLUSTER_RESOURCE),
     errorCode: 0, // v13 (KIP-1102): REBOOTSTRAP_REQUIRED is never needed here
   };
 });

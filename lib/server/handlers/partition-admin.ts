@@ -20,6 +20,7 @@
  * INVALID_REPLICATION_FACTOR; that check comes before the controller validates the node ids (in
  * Kafka after), so a list that is both gets INVALID_REPLICATION_FACTOR here.
  */
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
 import { type AlterPartitionReassignmentsResponse, alterPartitionReassignmentsApi } from '../../kafka/alter-partition-reassignments.js';
 import { ElectionType, type ElectLeadersResponse, electLeadersApi } from '../../kafka/elect-leaders.js';
 import { listPartitionReassignmentsApi } from '../../kafka/list-partition-reassignments.js';
@@ -60,6 +61,14 @@ async function electOne(ctx: RequestContext, electionType: number, topic: string
 }
 
 export const electLeadersHandler = handler(electLeadersApi, async (ctx, req) => {
+  // ALTER on the cluster, else every partition (and v1+ the response) CLUSTER_AUTHORIZATION_FAILED.
+  if (!ctx.authorize('alter', 'cluster', CLUSTER_RESOURCE)) {
+    const e = ctx.errorOf('CLUSTER_AUTHORIZATION_FAILED', 'ALTER on the cluster is required');
+    return {
+      throttleTimeMs: 0, errorCode: e.errorCode,
+      replicaElectionResults: (req.topicPartitions ?? []).map((t) => ({ topic: t.topic, partitionResult: t.partitions.map((partitionId) => ({ partitionId, ...e })) })),
+    };
+  }
   const timeoutMs = Math.max(1, req.timeoutMs);
   // The assignment (the preferred replica) as of now, whichever node recorded a change.
   await ctx.broker.syncMetadata(Math.min(timeoutMs, 5000));
@@ -92,6 +101,9 @@ async function replicationFactors(ctx: RequestContext, asked: readonly { name: s
 }
 
 export const alterPartitionReassignmentsHandler = handler(alterPartitionReassignmentsApi, async (ctx, req) => {
+  if (!ctx.authorize('alter', 'cluster', CLUSTER_RESOURCE)) {
+    return { throttleTimeMs: 0, allowReplicationFactorChange: ctx.apiVersion < 1 || req.allowReplicationFactorChange, ...ctx.errorOf('CLUSTER_AUTHORIZATION_FAILED', 'ALTER on the cluster is required'), responses: [] };
+  }
   await ctx.broker.syncMetadata(5000);
   const allowRf = ctx.apiVersion < 1 || req.allowReplicationFactorChange;
   const factors = allowRf ? new Map<string, number>() : await replicationFactors(ctx, req.topics.filter((t) => t.partitions.some((p) => p.replicas !== null)));
@@ -119,6 +131,7 @@ export const alterPartitionReassignmentsHandler = handler(alterPartitionReassign
 });
 
 export const listPartitionReassignmentsHandler = handler(listPartitionReassignmentsApi, async (ctx, req) => {
+  if (!ctx.authorize('describe', 'cluster', CLUSTER_RESOURCE)) return { throttleTimeMs: 0, ...ctx.errorOf('CLUSTER_AUTHORIZATION_FAILED', 'DESCRIBE on the cluster is required'), topics: [] };
   const filter = req.topics === null ? null : req.topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
   await ctx.broker.syncMetadata(5000);
   const views = await ctx.broker.listReassignments(filter, Math.max(1, Math.min(req.timeoutMs, 30_000)));

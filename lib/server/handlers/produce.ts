@@ -18,6 +18,7 @@ import { errorCode } from '../../kafka/errors.js';
 import { type ProduceResponse, produceApi } from '../../kafka/produce.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, type RequestContext, handler, settleAll } from '../handler.js';
 import type { KafkaErrorValue } from '../errors.js';
+import { denied, topicDenied } from './authz.js';
 import { NO_LEADER, currentLeader, nodeEndpoints } from './leaders.js';
 
 type PartitionOut = ProduceResponse['responses'][number]['partitions'][number];
@@ -49,9 +50,15 @@ function refused(ctx: RequestContext, topic: string, partitionIndex: number, err
 export const produceHandler = handler(produceApi, async (ctx, req) => {
   const acks = req.acks;
   const validAcks = acks === 0 || acks === 1 || acks === -1;
+  // Authorization (KafkaApis.handleProduceRequest): WRITE on the transactional id fails the whole
+  // request (53 on every partition); WRITE on each topic, per partition (29).
+  const txnRefused = req.transactionalId !== null && !ctx.authorize('write', 'transactional-id', req.transactionalId);
+  const unwritable = txnRefused ? new Set<string>() : denied(ctx, 'write', 'topic', req.topics.map((t) => t.name));
   const responses = await Promise.all(req.topics.map(async (topic) => ({
     name: topic.name,
     partitions: await settleAll(topic.partitions, async (p): Promise<PartitionOut> => {
+      if (txnRefused) return failed(p.partitionIndex, ctx.errorOf('TRANSACTIONAL_ID_AUTHORIZATION_FAILED', `WRITE on transactional id ${req.transactionalId} is not authorized`));
+      if (unwritable.has(topic.name)) return failed(p.partitionIndex, ctx.errorOf('TOPIC_AUTHORIZATION_FAILED', topicDenied('write', topic.name)));
       if (!validAcks) return failed(p.partitionIndex, ctx.errorOf('INVALID_REQUIRED_ACKS', `acks ${acks} is not one of 0, 1, -1`));
       if (ctx.apiVersion < 3) {
         return failed(p.partitionIndex, ctx.errorOf('UNSUPPORTED_FOR_MESSAGE_FORMAT', 'Produce v0-v2 carry message formats 0 and 1, which Flotilla does not store'));

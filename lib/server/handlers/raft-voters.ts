@@ -5,6 +5,7 @@
  * that is not ours: INCONSISTENT_CLUSTER_ID. The voter's listeners are not used: Flotilla's nodes
  * reach each other at the peer address each registered with.
  */
+import { CLUSTER_RESOURCE } from '../../auth/acl.js';
 import { addRaftVoterApi } from '../../kafka/add-raft-voter.js';
 import { removeRaftVoterApi } from '../../kafka/remove-raft-voter.js';
 import { type RequestContext, handler } from '../handler.js';
@@ -17,6 +18,7 @@ function clusterMismatch(ctx: RequestContext, clusterId: string | null): { throt
 }
 
 export const addRaftVoterHandler = handler(addRaftVoterApi, async (ctx, req) => {
+  if (!ctx.authorize('alter', 'cluster', CLUSTER_RESOURCE)) return { throttleTimeMs: 0, ...ctx.errorOf('CLUSTER_AUTHORIZATION_FAILED', 'ALTER on the cluster is required') };
   const mismatch = clusterMismatch(ctx, req.clusterId);
   if (mismatch !== null) return mismatch;
   try {
@@ -29,6 +31,7 @@ export const addRaftVoterHandler = handler(addRaftVoterApi, async (ctx, req) => 
 });
 
 export const removeRaftVoterHandler = handler(removeRaftVoterApi, async (ctx, req) => {
+  if (!ctx.authorize('alter', 'cluster', CLUSTER_RESOURCE)) return { throttleTimeMs: 0, ...ctx.errorOf('CLUSTER_AUTHORIZATION_FAILED', 'ALTER on the cluster is required') };
   const mismatch = clusterMismatch(ctx, req.clusterId);
   if (mismatch !== null) return mismatch;
   try {

@@ -15,6 +15,7 @@
  * TRANSACTION_ABORTABLE to what a client understands are served as their predecessors: Flotilla
  * never returns it.
  */
+import { denied } from './authz.js';
 import { addOffsetsToTxnApi } from '../../kafka/add-offsets-to-txn.js';
 import { addPartitionsToTxnApi } from '../../kafka/add-partitions-to-txn.js';
 import { describeTransactionsApi } from '../../kafka/describe-transactions.js';
@@ -40,6 +41,15 @@ async function addOrVerify(
 ): Promise<TopicResults> {
   const all = (errorCode: number): TopicResults =>
     t.topics.map((x) => ({ name: x.name, results: x.partitions.map((partitionIndex) => ({ partitionIndex, errorCode })) }));
+  // WRITE on the transactional id (53 on every partition); WRITE on each topic: refused partitions
+  // TOPIC_AUTHORIZATION_FAILED and the others OPERATION_NOT_ATTEMPTED (KafkaApis.handleAddPartitionsToTxn).
+  if (!ctx.authorize('write', 'transactional-id', t.transactionalId)) return all(ctx.errorOf('TRANSACTIONAL_ID_AUTHORIZATION_FAILED').errorCode);
+  const unwritable = denied(ctx, 'write', 'topic', t.topics.map((x) => x.name));
+  if (unwritable.size > 0) {
+    const topicCode = ctx.errorOf('TOPIC_AUTHORIZATION_FAILED').errorCode;
+    const notAttempted = ctx.errorOf('OPERATION_NOT_ATTEMPTED').errorCode;
+    return t.topics.map((x) => ({ name: x.name, results: x.partitions.map((partitionIndex) => ({ partitionIndex, errorCode: unwritable.has(x.name) ? topicCode : notAttempted })) }));
+  }
   const txn = ctx.txn;
   if (txn === undefined) return all(ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode);
   const partitions = t.topics.flatMap((x) => x.partitions.map((partition) => ({ topic: x.name, partition })));
@@ -67,6 +77,8 @@ export const addPartitionsToTxnHandler = handler(addPartitionsToTxnApi, async (c
 });
 
 export const addOffsetsToTxnHandler = handler(addOffsetsToTxnApi, async (ctx, req) => {
+  if (!ctx.authorize('write', 'transactional-id', req.transactionalId)) return { throttleTimeMs: 0, errorCode: ctx.errorOf('TRANSACTIONAL_ID_AUTHORIZATION_FAILED').errorCode };
+  if (!ctx.authorize('read', 'group', req.groupId)) return { throttleTimeMs: 0, errorCode: ctx.errorOf('GROUP_AUTHORIZATION_FAILED').errorCode };
   if (ctx.txn === undefined) return { throttleTimeMs: 0, errorCode: ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode };
   try {
     await ctx.txn.addOffsets({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, groupId: req.groupId });
@@ -77,6 +89,7 @@ export const addOffsetsToTxnHandler = handler(addOffsetsToTxnApi, async (ctx, re
 });
 
 export const endTxnHandler = handler(endTxnApi, async (ctx, req) => {
+  if (!ctx.authorize('write', 'transactional-id', req.transactionalId)) return { throttleTimeMs: 0, errorCode: ctx.errorOf('TRANSACTIONAL_ID_AUTHORIZATION_FAILED').errorCode };
   if (ctx.txn === undefined) return { throttleTimeMs: 0, errorCode: ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode };
   try {
     await ctx.txn.endTxn({ transactionalId: req.transactionalId, producerId: req.producerId, producerEpoch: req.producerEpoch, commit: req.committed });
@@ -91,6 +104,10 @@ export const txnOffsetCommitHandler = handler(txnOffsetCommitApi, async (ctx, re
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })),
   });
+  // WRITE on the transactional id (53), READ on the group (30), READ on each topic (29 per partition).
+  if (!ctx.authorize('write', 'transactional-id', req.transactionalId)) return all(ctx.errorOf('TRANSACTIONAL_ID_AUTHORIZATION_FAILED').errorCode);
+  if (!ctx.authorize('read', 'group', req.groupId)) return all(ctx.errorOf('GROUP_AUTHORIZATION_FAILED').errorCode);
+  const unreadable = denied(ctx, 'read', 'topic', req.topics.map((t) => t.name));
   if (ctx.groups === undefined) return all(ctx.errorOf('COORDINATOR_NOT_AVAILABLE', 'this node runs no group coordinator').errorCode);
   const r = await ctx.groups.txnCommitOffsets({
     transactionalId: req.transactionalId,
@@ -100,11 +117,14 @@ export const txnOffsetCommitHandler = handler(txnOffsetCommitApi, async (ctx, re
     generationId: ctx.apiVersion >= 3 ? req.generationId : -1,
     memberId: ctx.apiVersion >= 3 ? req.memberId : '',
     groupInstanceId: ctx.apiVersion >= 3 ? req.groupInstanceId : null,
-    offsets: req.topics.flatMap((t) => t.partitions.map((p) => ({
+    offsets: req.topics.filter((t) => !unreadable.has(t.name)).flatMap((t) => t.partitions.map((p) => ({
       topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata,
     }))),
   });
   const code = new Map(r.partitions.map((p) => [`${p.topic}\u0000${p.partition}`, p.error === null ? 0 : ctx.errorOf(p.error).errorCode]));
+  for (const t of req.topics) {
+    if (unreadable.has(t.name)) for (const p of t.partitions) code.set(`${t.name}\u0000${p.partitionIndex}`, ctx.errorOf('TOPIC_AUTHORIZATION_FAILED').errorCode);
+  }
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({
@@ -163,8 +183,9 @@ export const listTransactionsHandler = handler(listTransactionsApi, async (ctx, 
     throttleTimeMs: 0,
     errorCode: 0,
     unknownStateFilters: [...r.unknownStates],
+    // Only the ids the caller may DESCRIBE (filtering: nothing audited).
     transactionStates: r.transactions
-      .filter((t) => pattern === null || pattern.test(t.transactionalId))
+      .filter((t) => (pattern === null || pattern.test(t.transactionalId)) && ctx.isAuthorized('describe', 'transactional-id', t.transactionalId))
       .map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state })),
   };
 });
@@ -175,6 +196,7 @@ export const describeTransactionsHandler = handler(describeTransactionsApi, asyn
     const failed = (errorCode: number) => ({
       errorCode, transactionalId, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [],
     });
+    if (!ctx.authorize('describe', 'transactional-id', transactionalId)) return failed(ctx.errorOf('TRANSACTIONAL_ID_AUTHORIZATION_FAILED').errorCode);
     if (ctx.txn === undefined) return failed(ctx.errorOf('COORDINATOR_NOT_AVAILABLE', noCoordinator).errorCode);
     try {
       const t = ctx.txn.describeTransaction(transactionalId);
@@ -189,7 +211,8 @@ export const describeTransactionsHandler = handler(describeTransactionsApi, asyn
       return {
         errorCode: 0, transactionalId, transactionState: t.state, transactionTimeoutMs: t.timeoutMs,
         transactionStartTimeMs: t.txn < 0 ? -1 : t.startMs, producerId: t.producerId, producerEpoch: t.producerEpoch,
-        topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+        // The topics of the transaction the caller may DESCRIBE (KafkaApis filters them too).
+        topics: [...byTopic].filter(([topic]) => ctx.isAuthorized('describe', 'topic', topic)).map(([topic, partitions]) => ({ topic, partitions })),
       };
     } catch (err) {
       return failed(ctx.error(err).errorCode);
