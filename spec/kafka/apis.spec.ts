@@ -52,7 +52,8 @@ describe('kafka apis', () => {
       AddRaftVoter: [0, 0], RemoveRaftVoter: [0, 0],
       OffsetForLeaderEpoch: [0, 4], DescribeCluster: [0, 2], DescribeLogDirs: [0, 4], ElectLeaders: [0, 2],
       AlterPartitionReassignments: [0, 1], ListPartitionReassignments: [0, 0], DescribeTopicPartitions: [0, 0],
-      SaslHandshake: [0, 1, 3], SaslAuthenticate: [0, 2], DescribeUserScramCredentials: [0, 0], AlterUserScramCredentials: [0, 0],
+      SaslHandshake: [0, 1], SaslAuthenticate: [0, 2], DescribeUserScramCredentials: [0, 0], AlterUserScramCredentials: [0, 0],
+      DescribeAcls: [0, 3], CreateAcls: [0, 3], DeleteAcls: [0, 3],
     });
   });
 
