@@ -49,13 +49,13 @@ export class ExampleProcess {
     });
   }
 
-  /** JSON over HTTP: { status, body }, or null when the process does not answer (down, timeout). */
+  /** JSON (a string body goes as it is) over HTTP: { status, body } (a body that is not JSON: { text }), or null when the process does not answer (down, timeout). */
   async call(method: string, path: string, body?: unknown, timeoutMs = 3000): Promise<{ status: number; body: Record<string, unknown> } | null> {
     if (!this.running) return null;
     try {
       const res = await fetch(`http://127.0.0.1:${this.httpPort}${path}`, {
         method, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        ...(body === undefined ? {} : typeof body === 'string' ? { body } : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
       });
       const text = await res.text();
       let parsed: Record<string, unknown>;
