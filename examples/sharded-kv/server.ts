@@ -87,7 +87,12 @@ async function moveShard(shard: number, from: number, to: number): Promise<void>
   const node = shardNode(shard);
   onLeader(node);
   const m = node.membership;
-  if (!m.voters.includes(from)) throw new FlotillaError('INVALID_REQUEST', `node ${from} is not a voter of shard ${shard}`);
+  if (!m.voters.includes(from)) {
+    // A move asked again after it finished (the first answer was lost): tell `from` to drop once more.
+    if (!m.voters.includes(to)) throw new FlotillaError('INVALID_REQUEST', `node ${from} is not a voter of shard ${shard}`);
+    if (from !== id && peers.has(from)) await call(peers.get(from)!, `/shards/${shard}/drop`, {}).catch(() => {});
+    return;
+  }
   if (!peers.has(to) || from === to) throw new FlotillaError('INVALID_REQUEST', `cannot move shard ${shard} to node ${to}`);
   if (!m.voters.includes(to)) {
     await call(peers.get(to)!, `/shards/${shard}/join`, {});
