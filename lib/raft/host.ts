@@ -109,6 +109,8 @@ export class RaftHost {
   private readonly groups = new Map<string, HostedGroup>();
   /** Group ids being created or removed (createGroup / removeGroup are async). */
   private readonly changing = new Set<string>();
+  /** Groups whose store createGroup opened from `storage` (removeGroup deletes only those). */
+  private readonly fromStorage = new Set<string>();
   private readonly storage: GroupStorage | undefined;
   private readonly touched = new Set<HostedGroup>();
   private readonly logger: ((line: string) => void) | undefined;
@@ -193,6 +195,8 @@ export class RaftHost {
       store = options.store ?? (await this.storage!.open(groupId, bootstrap));
       const { members: _m, learners: _l, store: _s, ...rest } = options;
       const node = await RaftNode.create<R>({ ...rest, host: this, store });
+      if (!options.store) this.fromStorage.add(groupId);
+      else this.fromStorage.delete(groupId);
       return node;
     } catch (err) {
       if (store && !options.store) await store.close().catch(() => {});
@@ -215,7 +219,7 @@ export class RaftHost {
 
   /**
    * Stops this node's replica of `groupId` and deletes its state from the host's storage (only
-   * closes it when it has no storage). It is local: take this node out of the group's membership
+   * closes it when its store did not come from there). It is local: take this node out of the group's membership
    * through its leader first (removeMember) — a voter that vanishes still counts toward the quorum
    * of the others. Settles once the state is gone; false if the group does not run here.
    */
@@ -226,7 +230,7 @@ export class RaftHost {
     this.changing.add(groupId);
     try {
       await g.close();
-      await this.storage?.destroy(groupId);
+      if (this.fromStorage.delete(groupId)) await this.storage!.destroy(groupId);
       this.logger?.(`host ${this.nodeId}: removed group ${groupId}`);
       return true;
     } finally {
