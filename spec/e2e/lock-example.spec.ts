@@ -4,7 +4,7 @@
  * leader is killed with kill -9. No two clients are ever granted the same fencing token, tokens
  * follow real time (a grant that ended before another began has the lower token), and the
  * resource, which refuses tokens below the highest it has seen, is never written by two holders
- * with one token.
+ * with one token; holders that stall past their lease (now and then, on purpose) are refused by it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { freeBasePort } from './cluster-harness.js';
 import { ExampleProcess, sleep, until } from './example-process.js';
 
 const SERVER = new URL('../../examples/lock/server.js', import.meta.url);
+const TTL_MS = 400;
 
 interface Grant {
   readonly client: string;
@@ -73,19 +74,33 @@ describe('examples/lock: three processes, leader killed while clients contend', 
     const grants: Grant[] = [];
     const resource = { maxToken: 0, writes: 0, refused: 0, writerOf: new Map<number, string>() };
     let stop = false;
+    let expiredBeforeUse = 0;
     const worker = async (client: string): Promise<void> => {
       while (!stop) {
         const sentAt = Date.now();
-        const r = await lockCall('/locks/L/acquire', { client, ttlMs: 400 });
+        const r = await lockCall('/locks/L/acquire', { client, ttlMs: TTL_MS });
         if (r?.ok !== true) {
           await sleep(10 + Math.random() * 30);
           continue;
         }
         const token = Number(r.token);
         grants.push({ client, token, sentAt, gotAt: Date.now() });
+        // Now and then the holder stalls past its lease (a GC pause): another client gets the
+        // lock meanwhile, and the resource must refuse the late write by its lower token.
+        const stalled = Math.random() < 0.1;
+        if (stalled) await sleep(700);
+        // A careful client uses the lock only within its lease, counted from when it asked.
+        else if (Date.now() >= sentAt + TTL_MS - 50) {
+          expiredBeforeUse++;
+          continue;
+        }
         // The fenced resource: refuses a token below the highest seen; one writer per token.
-        if (token < resource.maxToken) resource.refused++;
-        else {
+        if (token < resource.maxToken) {
+          resource.refused++;
+          expect(stalled, `${client} #${token} was refused without a stall (highest ${resource.maxToken})`).to.equal(true);
+          continue;
+        }
+        {
           const writer = resource.writerOf.get(token);
           expect(writer === undefined || writer === client, `token ${token} written by ${writer} and ${client}`).to.equal(true);
           resource.writerOf.set(token, client);
@@ -93,7 +108,7 @@ describe('examples/lock: three processes, leader killed while clients contend', 
           resource.writes++;
         }
         await sleep(Math.random() * 40);
-        if (Math.random() < 0.5) await lockCall('/locks/L/renew', { client, token, ttlMs: 400 });
+        if (Math.random() < 0.5) await lockCall('/locks/L/renew', { client, token, ttlMs: TTL_MS });
         await lockCall('/locks/L/release', { client, token });
       }
     };
@@ -107,9 +122,10 @@ describe('examples/lock: three processes, leader killed while clients contend', 
     stop = true;
     await Promise.all(workers);
     const after = grants.filter((g) => g.sentAt > killedAt).length;
-    console.log(`      ${grants.length} grants (${before} before kill -9 of node ${victim.id}, ${after} after), tokens up to ${resource.maxToken}, resource writes ${resource.writes}, refused ${resource.refused}`);
+    console.log(`      ${grants.length} grants (${before} before kill -9 of node ${victim.id}, ${after} after), tokens up to ${resource.maxToken}, resource writes ${resource.writes}, refused ${resource.refused} (stalled holders), ${expiredBeforeUse} grants answered too late to use`);
     expect(before).to.be.greaterThan(5);
     expect(after).to.be.greaterThan(5);
+    expect(resource.refused, 'late writes of stalled holders refused by their token').to.be.greaterThan(0);
 
     // One client per token.
     const owner = new Map<number, string>();
