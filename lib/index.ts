@@ -11,11 +11,12 @@ export { RaftCore, type RaftCoreOptions, type RaftStatus } from './raft/core/raf
 export { raftSettings, validateRaftSettings } from './raft/core/config.js';
 export { membershipOf, encodeConfigEntry, decodeConfigEntry } from './raft/core/membership.js';
 export * from './raft/core/types.js';
-export { RaftNode, nodeSettings, type RaftNodeOptions, type LeaderChange } from './raft/node.js';
-export { RaftHost, hostSettings, type HostTransport, type RaftHostOptions } from './raft/host.js';
+export { RaftNode, nodeSettings, type RaftNodeOptions, type LeaderChange, type FollowerActivity } from './raft/node.js';
+export { RaftHost, hostSettings, type HostTransport, type RaftHostOptions, type CreateGroupOptions } from './raft/host.js';
 export type { StateMachine } from './raft/state-machine.js';
-export { MemoryGroupStore, type GroupStore } from './raft/group-store.js';
+export { MemoryGroupStore, MemoryGroupStorage, type GroupStore, type GroupStorage } from './raft/group-store.js';
 export { openDiskGroupStore, DiskGroupStore, type DiskGroupStoreOptions } from './storage/disk-group-store.js';
+export { openDiskGroupStorage, DiskGroupStorage, type DiskGroupStorageOptions } from './storage/disk-group-storage.js';
 export { TcpTransport, type TcpTransportOptions } from './transport/tcp-transport.js';
 export { MemoryNetwork, MemoryTransport } from './transport/memory-transport.js';
 export type { Transport, PeerAddress } from './transport/transport.js';

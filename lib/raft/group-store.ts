@@ -8,6 +8,11 @@
  * Two implementations pass one conformance suite (spec/raft/group-store-conformance.ts):
  * `MemoryGroupStore` below (tests, examples) and the disk store (lib/storage/disk-group-store.ts:
  * segment files + LevelDB + snapshot files).
+ *
+ * `GroupStorage` is where a node keeps the stores of all its groups, so that a RaftHost can
+ * create and remove groups at run time (`host.createGroup`, `host.removeGroup`):
+ * `MemoryGroupStorage` below, `DiskGroupStorage` in lib/storage/disk-group-storage.ts (one LevelDB
+ * per node shared by every group, one directory per group).
  */
 import { assert } from '../base/assert.js';
 import { decodeConfigEntry } from './core/membership.js';
@@ -30,6 +35,45 @@ export interface GroupStore extends LogReader {
   /** Bytes of log entries held (for automatic snapshots by size). */
   logBytes(): number;
   close(): Promise<void>;
+}
+
+/** The stores of every group of one node, by group id. */
+export interface GroupStorage {
+  /**
+   * Opens the store of `groupId`; a group with no state yet is created with `bootstrap` as its
+   * membership (empty for a replica that joins an existing group: it learns it from the leader).
+   * The bootstrap is ignored for a group that exists.
+   */
+  open(groupId: string, bootstrap: Membership): Promise<GroupStore>;
+  /** The ids of every group with state here (to reopen them after a restart). */
+  list(): Promise<string[]>;
+  /** Deletes a group's state for good. Its store must be closed (its RaftNode closed) first. */
+  destroy(groupId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The in-memory GroupStorage: a group's store outlives its RaftNode (a "restart" reopens it). */
+export class MemoryGroupStorage implements GroupStorage {
+  private readonly stores = new Map<string, MemoryGroupStore>();
+
+  async open(groupId: string, bootstrap: Membership): Promise<GroupStore> {
+    let store = this.stores.get(groupId);
+    if (!store) {
+      store = new MemoryGroupStore(bootstrap);
+      this.stores.set(groupId, store);
+    }
+    return store;
+  }
+
+  async list(): Promise<string[]> {
+    return [...this.stores.keys()].sort();
+  }
+
+  async destroy(groupId: string): Promise<void> {
+    this.stores.delete(groupId);
+  }
+
+  async close(): Promise<void> {}
 }
 
 /**

@@ -22,13 +22,22 @@
  * learns its leader and the commit index (a learner would never ask). A failure to write durably, or a violated invariant, is fatal:
  * the host stops and reports it (a node must not go on with state it cannot trust).
  *
+ * Groups at run time: with a GroupStorage (`storage` option), `createGroup` opens a group's store
+ * (a new group gets its own membership), builds its RaftNode and registers it; `removeGroup`
+ * closes it and deletes its state; `group(id)` and `groupIds()` find them; `close()` closes every
+ * group still open. (RaftNode.create with a store of your own registers a group too.) Messages for
+ * a group this host does not run are dropped and counted (`stats.unknownGroup`): a replica joins a
+ * group by being created here (empty membership) before its leader adds it.
+ *
  * Wire payload between hosts: `{ g: [[groupId, messages], ...] }` with the entries' bytes as the
  * frame's blobs (lib/raft/wire.ts), sent through a Transport (lib/transport).
  */
 import { assert } from '../base/assert.js';
-import { isFlotillaError } from '../base/errors.js';
+import { FlotillaError, isFlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
-import type { Message, NodeId, Ready } from './core/types.js';
+import type { Membership, Message, NodeId, Ready } from './core/types.js';
+import type { GroupStorage, GroupStore } from './group-store.js';
+import { RaftNode, type RaftNodeOptions } from './node.js';
 import { WireBatch, decodeWire } from './wire.js';
 
 /** The part of a Transport the host needs (lib/transport's TCP and memory transports fit). */
@@ -75,6 +84,22 @@ export interface RaftHostOptions {
   readonly onFatal?: (err: unknown) => void;
   /** Monotonic milliseconds (default: performance.now). */
   readonly nowMs?: () => number;
+  /** Where createGroup opens and removeGroup deletes groups' stores (MemoryGroupStorage, DiskGroupStorage). */
+  readonly storage?: GroupStorage;
+}
+
+/** createGroup's options: a RaftNode's, with the store opened from the host's storage. */
+export interface CreateGroupOptions<R> extends Omit<RaftNodeOptions<R>, 'host' | 'store'> {
+  /**
+   * The voters of a new group (every replica of it is created with the same list); omitted or
+   * empty: this replica joins an existing group and learns its membership from the leader, which
+   * adds it with addLearner / promoteLearner. Ignored when the group already has state here.
+   */
+  readonly members?: readonly NodeId[];
+  /** Learners of a new group (with `members`). */
+  readonly learners?: readonly NodeId[];
+  /** A store of your own instead of one from the host's storage. */
+  readonly store?: GroupStore;
 }
 
 export class RaftHost {
@@ -82,6 +107,11 @@ export class RaftHost {
   readonly settings: HostSettings;
   private readonly transport: HostTransport;
   private readonly groups = new Map<string, HostedGroup>();
+  /** Group ids being created or removed (createGroup / removeGroup are async). */
+  private readonly changing = new Set<string>();
+  /** Groups whose store createGroup opened from `storage` (removeGroup deletes only those). */
+  private readonly fromStorage = new Set<string>();
+  private readonly storage: GroupStorage | undefined;
   private readonly touched = new Set<HostedGroup>();
   private readonly logger: ((line: string) => void) | undefined;
   private readonly onFatal: (err: unknown) => void;
@@ -102,6 +132,7 @@ export class RaftHost {
     this.nodeId = options.nodeId;
     this.settings = validateSettings(hostSettings, options.settings, 'host');
     this.transport = options.transport;
+    this.storage = options.storage;
     this.logger = options.logger;
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.onFatal = options.onFatal ?? ((err) => {
@@ -120,7 +151,7 @@ export class RaftHost {
 
   /** Adds a group (RaftNode.create calls this). */
   register(group: HostedGroup): void {
-    assert(!this.closed, 'host: register after close');
+    if (this.closed) throw new FlotillaError('CLOSED', `host ${this.nodeId} is closed`);
     assert(!this.groups.has(group.groupId), () => `host: group ${group.groupId} is already registered`);
     assert(this.groups.size < this.settings.maxGroups, () => `host: more than host.maxGroups (${this.settings.maxGroups}) groups`);
     this.groups.set(group.groupId, group);
@@ -134,6 +165,77 @@ export class RaftHost {
 
   get groupCount(): number {
     return this.groups.size;
+  }
+
+  // ---- Groups at run time -----------------------------------------------------------------------
+
+  /**
+   * Creates (or reopens, after a restart) the replica of group `groupId` on this node and starts
+   * it. A new group takes `members` as its voters; without members the replica joins a running
+   * group (its leader adds it). Fails with INVALID_REQUEST if the group runs here already or is
+   * being created or removed, BACKPRESSURE past `host.maxGroups`, CLOSED after close(),
+   * INVALID_CONFIG without a store or the host's storage.
+   */
+  async createGroup<R>(options: CreateGroupOptions<R>): Promise<RaftNode<R>> {
+    const { groupId } = options;
+    if (this.closed) throw new FlotillaError('CLOSED', `host ${this.nodeId} is closed`);
+    if (typeof groupId !== 'string' || groupId.length === 0) throw new FlotillaError('INVALID_REQUEST', 'a group id must be a non-empty string');
+    if (this.groups.has(groupId) || this.changing.has(groupId)) {
+      throw new FlotillaError('INVALID_REQUEST', `group ${groupId} ${this.changing.has(groupId) ? 'is being created or removed' : 'runs'} on node ${this.nodeId} already`);
+    }
+    if (this.groups.size + this.changing.size >= this.settings.maxGroups) {
+      throw new FlotillaError('BACKPRESSURE', `node ${this.nodeId} hosts host.maxGroups (${this.settings.maxGroups}) groups`);
+    }
+    if (!options.store && !this.storage) throw new FlotillaError('INVALID_CONFIG', 'createGroup needs a store, or a host with a storage option');
+    const bootstrap: Membership = { voters: [...new Set(options.members ?? [])], learners: [...new Set(options.learners ?? [])] };
+    if (bootstrap.voters.length === 0 && bootstrap.learners.length > 0) throw new FlotillaError('INVALID_REQUEST', `group ${groupId}: learners without voters`);
+    this.changing.add(groupId);
+    let store: GroupStore | undefined;
+    try {
+      store = options.store ?? (await this.storage!.open(groupId, bootstrap));
+      const { members: _m, learners: _l, store: _s, ...rest } = options;
+      const node = await RaftNode.create<R>({ ...rest, host: this, store });
+      if (!options.store) this.fromStorage.add(groupId);
+      else this.fromStorage.delete(groupId);
+      return node;
+    } catch (err) {
+      if (store && !options.store) await store.close().catch(() => {});
+      throw err;
+    } finally {
+      this.changing.delete(groupId);
+    }
+  }
+
+  /** The group `groupId` running here (created by createGroup or RaftNode.create), if any. */
+  group<R = unknown>(groupId: string): RaftNode<R> | undefined {
+    const g = this.groups.get(groupId);
+    return g instanceof RaftNode ? (g as RaftNode<R>) : undefined;
+  }
+
+  /** The ids of the groups running here. */
+  groupIds(): string[] {
+    return [...this.groups.keys()];
+  }
+
+  /**
+   * Stops this node's replica of `groupId` and deletes its state from the host's storage (only
+   * closes it when its store did not come from there). It is local: take this node out of the group's membership
+   * through its leader first (removeMember) — a voter that vanishes still counts toward the quorum
+   * of the others. Settles once the state is gone; false if the group does not run here.
+   */
+  async removeGroup(groupId: string): Promise<boolean> {
+    if (this.changing.has(groupId)) throw new FlotillaError('INVALID_REQUEST', `group ${groupId} is being created or removed`);
+    const g = this.groups.get(groupId);
+    if (!g || !(g instanceof RaftNode)) return false;
+    this.changing.add(groupId);
+    try {
+      await g.close();
+      if (this.fromStorage.delete(groupId)) await this.storage!.destroy(groupId);
+      this.logger?.(`host ${this.nodeId}: removed group ${groupId}`);
+      return true;
+    } finally {
+      this.changing.delete(groupId);
+    }
   }
 
   /** Marks a group as having work; a cycle runs on a later turn of the event loop. */
@@ -159,12 +261,14 @@ export class RaftHost {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Stops the ticker and closes every group still running here (their data stays). */
   async close(): Promise<void> {
-    if (this.closed) return;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
-    await this.idle();
+    if (!this.closed) await this.idle();
     this.closed = true;
+    // After a fatal error too: their pending requests fail with CLOSED, their stores close.
+    for (const g of [...this.groups.values()]) if (g instanceof RaftNode) await g.close();
   }
 
   /** Milliseconds since this node last heard anything from `peer` (any group, or the per-tick keep-alive); -1 if never. */
@@ -173,7 +277,7 @@ export class RaftHost {
     return p === undefined ? -1 : Math.max(0, this.nowMs() - p.heardMs);
   }
 
-    get failed(): unknown {
+  get failed(): unknown {
     return this.fatal;
   }
 
