@@ -200,7 +200,7 @@ function printRows(rows: readonly AclRow[], empty: string): void {
 async function listAcls(opts: AclCliOptions): Promise<AclRow[]> {
   const rows = new Map<string, AclRow>();
   for (const f of filtersOf(opts)) {
-    const res = await oneRequest(opts.bootstrap, describeAclsApi, VERSION, f, opts.timeoutMs);
+    const res = await oneRequest(opts, describeAclsApi, VERSION, f, opts.timeoutMs);
     if (res.errorCode !== 0) throw new CliError(`listing ACLs failed: ${kafkaError(res.errorCode, res.errorMessage)}`);
     for (const r of res.resources) {
       for (const a of r.acls) {
@@ -220,7 +220,7 @@ export function registerAclCommands(program: Command): void {
     .action(async (opts: AclCliOptions) => {
       try {
         const bindings = bindingsToAdd(opts);
-        const res = await oneRequest(opts.bootstrap, createAclsApi, VERSION, {
+        const res = await oneRequest(opts, createAclsApi, VERSION, {
           creations: bindings.map((b) => ({
             resourceType: resourceTypeCode(b.resourceType), resourceName: b.resourceName, resourcePatternType: patternTypeCode(b.patternType),
             principal: b.principal, host: b.host, operation: operationCode(b.operation), permissionType: permissionCode(b.permission),
@@ -260,7 +260,7 @@ export function registerAclCommands(program: Command): void {
         if (resources(opts).length === 0 && (opts.allowPrincipal ?? opts.denyPrincipal ?? opts.principal ?? []).length === 0) {
           throw new CliError('name a resource (--topic, --group, --cluster, --transactional-id) or a principal: remove never removes every ACL at once', ExitCode.usage);
         }
-        const res = await oneRequest(opts.bootstrap, deleteAclsApi, VERSION, { filters: filtersOf(opts) }, opts.timeoutMs);
+        const res = await oneRequest(opts, deleteAclsApi, VERSION, { filters: filtersOf(opts) }, opts.timeoutMs);
         const rows: AclRow[] = [];
         const errors: string[] = [];
         for (const f of res.filterResults) {

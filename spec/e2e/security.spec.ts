@@ -220,12 +220,16 @@ describe('a secured cluster (issue 18): SASL_SSL, SASL_PLAINTEXT and mTLS listen
     await bobAdmin.connect();
     const other = await bobAdmin.fetchOffsets({ groupId: 'other', topics: ['orders'] }).then(() => null, (err: unknown) => err);
     await bobAdmin.disconnect();
-    expect(errorText(other)).to.match(/GROUP_AUTHORIZATION_FAILED|Not authorized to access group/);
+    // KafkaJS 2.2.4 tries FindCoordinator on every broker and, each answering GROUP_AUTHORIZATION_FAILED,
+    // reports only "Failed to find group coordinator" (cluster/index.js findGroupCoordinatorMetadata);
+    // kafka-python below shows the code itself.
+    const groupRefused = /GROUP_AUTHORIZATION_FAILED|Not authorized to access group|Failed to find group coordinator/;
+    expect(errorText(other)).to.match(groupRefused);
     const aliceAdmin = kafkaAs('alice', 'scram-sha-512').admin();
     await aliceAdmin.connect();
     const billing = await aliceAdmin.fetchOffsets({ groupId: 'billing', topics: ['orders'] }).then(() => null, (err: unknown) => err);
     await aliceAdmin.disconnect();
-    expect(errorText(billing)).to.match(/GROUP_AUTHORIZATION_FAILED|Not authorized to access group/);
+    expect(errorText(billing)).to.match(groupRefused);
 
     if (kcatPath() !== null) {
       const kc = await run(kcatPath()!, [
@@ -239,6 +243,10 @@ describe('a secured cluster (issue 18): SASL_SSL, SASL_PLAINTEXT and mTLS listen
     if (python !== null) {
       const py = JSON.parse(await runChild(python, [PY_SASL, 'produce', saslPlainBrokers(), 'SASL_PLAINTEXT', 'SCRAM-SHA-512', 'bob', passwordFile('bob'), ca.cert, 'orders', '1'], 120_000)) as { error?: string };
       expect(py.error, JSON.stringify(py)).to.equal('TopicAuthorizationFailedError');
+      for (const [user, group] of [['bob', 'other'], ['alice', 'billing']] as const) {
+        const c = JSON.parse(await runChild(python, [PY_SASL, 'consume', saslPlainBrokers(), 'SASL_PLAINTEXT', 'SCRAM-SHA-512', user, passwordFile(user), ca.cert, 'orders', group], 120_000)) as { error?: string };
+        expect(c.error, `${user} in group ${group}: ${JSON.stringify(c)}`).to.equal('GroupAuthorizationFailedError');
+      }
     }
     await until(() => /denied User:bob/.test(cluster.output()), 10_000, 'an audit line for bob');
     expect(cluster.output()).to.match(/WRITE on Topic:LITERAL:orders/);
