@@ -11,8 +11,7 @@ import { encodeRequestFrame, parseResponse } from '../kafka/apis.js';
 import { errorName } from '../kafka/errors.js';
 import { saslAuthenticateApi } from '../kafka/sasl-authenticate.js';
 import { saslHandshakeApi } from '../kafka/sasl-handshake.js';
-import { type ScramMechanism, hmac, isScramMechanism, saltPassword, scramKeys } from '../metadata/scram.js';
-import { decodeBase64Strict, escapeSaslName } from '../server/sasl/scram.js';
+import { type ScramMechanism, decodeBase64Strict, escapeSaslName, hmac, isScramMechanism, saltPassword, scramKeys } from '../metadata/scram.js';
 
 export interface SaslLogin {
   readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';

@@ -62,6 +62,40 @@ export function scramKeys(mechanism: ScramMechanism, saltedPassword: Uint8Array)
   return { storedKey: hash(mechanism, clientKey), serverKey: hmac(mechanism, saltedPassword, 'Server Key') };
 }
 
+// ---- The text of SCRAM messages (RFC 5802), shared by the server (lib/server/sasl) and the client (lib/kafka/sasl-client.ts)
+
+/** RFC 5802 saslname: `=2C` is ',', `=3D` is '='; any other '=' (or a ',') is invalid (null). */
+export function unescapeSaslName(s: string): string | null {
+  if (s.includes(',')) return null;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (ch !== '=') { out += ch; continue; }
+    const esc = s.slice(i + 1, i + 3);
+    if (esc === '2C') out += ',';
+    else if (esc === '3D') out += '=';
+    else return null;
+    i += 2;
+  }
+  return out;
+}
+
+/** The inverse of unescapeSaslName (what a client sends as n=). */
+export function escapeSaslName(s: string): string {
+  return s.replace(/=/g, '=3D').replace(/,/g, '=2C');
+}
+
+/** Strict base64 (RFC 4648 alphabet, padded): null otherwise. */
+export function decodeBase64Strict(s: string): Buffer | null {
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)) return null;
+  return Buffer.from(s, 'base64');
+}
+
+/** A nonce: printable ASCII except ',' (RFC 5802), at least one character. */
+export function isScramNonce(s: string): boolean {
+  return s.length > 0 && /^[\x21-\x2b\x2d-\x7e]+$/.test(s);
+}
+
 /** The credential record of a password (the bootstrap credential, tests). */
 export async function scramCredentialRecord(
   name: string, mechanism: ScramMechanism, password: string, salt: Uint8Array, iterations: number,

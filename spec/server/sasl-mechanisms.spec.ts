@@ -5,11 +5,11 @@
 import { expect } from 'chai';
 import { ScramClient } from '../../lib/cli/sasl-client.js';
 import type { ScramCredentialImage } from '../../lib/metadata/image.js';
-import { type ScramMechanism, alterScram, describeScram, hash, hmac, saltPassword, scramCredentialRecord } from '../../lib/metadata/scram.js';
+import { type ScramMechanism, alterScram, describeScram, hash, hmac, saltPassword, scramCredentialRecord, unescapeSaslName } from '../../lib/metadata/scram.js';
 import { MetadataImage } from '../../lib/metadata/image.js';
 import { replayRecords } from '../../lib/metadata/delta.js';
 import { PlainServerExchange, PlainVerifier } from '../../lib/server/sasl/plain.js';
-import { type MechanismStep, type ScramLookup, ScramServerExchange, unescapeSaslName } from '../../lib/server/sasl/scram.js';
+import { type MechanismStep, type ScramLookup, ScramServerExchange } from '../../lib/server/sasl/scram.js';
 
 const SECRET = Buffer.alloc(32, 7);
 
