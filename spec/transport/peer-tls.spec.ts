@@ -11,8 +11,8 @@ import { Xoshiro128 } from '../../lib/base/prng.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
 import { type PeerTls, certificateNodeId, loadPeerTls, nodeUriSan, peerSecurityProblem } from '../../lib/transport/peer-tls.js';
 import { TcpTransport } from '../../lib/transport/tcp-transport.js';
-import { FrameKind, FrameReader, PROTOCOL_VERSION, decodeFrame, encodeFrame } from '../../lib/transport/transport.js';
-import { LOCAL, clock, tcpBench, tcpConformance } from './tcp-fixture.js';
+import { FrameKind, encodeFrame } from '../../lib/transport/transport.js';
+import { LOCAL, type RawPeer, clock, hello, tcpBench, tcpConformance } from './tcp-fixture.js';
 import { isConnected, until } from './transport-conformance.js';
 
 /** Certificates for the whole file: one CA, nodes 1-4, a certificate naming no node, a foreign one. */
@@ -50,24 +50,14 @@ tcpConformance('TcpTransport over mutual TLS', (id, settings) => {
 });
 
 describe('TcpTransport mutual TLS: the node id is bound to the certificate', () => {
-  const { sockets, make, link } = tcpBench(tlsTransport);
-  const hello = (node: NodeId): Buffer => encodeFrame(FrameKind.Hello, { protocolVersion: PROTOCOL_VERSION, clusterId: 'c', nodeId: node }, 4096);
+  const { sockets, make, link, watch } = tcpBench(tlsTransport);
 
   /** A raw TLS peer: presents `files` (or nothing), sends what the test writes, decodes what comes back. */
-  const rawTls = (port: number, files: CertFiles | null): { socket: TLSSocket; frames: ReturnType<typeof decodeFrame>[]; closed: Promise<void>; secure: Promise<boolean> } => {
-    const socket = tlsConnect({
+  const rawTls = (port: number, files: CertFiles | null): RawPeer<TLSSocket> & { secure: Promise<boolean> } => {
+    const { socket, frames, closed } = watch(tlsConnect({
       host: LOCAL, port, ca: readFileSync(ca.cert), rejectUnauthorized: false,
       ...(files ? { cert: readFileSync(files.cert), key: readFileSync(files.key) } : {}),
-    });
-    sockets.push(socket);
-    const frames: ReturnType<typeof decodeFrame>[] = [];
-    const reader = new FrameReader(1 << 20);
-    socket.on('data', (chunk: Buffer) => {
-      reader.push(chunk);
-      for (const c of reader.drain()) frames.push(decodeFrame(c));
-    });
-    socket.on('error', () => {});
-    const closed = new Promise<void>((res) => socket.once('close', () => res()));
+    }));
     const secure = new Promise<boolean>((res) => {
       socket.once('secureConnect', () => res(true));
       socket.once('close', () => res(false));

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { Clock } from '../../lib/base/clock.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
 import type { TcpTransport } from '../../lib/transport/tcp-transport.js';
+import { FrameKind, FrameReader, PROTOCOL_VERSION, decodeFrame, encodeFrame } from '../../lib/transport/transport.js';
 import { transportConformance } from './transport-conformance.js';
 
 export const clock: Clock = { nowMs: () => performance.now(), wallMs: () => Date.now() };
@@ -31,6 +32,16 @@ export function tcpConformance(name: string, create: (id: NodeId, settings?: Rec
   });
 }
 
+/** The hello frame of `node` in `cluster`. */
+export const hello = (node: NodeId, cluster = 'c'): Buffer => encodeFrame(FrameKind.Hello, { protocolVersion: PROTOCOL_VERSION, clusterId: cluster, nodeId: node }, 4096);
+
+/** A raw socket as a test peer sees it: the frames it receives, decoded, and when it closed. */
+export interface RawPeer<S extends Socket> {
+  readonly socket: S;
+  readonly frames: ReturnType<typeof decodeFrame>[];
+  readonly closed: Promise<void>;
+}
+
 export interface TcpBench<O> {
   /** The transports made in this test (a test that closes one itself takes it out). */
   readonly made: TcpTransport[];
@@ -39,6 +50,8 @@ export interface TcpBench<O> {
   /** A started transport `create` builds. */
   make(id: NodeId, opts?: O): Promise<TcpTransport>;
   link(...ts: TcpTransport[]): void;
+  /** Takes a raw socket into the test (destroyed after it): its frames decoded, its errors swallowed. */
+  watch<S extends Socket>(socket: S): RawPeer<S>;
 }
 
 /** Call inside a describe block: registers the afterEach that closes what each test made. */
@@ -60,6 +73,18 @@ export function tcpBench<O>(create: (id: NodeId, opts?: O) => TcpTransport): Tcp
     },
     link(...ts) {
       for (const t of ts) t.setPeers(new Map(ts.filter((o) => o !== t).map((o) => [o.nodeId, { host: LOCAL, port: o.port }])));
+    },
+    watch(socket) {
+      sockets.push(socket);
+      const frames: ReturnType<typeof decodeFrame>[] = [];
+      const reader = new FrameReader(1 << 20);
+      socket.on('data', (chunk: Buffer) => {
+        reader.push(chunk);
+        for (const c of reader.drain()) frames.push(decodeFrame(c));
+      });
+      socket.on('error', () => {});
+      const closed = new Promise<void>((res) => socket.once('close', () => res()));
+      return { socket, frames, closed };
     },
   };
 }

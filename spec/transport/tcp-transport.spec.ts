@@ -3,8 +3,8 @@ import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 import { Xoshiro128 } from '../../lib/base/prng.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
 import { TcpTransport } from '../../lib/transport/tcp-transport.js';
-import { FrameKind, FrameReader, PROTOCOL_VERSION, decodeFrame, encodeFrame } from '../../lib/transport/transport.js';
-import { LOCAL, clock, tcpBench, tcpConformance } from './tcp-fixture.js';
+import { FrameKind, encodeFrame } from '../../lib/transport/transport.js';
+import { LOCAL, type RawPeer, clock, hello, tcpBench, tcpConformance } from './tcp-fixture.js';
 import { isConnected, peerStats, sleep, until } from './transport-conformance.js';
 
 function tcp(id: NodeId, opts: { cluster?: string; port?: number; settings?: Record<string, unknown>; log?: string[] } = {}): TcpTransport {
@@ -18,24 +18,14 @@ function tcp(id: NodeId, opts: { cluster?: string; port?: number; settings?: Rec
 tcpConformance('TcpTransport', (id, settings) => tcp(id, { settings }));
 
 describe('TcpTransport', () => {
-  const { made, sockets, make, link } = tcpBench(tcp);
+  const { made, sockets, make, link, watch } = tcpBench(tcp);
 
   /** A raw client socket, with the frames it receives decoded. */
-  const rawClient = async (port: number): Promise<{ socket: Socket; frames: ReturnType<typeof decodeFrame>[]; closed: Promise<void> }> => {
-    const socket = connect({ host: LOCAL, port });
-    sockets.push(socket);
-    const frames: ReturnType<typeof decodeFrame>[] = [];
-    const reader = new FrameReader(1 << 20);
-    socket.on('data', (chunk: Buffer) => {
-      reader.push(chunk);
-      for (const c of reader.drain()) frames.push(decodeFrame(c));
-    });
-    socket.on('error', () => {});
-    const closed = new Promise<void>((res) => socket.once('close', () => res()));
-    await new Promise((res) => socket.once('connect', res));
-    return { socket, frames, closed };
+  const rawClient = async (port: number): Promise<RawPeer<Socket>> => {
+    const peer = watch(connect({ host: LOCAL, port }));
+    await new Promise((res) => peer.socket.once('connect', res));
+    return peer;
   };
-  const hello = (node: NodeId, cluster = 'c'): Buffer => encodeFrame(FrameKind.Hello, { protocolVersion: PROTOCOL_VERSION, clusterId: cluster, nodeId: node }, 4096);
 
   it('a frame over the receiver\'s limit closes that connection only: counted, logged, the other peers unaffected, then it reconnects', async () => {
     const logB: string[] = [];
