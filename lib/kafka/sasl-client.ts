@@ -14,7 +14,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import {
-  type ScramMechanism, SCRAM_ITERATIONS_MIN, decodeBase64Strict, escapeSaslName, hmac, isScramNonce, saltPassword, scramKeys,
+  type ScramMechanism, SCRAM_ITERATIONS_MIN, decodeBase64Strict, escapeSaslName, hmac, isScramNonce, saltPassword, scramKeys, xorBytes,
 } from '../metadata/scram.js';
 import { encodeRequestFrame, parseResponse } from './apis.js';
 import { errorName } from './errors.js';
@@ -161,9 +161,7 @@ export class ScramClient implements SaslClient {
     const { storedKey, serverKey } = scramKeys(this.mechanism, salted);
     const withoutProof = `c=biws,r=${nonce}`;
     const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
-    const clientSignature = hmac(this.mechanism, storedKey, authMessage);
-    const proof = Buffer.alloc(clientKey.length);
-    for (let i = 0; i < proof.length; i++) proof[i] = clientKey[i]! ^ clientSignature[i]!;
+    const proof = xorBytes(clientKey, hmac(this.mechanism, storedKey, authMessage));
     this.expectedServerSignature = hmac(this.mechanism, serverKey, authMessage);
     this.step = 'server-final';
     return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`, 'utf8');

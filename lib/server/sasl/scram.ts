@@ -24,7 +24,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ScramCredentialImage } from '../../metadata/image.js';
 import {
-  type ScramMechanism, SCRAM_ITERATIONS_DEFAULT, decodeBase64Strict, hash, hmac, isScramNonce, unescapeSaslName,
+  type ScramMechanism, SCRAM_ITERATIONS_DEFAULT, decodeBase64Strict, hash, hmac, isScramNonce, scramHashLength, unescapeSaslName, xorBytes,
 } from '../../metadata/scram.js';
 
 export type MechanismStep =
@@ -150,14 +150,13 @@ export class ScramServerExchange implements MechanismExchange {
     const nonce = r.slice(2);
     if (!isScramNonce(nonce) || !nonce.endsWith(this.serverNonce)) return this.fail('client-final nonce does not end with the server nonce');
     const proof = decodeBase64Strict(p.slice(2));
-    const size = this.mechanism === 'SCRAM-SHA-256' ? 32 : 64;
+    const size = scramHashLength(this.mechanism);
     if (proof === null || proof.length !== size) return this.fail('client-final proof is not base64 of the hash length');
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${text.slice(0, text.length - p.length - 1)}`;
     // Computed for an unknown user too (against zero keys), so both take the same time.
     const storedKey = this.credential?.storedKey ?? Buffer.alloc(size);
     const signature = hmac(this.mechanism, storedKey, authMessage);
-    const clientKey = Buffer.alloc(size);
-    for (let i = 0; i < size; i++) clientKey[i] = proof[i]! ^ signature[i]!;
+    const clientKey = xorBytes(proof, signature);
     const ok = timingSafeEqual(hash(this.mechanism, clientKey), storedKey.length === size ? storedKey : Buffer.alloc(size, 0xff));
     if (!ok || this.credential === null) return this.fail('bad credentials');
     const serverSignature = hmac(this.mechanism, this.credential.serverKey, authMessage);
