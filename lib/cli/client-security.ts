@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
-import { type SaslClientMechanism, saslClientMechanisms } from '../kafka/sasl-client.js';
+import { type SaslClientMechanism, type SaslLogin, saslClientMechanisms } from '../kafka/sasl-client.js';
 import { CliError, ExitCode } from './output.js';
 
 export const securityProtocols = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
@@ -31,11 +31,8 @@ export interface ClientTls {
   readonly checkHostname: boolean;
 }
 
-export interface ClientSasl {
-  readonly mechanism: SaslClientMechanism;
-  readonly username: string;
-  readonly password: string;
-}
+/** The login of a SASL_* protocol: what lib/kafka/sasl-client.ts's `saslLogin` takes. */
+export type ClientSasl = SaslLogin;
 
 export interface ClientSecurity {
   readonly protocol: ClientSecurityProtocol;

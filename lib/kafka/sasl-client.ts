@@ -1,42 +1,72 @@
 /**
- * The client side of SASL for Flotilla's own tools (the CLI's own-codec path, lib/cli/one-request.ts):
- * the PLAIN and SCRAM-SHA-256/512 (RFC 5802, RFC 7677) mechanisms as pure state machines, and the
- * two Kafka requests that carry them, SaslHandshake v1 (api 17) and SaslAuthenticate v1 (api 36),
- * in the shape `encodeRequestFrame` / `parseResponse` take.
+ * The client side of SASL, Flotilla's one implementation (the CLI's own-codec path in
+ * lib/cli/one-request.ts, `flotilla user`, the specs): the PLAIN and SCRAM-SHA-256/512 (RFC 5802,
+ * RFC 7677) mechanisms as step-wise state machines, and `saslLogin`, which runs one of them over
+ * SaslHandshake v1 (lib/kafka/sasl-handshake.ts) and SaslAuthenticate v1 (sasl-authenticate.ts) on
+ * any request/response channel (lib/cli/kafka-connection.ts is the one over a TCP or TLS socket).
  *
  * SCRAM as Kafka's own client does it (ScramSaslClient): no channel binding (`n,,`, `c=biws`), the
  * user name escaped (`=` -> `=3D`, `,` -> `=2C`), no SASLprep (Kafka applies none), the server's
  * nonce must extend ours, at least 4096 iterations, and the server's signature is checked in
- * constant time before the exchange counts as done.
+ * constant time before the exchange counts as done: a server that does not hold the credential
+ * cannot pass for one. The key derivation and the message text rules are the server's
+ * (lib/metadata/scram.ts), so both sides compute the same bytes from one piece of code.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { FlotillaError } from '../base/errors.js';
-import type { Reader, Writer } from './primitives.js';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  type ScramMechanism, SCRAM_ITERATIONS_MIN, decodeBase64Strict, escapeSaslName, hmac, isScramNonce, saltPassword, scramKeys, xorBytes,
+} from '../metadata/scram.js';
+import { encodeRequestFrame, parseResponse } from './apis.js';
+import { errorName } from './errors.js';
+import { saslAuthenticateApi } from './sasl-authenticate.js';
+import { saslHandshakeApi } from './sasl-handshake.js';
 
 export const saslClientMechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 export type SaslClientMechanism = (typeof saslClientMechanisms)[number];
 
-/** Kafka's ScramMechanism minimum (and what its server enforces). */
-export const SCRAM_MIN_ITERATIONS = 4096;
+/**
+ * The most iterations a server may ask of this client: PBKDF2 at a million rounds already costs
+ * about a second, so a hostile server cannot make a login hang the caller.
+ */
+export const SCRAM_CLIENT_ITERATIONS_MAX = 1_000_000;
+
+/** Who logs in, and how. */
+export interface SaslLogin {
+  readonly mechanism: SaslClientMechanism;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** A login that failed: refused by the server, or a server this client does not trust; the message says which. */
+export class SaslLoginError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SaslLoginError';
+  }
+}
+
+function fail(message: string): never {
+  throw new SaslLoginError(message);
+}
 
 /**
  * One authentication exchange, client side: `first()` is the initial response; each server
- * message goes to `next()`, which returns the client's reply, or null when the exchange is
- * complete (and, for SCRAM, the server proved it knows the credential). Throws INVALID_REQUEST saying why.
+ * message goes to `next()`, which resolves with the client's reply, or null once the exchange is
+ * complete (and, for SCRAM, the server proved that it holds the credential). Rejects with
+ * SaslLoginError saying why.
  */
 export interface SaslClient {
   readonly mechanism: SaslClientMechanism;
   first(): Buffer;
-  next(challenge: Buffer): Buffer | null;
+  next(challenge: Buffer): Promise<Buffer | null>;
   readonly done: boolean;
 }
 
-function fail(message: string): never {
-  throw new FlotillaError('INVALID_REQUEST', `SASL: ${message}`);
-}
-
+/** The client of `mechanism`; `clientNonce` fixes SCRAM's nonce (the RFC 7677 vector), random otherwise. */
 export function saslClient(mechanism: SaslClientMechanism, username: string, password: string, clientNonce?: string): SaslClient {
-  return mechanism === 'PLAIN' ? new PlainClient(username, password) : new ScramClient(mechanism, username, password, clientNonce);
+  if (mechanism === 'PLAIN') return new PlainClient(username, password);
+  if (mechanism === 'SCRAM-SHA-256' || mechanism === 'SCRAM-SHA-512') return new ScramClient(mechanism, username, password, clientNonce);
+  return fail(`unknown SASL mechanism ${JSON.stringify(mechanism)} (known: ${saslClientMechanisms.join(', ')})`);
 }
 
 class PlainClient implements SaslClient {
@@ -44,25 +74,26 @@ class PlainClient implements SaslClient {
   done = false;
   private readonly username: string;
   private readonly password: string;
+
   constructor(username: string, password: string) {
     this.username = username;
     this.password = password;
   }
+
   first(): Buffer {
     // authzid empty: the server takes the user name (Kafka accepts an authzid only equal to it).
     return Buffer.from(`\0${this.username}\0${this.password}`, 'utf8');
   }
-  next(): Buffer | null {
+
+  async next(): Promise<Buffer | null> {
+    // PLAIN has one message; the server's (empty) answer ends it.
+    if (this.done) fail('unexpected server message after the PLAIN exchange completed');
     this.done = true;
     return null;
   }
 }
 
-/** `=` -> `=3D`, `,` -> `=2C` (RFC 5802 saslname). */
-export function scramEscape(name: string): string {
-  return name.replaceAll('=', '=3D').replaceAll(',', '=2C');
-}
-
+/** The attributes of a server message (`a=value,...`); the first of a repeated one counts. */
 function attributes(message: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const part of message.split(',')) {
@@ -73,133 +104,122 @@ function attributes(message: string): Map<string, string> {
   return out;
 }
 
-class ScramClient implements SaslClient {
+/** The SCRAM client of one exchange (RFC 5802). */
+export class ScramClient implements SaslClient {
+  readonly mechanism: ScramMechanism;
   done = false;
-  private readonly hash: 'sha256' | 'sha512';
+  private readonly username: string;
+  private readonly password: string;
   private readonly nonce: string;
   private clientFirstBare = '';
   private expectedServerSignature: Buffer | null = null;
   private step: 'first' | 'server-first' | 'server-final' | 'done' = 'first';
 
-  readonly mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
-  private readonly username: string;
-  private readonly password: string;
-
-  constructor(mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username: string, password: string, clientNonce?: string) {
+  constructor(mechanism: ScramMechanism, username: string, password: string, clientNonce = randomBytes(24).toString('base64url')) {
     this.mechanism = mechanism;
     this.username = username;
     this.password = password;
-    this.hash = mechanism === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
-    this.nonce = clientNonce ?? randomBytes(24).toString('base64url');
-    if (!/^[\x21-\x2b\x2d-\x7e]+$/.test(this.nonce)) fail('the client nonce must be printable ASCII without commas');
+    this.nonce = clientNonce;
+    if (!isScramNonce(this.nonce)) fail('the client nonce must be printable ASCII without commas');
   }
 
   first(): Buffer {
     if (this.step !== 'first') fail('first() called twice');
-    this.clientFirstBare = `n=${scramEscape(this.username)},r=${this.nonce}`;
+    this.clientFirstBare = `n=${escapeSaslName(this.username)},r=${this.nonce}`;
     this.step = 'server-first';
     return Buffer.from(`n,,${this.clientFirstBare}`, 'utf8');
   }
 
-  next(challenge: Buffer): Buffer | null {
+  async next(challenge: Buffer): Promise<Buffer | null> {
     const message = challenge.toString('utf8');
     if (this.step === 'server-first') return this.clientFinal(message);
     if (this.step === 'server-final') {
       this.serverFinal(message);
       return null;
     }
-    return fail(`unexpected server message after the exchange ${this.step === 'done' ? 'completed' : 'started'}`);
+    return fail(`unexpected server message ${this.step === 'done' ? 'after the exchange completed' : 'before first()'}`);
   }
 
-  private clientFinal(serverFirst: string): Buffer {
+  private async clientFinal(serverFirst: string): Promise<Buffer> {
+    this.step = 'done'; // until this message proves good
     const a = attributes(serverFirst);
     if (a.has('e')) fail(`the server refused: ${a.get('e')!}`);
     if (a.has('m')) fail('the server asks for an extension this client does not know (m=)');
     const nonce = a.get('r');
-    const salt = a.get('s');
+    const saltText = a.get('s');
     const iterationsText = a.get('i');
-    if (nonce === undefined || salt === undefined || iterationsText === undefined) fail('server-first lacks r=, s= or i=');
-    if (!nonce.startsWith(this.nonce) || nonce.length === this.nonce.length) fail('the server nonce does not extend the client nonce');
-    if (!/^\d{1,9}$/.test(iterationsText)) fail(`iteration count ${JSON.stringify(iterationsText)} is not a number`);
+    if (nonce === undefined || saltText === undefined || iterationsText === undefined) fail('server-first lacks r=, s= or i=');
+    if (!isScramNonce(nonce) || !nonce.startsWith(this.nonce) || nonce.length === this.nonce.length) fail('the server nonce does not extend the client nonce');
+    if (!/^\d{1,9}$/.test(iterationsText)) fail(`iteration count ${JSON.stringify(iterationsText.slice(0, 20))} is not a number`);
     const iterations = Number(iterationsText);
-    if (iterations < SCRAM_MIN_ITERATIONS) fail(`iteration count ${iterations} is below the minimum ${SCRAM_MIN_ITERATIONS}`);
-    const saltBytes = Buffer.from(salt, 'base64');
-    if (saltBytes.length === 0) fail('empty salt');
-    const keyLength = this.hash === 'sha256' ? 32 : 64;
-    const salted = pbkdf2Sync(Buffer.from(this.password, 'utf8'), saltBytes, iterations, keyLength, this.hash);
-    const clientKey = hmac(this.hash, salted, 'Client Key');
-    const storedKey = createHash(this.hash).update(clientKey).digest();
+    if (iterations < SCRAM_ITERATIONS_MIN) fail(`iteration count ${iterations} is below the minimum ${SCRAM_ITERATIONS_MIN}`);
+    if (iterations > SCRAM_CLIENT_ITERATIONS_MAX) fail(`iteration count ${iterations} is above this client's maximum ${SCRAM_CLIENT_ITERATIONS_MAX}`);
+    const salt = decodeBase64Strict(saltText);
+    if (salt === null || salt.length === 0) fail('the salt is empty or not base64');
+    const salted = await saltPassword(this.mechanism, this.password, salt, iterations);
+    const clientKey = hmac(this.mechanism, salted, 'Client Key');
+    const { storedKey, serverKey } = scramKeys(this.mechanism, salted);
     const withoutProof = `c=biws,r=${nonce}`;
     const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
-    const clientSignature = hmac(this.hash, storedKey, authMessage);
-    const proof = Buffer.alloc(clientKey.length);
-    for (let i = 0; i < proof.length; i++) proof[i] = clientKey[i]! ^ clientSignature[i]!;
-    const serverKey = hmac(this.hash, salted, 'Server Key');
-    this.expectedServerSignature = hmac(this.hash, serverKey, authMessage);
+    const proof = xorBytes(clientKey, hmac(this.mechanism, storedKey, authMessage));
+    this.expectedServerSignature = hmac(this.mechanism, serverKey, authMessage);
     this.step = 'server-final';
     return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`, 'utf8');
   }
 
   private serverFinal(serverFinal: string): void {
+    this.step = 'done';
     const a = attributes(serverFinal);
     if (a.has('e')) fail(`the server refused: ${a.get('e')!}`);
     const v = a.get('v');
     if (v === undefined) fail('server-final lacks v=');
-    const got = Buffer.from(v, 'base64');
+    const got = decodeBase64Strict(v);
     const want = this.expectedServerSignature!;
-    if (got.length !== want.length || !timingSafeEqual(got, want)) fail('the server signature is wrong (the server does not know this credential)');
-    this.step = 'done';
+    if (got === null || got.length !== want.length || !timingSafeEqual(got, want)) {
+      fail('the server signature is wrong (the server does not hold this credential)');
+    }
     this.done = true;
   }
 }
 
-function hmac(hash: string, key: Buffer, text: string): Buffer {
-  return createHmac(hash, key).update(text, 'utf8').digest();
+/** Sends a request frame (size prefix included) and resolves with its response frame (without it). */
+export interface FrameChannel {
+  request(frame: Buffer): Promise<Buffer>;
 }
 
-// ---- The two requests (client side only; the server's codecs live with the SASL server) ----------
-
-export interface SaslHandshakeRequest { readonly mechanism: string }
-export interface SaslHandshakeResponse { readonly errorCode: number; readonly mechanisms: readonly string[] }
-
-/** SaslHandshake v1 (v0 would switch the connection to raw tokens, which this client never uses). */
-export const saslHandshakeClientApi = {
-  apiKey: 17,
-  name: 'SaslHandshake',
-  isFlexible: (): boolean => false,
-  encodeRequest(w: Writer, _version: number, body: SaslHandshakeRequest): void {
-    w.nullableString(body.mechanism);
-  },
-  decodeResponse(r: Reader): SaslHandshakeResponse {
-    const errorCode = r.int16();
-    const n = r.arrayLength(false, 2);
-    const mechanisms: string[] = [];
-    for (let i = 0; i < n; i++) mechanisms.push(r.string());
-    return { errorCode, mechanisms };
-  },
-};
-
-export interface SaslAuthenticateRequest { readonly authBytes: Buffer }
-export interface SaslAuthenticateResponse {
-  readonly errorCode: number;
-  readonly errorMessage: string | null;
-  readonly authBytes: Buffer;
-  readonly sessionLifetimeMs: number;
+/**
+ * Logs in on `channel` (a fresh connection): SaslHandshake v1, then SaslAuthenticate v1 until the
+ * mechanism is done. The login's requests take correlation ids from `firstCorrelationId` on.
+ * Resolves with the session lifetime the server gave (0: none, KIP-368) and the next free
+ * correlation id; rejects with SaslLoginError (a refusal, or a server that failed SCRAM's check),
+ * or with the channel's own error.
+ */
+export async function saslLogin(
+  channel: FrameChannel, login: SaslLogin, { clientId = 'flotilla-cli', firstCorrelationId = 1 }: { clientId?: string; firstCorrelationId?: number } = {},
+): Promise<{ sessionLifetimeMs: number; nextCorrelationId: number }> {
+  let correlationId = firstCorrelationId;
+  const { mechanism, username } = login;
+  const client = saslClient(mechanism, username, login.password);
+  const handshake = parseResponse(saslHandshakeApi, 1,
+    await channel.request(encodeRequestFrame(saslHandshakeApi, 1, correlationId++, clientId, { mechanism }))).body;
+  const offers = handshake.mechanisms.join(', ') || 'none';
+  if (errorName(handshake.errorCode) === 'UNSUPPORTED_SASL_MECHANISM') {
+    fail(`the broker does not enable SASL mechanism ${mechanism} on this listener (it offers: ${offers})`);
+  }
+  if (handshake.errorCode !== 0) {
+    fail(`SaslHandshake ${mechanism} refused: ${errorName(handshake.errorCode) ?? `error code ${handshake.errorCode}`} (is this listener SASL_PLAINTEXT or SASL_SSL? it offers: ${offers})`);
+  }
+  let sessionLifetimeMs = 0;
+  let token: Buffer | null = client.first();
+  while (token !== null) {
+    const res = parseResponse(saslAuthenticateApi, 1,
+      await channel.request(encodeRequestFrame(saslAuthenticateApi, 1, correlationId++, clientId, { authBytes: token }))).body;
+    if (res.errorCode !== 0) {
+      const name = errorName(res.errorCode) ?? `error code ${res.errorCode}`;
+      fail(`SASL authentication as ${JSON.stringify(username)} failed: ${res.errorMessage ? `${res.errorMessage} (${name})` : name}`);
+    }
+    sessionLifetimeMs = res.sessionLifetimeMs;
+    token = await client.next(res.authBytes);
+  }
+  return { sessionLifetimeMs, nextCorrelationId: correlationId };
 }
-
-/** SaslAuthenticate v1 (v0 plus the session lifetime; not flexible). */
-export const saslAuthenticateClientApi = {
-  apiKey: 36,
-  name: 'SaslAuthenticate',
-  isFlexible: (): boolean => false,
-  encodeRequest(w: Writer, _version: number, body: SaslAuthenticateRequest): void {
-    w.nullableBytes(body.authBytes);
-  },
-  decodeResponse(r: Reader, version: number): SaslAuthenticateResponse {
-    const errorCode = r.int16();
-    const errorMessage = r.nullableString();
-    const authBytes = r.bytes();
-    const sessionLifetimeMs = version >= 1 ? r.int64() : 0;
-    return { errorCode, errorMessage, authBytes, sessionLifetimeMs };
-  },
-};

@@ -40,6 +40,11 @@ export function scramHash(mechanism: ScramMechanism): 'sha256' | 'sha512' {
   return mechanism === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
 }
 
+/** The length of the mechanism's hash (and of its keys, proofs and signatures), in bytes. */
+export function scramHashLength(mechanism: ScramMechanism): 32 | 64 {
+  return mechanism === 'SCRAM-SHA-256' ? 32 : 64;
+}
+
 export function hmac(mechanism: ScramMechanism, key: Uint8Array, data: Uint8Array | string): Buffer {
   return createHmac(scramHash(mechanism), key).update(data).digest();
 }
@@ -50,9 +55,8 @@ export function hash(mechanism: ScramMechanism, data: Uint8Array): Buffer {
 
 /** Hi(password, salt, i) of RFC 5802: PBKDF2-HMAC, on libuv's thread pool (it costs ms). Passwords are plain UTF-8 (Kafka applies no SASLprep). */
 export function saltPassword(mechanism: ScramMechanism, password: string | Uint8Array, salt: Uint8Array, iterations: number): Promise<Buffer> {
-  const length = mechanism === 'SCRAM-SHA-256' ? 32 : 64;
   return new Promise((resolve, reject) => {
-    pbkdf2(password, salt, iterations, length, scramHash(mechanism), (err, key) => (err ? reject(err) : resolve(key)));
+    pbkdf2(password, salt, iterations, scramHashLength(mechanism), scramHash(mechanism), (err, key) => (err ? reject(err) : resolve(key)));
   });
 }
 
@@ -60,6 +64,48 @@ export function saltPassword(mechanism: ScramMechanism, password: string | Uint8
 export function scramKeys(mechanism: ScramMechanism, saltedPassword: Uint8Array): { storedKey: Buffer; serverKey: Buffer } {
   const clientKey = hmac(mechanism, saltedPassword, 'Client Key');
   return { storedKey: hash(mechanism, clientKey), serverKey: hmac(mechanism, saltedPassword, 'Server Key') };
+}
+
+// ---- The text of SCRAM messages (RFC 5802), shared by the server (lib/server/sasl) and the client (lib/kafka/sasl-client.ts)
+
+/** RFC 5802 saslname: `=2C` is ',', `=3D` is '='; any other '=' (or a ',') is invalid (null). */
+export function unescapeSaslName(s: string): string | null {
+  if (s.includes(',')) return null;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (ch !== '=') { out += ch; continue; }
+    const esc = s.slice(i + 1, i + 3);
+    if (esc === '2C') out += ',';
+    else if (esc === '3D') out += '=';
+    else return null;
+    i += 2;
+  }
+  return out;
+}
+
+/** The inverse of unescapeSaslName (what a client sends as n=). */
+export function escapeSaslName(s: string): string {
+  return s.replace(/=/g, '=3D').replace(/,/g, '=2C');
+}
+
+/** Strict base64 (RFC 4648 alphabet, padded): null otherwise. */
+export function decodeBase64Strict(s: string): Buffer | null {
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)) return null;
+  return Buffer.from(s, 'base64');
+}
+
+/** A nonce: printable ASCII except ',' (RFC 5802), at least one character. */
+export function isScramNonce(s: string): boolean {
+  return s.length > 0 && /^[\x21-\x2b\x2d-\x7e]+$/.test(s);
+}
+
+/** a XOR b, of equal lengths: ClientProof = ClientKey XOR ClientSignature, and the server's way back. */
+export function xorBytes(a: Uint8Array, b: Uint8Array): Buffer {
+  if (a.length !== b.length) throw new RangeError(`xor of ${a.length} and ${b.length} bytes`);
+  const out = Buffer.alloc(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ b[i]!;
+  return out;
 }
 
 /** The credential record of a password (the bootstrap credential, tests). */

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isFlotillaError } from '../../lib/base/errors.js';
 import {
   envOf,
   flagOf,
@@ -13,19 +12,7 @@ import {
   parseControllers,
   parseHostPort,
 } from '../../lib/app/config.js';
-
-const minimal = { nodeId: '1', dataDir: '/tmp/flotilla-node-1', controllers: '1@127.0.0.1:19092' };
-
-/** Runs `fn`, expects INVALID_CONFIG, returns the message (without the code prefix). */
-function invalidMessage(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(isFlotillaError(err, 'INVALID_CONFIG'), String(err)).to.equal(true);
-    return (err as Error).message.replace(/^INVALID_CONFIG: /, '');
-  }
-  return expect.fail('accepted a bad configuration');
-}
+import { invalidMessage, minimal } from './config-helpers.js';
 
 describe('app/config', () => {
   let dir: string;

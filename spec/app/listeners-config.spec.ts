@@ -1,20 +1,9 @@
 import { expect } from 'chai';
-import { isFlotillaError } from '../../lib/base/errors.js';
 import { loadNodeConfig } from '../../lib/app/config.js';
+import { invalidMessage, minimal } from './config-helpers.js';
 
-const minimal = { nodeId: '1', dataDir: '/tmp/flotilla-node-1', controllers: '1@127.0.0.1:19092' };
 // Secured client listeners need a secured peer transport (checked at load; the files are read at start).
 const tlsFiles = { tlsCertFile: '/etc/f/node.pem', tlsKeyFile: '/etc/f/node.key', peerTlsCertFile: '/etc/f/node.pem', peerTlsKeyFile: '/etc/f/node.key', peerTlsCaFile: '/etc/f/ca.pem' };
-
-function invalidMessage(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(isFlotillaError(err, 'INVALID_CONFIG'), String(err)).to.equal(true);
-    return (err as Error).message.replace(/^INVALID_CONFIG: /, '');
-  }
-  return expect.fail('accepted a bad configuration');
-}
 
 const load = (flags: Record<string, unknown>, env: Record<string, string> = {}) => loadNodeConfig({ flags: { ...minimal, ...flags }, env });
 

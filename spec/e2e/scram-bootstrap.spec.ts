@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KafkaConnection } from '../../lib/cli/sasl-client.js';
+import { KafkaConnection } from '../../lib/cli/kafka-connection.js';
 import { alterUserScramCredentialsApi } from '../../lib/kafka/alter-user-scram-credentials.js';
 import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { describeUserScramCredentialsApi } from '../../lib/kafka/describe-user-scram-credentials.js';

@@ -5,7 +5,7 @@
 // APIs (E1, E2 through dispatch). Every audit and log line is checked for the passwords.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { KafkaConnection, type SaslLogin, SaslLoginError, ScramClient, saslLogin } from '../../lib/cli/sasl-client.js';
+import { KafkaConnection } from '../../lib/cli/kafka-connection.js';
 import { alterUserScramCredentialsApi } from '../../lib/kafka/alter-user-scram-credentials.js';
 import { apiVersionsApi } from '../../lib/kafka/api-versions.js';
 import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
@@ -13,6 +13,7 @@ import { describeUserScramCredentialsApi } from '../../lib/kafka/describe-user-s
 import { errorCode } from '../../lib/kafka/errors.js';
 import { metadataApi } from '../../lib/kafka/metadata.js';
 import { saslAuthenticateApi } from '../../lib/kafka/sasl-authenticate.js';
+import { type SaslLogin, SaslLoginError, ScramClient, saslLogin } from '../../lib/kafka/sasl-client.js';
 import { saslHandshakeApi } from '../../lib/kafka/sasl-handshake.js';
 import { saltPassword } from '../../lib/metadata/scram.js';
 import { AuditLog } from '../../lib/server/audit.js';
@@ -174,10 +175,11 @@ describe('SASL listener (SASL_PLAINTEXT over TCP)', function () {
       expect(parseResponse(saslHandshakeApi, 1, (await c.next())!).correlationId).to.equal(2);
       const first = parseResponse(saslAuthenticateApi, 1, (await c.next())!);
       expect(first.correlationId).to.equal(3);
-      c.send(Buffer.concat([authenticate(4, await scram.final(first.body.authBytes)), metadata(5)]));
+      c.send(Buffer.concat([authenticate(4, (await scram.next(first.body.authBytes))!), metadata(5)]));
       const final = parseResponse(saslAuthenticateApi, 1, (await c.next())!);
       expect(final.body.errorCode).to.equal(0);
-      scram.verify(final.body.authBytes);
+      expect(await scram.next(final.body.authBytes)).to.equal(null);
+      expect(scram.done).to.equal(true);
       expect(parseResponse(metadataApi, 1, (await c.next())!).correlationId).to.equal(5);
     });
   });
@@ -203,8 +205,8 @@ describe('SASL listener (SASL_PLAINTEXT over TCP)', function () {
       const scram = new ScramClient('SCRAM-SHA-512', 'alice', PASSWORDS[0]!);
       c.send(rawFrame(scram.first()));
       const serverFirst = (await c.next())!;
-      c.send(rawFrame(await scram.final(serverFirst)));
-      scram.verify((await c.next())!);
+      c.send(rawFrame((await scram.next(serverFirst))!));
+      expect(await scram.next((await c.next())!)).to.equal(null);
       c.send(metadata(2));
       expect(parseResponse(metadataApi, 1, (await c.next())!).correlationId).to.equal(2);
     });
@@ -249,7 +251,7 @@ describe('SASL listener (SASL_PLAINTEXT over TCP)', function () {
         c.send(authenticate(2, scram.first()));
         const first = parseResponse(saslAuthenticateApi, 1, (await c.next())!).body;
         expect(first.errorCode).to.equal(0);
-        c.send(authenticate(3, await scram.final(first.authBytes)));
+        c.send(authenticate(3, (await scram.next(first.authBytes))!));
         res = parseResponse(saslAuthenticateApi, 1, (await c.next())!).body;
       }
       return { code: res.errorCode, message: res.errorMessage, closed: (await c.next()) === null };

@@ -1,22 +1,19 @@
 import { expect } from 'chai';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { type Socket, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { type CertFiles, localSans, makeCa, makeCert, makeNodeCert, makeSelfSigned } from '../../lib/app/certs.js';
-import type { Clock } from '../../lib/base/clock.js';
 import { isFlotillaError } from '../../lib/base/errors.js';
 import { Xoshiro128 } from '../../lib/base/prng.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
 import { type PeerTls, certificateNodeId, loadPeerTls, nodeUriSan, peerSecurityProblem } from '../../lib/transport/peer-tls.js';
 import { TcpTransport } from '../../lib/transport/tcp-transport.js';
-import { FrameKind, FrameReader, PROTOCOL_VERSION, decodeFrame, encodeFrame } from '../../lib/transport/transport.js';
-import { isConnected, transportConformance, until } from './transport-conformance.js';
-
-const clock: Clock = { nowMs: () => performance.now(), wallMs: () => Date.now() };
-const LOCAL = '127.0.0.1';
+import { FrameKind, encodeFrame } from '../../lib/transport/transport.js';
+import { LOCAL, type RawPeer, clock, hello, tcpBench, tcpConformance } from './tcp-fixture.js';
+import { isConnected, until } from './transport-conformance.js';
 
 /** Certificates for the whole file: one CA, nodes 1-4, a certificate naming no node, a foreign one. */
 let dir: string;
@@ -47,56 +44,20 @@ function tlsTransport(id: NodeId, opts: { settings?: Record<string, unknown>; lo
   });
 }
 
-transportConformance('TcpTransport over mutual TLS', () => {
-  const made: TcpTransport[] = [];
-  return {
-    async make(id, settings) {
-      if (!nodes.has(id)) throw new Error(`no certificate made for node ${id}`);
-      const t = tlsTransport(id, { settings });
-      await t.start();
-      made.push(t);
-      return t;
-    },
-    address: (t) => ({ host: LOCAL, port: (t as TcpTransport).port }),
-    async cleanup() {
-      for (const t of made) await t.close();
-    },
-  };
+tcpConformance('TcpTransport over mutual TLS', (id, settings) => {
+  if (!nodes.has(id)) throw new Error(`no certificate made for node ${id}`);
+  return tlsTransport(id, { settings });
 });
 
 describe('TcpTransport mutual TLS: the node id is bound to the certificate', () => {
-  const made: TcpTransport[] = [];
-  const sockets: Socket[] = [];
-  afterEach(async () => {
-    for (const s of sockets.splice(0)) s.destroy();
-    for (const t of made.splice(0)) await t.close();
-  });
-  const make = async (id: NodeId, opts: Parameters<typeof tlsTransport>[1] = {}): Promise<TcpTransport> => {
-    const t = tlsTransport(id, opts);
-    await t.start();
-    made.push(t);
-    return t;
-  };
-  const link = (...ts: TcpTransport[]): void => {
-    for (const t of ts) t.setPeers(new Map(ts.filter((o) => o !== t).map((o) => [o.nodeId, { host: LOCAL, port: o.port }])));
-  };
-  const hello = (node: NodeId): Buffer => encodeFrame(FrameKind.Hello, { protocolVersion: PROTOCOL_VERSION, clusterId: 'c', nodeId: node }, 4096);
+  const { sockets, make, link, watch } = tcpBench(tlsTransport);
 
   /** A raw TLS peer: presents `files` (or nothing), sends what the test writes, decodes what comes back. */
-  const rawTls = (port: number, files: CertFiles | null): { socket: TLSSocket; frames: ReturnType<typeof decodeFrame>[]; closed: Promise<void>; secure: Promise<boolean> } => {
-    const socket = tlsConnect({
+  const rawTls = (port: number, files: CertFiles | null): RawPeer<TLSSocket> & { secure: Promise<boolean> } => {
+    const { socket, frames, closed } = watch(tlsConnect({
       host: LOCAL, port, ca: readFileSync(ca.cert), rejectUnauthorized: false,
       ...(files ? { cert: readFileSync(files.cert), key: readFileSync(files.key) } : {}),
-    });
-    sockets.push(socket);
-    const frames: ReturnType<typeof decodeFrame>[] = [];
-    const reader = new FrameReader(1 << 20);
-    socket.on('data', (chunk: Buffer) => {
-      reader.push(chunk);
-      for (const c of reader.drain()) frames.push(decodeFrame(c));
-    });
-    socket.on('error', () => {});
-    const closed = new Promise<void>((res) => socket.once('close', () => res()));
+    }));
     const secure = new Promise<boolean>((res) => {
       socket.once('secureConnect', () => res(true));
       socket.once('close', () => res(false));

@@ -1,14 +1,11 @@
 import { expect } from 'chai';
 import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
-import type { Clock } from '../../lib/base/clock.js';
 import { Xoshiro128 } from '../../lib/base/prng.js';
 import type { NodeId } from '../../lib/raft/core/types.js';
 import { TcpTransport } from '../../lib/transport/tcp-transport.js';
-import { FrameKind, FrameReader, PROTOCOL_VERSION, decodeFrame, encodeFrame } from '../../lib/transport/transport.js';
-import { isConnected, peerStats, sleep, transportConformance, until } from './transport-conformance.js';
-
-const clock: Clock = { nowMs: () => performance.now(), wallMs: () => Date.now() };
-const LOCAL = '127.0.0.1';
+import { FrameKind, encodeFrame } from '../../lib/transport/transport.js';
+import { LOCAL, type RawPeer, clock, hello, tcpBench, tcpConformance } from './tcp-fixture.js';
+import { isConnected, peerStats, sleep, until } from './transport-conformance.js';
 
 function tcp(id: NodeId, opts: { cluster?: string; port?: number; settings?: Record<string, unknown>; log?: string[] } = {}): TcpTransport {
   return new TcpTransport({
@@ -18,56 +15,17 @@ function tcp(id: NodeId, opts: { cluster?: string; port?: number; settings?: Rec
   });
 }
 
-transportConformance('TcpTransport', () => {
-  const made: TcpTransport[] = [];
-  return {
-    async make(id, settings) {
-      const t = tcp(id, { settings });
-      await t.start();
-      made.push(t);
-      return t;
-    },
-    address: (t) => ({ host: LOCAL, port: (t as TcpTransport).port }),
-    async cleanup() {
-      for (const t of made) await t.close();
-    },
-  };
-});
+tcpConformance('TcpTransport', (id, settings) => tcp(id, { settings }));
 
 describe('TcpTransport', () => {
-  const made: TcpTransport[] = [];
-  const sockets: Socket[] = [];
-  afterEach(async () => {
-    for (const s of sockets.splice(0)) s.destroy();
-    for (const t of made.splice(0)) await t.close();
-  });
-
-  const make = async (id: NodeId, opts: Parameters<typeof tcp>[1] = {}): Promise<TcpTransport> => {
-    const t = tcp(id, opts);
-    await t.start();
-    made.push(t);
-    return t;
-  };
-  const link = (...ts: TcpTransport[]): void => {
-    for (const t of ts) t.setPeers(new Map(ts.filter((o) => o !== t).map((o) => [o.nodeId, { host: LOCAL, port: o.port }])));
-  };
+  const { made, sockets, make, link, watch } = tcpBench(tcp);
 
   /** A raw client socket, with the frames it receives decoded. */
-  const rawClient = async (port: number): Promise<{ socket: Socket; frames: ReturnType<typeof decodeFrame>[]; closed: Promise<void> }> => {
-    const socket = connect({ host: LOCAL, port });
-    sockets.push(socket);
-    const frames: ReturnType<typeof decodeFrame>[] = [];
-    const reader = new FrameReader(1 << 20);
-    socket.on('data', (chunk: Buffer) => {
-      reader.push(chunk);
-      for (const c of reader.drain()) frames.push(decodeFrame(c));
-    });
-    socket.on('error', () => {});
-    const closed = new Promise<void>((res) => socket.once('close', () => res()));
-    await new Promise((res) => socket.once('connect', res));
-    return { socket, frames, closed };
+  const rawClient = async (port: number): Promise<RawPeer<Socket>> => {
+    const peer = watch(connect({ host: LOCAL, port }));
+    await new Promise((res) => peer.socket.once('connect', res));
+    return peer;
   };
-  const hello = (node: NodeId, cluster = 'c'): Buffer => encodeFrame(FrameKind.Hello, { protocolVersion: PROTOCOL_VERSION, clusterId: cluster, nodeId: node }, 4096);
 
   it('a frame over the receiver\'s limit closes that connection only: counted, logged, the other peers unaffected, then it reconnects', async () => {
     const logB: string[] = [];

@@ -23,7 +23,9 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ScramCredentialImage } from '../../metadata/image.js';
-import { type ScramMechanism, SCRAM_ITERATIONS_DEFAULT, hash, hmac } from '../../metadata/scram.js';
+import {
+  type ScramMechanism, SCRAM_ITERATIONS_DEFAULT, decodeBase64Strict, hash, hmac, isScramNonce, scramHashLength, unescapeSaslName, xorBytes,
+} from '../../metadata/scram.js';
 
 export type MechanismStep =
   | { readonly kind: 'challenge'; readonly token: Buffer }
@@ -46,37 +48,6 @@ export function decodeUtf8(b: Uint8Array): string | null {
   } catch {
     return null;
   }
-}
-
-/** RFC 5802 saslname: `=2C` is ',', `=3D` is '='; any other '=' (or a ',') is invalid (null). */
-export function unescapeSaslName(s: string): string | null {
-  if (s.includes(',')) return null;
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
-    if (ch !== '=') { out += ch; continue; }
-    const esc = s.slice(i + 1, i + 3);
-    if (esc === '2C') out += ',';
-    else if (esc === '3D') out += '=';
-    else return null;
-    i += 2;
-  }
-  return out;
-}
-
-export function escapeSaslName(s: string): string {
-  return s.replace(/=/g, '=3D').replace(/,/g, '=2C');
-}
-
-/** Strict base64 (RFC 4648 alphabet, padded): null otherwise. */
-export function decodeBase64Strict(s: string): Buffer | null {
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)) return null;
-  return Buffer.from(s, 'base64');
-}
-
-/** A nonce: printable ASCII except ',' (RFC 5802), at least one character. */
-function validNonce(s: string): boolean {
-  return s.length > 0 && /^[\x21-\x2b\x2d-\x7e]+$/.test(s);
 }
 
 /** The salt answered for a user without a credential: stable per node, name and mechanism. */
@@ -151,7 +122,7 @@ export class ScramServerExchange implements MechanismExchange {
     }
     if (!attrs[1]?.startsWith('r=')) return this.fail('client-first has no r= nonce');
     const clientNonce = attrs[1].slice(2);
-    if (!validNonce(clientNonce)) return this.fail('client-first nonce is empty or not printable');
+    if (!isScramNonce(clientNonce)) return this.fail('client-first nonce is empty or not printable');
     for (const ext of attrs.slice(2)) {
       if (!/^[A-Za-z]+=/.test(ext)) return this.fail('client-first has a malformed extension');
       if (ext === 'tokenauth=true') return this.fail('delegation tokens are not supported');
@@ -177,16 +148,15 @@ export class ScramServerExchange implements MechanismExchange {
     if (!c.startsWith('c=') || !r.startsWith('r=') || !p.startsWith('p=')) return this.fail('client-final must hold exactly c=, r= and p=');
     if (c.slice(2) !== Buffer.from(this.gs2Header, 'utf8').toString('base64')) return this.fail('client-final channel binding does not match the GS2 header');
     const nonce = r.slice(2);
-    if (!validNonce(nonce) || !nonce.endsWith(this.serverNonce)) return this.fail('client-final nonce does not end with the server nonce');
+    if (!isScramNonce(nonce) || !nonce.endsWith(this.serverNonce)) return this.fail('client-final nonce does not end with the server nonce');
     const proof = decodeBase64Strict(p.slice(2));
-    const size = this.mechanism === 'SCRAM-SHA-256' ? 32 : 64;
+    const size = scramHashLength(this.mechanism);
     if (proof === null || proof.length !== size) return this.fail('client-final proof is not base64 of the hash length');
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${text.slice(0, text.length - p.length - 1)}`;
     // Computed for an unknown user too (against zero keys), so both take the same time.
     const storedKey = this.credential?.storedKey ?? Buffer.alloc(size);
     const signature = hmac(this.mechanism, storedKey, authMessage);
-    const clientKey = Buffer.alloc(size);
-    for (let i = 0; i < size; i++) clientKey[i] = proof[i]! ^ signature[i]!;
+    const clientKey = xorBytes(proof, signature);
     const ok = timingSafeEqual(hash(this.mechanism, clientKey), storedKey.length === size ? storedKey : Buffer.alloc(size, 0xff));
     if (!ok || this.credential === null) return this.fail('bad credentials');
     const serverSignature = hmac(this.mechanism, this.credential.serverKey, authMessage);
