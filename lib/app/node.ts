@@ -453,6 +453,12 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     if (authorizer !== undefined && config.superUsers.length === 0 && !config.allowEveryoneIfNoAclFound) {
       logger.warn('the authorizer is on with no --super-users: only a principal with ALTER on the cluster can add ACLs, and none has it until an ACL says so');
     }
+    for (const l of config.listeners) {
+      // PLAIN sends the password itself: over SASL_PLAINTEXT anyone on the path reads it.
+      if (l.securityProtocol === 'SASL_PLAINTEXT' && (config.sasl.byListener.get(l.name) ?? config.sasl.mechanisms).includes('PLAIN')) {
+        logger.warn({ listener: l.name }, `listener ${l.name} offers PLAIN over SASL_PLAINTEXT: passwords cross the network in clear (use SASL_SSL, or SCRAM only)`);
+      }
+    }
 
     // ---- Kafka listeners (one server each), once the controller has unfenced this node ---------
     let certificates: TlsCertificates | null = null;
