@@ -37,6 +37,10 @@ describe('chaos run: 3 nodes, peer mTLS, clients over SASL_SSL, kill, pause and 
     });
     const r = result.report;
     const summary = `seed ${seed}: ${JSON.stringify({ anomalies: r.anomalies, examples: r.examples })}\nrun folder ${runDir}\nrepeat: ${result.command}`;
+    // The run's figures, one line (the suite's record of what the run did).
+    console.log(`      seed ${seed}: ${result.faultsInjected} faults, acknowledged ${r.acknowledged}, lost ${r.lost}, unseen ${r.unseen}, `
+      + `duplicates ${r.duplicates}, divergent replicas ${r.divergentReplicas} (${r.batchesCompared} batches compared), group commits ${r.groupCommits}, `
+      + `recovery ${r.recoverySeconds === null ? 'n/a' : `${r.recoverySeconds.toFixed(1)} s`}; anomalies: ${Object.entries(r.anomalies).map(([n, c]) => `${n}=${c}`).join(' ') || 'none'}`);
     expect(result.faultsInjected, summary).to.be.greaterThan(5);
     expect(r.acknowledged, summary).to.be.greaterThan(1000);
     expect(r.batchesCompared, summary).to.be.greaterThan(0);
