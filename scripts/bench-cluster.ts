@@ -3,12 +3,20 @@
  * child process per node on 127.0.0.1, data in a temporary directory removed on stop, logs kept in
  * memory (printed when something fails). CPU time of each node is read from /proc/PID/stat, so a
  * scenario can report what the servers spent apart from the load generator.
+ *
+ * With `secure`, the nodes are secured as `flotilla local --secure` secures them
+ * (lib/cli/secure-local.ts; CA, certificates, password and client.properties in the data
+ * directory): the client port is a SASL_SSL listener (SCRAM-SHA-512, the user `admin` created by
+ * --add-scram), the peer transport runs over mutual TLS and the authorizer is on with admin as
+ * super user. (A node refuses secured client listeners over a plaintext peer transport, so client
+ * security cannot be measured without peer TLS.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type SecureLocalFiles, prepareSecureLocal, secureNodeArgs } from '../lib/cli/secure-local.js';
 
 /** bin/flotilla.js, from dist/scripts/bench-cluster.js. */
 const binPath = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
@@ -30,6 +38,8 @@ export interface BenchClusterOptions {
   readonly extraArgs?: readonly string[];
   /** Extra node options (NODE_OPTIONS-like arguments before bin/flotilla.js), per node id. */
   readonly nodeArgs?: (nodeId: number) => readonly string[];
+  /** Secured as `flotilla local --secure`: SASL_SSL clients, peer mTLS, the authorizer. */
+  readonly secure?: boolean;
 }
 
 export class BenchNode {
@@ -99,10 +109,13 @@ export class BenchCluster {
   readonly nodes: BenchNode[];
   readonly controllers: string;
   readonly options: BenchClusterOptions;
+  /** With `secure`: the CA, node certificates, the admin's password and client.properties (in the data directory). */
+  readonly secure: SecureLocalFiles | null;
 
   constructor(options: BenchClusterOptions) {
     this.options = options;
     this.root = mkdtempSync(join(tmpdir(), 'flotilla-bench-'));
+    this.secure = options.secure ? prepareSecureLocal(this.root, options.nodes, '127.0.0.1') : null;
     this.nodes = Array.from({ length: options.nodes }, (_, i) => new BenchNode(i + 1, join(this.root, `node-${i + 1}`), options.basePort));
     this.controllers = this.nodes.slice(0, 3).map((n) => `${n.id}@127.0.0.1:${n.peerPort}`).join(',');
   }
@@ -115,7 +128,7 @@ export class BenchCluster {
   startArgs(n: BenchNode): string[] {
     return [
       'start', '--node-id', String(n.id), '--data-dir', n.dir,
-      '--listen', `127.0.0.1:${n.clientPort}`, '--peer-listen', `127.0.0.1:${n.peerPort}`,
+      ...(this.secure === null ? ['--listen', `127.0.0.1:${n.clientPort}`] : secureNodeArgs(this.secure, n.id, '127.0.0.1', n.clientPort)), '--peer-listen', `127.0.0.1:${n.peerPort}`,
       '--metrics-listen', `127.0.0.1:${n.metricsPort}`, '--controllers', this.controllers,
       '--log-level', 'warn', this.options.fsync ? '--fsync' : '--no-fsync', ...(this.options.extraArgs ?? []),
     ];

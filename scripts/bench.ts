@@ -9,6 +9,10 @@
  *   batch.num.messages=10000`: produce throughput of 100 B and 1 KiB records, with fsync off and on.
  *   The rate is measured on the servers' side: the sum of the partitions' end offsets (ListOffsets,
  *   i.e. committed records) over a window that starts after a warm-up.
+ * - produce-1k-sasl-ssl (its own cluster, after the fsync-off one): the same kcat producer of 1 KiB
+ *   records to a cluster secured as `flotilla local --secure` secures one (SASL_SSL with
+ *   SCRAM-SHA-512 and TLS, `kcat -F client.properties`; peer mTLS; the authorizer on, the client a
+ *   super user): the cost of security beside the plaintext produce-1k row of the same run.
  * - kcat `-C -o beginning -e` reading a produced topic back: consume throughput.
  * - KafkaJS 2.2.4: produce throughput (batches of 500, 4 in flight; the JavaScript client's view),
  *   per-record produce latency at a fixed rate (open loop, one record per send, timed from the
@@ -28,6 +32,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { SECURE_LOCAL_USER } from '../lib/cli/secure-local.js';
 import { BenchCluster, type BenchNode, sleep, stopChild, until } from './bench-cluster.js';
 import { type PeerFigure, peersUnavailable, recordedPeerFigures, runPeers } from './bench-peers.js';
 
@@ -201,7 +206,12 @@ function kcatVersion(): string {
 }
 
 function kafkaFor(cluster: BenchCluster, clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: cluster.bootstrap.split(','), logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 } });
+  const sec = cluster.secure;
+  const security = sec === null ? {} : {
+    ssl: { ca: [readFileSync(sec.caFile, 'utf8')] },
+    sasl: { mechanism: 'scram-sha-512' as const, username: SECURE_LOCAL_USER, password: readFileSync(sec.passwordFile, 'utf8').trim() },
+  };
+  return new Kafka({ clientId, brokers: cluster.bootstrap.split(','), ...security, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 } });
 }
 
 /**
@@ -242,13 +252,18 @@ async function createTopic(ctx: Ctx, topic: string): Promise<void> {
   await ctx.cluster.topicReady(topic, partitions);
 }
 
+/** kcat's broker arguments: on a secure cluster with its client.properties (SASL_SSL, SCRAM-SHA-512, the CA). */
+function kcatBrokerArgs(cluster: BenchCluster): string[] {
+  return ['-b', cluster.bootstrap, ...(cluster.secure === null ? [] : ['-F', cluster.secure.clientProperties])];
+}
+
 /**
  * kcat -P fed with records on its stdin for warm-up + window seconds; the rate is the growth of the
  * topic's committed end offsets over the window (after the warm-up).
  */
 async function kcatProduce(ctx: Ctx, topic: string, size: number, window: number, warmup: number): Promise<{ records: number; cpu: ReturnType<CpuMeter['end']>; errors: number; command: string; tailRecords: number }> {
   await createTopic(ctx, topic);
-  const args = ['-b', ctx.cluster.bootstrap, '-P', '-t', topic, ...kcatProduceConf.flatMap((c) => ['-X', c])];
+  const args = [...kcatBrokerArgs(ctx.cluster), '-P', '-t', topic, ...kcatProduceConf.flatMap((c) => ['-X', c])];
   const kcat = spawn('kcat', args, { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   let deliveryErrors = 0;
@@ -291,7 +306,7 @@ async function kcatProduce(ctx: Ctx, topic: string, size: number, window: number
 /** kcat -C reads the whole topic; passes repeat until `minSeconds` were spent (hot page cache). */
 async function kcatConsume(ctx: Ctx, topic: string, minSeconds: number): Promise<{ records: number; seconds: number; expected: number; passes: number; cpu: ReturnType<CpuMeter['end']>; command: string }> {
   const expected = await endOffsets(ctx.cluster, topic);
-  const args = ['-b', ctx.cluster.bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '.'];
+  const args = [...kcatBrokerArgs(ctx.cluster), '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '.'];
   let records = 0;
   let seconds = 0;
   let passes = 0;
@@ -642,21 +657,24 @@ async function runScale(total: number): Promise<Result> {
 interface Scenario {
   name: string;
   fsync: boolean;
+  /** Runs on a cluster of its own secured as `flotilla local --secure` (bench-cluster.ts `secure`). */
+  secure?: boolean;
   run(ctx: Ctx): Promise<Result>;
 }
 
 const mb = (records: number, size: number, seconds: number): number => round((records * size) / 1e6 / seconds, 1);
 
-function produceScenario(name: string, size: number, fsync: boolean): Scenario {
+function produceScenario(name: string, size: number, fsync: boolean, secure = false): Scenario {
   return {
-    name, fsync,
+    name, fsync, secure,
     async run(ctx) {
       const topic = `bench-${name}`;
       const r = await kcatProduce(ctx, topic, size, windowSeconds, warmupSeconds);
       ctx.filled.set(size, topic);
       const rps = r.records / r.cpu.seconds;
+      const over = secure ? ' over SASL_SSL (TLS, SCRAM-SHA-512; peers over mutual TLS; authorizer on, the client a super user)' : '';
       return {
-        scenario: name, description: `produce ${size} B records, acks=all, ${partitions} partitions x RF ${replicationFactor}, fsync ${fsync ? 'on' : 'off'}`,
+        scenario: name, description: `produce ${size} B records${over}, acks=all, ${partitions} partitions x RF ${replicationFactor}, fsync ${fsync ? 'on' : 'off'}`,
         fsync, client: 'kcat', recordBytes: size, records: r.records, seconds: round(r.cpu.seconds),
         recordsPerSecond: Math.round(rps), megabytesPerSecond: mb(r.records, size, r.cpu.seconds), errors: r.errors,
         serversCpuPercent: r.cpu.serversCpuPercent, machineBusyPercent: r.cpu.machineBusyPercent,
@@ -752,6 +770,8 @@ const scenarios: Scenario[] = [
   latencyScenario('latency-1k-1000', 1024, 1000, false, latencySeconds),
   latencyScenario('latency-1k-10000', 1024, 10_000, false, Math.max(2, latencySeconds / 2)),
   e2eScenario('e2e-1k-1000', 1024, 1000, latencySeconds),
+  // The cost of security: produce-1k on a cluster of its own secured as `flotilla local --secure`.
+  produceScenario('produce-1k-sasl-ssl', 1024, false, true),
   produceScenario('produce-1k-fsync', 1024, true),
   produceScenario('produce-100b-fsync', 100, true),
   latencyScenario('latency-1k-1000-fsync', 1024, 1000, true, latencySeconds),
@@ -809,7 +829,7 @@ function attachPeer(r: Result, peers: Map<string, PeerFigure>): void {
 // Main
 
 if (values.list) {
-  for (const s of scenarios) console.log(`${s.name}${s.fsync ? ' (fsync on)' : ''}`);
+  for (const s of scenarios) console.log(`${s.name}${s.fsync ? ' (fsync on)' : ''}${s.secure ? ' (secured cluster)' : ''}`);
   process.exit(0);
 }
 const wanted = values.scenario?.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -844,11 +864,13 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     void (active?.stop(3000) ?? Promise.resolve()).finally(() => process.exit(130));
   });
 }
-for (const fsync of [false, true]) {
-  const group = selected.filter((s) => s.fsync === fsync && s.name !== 'scale-3000');
+// One cluster per kind, one after another: plaintext fsync off, secured fsync off, plaintext fsync on
+// (scale-3000 has its own at base + 600).
+for (const { fsync, secure, portOffset } of [{ fsync: false, secure: false, portOffset: 0 }, { fsync: false, secure: true, portOffset: 900 }, { fsync: true, secure: false, portOffset: 300 }]) {
+  const group = selected.filter((s) => s.fsync === fsync && (s.secure === true) === secure && s.name !== 'scale-3000');
   if (group.length === 0) continue;
-  const cluster = new BenchCluster({ nodes: 3, basePort: basePort + (fsync ? 300 : 0), fsync, nodeArgs: profileNodeArgs });
-  say(`cluster (fsync ${fsync ? 'on' : 'off'}): node 1 = flotilla ${cluster.startArgs(cluster.nodes[0]!).join(' ')}`);
+  const cluster = new BenchCluster({ nodes: 3, basePort: basePort + portOffset, fsync, nodeArgs: profileNodeArgs, secure });
+  say(`cluster (fsync ${fsync ? 'on' : 'off'}${secure ? ', secured' : ''}): node 1 = flotilla ${cluster.startArgs(cluster.nodes[0]!).join(' ')}`);
   active = cluster;
   const kafka = kafkaFor(cluster, 'flotilla-bench');
   const admin = kafka.admin();

@@ -20,8 +20,10 @@
  * partition-coordinator, partition-ring (5 nodes), slow, disk-full (root: a tmpfs per node), all.
  * `--overlap`: process faults (kill, pause, disk-full) run on their own track at the same time as
  * link faults.
- * `--secure`: the peer transport runs over mutual TLS with node-id-bound certificates (made in the
- * run folder); clients connect as before.
+ * `--secure`: the peer transport runs over mutual TLS with node-id-bound certificates, and every
+ * client (KafkaJS producers, group members and admin; kcat consumers and final polls) connects to
+ * SASL_SSL listeners with TLS (the run's CA) and SCRAM-SHA-512 as a super user, the authorizer on
+ * (certificates, password and client.properties made in the run folder).
  */
 import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';

@@ -8,10 +8,14 @@
  * base+300+10x+y. Each node's stdout/stderr go to `<runDir>/node-<id>.log`; its data to
  * `<runDir>/data/node-<id>`.
  *
- * With `secure`, the peer transport runs over mutual TLS: a CA and one certificate per node (bound
- * to its id, lib/app/certs.ts `makeNodeCert`) in `<runDir>/tls`, passed with --peer-tls-*. The
- * proxies forward bytes, so TLS goes through them unchanged (the node id, not the host, is
- * checked). Kafka clients still connect in plaintext.
+ * With `secure`, the cluster is secured as `flotilla local --secure` secures one (lib/cli/secure-local.ts,
+ * files in `<runDir>/tls` and `<runDir>/client.properties`): the peer transport runs over mutual
+ * TLS with node-id-bound certificates (--peer-tls-*), and each node's one client listener (the
+ * client port) is SASL_SSL with the same certificate, SCRAM-SHA-512 and PLAIN, the authorizer on
+ * and one super user whose SCRAM credential --add-scram writes when the metadata log is created
+ * (`clientSecurity`: what the chaos clients log in with). The proxies forward bytes, so peer TLS
+ * goes through them unchanged (the node id, not the host, is checked); clients reach the nodes
+ * directly, as in plaintext.
  *
  * With `diskBytes` (the disk-full fault), each node's data dir is a tmpfs of that size, mounted
  * before the node starts (root only: `probeDiskFaults` says why not). Filling it (`fillDisk`)
@@ -21,10 +25,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
-  type WriteStream, closeSync, cpSync, createWriteStream, mkdirSync, openSync, renameSync, rmSync, rmdirSync, statfsSync, writeSync,
+  type WriteStream, closeSync, cpSync, createWriteStream, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync, statfsSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { makeCa, makeNodeCert } from '../app/certs.js';
+import { SECURE_LOCAL_MECHANISM, SECURE_LOCAL_USER, prepareSecureLocal, secureNodeArgs } from '../cli/secure-local.js';
 import { LinkProxy, type LinkMode, PASS } from './proxy.js';
 
 const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
@@ -204,17 +208,21 @@ export interface ChaosClusterOptions {
   readonly extraArgs?: readonly string[];
   /** Give each node a tmpfs of this many bytes as its data dir (for disk-full faults). */
   readonly diskBytes?: number;
-  /** Peer transport over mutual TLS (certificates made in `<runDir>/tls`). */
+  /** Peer mutual TLS, SASL_SSL client listeners, the authorizer (files made in `<runDir>/tls`). */
   readonly secure?: boolean;
 }
 
-/** Makes a CA and node certificates in `dir`; the --peer-tls-* arguments of each node. */
-export function securePeerArgs(dir: string, ids: readonly number[]): Map<number, string[]> {
-  const ca = makeCa(dir, 'flotilla-chaos-ca', 30);
-  return new Map(ids.map((id) => {
-    const cert = makeNodeCert(dir, ca, id);
-    return [id, ['--peer-tls-cert-file', cert.cert, '--peer-tls-key-file', cert.key, '--peer-tls-ca-file', ca.cert]];
-  }));
+/** How a client logs in to a secure chaos cluster: TLS trusting the run's CA, then SCRAM-SHA-512. */
+export interface ChaosClientSecurity {
+  /** The run's CA certificate (PEM file and text): it signs every node's certificate. */
+  readonly caFile: string;
+  readonly caPem: string;
+  readonly mechanism: typeof SECURE_LOCAL_MECHANISM;
+  /** A super user (--super-users), so the authorizer allows every request of the workload. */
+  readonly username: string;
+  readonly password: string;
+  /** librdkafka's settings (security.protocol, sasl.*, ssl.ca.location) for `kcat -F`; 0600. */
+  readonly clientProperties: string;
 }
 
 const BALLAST = 'chaos-ballast';
@@ -225,6 +233,8 @@ export class ChaosCluster {
   readonly nodes: ChaosNode[];
   /** Key `${dialer}>${acceptor}` (dialer > acceptor). */
   readonly proxies = new Map<string, LinkProxy>();
+  /** Null: plaintext client listeners. */
+  readonly clientSecurity: ChaosClientSecurity | null;
   private readonly basePort: number;
   private readonly diskBytes: number | null;
   private readonly mounted = new Set<number>();
@@ -235,16 +245,21 @@ export class ChaosCluster {
     mkdirSync(join(options.runDir, 'data'), { recursive: true });
     const ids = Array.from({ length: options.size }, (_, i) => i + 1);
     const controllerIds = ids.slice(0, Math.min(3, options.size));
-    const peerTlsArgs = options.secure ? securePeerArgs(join(options.runDir, 'tls'), ids) : new Map<number, string[]>();
+    const secure = options.secure ? prepareSecureLocal(options.runDir, options.size, '127.0.0.1') : null;
+    this.clientSecurity = secure === null ? null : {
+      caFile: secure.caFile, caPem: readFileSync(secure.caFile, 'utf8'), mechanism: SECURE_LOCAL_MECHANISM, username: SECURE_LOCAL_USER,
+      password: readFileSync(secure.passwordFile, 'utf8').trim(), clientProperties: secure.clientProperties,
+    };
     this.nodes = ids.map((id) => {
       const peerOf = (other: number): string => `127.0.0.1:${other === id ? options.basePort + 100 + id : other < id ? this.proxyPort(id, other) : options.basePort + 100 + other}`;
       const controllers = controllerIds.map((c) => `${c}@${peerOf(c)}`).join(',');
       const peerAddresses = ids.filter((o) => o !== id).map((o) => `${o}@${peerOf(o)}`).join(',');
       const args = [
         '--node-id', String(id), '--data-dir', join(options.runDir, 'data', `node-${id}`),
-        '--listen', `127.0.0.1:${options.basePort + id}`, '--peer-listen', `127.0.0.1:${options.basePort + 100 + id}`,
+        ...(secure === null ? ['--listen', `127.0.0.1:${options.basePort + id}`] : secureNodeArgs(secure, id, '127.0.0.1', options.basePort + id)),
+        '--peer-listen', `127.0.0.1:${options.basePort + 100 + id}`,
         '--metrics-listen', `127.0.0.1:${options.basePort + 200 + id}`, '--controllers', controllers,
-        '--peer-addresses', peerAddresses, '--tick-ms', String(options.tickMs ?? 50), ...(peerTlsArgs.get(id) ?? []), ...(options.extraArgs ?? []),
+        '--peer-addresses', peerAddresses, '--tick-ms', String(options.tickMs ?? 50), ...(options.extraArgs ?? []),
       ];
       return new ChaosNode(id, options.runDir, options.basePort, args);
     });

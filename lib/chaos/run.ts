@@ -75,7 +75,7 @@ export interface ChaosOptions {
   readonly groupMembers?: number;
   /** Two fault tracks at once: process faults during link faults. */
   readonly overlap?: boolean;
-  /** Peer transport over mutual TLS (issue 18; Kafka clients stay plaintext for now). */
+  /** Issue 18: peer mutual TLS, and every client over SASL_SSL (SCRAM-SHA-512) with the authorizer on (cluster.ts). */
   readonly secure?: boolean;
   readonly log?: (line: string) => void;
 }

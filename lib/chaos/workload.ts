@@ -17,10 +17,14 @@
  *   a member whose KafkaJS consumer gives up is started afresh as a new member;
  * - an observer of the group's committed offsets (OffsetFetch through the KafkaJS admin client);
  * - a sampler of every node's /status (high watermarks per process life).
+ * On a secure cluster (cluster.ts `clientSecurity`) every one of these clients connects with TLS
+ * (trusting the run's CA) and logs in with SCRAM-SHA-512 as the run's super user: KafkaJS through
+ * `clientConfig`, kcat through `kcatSecurityArgs` (`-F client.properties`, so the password stays
+ * off the command line).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type WriteStream, createWriteStream } from 'node:fs';
-import kafkajs, { type Admin, type EachBatchPayload, type Kafka, type LogEntry, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type EachBatchPayload, type Kafka, type KafkaConfig, type LogEntry, type Producer } from 'kafkajs';
 import type { Prng } from '../base/prng.js';
 import { type ChaosCluster, trackChild } from './cluster.js';
 import type { CommitOp, GroupJoinOp, GroupOffset, HistoryOp, HwSample, OffsetFetchOp, PollOp, SendOp } from './history.js';
@@ -86,9 +90,24 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** KafkaJS's brokers and, on a secure cluster, its TLS and SASL settings. */
+export function clientConfig(cluster: ChaosCluster, clientId: string): Pick<KafkaConfig, 'clientId' | 'brokers' | 'ssl' | 'sasl'> {
+  const sec = cluster.clientSecurity;
+  if (sec === null) return { clientId, brokers: cluster.bootstrap };
+  return {
+    clientId, brokers: cluster.bootstrap, ssl: { ca: [sec.caPem] },
+    sasl: { mechanism: 'scram-sha-512', username: sec.username, password: sec.password },
+  };
+}
+
+/** kcat's arguments for the cluster's client listeners: none in plaintext, else its client.properties (after -q: kcat then reads it quietly). */
+export function kcatSecurityArgs(cluster: ChaosCluster): string[] {
+  return cluster.clientSecurity === null ? [] : ['-F', cluster.clientSecurity.clientProperties];
+}
+
 export function kafkaFor(cluster: ChaosCluster, clientId: string): Kafka {
   return new KafkaClient({
-    clientId, brokers: cluster.bootstrap, logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 8000,
+    ...clientConfig(cluster, clientId), logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 8000,
     retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
   });
 }
@@ -241,7 +260,7 @@ export class AssignedConsumer implements Workload {
       const session = this.session++;
       const from = this.next === 0 ? 'beginning' : String(this.next);
       const { child, done } = runKcat(
-        ['-C', '-b', this.cluster.bootstrap.join(','), '-t', this.tp.topic, '-p', String(this.tp.partition), '-o', from, ...KCAT_CONSUMER_ARGS],
+        ['-C', '-b', this.cluster.bootstrap.join(','), '-t', this.tp.topic, '-p', String(this.tp.partition), '-o', from, ...KCAT_CONSUMER_ARGS, ...kcatSecurityArgs(this.cluster)],
         (lines) => {
           const records = parseRecords(lines);
           if (records.length === 0) return;
@@ -280,7 +299,7 @@ export async function finalPolls(options: {
       const s = session++;
       const records: [number, string][] = [];
       const { child, done } = runKcat(
-        ['-C', '-e', '-b', options.cluster.bootstrap.join(','), '-t', tp.topic, '-p', String(tp.partition), '-o', 'beginning', ...KCAT_CONSUMER_ARGS],
+        ['-C', '-e', '-b', options.cluster.bootstrap.join(','), '-t', tp.topic, '-p', String(tp.partition), '-o', 'beginning', ...KCAT_CONSUMER_ARGS, ...kcatSecurityArgs(options.cluster)],
         (lines) => records.push(...parseRecords(lines)),
         (text) => options.stderr.write(`[final ${tp.topic}-${tp.partition}#${s}] ${text}`),
       );
@@ -350,7 +369,7 @@ export class GroupMember implements Workload {
   /** One KafkaJS consumer, until it gives up (a crash it does not restart from) or the member stops. */
   private async life(): Promise<void> {
     const kafka = new KafkaClient({
-      clientId: this.name, brokers: this.cluster.bootstrap, connectionTimeout: 2000, requestTimeout: 8000,
+      ...clientConfig(this.cluster, this.name), connectionTimeout: 2000, requestTimeout: 8000,
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
       logLevel: logLevel.DEBUG, logCreator: () => (entry) => this.onLog(entry),
     });

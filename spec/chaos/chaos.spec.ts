@@ -2,9 +2,10 @@
  * One chaos run (issue 9): 3 real nodes, kill -9 / SIGSTOP / partitions through the link proxies
  * (the group coordinator among the targets) for 90 s under acks=all producers, kcat consumers and
  * a KafkaJS consumer group; then heal, final polls, the group's final offsets and every replica's
- * files. Zero safety anomalies. The peer transport runs over mutual TLS with node-id-bound
- * certificates (issue 18, research security.md §4.5 K3; the Kafka clients stay plaintext until
- * the client listeners take TLS/SASL). The run folder is kept (and printed) when the run finds anything.
+ * files. Zero safety anomalies. Secured as issue 18 secures a cluster: the peer transport runs over
+ * mutual TLS with node-id-bound certificates (research security.md §4.5 K3), and every client
+ * (KafkaJS and kcat) connects to SASL_SSL listeners with TLS and SCRAM-SHA-512 as a super user, the
+ * authorizer on. The run folder is kept (and printed) when the run finds anything.
  * CHAOS_SEED picks the seed (default 9); the failure message carries the command that repeats it.
  */
 import { expect } from 'chai';
@@ -18,7 +19,7 @@ import { freeBasePort } from '../e2e/cluster-harness.js';
 
 const haveKcat = spawnSync('sh', ['-c', 'command -v kcat']).status === 0;
 
-describe('chaos run: 3 nodes, peer mTLS, kill, pause and partition faults', function () {
+describe('chaos run: 3 nodes, peer mTLS, clients over SASL_SSL, kill, pause and partition faults', function () {
   this.timeout(300_000);
 
   it('finds no safety anomaly, and recovers after the last heal', async function () {
@@ -36,6 +37,10 @@ describe('chaos run: 3 nodes, peer mTLS, kill, pause and partition faults', func
     });
     const r = result.report;
     const summary = `seed ${seed}: ${JSON.stringify({ anomalies: r.anomalies, examples: r.examples })}\nrun folder ${runDir}\nrepeat: ${result.command}`;
+    // The run's figures, one line (the suite's record of what the run did).
+    console.log(`      seed ${seed}: ${result.faultsInjected} faults, acknowledged ${r.acknowledged}, lost ${r.lost}, unseen ${r.unseen}, `
+      + `duplicates ${r.duplicates}, divergent replicas ${r.divergentReplicas} (${r.batchesCompared} batches compared), group commits ${r.groupCommits}, `
+      + `recovery ${r.recoverySeconds === null ? 'n/a' : `${r.recoverySeconds.toFixed(1)} s`}; anomalies: ${Object.entries(r.anomalies).map(([n, c]) => `${n}=${c}`).join(' ') || 'none'}`);
     expect(result.faultsInjected, summary).to.be.greaterThan(5);
     expect(r.acknowledged, summary).to.be.greaterThan(1000);
     expect(r.batchesCompared, summary).to.be.greaterThan(0);
