@@ -6,7 +6,8 @@
 # and the compilers from Debian; the compile step runs in a network namespace of its own (no
 # network at all) where unshare allows it, so nothing can be fetched from elsewhere, and node-gyp
 # uses Node's own headers (nodedir=/usr) instead of downloading them.
-# spec/e2e/client-generations.spec.ts reads the install from the same directory.
+# spec/e2e/test-clients.ts (for client-generations.spec.ts and security-clients.spec.ts) reads the
+# install from the same directory.
 set -euo pipefail
 
 NODE_RDKAFKA_VERSION=3.6.1

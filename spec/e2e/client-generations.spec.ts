@@ -14,28 +14,15 @@
  * spec/server/fixtures/clients/<client>/ (spec/server/fixtures/clients/README.md).
  */
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, ConfigResourceTypes, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { TestCluster, kafkaPython, runChild, until } from './cluster-harness.js';
 import { FrameTap, TAP_HOST } from './frame-tap.js';
+import { INSTALL, RDKAFKA_CHECK, buildSarama, missingClient, nodeRdkafka } from './test-clients.js';
 
-const RDKAFKA_CHECK = new URL('./clients/rdkafka-check.js', import.meta.url).pathname;
 const PY_PINNED = new URL('../../../spec/e2e/python/kafka_python_pinned.py', import.meta.url).pathname;
-const SARAMA_CHECK = new URL('../../../spec/e2e/go/sarama_check.go', import.meta.url).pathname;
-/** Debian's Go sources (golang-github-shopify-sarama-dev and its dependencies), built in GOPATH mode. */
-const DEBIAN_GOPATH = '/usr/share/gocode';
 const FIXTURES = new URL('../../../spec/server/fixtures/clients/', import.meta.url).pathname;
-const INSTALL = 'bash scripts/install-test-clients.sh';
-
-/** node-rdkafka's directory in the clients cache (scripts/install-test-clients.sh), or null. */
-function nodeRdkafka(): string | null {
-  const dir = join(process.env.FLOTILLA_TEST_CLIENTS_DIR ?? '/var/cache/flotilla-test-clients', 'node-rdkafka-3.6.1', 'node_modules', 'node-rdkafka');
-  return existsSync(join(dir, 'build', 'Release', 'node-librdkafka.node')) ? dir : null;
-}
-
 
 /** An error with its causes and aggregated errors (platformatic nests them), the first of each. */
 function explain(e: unknown, depth = 0): string {
@@ -46,33 +33,6 @@ function explain(e: unknown, depth = 0): string {
   if (x.errors?.length) s += ` <- [${x.errors.length}] ${explain(x.errors.at(-1), depth + 1)}`;
   if (e.cause !== undefined) s += ` <- ${explain(e.cause, depth + 1)}`;
   return s;
-}
-
-/**
- * A client this machine lacks: under CI (.ci/run installs every one) the test fails; elsewhere it
- * is skipped with the command that installs it, as the kcat and kafka-python tests are, so that
- * `npm test` passes on a fresh machine.
- */
-function missingClient(ctx: Mocha.Context, message: string): never {
-  if (process.env['CI']) throw new Error(message);
-  console.log(`      (skipped: ${message})`);
-  ctx.skip();
-}
-
-/** Builds spec/e2e/go/sarama_check.go against Debian's Sarama 1.22.1 (GOPATH mode: nothing is downloaded). */
-function buildSarama(ctx: Mocha.Context): string {
-  const sarama = join(DEBIAN_GOPATH, 'src', 'github.com', 'Shopify', 'sarama');
-  if (!existsSync(sarama) || spawnSync('sh', ['-c', 'command -v go']).status !== 0) {
-    missingClient(ctx, 'Sarama is not installed: apt-get install golang-go golang-github-shopify-sarama-dev (.ci/run installs them)');
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'flotilla-sarama-'));
-  const bin = join(dir, 'sarama_check');
-  execFileSync('go', ['build', '-o', bin, SARAMA_CHECK], {
-    env: { ...process.env, GO111MODULE: 'off', GOPATH: DEBIAN_GOPATH, GOCACHE: join(tmpdir(), 'flotilla-go-cache'), GOFLAGS: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    timeout: 240_000,
-  });
-  return bin;
 }
 
 describe('Kafka client generations against a 3-node cluster (issue 17)', function () {

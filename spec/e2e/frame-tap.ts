@@ -63,6 +63,17 @@ export class FrameTap {
     return tap;
   }
 
+  /**
+   * A tap on TAP_HOST at each of `ports`, forwarding to 127.0.0.1 at the same port (nodes that do
+   * not advertise TAP_HOST): a client given these addresses as its bootstrap goes through the tap
+   * for its first connection only, which shows its login (security-clients.spec.ts).
+   */
+  static async before(ports: readonly number[]): Promise<FrameTap> {
+    const tap = new FrameTap();
+    for (const port of ports) await tap.listen(port, true);
+    return tap;
+  }
+
   /** The (API key, version) pairs seen since frame index `from`, in first-seen order, as `Name vN`. */
   seen(from = 0, clientId?: string): string[] {
     const out = new Set<string>();

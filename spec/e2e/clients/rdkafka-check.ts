@@ -4,18 +4,31 @@
  * client that misbehaves then cannot take the test runner down or keep it alive.
  *
  * Usage: node rdkafka-check.js MODULE_DIR BROKERS
+ *        node rdkafka-check.js MODULE_DIR BROKERS --secure PROPERTIES TOPIC GROUP FORBIDDEN_TOPIC
  * Prints one JSON object: each step's result, or the error that stopped the run.
+ * --secure (spec/e2e/security-clients.spec.ts): the client settings (security.protocol,
+ * sasl.*, ssl.*) come from PROPERTIES (key=value lines: the password stays off the command line);
+ * it produces to TOPIC, reads it back in GROUP, commits, then produces to FORBIDDEN_TOPIC and
+ * reports the delivery error.
  * node-rdkafka 3.6.1's AdminClient has createTopic, deleteTopic and createPartitions only (no
  * describe configs or groups): topics are described through Metadata.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-const [modulePath, brokers] = process.argv.slice(2) as [string, string];
+const [modulePath, brokers, mode, propertiesFile, secureTopic, secureGroup, forbiddenTopic] = process.argv.slice(2) as [string, string, ...(string | undefined)[]];
+const secure = mode === '--secure';
 const Kafka: any = createRequire(import.meta.url)(modulePath);
-const TOPIC = 'rdk-t';
-const GROUP = 'rdk-g';
-const COUNT = 300;
-const common = { 'metadata.broker.list': brokers, 'client.id': 'rdkafka-check', 'broker.address.family': 'v4', 'socket.timeout.ms': 20_000 };
+const TOPIC = secure ? secureTopic! : 'rdk-t';
+const GROUP = secure ? secureGroup! : 'rdk-g';
+const COUNT = secure ? 50 : 300;
+/** key=value lines (# comments), as Kafka's client properties files. */
+const properties = (file: string): Record<string, string> => Object.fromEntries(readFileSync(file, 'utf8').split('\n')
+  .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1)]));
+const common = {
+  'metadata.broker.list': brokers, 'client.id': 'rdkafka-check', 'broker.address.family': 'v4', 'socket.timeout.ms': 20_000,
+  ...(secure ? properties(propertiesFile!) : {}),
+};
 const out: Record<string, unknown> = { librdkafka: Kafka.librdkafkaVersion };
 
 function cb<T>(f: (done: (err: unknown, v?: T) => void) => void): Promise<T> {
@@ -31,7 +44,7 @@ async function metadata(client: any): Promise<any> {
 }
 
 /** Produces `count` keyed records with `config`; resolves with [partition, offset] of each acknowledged one. */
-async function produce(config: Record<string, unknown>, prefix: string, count: number): Promise<[number, number][]> {
+async function produce(config: Record<string, unknown>, prefix: string, count: number, topic = TOPIC): Promise<[number, number][]> {
   const producer = new Kafka.Producer({ ...common, dr_cb: true, ...config });
   await connected(producer);
   const acked: [number, number][] = [];
@@ -41,7 +54,7 @@ async function produce(config: Record<string, unknown>, prefix: string, count: n
     else acked.push([report.partition, report.offset]);
   });
   producer.setPollInterval(20);
-  for (let i = 0; i < count; i++) producer.produce(TOPIC, i % 3, Buffer.from(`${prefix}${i}`), Buffer.from(`k${i}`));
+  for (let i = 0; i < count; i++) producer.produce(topic, i % 3, Buffer.from(`${prefix}${i}`), Buffer.from(`k${i}`));
   await cb((done) => producer.flush(30_000, done));
   const end = Date.now() + 30_000;
   while (acked.length + errors.length < count && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
@@ -108,7 +121,26 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+/** Produce, group consume and commit on a secured listener, then a topic without ACLs. */
+async function secured(): Promise<void> {
+  out.acked = await produce({ acks: 'all' }, 's', COUNT);
+  const consumer = new Kafka.KafkaConsumer({ ...common, 'group.id': GROUP, 'enable.auto.commit': false, 'session.timeout.ms': 10_000 }, { 'auto.offset.reset': 'earliest' });
+  await connected(consumer);
+  consumer.subscribe([TOPIC]);
+  const seen: [number, number, string][] = [];
+  const end = Date.now() + 60_000;
+  while (seen.length < COUNT && Date.now() < end) {
+    const batch = await cb<any[]>((done) => consumer.consume(500, done));
+    for (const m of batch) seen.push([m.partition, m.offset, m.value.toString()]);
+  }
+  out.consumed = seen.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  consumer.commitSync(null);
+  out.committed = (await cb<any[]>((done) => consumer.committed([0, 1, 2].map((partition) => ({ topic: TOPIC, partition })), 10_000, done))).map((p) => [p.partition, p.offset]);
+  await cb((done) => consumer.disconnect(done));
+  out.forbidden = await produce({ acks: 'all', 'message.timeout.ms': 15_000 }, 'f', 1, forbiddenTopic!).then(() => 'delivered', (e: unknown) => (e instanceof Error ? e.message : String(e)));
+}
+
+(secure ? secured() : main()).then(
   () => {
     console.log(JSON.stringify(out));
     process.exit(0);

@@ -2,15 +2,21 @@
 // config.Version pinned: Sarama then never sends ApiVersions and picks each request's version from
 // that Kafka release. Built in GOPATH mode from Debian's sources by the spec (no module download).
 //
-// Usage: sarama_check BROKERS VERSION DATA_TOPIC (VERSION as Sarama parses it: 0.11.0.0, 1.0.0)
+// Usage: sarama_check [FLAGS] BROKERS VERSION DATA_TOPIC (VERSION as Sarama parses it: 0.11.0.0, 1.0.0)
 // Prints one JSON object: each step's result, or its error (the steps go on where they can).
+// Flags (spec/e2e/security-clients.spec.ts): -tls-ca FILE (Net.TLS with that CA), -sasl MECHANISM
+// with -user and -password-file (PLAIN; SCRAM-SHA-256/512 only when built with sarama_scram.go),
+// -steps a,b (only those steps), -count N (records), -group NAME.
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"flag"
 	"fmt"
-	"os"
+	"io/ioutil"
 	"sort"
 	"strings"
 	"time"
@@ -37,18 +43,43 @@ func (h *handler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerG
 	return nil
 }
 
+// scramClient makes Sarama's SCRAM client for a mechanism; set by sarama_scram.go when that file is
+// built in (it needs Debian's golang-github-xdg-go-scram-dev), nil otherwise.
+var scramClient func(mechanism sarama.SASLMechanism) func() sarama.SCRAMClient
+
 func main() {
-	brokers := strings.Split(os.Args[1], ",")
-	version, err := sarama.ParseKafkaVersion(os.Args[2])
+	tlsCA := flag.String("tls-ca", "", "CA file: connect with TLS, verifying the nodes against it")
+	mechanism := flag.String("sasl", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+	user := flag.String("user", "", "SASL user")
+	passwordFile := flag.String("password-file", "", "file whose first line is the SASL password")
+	only := flag.String("steps", "", "comma-separated steps to run (default: every step)")
+	count := flag.Int("count", 100, "records to produce")
+	groupFlag := flag.String("group", "", "consumer group (default sarama-g-VERSION)")
+	flag.Parse()
+	args := flag.Args()
+	brokers := strings.Split(args[0], ",")
+	version, err := sarama.ParseKafkaVersion(args[1])
 	if err != nil {
 		panic(err)
 	}
-	tag := strings.ReplaceAll(os.Args[2], ".", "")
-	topic, group, count := os.Args[3], "sarama-g-"+tag, 100
+	tag := strings.ReplaceAll(args[1], ".", "")
+	topic, group := args[2], "sarama-g-"+tag
+	if *groupFlag != "" {
+		group = *groupFlag
+	}
+	steps := map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		if s != "" {
+			steps[s] = true
+		}
+	}
 	out := map[string]interface{}{}
 	errs := map[string]string{}
 	out["errors"] = errs
 	step := func(name string, f func() (interface{}, error)) bool {
+		if len(steps) > 0 && !steps[name] {
+			return false
+		}
 		v, err := f()
 		if err != nil {
 			errs[name] = err.Error()
@@ -60,7 +91,7 @@ func main() {
 
 	cfg := sarama.NewConfig()
 	cfg.Version = version
-	cfg.ClientID = "sarama-" + os.Args[2]
+	cfg.ClientID = "sarama-" + args[1]
 	cfg.Admin.Timeout = 20 * time.Second
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Return.Successes = true
@@ -68,6 +99,35 @@ func main() {
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Metadata.Retry.Max = 10
 	cfg.Metadata.Retry.Backoff = 200 * time.Millisecond
+	if *tlsCA != "" {
+		pem, err := ioutil.ReadFile(*tlsCA)
+		if err != nil {
+			panic(err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			panic("no certificate in " + *tlsCA)
+		}
+		cfg.Net.TLS.Enable = true
+		cfg.Net.TLS.Config = &tls.Config{RootCAs: roots}
+	}
+	if *mechanism != "" {
+		// The password comes from a file: a command line is visible to every user of the machine.
+		b, err := ioutil.ReadFile(*passwordFile)
+		if err != nil {
+			panic(err)
+		}
+		cfg.Net.SASL.Enable = true
+		cfg.Net.SASL.Mechanism = sarama.SASLMechanism(*mechanism)
+		cfg.Net.SASL.User = *user
+		cfg.Net.SASL.Password = strings.SplitN(string(b), "\n", 2)[0]
+		if strings.HasPrefix(*mechanism, "SCRAM-") {
+			if scramClient == nil {
+				panic("built without SCRAM: build sarama_scram.go with it (golang-github-xdg-go-scram-dev)")
+			}
+			cfg.Net.SASL.SCRAMClientGeneratorFunc = scramClient(cfg.Net.SASL.Mechanism)
+		}
+	}
 
 	defer func() { b, _ := json.Marshal(out); fmt.Println(string(b)) }()
 	// A new admin for each step: the node closing one admin's connection (a version it refuses)
@@ -114,7 +174,7 @@ func main() {
 		}
 		defer p.Close()
 		acked := [][2]int64{}
-		for i := 0; i < count; i++ {
+		for i := 0; i < *count; i++ {
 			part, off, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: int32(i % 3), Key: sarama.StringEncoder(fmt.Sprintf("k%d", i)), Value: sarama.StringEncoder(fmt.Sprintf("v%d", i))})
 			if err != nil {
 				return nil, err
@@ -132,18 +192,26 @@ func main() {
 			if err != nil {
 				return nil, err
 			}
-			h := &handler{want: count, done: make(chan struct{})}
+			h := &handler{want: *count, done: make(chan struct{})}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			errc := make(chan error, 1)
 			go func() { errc <- g.Consume(ctx, []string{topic}, h) }()
+			timedOut := false
 			select {
 			case <-h.done:
 			case <-ctx.Done():
+				timedOut = true
 			case err = <-errc:
 			}
 			cancel()
 			g.Close()
+			// Sarama 1.22.1 retries a failed FindCoordinator (GROUP_AUTHORIZATION_FAILED included)
+			// without counting the retries (consumer_group.go retryNewSession): Consume then never
+			// returns, and only the timeout says the group was never joined.
+			if timedOut && err == nil {
+				err = fmt.Errorf("%d of %d records in 60 s", len(h.consumed), h.want)
+			}
 			sort.Slice(h.consumed, func(i, j int) bool {
 				return h.consumed[i][0] < h.consumed[j][0] || (h.consumed[i][0] == h.consumed[j][0] && h.consumed[i][1] < h.consumed[j][1])
 			})
