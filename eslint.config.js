@@ -15,7 +15,7 @@ const pureLayers = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', '.flotilla/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', '.flotilla/**', 'docs/api/**'] },
   js.configs.recommended,
   { languageOptions: { globals: { ...globals.node } } },
   ...tseslint.configs.recommended,
