@@ -17,7 +17,8 @@ import type {
   CreateTopicsResponse, CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DeleteTopicsResponse, QuorumDescription,
 } from '../metadata/controller-api.js';
 import type { MetadataImage } from '../metadata/image.js';
-import type { AlterScramResponse } from '../metadata/controller-api.js';
+import type { AlterClientQuotasResponse, AlterScramResponse } from '../metadata/controller-api.js';
+import type { AlterClientQuotasRequest } from '../metadata/client-quotas.js';
 import type { AlterScramRequest } from '../metadata/scram.js';
 
 export type { QuorumDescription, QuorumReplica } from '../metadata/controller-api.js';
@@ -287,6 +288,8 @@ export interface BrokerApi {
   createAcls(request: CreateAclsRequest): Promise<CreateAclsResponse>;
   /** DeleteAcls, forwarded to the controller; settles once this node's metadata shows the removal. */
   deleteAcls(request: DeleteAclsRequest): Promise<DeleteAclsResponse>;
+  /** AlterClientQuotas, forwarded to the controller; settles once this node's metadata shows the change (read-your-writes). */
+  alterClientQuotas(request: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse>;
   /**
    * Settles once this node's metadata has applied everything the metadata log had committed when
    * it was called (a linearizable read barrier), so that what is read next from image() is at

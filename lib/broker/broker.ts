@@ -5,7 +5,8 @@
  * requests to the controller (the metadata leader), waiting until this node's own replica of the
  * metadata log shows the change so that the client's next Metadata request sees it.
  */
-import type { AlterScramResponse } from '../metadata/controller-api.js';
+import type { AlterClientQuotasResponse, AlterScramResponse } from '../metadata/controller-api.js';
+import type { AlterClientQuotasRequest } from '../metadata/client-quotas.js';
 import type { AlterScramRequest } from '../metadata/scram.js';
 import { readdirSync, statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
@@ -337,6 +338,10 @@ export class Broker implements BrokerApi {
 
   async deleteAcls(request: DeleteAclsRequest): Promise<DeleteAclsResponse> {
     return this.forward<DeleteAclsResponse>(ControllerMethods.deleteAcls, request);
+  }
+
+  async alterClientQuotas(request: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse> {
+    return this.forward<AlterClientQuotasResponse>(ControllerMethods.alterClientQuotas, request);
   }
 
   async createPartitions(request: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {

@@ -12,6 +12,7 @@
  *   producers        idempotent and transactional producers of each partition
  *   transactions ... list, describe, abort transactional ids
  *   user ...         add, list, remove SCRAM users
+ *   quotas ...       set, list, remove client quotas
  * Exit codes: 0 done, 1 the operation failed, 2 bad usage or settings (see output.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -29,6 +30,8 @@ import { registerTransactionCommands } from './transactions.js';
 // issue 18 (sasl)
 import { registerUserCommands } from './users.js';
 import { registerAclCommands } from './acls.js';
+// issue 19 (quotas)
+import { registerQuotaCommands } from './quotas.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -54,6 +57,7 @@ export function buildProgram(): Command {
   registerSimulate(program);
   registerUserCommands(program);
   registerAclCommands(program);
+  registerQuotaCommands(program);
   return program;
 }
 

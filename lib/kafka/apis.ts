@@ -75,6 +75,9 @@ import { describeUserScramCredentialsApi } from './describe-user-scram-credentia
 import { saslAuthenticateApi } from './sasl-authenticate.js';
 import { saslHandshakeApi } from './sasl-handshake.js';
 import { removeRaftVoterApi } from './remove-raft-voter.js';
+// issue 19 (quotas)
+import { alterClientQuotasApi } from './alter-client-quotas.js';
+import { describeClientQuotasApi } from './describe-client-quotas.js';
 import { syncGroupApi } from './sync-group.js';
 import { txnOffsetCommitApi } from './txn-offset-commit.js';
 import { writeTxnMarkersApi } from './write-txn-markers.js';
@@ -146,6 +149,9 @@ const apiList: readonly AnyApi[] = [
   describeAclsApi,
   createAclsApi,
   deleteAclsApi,
+  // issue 19 (quotas)
+  describeClientQuotasApi,
+  alterClientQuotasApi,
 ];
 
 export const apis: ReadonlyMap<number, AnyApi> = (() => {

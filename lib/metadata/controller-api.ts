@@ -11,6 +11,7 @@
 import type { BrokerListener } from './records.js';
 
 import type { ScramUserResult } from './scram.js';
+import type { AlterQuotaResult } from './client-quotas.js';
 
 import type { AclBinding, AclFilter } from '../auth/acl.js';
 import type { AclImage } from './image.js';
@@ -39,6 +40,8 @@ export const ControllerMethods = {
   createAcls: 'controller.createAcls',
   /** DeleteAcls (body DeleteAclsRequest): RemoveAcl records for every ACL a filter matches. */
   deleteAcls: 'controller.deleteAcls',
+  /** AlterClientQuotas (body AlterClientQuotasRequest of lib/metadata/client-quotas.ts; answer AlterClientQuotasResponse). */
+  alterClientQuotas: 'controller.alterClientQuotas',
 } as const;
 
 /**
@@ -268,4 +271,9 @@ export interface DeleteAclsRequest {
 export interface DeleteAclsResponse extends MetadataChangeResult {
   /** Per filter, in request order: the ACLs it matched (all removed). */
   readonly results: readonly { readonly deleted: readonly AclImage[] }[];
+}
+
+/** AlterClientQuotas: per entry, in request order, null (applied, or nothing to change) or why it was refused. */
+export interface AlterClientQuotasResponse extends MetadataChangeResult {
+  readonly results: readonly AlterQuotaResult[];
 }

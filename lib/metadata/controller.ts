@@ -58,7 +58,8 @@ import {
   CLUSTER_DEFAULT_RESOURCE, type TopicConfigKey, clusterDefaultKeys, isClusterDefaultKey, isTopicConfigKey, topicConfigSpecs, validateClusterDefault, validateTopicConfig,
 } from './topic-config.js';
 import { type AlterScramRequest, alterScram } from './scram.js';
-import type { AlterScramResponse } from './controller-api.js';
+import type { AlterClientQuotasResponse, AlterScramResponse } from './controller-api.js';
+import { type AlterClientQuotasRequest, alterClientQuotas } from './client-quotas.js';
 import { createPartitionsRecords, createTopicRecords, deleteTopicRecords, validateTopicName } from './topics.js';
 
 export const controllerSettings = {
@@ -186,6 +187,7 @@ export class Controller {
     this.rpc.handle(M.alterScramCredentials, (_from, body) => this.alterScramCredentials(body as AlterScramRequest));
     this.rpc.handle(M.createAcls, (_from, body) => this.createAcls(field(body, 'acls', 'array') as unknown[]));
     this.rpc.handle(M.deleteAcls, (_from, body) => this.deleteAcls(field(body, 'filters', 'array') as AclFilter[]));
+    this.rpc.handle(M.alterClientQuotas, (_from, body) => this.alterClientQuotas(body as AlterClientQuotasRequest));
     this.raft.on('leader-change', this.onLeaderChange);
     this.checkTimer = setInterval(() => this.tick(), this.settings.livenessCheckIntervalMs);
     this.checkTimer.unref?.();
@@ -791,6 +793,21 @@ export class Controller {
     return this.exclusive(async () => {
       const { records, results } = alterScram(this.image(), req);
       return { metadataIndex: await this.propose(records), results };
+    });
+  }
+
+  /**
+   * AlterClientQuotas: ClientQuota records for what the valid entries change, validated against the
+   * image here (the body came over the wire) as Kafka's ClientQuotaControlManager does; with
+   * validateOnly nothing is written and the answer is the same.
+   */
+  async alterClientQuotas(req: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse> {
+    if (!Array.isArray(req?.entries)) invalid('entries is not a list');
+    return this.exclusive(async () => {
+      const { records, results } = alterClientQuotas(this.image(), req.entries);
+      const metadataIndex = req.validateOnly === true ? 0 : await this.propose(records);
+      if (metadataIndex > 0) this.log(`changed ${records.length} client quota value(s)`);
+      return { metadataIndex, results };
     });
   }
 

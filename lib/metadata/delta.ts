@@ -18,11 +18,11 @@ import type {
   BrokerImage,
   PartitionImage,
   ProducerIdsImage,
-  QuotaEntityImage,
   ScramCredentialImage,
   TopicImage,
 } from './image.js';
-import { MetadataImage, configResourceKey, quotaEntityKey, scramKey } from './image.js';
+import { MetadataImage, configResourceKey, scramKey } from './image.js';
+import { type QuotaEntry, type QuotaKey, quotaEntityKey } from '../quota/entries.js';
 import type { MetadataRecord } from './records.js';
 
 export interface TopicPartitionRef {
@@ -78,7 +78,7 @@ export class MetadataDelta {
   private producerIds: ProducerIdsImage | undefined;
   private readonly acls = new Map<string, AclImage | null>();
   private readonly scram = new Map<string, ScramCredentialImage | null>();
-  private readonly quotas = new Map<string, QuotaEntityImage | null>();
+  private readonly quotas = new Map<string, QuotaEntry | null>();
   private recordCount = 0;
 
   readonly base: MetadataImage;
@@ -216,12 +216,12 @@ export class MetadataDelta {
         break;
       }
       case 'ClientQuota': {
-        const key = quotaEntityKey(record.entityType, record.entityName);
-        const old = this.quotas.has(key) ? this.quotas.get(key) : this.base.quotas.get(key);
-        const values = new Map(old?.values ?? []);
+        const key = quotaEntityKey(record.entity);
+        const old = this.quotas.has(key) ? this.quotas.get(key) : this.base.clientQuotas.get(key);
+        const values = new Map<QuotaKey, number>(old?.values ?? []);
         if (record.value === null) values.delete(record.key);
         else values.set(record.key, record.value);
-        this.quotas.set(key, values.size === 0 ? null : Object.freeze({ entityType: record.entityType, entityName: record.entityName, values }));
+        this.quotas.set(key, values.size === 0 ? null : Object.freeze({ entity: record.entity, values }));
         break;
       }
     }
@@ -274,7 +274,7 @@ export class MetadataDelta {
       producerIds: this.producerIds ?? b.producerIds,
       acls: merge(b.acls, this.acls),
       scramCredentials: merge(b.scramCredentials, this.scram),
-      quotas: merge(b.quotas, this.quotas),
+      clientQuotas: merge(b.clientQuotas, this.quotas),
     });
   }
 

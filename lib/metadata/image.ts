@@ -13,9 +13,9 @@
  * (nodes by id, topics by name, ...): this is the snapshot format (snapshot.ts), and two images
  * are equal exactly when their canonical records are equal (`imagesEqual`).
  */
+import type { QuotaEntry } from '../quota/entries.js';
 import type {
   AclRecord,
-  ClientQuotaRecord,
   ConfigResourceType,
   MetadataRecord,
   RegisterBrokerRecord,
@@ -65,11 +65,6 @@ export interface ProducerIdsImage {
 
 export type AclImage = Readonly<Omit<AclRecord, 'type'>>;
 export type ScramCredentialImage = Readonly<Omit<ScramCredentialRecord, 'type'>>;
-export interface QuotaEntityImage {
-  readonly entityType: ClientQuotaRecord['entityType'];
-  readonly entityName: string | null;
-  readonly values: ReadonlyMap<string, number>;
-}
 
 export interface MetadataImageParts {
   readonly brokers: ReadonlyMap<number, BrokerImage>;
@@ -81,8 +76,8 @@ export interface MetadataImageParts {
   readonly acls: ReadonlyMap<string, AclImage>;
   /** Keyed by `scramKey(name, mechanism)`. */
   readonly scramCredentials: ReadonlyMap<string, ScramCredentialImage>;
-  /** Keyed by `quotaEntityKey(type, name)`. */
-  readonly quotas: ReadonlyMap<string, QuotaEntityImage>;
+  /** Client quotas per entity, keyed by lib/quota/entries.ts `quotaEntityKey(entity)`; an entity without values is absent. */
+  readonly clientQuotas: ReadonlyMap<string, QuotaEntry>;
 }
 
 export function configResourceKey(type: ConfigResourceType, name: string): string {
@@ -90,9 +85,6 @@ export function configResourceKey(type: ConfigResourceType, name: string): strin
 }
 export function scramKey(name: string, mechanism: string): string {
   return `${mechanism}:${name}`;
-}
-export function quotaEntityKey(type: string, name: string | null): string {
-  return name === null ? `${type}` : `${type}:${name}`;
 }
 
 const EMPTY_CONFIG: ReadonlyMap<string, string> = new Map();
@@ -106,7 +98,7 @@ export class MetadataImage implements MetadataImageParts {
     producerIds: Object.freeze({ nextProducerId: 0, lastBrokerId: -1 }),
     acls: new Map(),
     scramCredentials: new Map(),
-    quotas: new Map(),
+    clientQuotas: new Map(),
   });
 
   readonly brokers: ReadonlyMap<number, BrokerImage>;
@@ -116,7 +108,7 @@ export class MetadataImage implements MetadataImageParts {
   readonly producerIds: ProducerIdsImage;
   readonly acls: ReadonlyMap<string, AclImage>;
   readonly scramCredentials: ReadonlyMap<string, ScramCredentialImage>;
-  readonly quotas: ReadonlyMap<string, QuotaEntityImage>;
+  readonly clientQuotas: ReadonlyMap<string, QuotaEntry>;
 
   /** Built by MetadataDelta.apply(); the maps handed in must not be changed afterwards. */
   constructor(parts: MetadataImageParts) {
@@ -127,7 +119,7 @@ export class MetadataImage implements MetadataImageParts {
     this.producerIds = parts.producerIds;
     this.acls = parts.acls;
     this.scramCredentials = parts.scramCredentials;
-    this.quotas = parts.quotas;
+    this.clientQuotas = parts.clientQuotas;
     Object.freeze(this);
   }
 
@@ -188,11 +180,11 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
     const c = image.scramCredentials.get(key);
     if (c !== undefined) out.push({ type: 'ScramCredential', ...c });
   }
-  for (const key of [...image.quotas.keys()].sort()) {
-    const q = image.quotas.get(key);
+  for (const key of [...image.clientQuotas.keys()].sort()) {
+    const q = image.clientQuotas.get(key);
     if (q === undefined) continue;
     for (const k of [...q.values.keys()].sort()) {
-      out.push({ type: 'ClientQuota', entityType: q.entityType, entityName: q.entityName, key: k, value: q.values.get(k) ?? null });
+      out.push({ type: 'ClientQuota', entity: q.entity, key: k, value: q.values.get(k) ?? null });
     }
   }
   return out;

@@ -20,6 +20,7 @@
  */
 import { Packr } from 'msgpackr';
 import { FlotillaError } from '../base/errors.js';
+import { type QuotaEntityPart, type QuotaKey, canonicalEntity, quotaEntityProblem, quotaKeys } from '../quota/entries.js';
 
 /** Limits that records obey; each is checked when a record is decoded or validated. */
 export const RecordLimits = {
@@ -201,13 +202,18 @@ export interface RemoveScramCredentialRecord {
   readonly name: string;
   readonly mechanism: (typeof ScramMechanisms)[number];
 }
-export const QuotaEntityTypes = ['user', 'client-id'] as const;
-/** Sets (value: number) or removes (null) one quota of a user or client id (name null: the default). */
+/** The entity types a version-0 ClientQuota record could name (one type and name). */
+export const QuotaEntityTypesV0 = ['user', 'client-id'] as const;
+/**
+ * Sets (value: number) or removes (null) one quota of an entity (lib/quota/entries.ts: a user, a
+ * client id, the pair, or an ip; a part's name null: the default), Kafka's ClientQuotaRecord.
+ * Version 1 carries `entity` (its parts in canonical order); version 0 named one
+ * `entityType`/`entityName` and still decodes, as a one-part entity.
+ */
 export interface ClientQuotaRecord {
   readonly type: 'ClientQuota';
-  readonly entityType: (typeof QuotaEntityTypes)[number];
-  readonly entityName: string | null;
-  readonly key: string;
+  readonly entity: readonly QuotaEntityPart[];
+  readonly key: QuotaKey;
   readonly value: number | null;
 }
 
@@ -235,6 +241,8 @@ const RECORD_VERSION = 0;
 const TOPIC_LAYOUT_VERSION = 1;
 /** The RegisterBroker record version that carries `listeners`. */
 const REGISTER_LISTENERS_VERSION = 1;
+/** The ClientQuota record version that carries `entity` (a list of parts) instead of entityType/entityName. */
+const QUOTA_ENTITY_VERSION = 1;
 const tagToType = new Map<number, RecordType>(Object.entries(RecordTags).map(([k, v]) => [v, k as RecordType]));
 
 /** The record as the msgpack value [tag, version, body]: what `encodeRecord` packs. */
@@ -245,7 +253,9 @@ export function recordToValue(record: MetadataRecord): unknown[] {
   // A record with a field of a newer version says so (an older decoder then refuses it as CORRUPT
   // rather than drop the field); without it, the bytes are those of version 0.
   const version = type === 'Topic' && plain.offsetLayout !== undefined ? TOPIC_LAYOUT_VERSION
-    : type === 'RegisterBroker' && plain.listeners !== undefined ? REGISTER_LISTENERS_VERSION : RECORD_VERSION;
+    : type === 'RegisterBroker' && plain.listeners !== undefined ? REGISTER_LISTENERS_VERSION
+      : type === 'ClientQuota' ? QUOTA_ENTITY_VERSION : RECORD_VERSION;
+  if (type === 'ClientQuota') plain.entity = (plain.entity as QuotaEntityPart[]).map((p) => ({ type: p.type, name: p.name }));
   return [RecordTags[type], version, plain];
 }
 
@@ -275,7 +285,8 @@ export function recordFromValue(value: unknown): MetadataRecord {
   if (typeof tag !== 'number') corrupt('record tag is not a number');
   const type = tagToType.get(tag);
   if (type === undefined) corrupt(`unknown record tag ${String(tag)}`);
-  if (version !== RECORD_VERSION && !(type === 'Topic' && version === TOPIC_LAYOUT_VERSION) && !(type === 'RegisterBroker' && version === REGISTER_LISTENERS_VERSION)) {
+  if (version !== RECORD_VERSION && !(type === 'Topic' && version === TOPIC_LAYOUT_VERSION) && !(type === 'RegisterBroker' && version === REGISTER_LISTENERS_VERSION)
+    && !(type === 'ClientQuota' && version === QUOTA_ENTITY_VERSION)) {
     corrupt(`${type}: unknown version ${String(version)}`);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) corrupt(`${type}: body is not a map`);
@@ -343,12 +354,11 @@ export function recordFromValue(value: unknown): MetadataRecord {
       record = { type, name: f.str('name', 1), mechanism: f.oneOf('mechanism', ScramMechanisms) };
       break;
     case 'ClientQuota': {
+      const entity = version === QUOTA_ENTITY_VERSION ? f.quotaEntity('entity') : [{ type: f.oneOf('entityType', QuotaEntityTypesV0), name: f.strOrNull('entityName') }];
+      const key = f.oneOf('key', quotaKeys);
       const v = f.get('value');
       if (v !== null && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) f.fail('value', 'is not a non-negative number or null');
-      record = {
-        type, entityType: f.oneOf('entityType', QuotaEntityTypes), entityName: f.strOrNull('entityName'), key: f.str('key', 1),
-        value: v as number | null,
-      };
+      record = { type, entity: Object.freeze(entity), key, value: v as number | null };
       break;
     }
   }
@@ -451,6 +461,18 @@ class Fields {
     const problem = listenersProblem(v);
     if (problem !== null) this.fail(name, problem);
     return Object.freeze((v as BrokerListener[]).map((l) => Object.freeze({ name: l.name, host: l.host, port: l.port, securityProtocol: l.securityProtocol })));
+  }
+  /** A ClientQuota entity: its parts, well-formed (lib/quota/entries.ts), in canonical order. */
+  quotaEntity(name: string): QuotaEntityPart[] {
+    const v = this.get(name);
+    if (Array.isArray(v)) {
+      for (const p of v as unknown[]) {
+        if (typeof p !== 'object' || p === null || Object.keys(p).some((k) => k !== 'type' && k !== 'name')) this.fail(name, 'holds a part that is not {type, name}');
+      }
+    }
+    const problem = quotaEntityProblem(v);
+    if (problem !== null) this.fail(name, problem);
+    return canonicalEntity((v as QuotaEntityPart[]).map((p) => Object.freeze({ type: p.type, name: p.name })));
   }
   replicas(name: string): readonly number[] {
     const v = this.get(name);

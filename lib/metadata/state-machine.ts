@@ -267,7 +267,7 @@ export function diffImages(a: MetadataImage, b: MetadataImage): MetadataChanges 
     configsChanged: configsChanged.sort(),
     producerIdsChanged: a.producerIds.nextProducerId !== b.producerIds.nextProducerId,
     // Cheap and safe: after a restore, any security state at all counts as changed.
-    securityChanged: a.acls.size + a.scramCredentials.size + a.quotas.size + b.acls.size + b.scramCredentials.size + b.quotas.size > 0,
+    securityChanged: a.acls.size + a.scramCredentials.size + a.clientQuotas.size + b.acls.size + b.scramCredentials.size + b.clientQuotas.size > 0,
   };
 }
 

@@ -90,5 +90,8 @@ export const apiAuthorization: Readonly<Record<string, AuthorizationEntry>> = {
   SaslAuthenticate: 'none',
   DescribeUserScramCredentials: clusterOnly('describe'),
   AlterUserScramCredentials: clusterOnly('alter'),
+  // Client quotas (issue 19), as Kafka: the configs operations on the cluster.
+  DescribeClientQuotas: clusterOnly('describe-configs'),
+  AlterClientQuotas: clusterOnly('alter-configs'),
 };
 

@@ -63,6 +63,8 @@ import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import { saslAuthenticateHandler, saslHandshakeHandler } from './handlers/sasl.js';
 import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './handlers/scram-credentials.js';
 import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './handlers/acls.js';
+// issue 19 (quotas)
+import { alterClientQuotasHandler, describeClientQuotasHandler } from './handlers/client-quotas.js';
 import type { ServerMetrics } from './metrics.js';
 import type { AuditLog } from './audit.js';
 import type { Authorizer } from '../auth/authorizer.js';
@@ -120,6 +122,9 @@ const handlerList: readonly AnyHandler[] = [
   describeAclsHandler,
   createAclsHandler,
   deleteAclsHandler,
+  // issue 19 (quotas)
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
 ];
 
 /** The API keys served (and advertised). */

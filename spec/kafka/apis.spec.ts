@@ -39,7 +39,7 @@ function expectCorrupt(fn: () => unknown, what: string): void {
 
 describe('kafka apis', () => {
   it('registers every API module once, with the advertised ranges of research 1.3', () => {
-    expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 37, 42, 43, 44, 45, 46, 47, 50, 51, 55, 60, 61, 65, 66, 75, 80, 81]);
+    expect([...apis.keys()].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 37, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 55, 60, 61, 65, 66, 75, 80, 81]);
     const ranges = Object.fromEntries([...apis.values()].map((a) => [a.name, [a.minVersion, a.maxVersion]]));
     expect(ranges).to.deep.equal({
       Produce: [0, 11], Fetch: [4, 17], ListOffsets: [0, 10], Metadata: [0, 13],
@@ -54,12 +54,13 @@ describe('kafka apis', () => {
       AlterPartitionReassignments: [0, 1], ListPartitionReassignments: [0, 0], DescribeTopicPartitions: [0, 0],
       SaslHandshake: [0, 1], SaslAuthenticate: [0, 2], DescribeUserScramCredentials: [0, 0], AlterUserScramCredentials: [0, 0],
       DescribeAcls: [0, 3], CreateAcls: [0, 3], DeleteAcls: [0, 3],
+      DescribeClientQuotas: [0, 1], AlterClientQuotas: [0, 1],
     });
   });
 
   it('builds the ApiVersions body from the table, sorted by key', () => {
     const body = apiVersionsBody();
-    expect(body.apiKeys.map((k) => k.apiKey)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 37, 42, 43, 44, 45, 46, 47, 50, 51, 55, 60, 61, 65, 66, 75, 80, 81]);
+    expect(body.apiKeys.map((k) => k.apiKey)).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 37, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 55, 60, 61, 65, 66, 75, 80, 81]);
     expect(body.apiKeys.find((k) => k.apiKey === 18)).to.deep.equal({ apiKey: 18, minVersion: 0, maxVersion: 4 });
   });
 

@@ -205,6 +205,11 @@ export const versionMatrix: readonly MatrixRow[] = [
   { api: 'DeleteAcls', versions: '0', source: kjs('deleteAcls', { filters: [{ resourceType: 2, resourceName: 'orders', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }] }) },
   { api: 'DeleteAcls', versions: '1', source: kjs('deleteAcls', { filters: [{ resourceType: 2, resourceName: 'orders', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }] }) },
   { api: 'DeleteAcls', versions: '2-3', source: roundTripOnly(`${FLEX}; KafkaJS 2.2.4 has v0-v1 only, kafka-python 2.0.2 no flexible version; ${NO_CAPTURE}`) },
+  // issue 19 (quotas)
+  { api: 'DescribeClientQuotas', versions: '0', source: roundTripOnly(`${NEITHER('DescribeClientQuotas')}; ${NO_CAPTURE}`) },
+  { api: 'DescribeClientQuotas', versions: '1', source: roundTripOnly(`${FLEX}; ${NEITHER('DescribeClientQuotas')}; ${NO_CAPTURE}`) },
+  { api: 'AlterClientQuotas', versions: '0', source: roundTripOnly(`${NEITHER('AlterClientQuotas')}; ${NO_CAPTURE}`) },
+  { api: 'AlterClientQuotas', versions: '1', source: roundTripOnly(`${FLEX}; ${NEITHER('AlterClientQuotas')}; ${NO_CAPTURE}`) },
 ];
 
 /** The versions of a row: "N" or "N-M". */

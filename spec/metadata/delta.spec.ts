@@ -8,6 +8,7 @@ import { decodeRecord, encodeRecord, metadataPackr, recordToValue } from '../../
 import { decodeSnapshot, encodeSnapshot } from '../../lib/metadata/snapshot.js';
 import { createTopicRecords, deleteTopicRecords } from '../../lib/metadata/topics.js';
 import { register, replay, uuidOf } from './helpers.js';
+import { quotaEntries } from '../../lib/quota/entries.js';
 
 function expectCorrupt(fn: () => unknown, pattern: RegExp): void {
   try {
@@ -169,16 +170,23 @@ describe('metadata/delta', () => {
       { type: 'ProducerIds', brokerId: 2, nextProducerId: 2000 },
       { type: 'Acl', aclId: uuidOf(3), resourceType: 'group', resourceName: 'g', patternType: 'literal', principal: 'User:bob', host: '*', operation: 'read', permission: 'deny' },
       { type: 'ScramCredential', name: 'bob', mechanism: 'SCRAM-SHA-512', salt: Buffer.from([1]), storedKey: Buffer.from([2]), serverKey: Buffer.from([3]), iterations: 8192 },
-      { type: 'ClientQuota', entityType: 'user', entityName: 'bob', key: 'producer_byte_rate', value: 100 },
-      { type: 'ClientQuota', entityType: 'user', entityName: null, key: 'producer_byte_rate', value: 50 },
-      { type: 'ClientQuota', entityType: 'user', entityName: null, key: 'producer_byte_rate', value: null },
+      { type: 'ClientQuota', entity: [{ type: 'user', name: 'bob' }], key: 'producer_byte_rate', value: 100 },
+      { type: 'ClientQuota', entity: [{ type: 'user', name: null }], key: 'producer_byte_rate', value: 50 },
+      { type: 'ClientQuota', entity: [{ type: 'user', name: null }], key: 'producer_byte_rate', value: null },
+      { type: 'ClientQuota', entity: [{ type: 'user', name: 'bob' }, { type: 'client-id', name: null }], key: 'request_percentage', value: 12.5 },
+      { type: 'ClientQuota', entity: [{ type: 'ip', name: '10.0.0.1' }], key: 'connection_creation_rate', value: 30 },
     ], cluster);
     expect(image.producerIds).to.deep.equal({ nextProducerId: 2000, lastBrokerId: 2 });
     expect(image.acls.get(uuidOf(3))?.principal).to.equal('User:bob');
     expect(image.scramCredentials.size).to.equal(1);
-    expect([...image.quotas.keys()]).to.deep.equal(['user:bob']);
+    expect(quotaEntries(image).map((e) => [e.entity, Object.fromEntries(e.values)])).to.deep.equal([
+      [[{ type: 'ip', name: '10.0.0.1' }], { connection_creation_rate: 30 }],
+      [[{ type: 'user', name: 'bob' }, { type: 'client-id', name: null }], { request_percentage: 12.5 }],
+      [[{ type: 'user', name: 'bob' }], { producer_byte_rate: 100 }],
+    ]);
     const restored = decodeSnapshot(encodeSnapshot(image));
     expect(imagesEqual(restored, image)).to.equal(true);
+    expect(quotaEntries(restored)).to.deep.equal(quotaEntries(image));
     expect(restored.scramCredentials.get('SCRAM-SHA-512:bob')?.iterations).to.equal(8192);
   });
 
@@ -250,7 +258,7 @@ describe('metadata/delta', () => {
         case 'config':
           return topic(op.name) === undefined ? [] : [{ type: 'Config', resourceType: 'topic', resourceName: `topic-${op.name}`, key: `k${op.key}`, value: op.value }];
         case 'pids': return [{ type: 'ProducerIds', brokerId: 0, nextProducerId: image.producerIds.nextProducerId + 1000 }];
-        case 'quota': return [{ type: 'ClientQuota', entityType: 'user', entityName: `u${op.user}`, key: 'producer_byte_rate', value: op.value }];
+        case 'quota': return [{ type: 'ClientQuota', entity: [{ type: 'user', name: `u${op.user}` }], key: 'producer_byte_rate', value: op.value }];
       }
     }
 

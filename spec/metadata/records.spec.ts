@@ -28,8 +28,9 @@ const samples: MetadataRecord[] = [
     serverKey: Buffer.alloc(32, 2), iterations: 4096,
   },
   { type: 'RemoveScramCredential', name: 'alice', mechanism: 'SCRAM-SHA-512' },
-  { type: 'ClientQuota', entityType: 'user', entityName: null, key: 'producer_byte_rate', value: 1048576 },
-  { type: 'ClientQuota', entityType: 'client-id', entityName: 'app', key: 'consumer_byte_rate', value: null },
+  { type: 'ClientQuota', entity: [{ type: 'user', name: null }], key: 'producer_byte_rate', value: 1048576 },
+  { type: 'ClientQuota', entity: [{ type: 'user', name: 'alice' }, { type: 'client-id', name: 'app' }], key: 'consumer_byte_rate', value: null },
+  { type: 'ClientQuota', entity: [{ type: 'ip', name: '::1' }], key: 'connection_creation_rate', value: 10 },
 ];
 
 function expectCorrupt(fn: () => unknown, pattern?: RegExp): void {
@@ -128,8 +129,33 @@ describe('metadata/records', () => {
     expectCorrupt(() => decodeRecord(raw(RecordTags.Partition, 0, { ...part, partition: -1 })), /partition/);
     expectCorrupt(() => decodeRecord(raw(RecordTags.BrokerFencing, 0, { brokerId: 1, fenced: 'yes' })), /fenced is not a boolean/);
     expectCorrupt(() => decodeRecord(raw(RecordTags.Config, 0, { resourceType: 'group', resourceName: 'x', key: 'k', value: 'v' })), /resourceType/);
-    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 0, { entityType: 'user', entityName: null, key: 'k', value: -1 })), /value/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 0, { entityType: 'user', entityName: null, key: 'producer_byte_rate', value: -1 })), /value/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 0, { entityType: 'user', entityName: null, key: 'k', value: 1 })), /ClientQuota\.key/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 0, { entityType: 'ip', entityName: null, key: 'producer_byte_rate', value: 1 })), /entityType/);
+    const quota = { entity: [{ type: 'user', name: 'a' }], key: 'producer_byte_rate', value: 1 };
+    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 1, { ...quota, entity: [] })), /entity is empty/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 1, { ...quota, entity: [{ type: 'user', name: 'a' }, { type: 'user', name: 'b' }] })), /twice/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 1, { ...quota, entity: [{ type: 'ip', name: '1.2.3.4' }, { type: 'user', name: 'b' }] })), /ip entity cannot be combined/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 1, { ...quota, entity: [{ type: 'group', name: 'a' }] })), /unknown entity type/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 1, { ...quota, entity: [{ type: 'user', name: 'a', extra: 1 }] })), /not \{type, name\}/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 1, { ...quota, value: Number.NaN })), /value/);
+    expectCorrupt(() => decodeRecord(raw(RecordTags.ClientQuota, 2, quota)), /unknown version 2/);
     expectCorrupt(() => decodeRecord(raw(RecordTags.ProducerIds, 0, { brokerId: 1, nextProducerId: 2 ** 60 })), /nextProducerId/);
+  });
+
+  it('ClientQuota: writes version 1 (an entity list in canonical order) and still reads version 0 (one entityType/entityName)', () => {
+    const v1 = metadataPackr.unpack(encodeRecord({ type: 'ClientQuota', entity: [{ type: 'client-id', name: 'app' }, { type: 'user', name: null }], key: 'producer_byte_rate', value: 1000 }));
+    expect(v1).to.deep.equal([RecordTags.ClientQuota, 1, { entity: [{ type: 'client-id', name: 'app' }, { type: 'user', name: null }], key: 'producer_byte_rate', value: 1000 }]);
+    // Decoding puts the parts in canonical order (user before client-id).
+    expect(decodeRecord(raw(RecordTags.ClientQuota, 1, { entity: [{ type: 'client-id', name: 'app' }, { type: 'user', name: null }], key: 'producer_byte_rate', value: 1000 }))).to.deep.equal({
+      type: 'ClientQuota', entity: [{ type: 'user', name: null }, { type: 'client-id', name: 'app' }], key: 'producer_byte_rate', value: 1000,
+    });
+    expect(decodeRecord(raw(RecordTags.ClientQuota, 0, { entityType: 'client-id', entityName: 'app', key: 'consumer_byte_rate', value: 2048 }))).to.deep.equal({
+      type: 'ClientQuota', entity: [{ type: 'client-id', name: 'app' }], key: 'consumer_byte_rate', value: 2048,
+    });
+    expect(decodeRecord(raw(RecordTags.ClientQuota, 0, { entityType: 'user', entityName: null, key: 'request_percentage', value: null }))).to.deep.equal({
+      type: 'ClientQuota', entity: [{ type: 'user', name: null }], key: 'request_percentage', value: null,
+    });
   });
 
   it('refuses to encode a record over recordBytesMax', () => {

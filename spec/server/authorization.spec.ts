@@ -129,6 +129,14 @@ const cases: readonly { api: string; form?: string; version: number; body: Recor
     api: 'AlterUserScramCredentials', version: 0, body: { deletions: [{ name: 'nobody', mechanism: 1 }], upsertions: [] },
     refused: 'CLUSTER_AUTHORIZATION_FAILED', grants: [['alter', 'cluster', CLUSTER]],
   },
+  {
+    api: 'DescribeClientQuotas', version: 1, body: { components: [{ entityType: 'client-id', matchType: 2, match: null }], strict: false },
+    refused: 'CLUSTER_AUTHORIZATION_FAILED', grants: [['describe-configs', 'cluster', CLUSTER]],
+  },
+  {
+    api: 'AlterClientQuotas', version: 1, body: { entries: [{ entity: [{ entityType: 'client-id', entityName: 'app' }], ops: [{ key: 'producer_byte_rate', value: 1024, remove: false }] }], validateOnly: false },
+    refused: 'CLUSTER_AUTHORIZATION_FAILED', grants: [['alter-configs', 'cluster', CLUSTER]],
+  },
   { api: 'FindCoordinator', version: 3, body: { key: 'billing', keyType: 0 }, refused: 'GROUP_AUTHORIZATION_FAILED', grants: [['describe', 'group', 'billing']] },
   { api: 'FindCoordinator', form: 'transaction', version: 4, body: { keyType: 1, coordinatorKeys: ['tx'] }, refused: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', grants: [['describe', 'transactional-id', 'tx']] },
   {

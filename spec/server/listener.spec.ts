@@ -61,7 +61,7 @@ describe('KafkaServer listener (TCP)', () => {
     expect(correlationId).to.equal(7);
     expect(body.errorCode).to.equal(0);
     const keys = body.apiKeys.map((k) => k.apiKey);
-    expect(keys).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 37, 42, 43, 44, 45, 46, 47, 50, 51, 55, 60, 61, 65, 66, 75, 80, 81]);
+    expect(keys).to.deep.equal([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 37, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 55, 60, 61, 65, 66, 75, 80, 81]);
     expect(body.apiKeys.find((k) => k.apiKey === 0)).to.deep.equal({ apiKey: 0, minVersion: 0, maxVersion: 11 });
   });
 

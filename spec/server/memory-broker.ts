@@ -3,7 +3,8 @@
 // long-polling fetches, and simple admin. Not a model of the real broker's replication. Each
 // partition keeps the real (pure) producer state of lib/broker/producer-state.ts, fed with the
 // idempotent batches produced and the markers written (DescribeProducers, WriteTxnMarkers).
-import type { AlterScramResponse } from '../../lib/metadata/controller-api.js';
+import type { AlterClientQuotasResponse, AlterScramResponse } from '../../lib/metadata/controller-api.js';
+import { type AlterClientQuotasRequest, alterClientQuotas } from '../../lib/metadata/client-quotas.js';
 import { replayRecords } from '../../lib/metadata/delta.js';
 import { type AlterScramRequest, alterScram } from '../../lib/metadata/scram.js';
 import { FlotillaError } from '../../lib/base/errors.js';
@@ -111,6 +112,7 @@ export class MemoryBroker implements BrokerApi {
       topicsByName: new Map(topics.map((t) => [t.name, t])),
       scramCredentials: this.scramCredentials,
       acls: this.acls,
+      clientQuotas: this.clientQuotas,
     });
   }
 
@@ -457,6 +459,15 @@ export class MemoryBroker implements BrokerApi {
     const { records, results } = alterScram(this.image(), request);
     this.scramCredentials = replayRecords(records, this.image()).scramCredentials;
     return { metadataIndex: records.length > 0 ? 1 : 0, results };
+  }
+
+  /** Client quotas, changed by alterClientQuotas with the controller's own rules (lib/metadata/client-quotas.ts). */
+  clientQuotas: MetadataImage['clientQuotas'] = new Map();
+
+  async alterClientQuotas(request: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse> {
+    const { records, results } = alterClientQuotas(this.image(), request.entries);
+    if (!request.validateOnly) this.clientQuotas = replayRecords(records, this.image()).clientQuotas;
+    return { metadataIndex: records.length > 0 && !request.validateOnly ? 1 : 0, results };
   }
 
   /** One node: its image is the only one. */
