@@ -48,15 +48,25 @@ export class RequestQuota {
   }
 
   /**
-   * A Fetch's response bytes: true when the fetch is throttled, and then its records must not be
-   * sent (and the bytes are taken back, as Kafka unrecords them).
+   * A Fetch's response bytes: true when the fetch is throttled, by its bandwidth or its request
+   * time (recorded now, as Kafka's handleFetch records both before choosing the response), and
+   * then its records must not be sent and its bytes are taken back (unrecordQuotaSensor).
    */
   fetched(bytes: number): boolean {
+    this.recordRequestTime();
     const t = this.manager.recordFetch(this.quotas, bytes);
-    if (t <= 0) return false;
+    if (t > 0) this.raise(t, this.quotas.consumer_byte_rate);
+    if (this.throttle <= 0) return false;
     this.manager.unrecordFetch(this.quotas, bytes);
-    this.raise(t, this.quotas.consumer_byte_rate);
     return true;
+  }
+
+  private requestRecorded = false;
+
+  private recordRequestTime(): void {
+    if (!this.timed || this.requestRecorded) return;
+    this.requestRecorded = true;
+    this.raise(this.manager.recordRequestTime(this.quotas, this.loopMs), this.quotas.request_percentage);
   }
 
   /** The controller mutation quota of this request (strict: CreateTopics v6+, CreatePartitions v3+, DeleteTopics v5+). */
@@ -71,7 +81,7 @@ export class RequestQuota {
    * once on the sensor that set it.
    */
   finish(): { throttleMs: number; sensor: Sensor | null } {
-    if (this.timed) this.raise(this.manager.recordRequestTime(this.quotas, this.loopMs), this.quotas.request_percentage);
+    this.recordRequestTime();
     for (const m of this.mutations) this.raise(m.throttleMs(), this.quotas.controller_mutation_rate);
     this.manager.throttled(this.sensor, this.throttle);
     this.decided = { throttleMs: this.throttle, sensor: this.sensor };

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import type { QuotaEntityPart, QuotaEntry, QuotaKey } from '../../lib/quota/entries.js';
 import { QuotaManager, TokenBucket, WindowedRate, entityString } from '../../lib/quota/manager.js';
+import { RequestQuota } from '../../lib/server/quota.js';
 
 const user = (name: string | null): QuotaEntityPart => ({ type: 'user', name });
 const client = (name: string | null): QuotaEntityPart => ({ type: 'client-id', name });
@@ -283,6 +284,36 @@ describe('QuotaManager', () => {
         entity: [client(null)], limits: { producer_byte_rate: 1000, consumer_byte_rate: 50 }, rates: { producer_byte_rate: 400, consumer_byte_rate: 0 },
         throttleTimeMs: 0, throttledRequests: 0,
       }]);
+    });
+  });
+  describe('RequestQuota (one request, server side)', () => {
+    it('the larger throttle applies when both the bandwidth and the request quota are exceeded, counted once', () => {
+      const { m } = setup([entry([client('both')], { producer_byte_rate: 1000, request_percentage: 1 })]);
+      const q = m.client('ANONYMOUS', 'both')!;
+      const big = new RequestQuota(m, q);
+      big.produced(30_000); // (3000 − 1000) / 1000 × 10 s = 20 s
+      big.loopMs = 5000; // 50 % against 1 %: bounded by one window, 1 s
+      expect(big.finish()).to.deep.include({ throttleMs: 20_000, sensor: q.producer_byte_rate });
+      const { m: m2 } = setup([entry([client('both')], { producer_byte_rate: 1000, request_percentage: 1 })]);
+      const q2 = m2.client('ANONYMOUS', 'both')!;
+      const small = new RequestQuota(m2, q2);
+      small.produced(10_100); // 1010 B/s: 100 ms
+      small.loopMs = 5000;
+      expect(small.finish()).to.deep.include({ throttleMs: 1000, sensor: q2.request_percentage });
+      expect(q2.request_percentage!.throttled).to.equal(1);
+      expect(q2.producer_byte_rate!.throttled).to.equal(0);
+    });
+
+    it('a fetch throttled by its request time alone is answered without data and its bytes unrecorded', () => {
+      const { m } = setup([entry([client('c')], { consumer_byte_rate: 1e6, request_percentage: 1 })]);
+      const q = m.client('ANONYMOUS', 'c')!;
+      const r = new RequestQuota(m, q);
+      r.loopMs = 500;
+      expect(r.fetched(5000)).to.equal(true);
+      expect(m.observed(q.consumer_byte_rate!)).to.equal(0);
+      expect(r.finish().throttleMs).to.equal(1000);
+      // the request time is recorded once, not again by finish
+      expect(m.observed(q.request_percentage!)).to.equal(5);
     });
   });
 });

@@ -131,9 +131,9 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
     topicId: t.topicId,
     partitions: t.partitions.map((p) => out(names[ti] ?? null, p.partition)),
   }));
-  // consumer_byte_rate: a fetch over the quota is answered at once with the throttle and no data
-  // (Kafka's getThrottledResponse: no partitions), and its bytes are not counted.
-  if (ctx.quota !== null && ctx.quota.quotas.consumer_byte_rate !== null) {
+  // consumer_byte_rate, request_percentage: a fetch over either quota is answered at once with the
+  // throttle and no data (Kafka's getThrottledResponse: no partitions), its bytes not counted.
+  if (ctx.quota !== null) {
     let bytes = 0;
     for (const t of responses) for (const p of t.partitions) bytes += p.records?.length ?? 0;
     if (ctx.quota.fetched(bytes)) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [], nodeEndpoints: [] };
