@@ -208,6 +208,22 @@ describe('KafkaServer client quotas (TCP, KIP-219)', () => {
     expect(Date.now() - removedAt).to.be.below(1000);
   });
 
+  it('connection_creation_rate per ip: a connection over the rate is closed unread after the throttle', async () => {
+    setQuotas([entry([{ type: 'ip', name: '127.0.0.1' }], { connection_creation_rate: 2 })]);
+    // 2 connections over at least 1 s: at the bound; the third is over it (3/s: 500 ms).
+    const ok = [await connect(), await connect()];
+    const over = await connect();
+    const openedAt = Date.now();
+    over.send(apiVersions(1, 'x'));
+    expect(await over.next()).to.equal(null);
+    expect(Date.now() - openedAt).to.be.at.least(400);
+    for (const c of ok) {
+      c.send(apiVersions(1, 'x'));
+      expect(await c.next()).to.not.equal(null);
+    }
+    expect(quotas.status()[0]!.throttledRequests).to.equal(1);
+  });
+
   it('without quotas nothing is throttled and nothing is kept', async () => {
     const c = await connect();
     c.send(produce(1, 'prod', 1, 100_000));
