@@ -4,6 +4,7 @@
 // quotas answer THROTTLING_QUOTA_EXCEEDED per topic; a quota removed releases the muted client.
 // Windows of 100 ms (11 of them: rates over at least 1 s) keep the throttles short.
 import { expect } from 'chai';
+import kafkajs from 'kafkajs';
 import { apiVersionsApi } from '../../lib/kafka/api-versions.js';
 import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
 import { createTopicsApi } from '../../lib/kafka/create-topics.js';
@@ -222,6 +223,39 @@ describe('KafkaServer client quotas (TCP, KIP-219)', () => {
       expect(await c.next()).to.not.equal(null);
     }
     expect(quotas.status()[0]!.throttledRequests).to.equal(1);
+  });
+
+  it('KafkaJS: a producer with producer_byte_rate is held near its rate while an unthrottled one on the same node is not', async function () {
+    this.timeout(20_000);
+    const rate = 40_000;
+    setQuotas([entry([client('slow')], { producer_byte_rate: rate })]);
+    const make = (clientId: string) => new kafkajs.Kafka({ clientId, brokers: [`127.0.0.1:${port}`], logLevel: kafkajs.logLevel.NOTHING }).producer();
+    const slow = make('slow');
+    const fast = make('fast');
+    await Promise.all([slow.connect(), fast.connect()]);
+    const value = Buffer.alloc(4000, 0x62);
+    const runMs = 2500;
+    const run = async (p: ReturnType<typeof make>): Promise<number> => {
+      let bytes = 0;
+      const end = Date.now() + runMs;
+      while (Date.now() < end) {
+        await p.send({ topic: 't', acks: 1, messages: [{ value }] });
+        bytes += value.length;
+      }
+      return bytes;
+    };
+    try {
+      const startedAt = Date.now();
+      const [slowBytes, fastBytes] = await Promise.all([run(slow), run(fast)]);
+      const seconds = (Date.now() - startedAt) / 1000;
+      // At most the rate over the run plus the first window's allowance (10 windows of 100 ms),
+      // 10 % of slack; at least half the rate (held, not starved).
+      expect(slowBytes).to.be.at.most(rate * (seconds + 1) * 1.1);
+      expect(slowBytes).to.be.at.least(rate * seconds * 0.5);
+      expect(fastBytes).to.be.greaterThan(slowBytes * 3);
+    } finally {
+      await Promise.all([slow.disconnect(), fast.disconnect()]);
+    }
   });
 
   it('without quotas nothing is throttled and nothing is kept', async () => {
