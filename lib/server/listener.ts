@@ -618,11 +618,13 @@ class Connection {
   }
 
   private armMuteTimer(): void {
-    const t = this.muteThrottle as Throttle;
-    const left = Math.max(0, this.mutedUntil - t.manager.now());
+    const m = (this.muteThrottle as Throttle).manager;
+    const left = Math.max(0, this.mutedUntil - m.now());
     this.muteTimer = setTimeout(() => {
       this.muteTimer = null;
-      if (this.closed) return;
+      if (this.closed || this.muteThrottle === null) return;
+      // The latest throttle (a longer one may have come since the timer was armed).
+      const t = this.muteThrottle;
       const gone = t.sensor !== null && !t.manager.stillLimited(t.sensor);
       if (gone || t.manager.now() >= this.mutedUntil) {
         this.mutedUntil = 0;
@@ -631,7 +633,7 @@ class Connection {
       } else {
         this.armMuteTimer();
       }
-    }, Math.min(left, t.manager.settings.windowSizeMs));
+    }, Math.min(left, m.settings.windowSizeMs));
   }
 
   /** Writes the answered requests at the head of the queue, in order. */
