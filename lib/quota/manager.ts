@@ -173,7 +173,9 @@ export interface Sensor {
   readonly clientId: string;
   readonly ip: string;
   bound: number;
-  readonly rate: WindowedRate | null;
+  /** The observed rate (for a mutation quota: partitions accepted per second, shown beside its limit). */
+  readonly rate: WindowedRate;
+  /** controller_mutation_rate only: the token bucket that decides. */
   bucket: TokenBucket | null;
   /** Throttle time handed out (ms) and how many requests were throttled. */
   throttleTimeMs: number;
@@ -334,7 +336,7 @@ export class QuotaManager {
       const bucketed = key === 'controller_mutation_rate';
       s = {
         key, source, user, clientId, ip, bound,
-        rate: bucketed ? null : new WindowedRate(this.settings.windowNum, this.settings.windowSizeMs),
+        rate: new WindowedRate(this.settings.windowNum, this.settings.windowSizeMs),
         bucket: bucketed ? this.bucket(bound, now) : null,
         throttleTimeMs: 0, throttled: 0, lastUsedMs: now,
       };
@@ -350,7 +352,7 @@ export class QuotaManager {
   private recordRate(s: Sensor, value: number, maxThrottleMs = Infinity): number {
     const now = this.now();
     this.keep(s, now);
-    const rate = s.rate as WindowedRate;
+    const rate = s.rate;
     rate.record(value, now);
     const observed = rate.measure(now);
     if (observed <= s.bound) return 0;
@@ -379,7 +381,7 @@ export class QuotaManager {
   unrecordFetch(q: ClientQuotas, bytes: number): void {
     const s = q.consumer_byte_rate;
     if (s === null) return;
-    (s.rate as WindowedRate).record(-bytes, this.now());
+    s.rate.record(-bytes, this.now());
   }
 
   /**
@@ -414,6 +416,7 @@ export class QuotaManager {
           return false;
         }
         bucket.record(permits, now);
+        s.rate.record(permits, now);
         if (!strict) throttle = Math.max(throttle, bucket.throttleMs(now));
         return true;
       },
@@ -451,10 +454,9 @@ export class QuotaManager {
     return [...this.sensors.values()];
   }
 
-  /** Observed rate of a sensor now (per second; tokens left for a mutation bucket). */
+  /** Observed rate of a sensor now, per second (for a mutation quota: partitions accepted). */
   observed(s: Sensor): number {
-    const now = this.now();
-    return s.rate !== null ? s.rate.measure(now) : (s.bucket as TokenBucket).measure(now);
+    return s.rate.measure(this.now());
   }
 
   /** Each configured entity with its limits and the summed live rates of the instances it covers. */

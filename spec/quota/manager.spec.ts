@@ -188,6 +188,8 @@ describe('QuotaManager', () => {
       expect(quota.tryRecord(5)).to.equal(true); // the bucket was at 0, not below: accepted, now −5
       expect(quota.tryRecord(1)).to.equal(false);
       expect(quota.throttleMs()).to.equal(5000);
+      // the observed rate (status, metrics): the 16 partitions accepted over the 10 s minimum
+      expect(m.observed(q.controller_mutation_rate!)).to.equal(1.6);
       clock.t += 5000;
       expect(m.mutation(q, true).tryRecord(1)).to.equal(true);
     });

@@ -178,7 +178,8 @@ describe('KafkaServer client quotas (TCP, KIP-219)', () => {
     const r = parseResponse(createTopicsApi, 7, (await c.next())!).body;
     // a takes 6 (5 left), b takes 6 (−1), c is refused: the bucket is negative
     expect(r.topics.map((t) => [t.name, t.errorCode])).to.deep.equal([['a', 0], ['b', 0], ['c', 89]]);
-    expect(r.throttleTimeMs).to.equal(100);
+    // −1 at 10/s: 100 ms (less the refill while the request ran)
+    expect(r.throttleTimeMs).to.be.within(50, 100);
     expect(broker.topics(['c'])).to.deep.equal([]);
   });
 
@@ -190,7 +191,7 @@ describe('KafkaServer client quotas (TCP, KIP-219)', () => {
     const r = parseResponse(deleteTopicsApi, 4, (await c.next())!).body;
     expect(r.responses.map((t) => [t.name, t.errorCode])).to.deep.equal([['x', 0], ['y', 0]]);
     // 16 partitions from a bucket of 11: −5 at 10/s → 500 ms
-    expect(r.throttleTimeMs).to.equal(500);
+    expect(r.throttleTimeMs).to.be.within(400, 500);
   });
 
   it('a quota removed while a client is muted releases it within a window', async () => {
