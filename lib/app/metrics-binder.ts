@@ -13,6 +13,7 @@ import type { AuditLog } from '../server/audit.js';
 import { txnStates } from '../txn/records.js';
 import type { TxnCoordinator } from '../txn/coordinator.js';
 import type { NodeMetrics } from './metrics.js';
+import type { QuotaManager } from '../quota/manager.js';
 
 export interface MetricsSources {
   readonly metrics: NodeMetrics;
@@ -26,6 +27,8 @@ export interface MetricsSources {
   readonly txn?: TxnCoordinator;
   /** The audit log (denials, failed logins): its counters are exported. */
   readonly audit?: AuditLog;
+  /** The node's client quotas: a gauge set per live quota instance (idle ones are dropped). */
+  readonly quotas?: QuotaManager;
 }
 
 const errorNames = new Map<number, string>(Object.entries(KafkaErrors).map(([name, e]) => [e.code, name]));
@@ -37,6 +40,8 @@ export class MetricsBinder {
   /** The term last reported per group. */
   private readonly terms = new Map<string, number>();
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** The label sets of the quota gauges set on the last pass (removed once their sensor is gone). */
+  private quotaLabels = new Map<string, { key: string; user: string; client_id: string; ip: string }>();
 
   constructor(sources: MetricsSources) {
     this.s = sources;
@@ -151,6 +156,7 @@ export class MetricsBinder {
         this.delta(`authn:${key}`, n, (by) => m.authnFailed.inc({ listener, mechanism, reason }, by));
       }
     }
+    this.updateQuotas();
     const server = this.s.server();
     if (server) {
       const snap = server.snapshot();
@@ -168,5 +174,30 @@ export class MetricsBinder {
       m.connections.set(snap.connectionsActive);
       this.delta('accepted', snap.connectionsAccepted, (n) => m.connectionsAccepted.inc(n));
     }
+  }
+
+  /** Per live quota sensor: observed rate, limit, throttle totals; gauges of dropped sensors removed. */
+  private updateQuotas(): void {
+    const quotas = this.s.quotas;
+    if (quotas === undefined) return;
+    const m = this.s.metrics;
+    const seen = new Map<string, { key: string; user: string; client_id: string; ip: string }>();
+    for (const s of quotas.liveSensors()) {
+      const labels = { key: s.key, user: s.user, client_id: s.clientId, ip: s.ip };
+      const id = `quota:${s.key}\u0000${s.user}\u0000${s.clientId}\u0000${s.ip}`;
+      seen.set(id, labels);
+      m.quotaObserved.set(labels, quotas.observed(s));
+      m.quotaLimit.set(labels, s.bound);
+      this.delta(`${id}:t`, s.throttleTimeMs, (by) => m.quotaThrottleTimeMs.inc(labels, by));
+      this.delta(`${id}:n`, s.throttled, (by) => m.quotaThrottledRequests.inc(labels, by));
+    }
+    for (const [id, labels] of this.quotaLabels) {
+      if (seen.has(id)) continue;
+      m.quotaObserved.remove(labels);
+      m.quotaLimit.remove(labels);
+      this.last.delete(`${id}:t`);
+      this.last.delete(`${id}:n`);
+    }
+    this.quotaLabels = seen;
   }
 }

@@ -55,6 +55,11 @@ export interface NodeMetrics {
   readonly authnFailed: Counter<'listener' | 'mechanism' | 'reason'>;
   readonly kafkaRequestsUnsupported: Counter<'api'>;
   readonly kafkaRequestsMalformed: Counter<'api'>;
+  /** Client quotas (issue 19), per live quota sensor: observed rate, limit, throttles handed out. */
+  readonly quotaObserved: Gauge<'key' | 'user' | 'client_id' | 'ip'>;
+  readonly quotaLimit: Gauge<'key' | 'user' | 'client_id' | 'ip'>;
+  readonly quotaThrottleTimeMs: Counter<'key' | 'user' | 'client_id' | 'ip'>;
+  readonly quotaThrottledRequests: Counter<'key' | 'user' | 'client_id' | 'ip'>;
   /** Open client connections. */
   readonly connections: Gauge;
   /** Client connections accepted since start. */
@@ -131,6 +136,10 @@ export function createNodeMetrics(options: CreateNodeMetricsOptions): NodeMetric
     authnFailed: new Counter({ name: `${p}authn_failed_total`, help: 'Failed authentications, by listener, mechanism and reason', labelNames: ['listener', 'mechanism', 'reason'] as const, registers }),
     kafkaRequestsUnsupported: new Counter({ name: `${p}kafka_requests_unsupported_total`, help: 'Kafka requests of an API key or version not served (connection closed; ApiVersions answered UNSUPPORTED_VERSION), by API', labelNames: ['api'] as const, registers }),
     kafkaRequestsMalformed: new Counter({ name: `${p}kafka_requests_malformed_total`, help: 'Kafka requests that could not be read (connection closed), by API', labelNames: ['api'] as const, registers }),
+    quotaObserved: new Gauge({ name: `${p}quota_observed`, help: 'Observed rate per client quota instance: bytes/s (producer_byte_rate, consumer_byte_rate), percent of the event loop (request_percentage), connections/s (connection_creation_rate), partitions created or deleted/s (controller_mutation_rate)', labelNames: ['key', 'user', 'client_id', 'ip'] as const, registers }),
+    quotaLimit: new Gauge({ name: `${p}quota_limit`, help: 'The quota bound applied to each client quota instance', labelNames: ['key', 'user', 'client_id', 'ip'] as const, registers }),
+    quotaThrottleTimeMs: new Counter({ name: `${p}quota_throttle_time_ms_total`, help: 'Throttle time handed to clients (throttle_time_ms and connection muting), per quota instance', labelNames: ['key', 'user', 'client_id', 'ip'] as const, registers }),
+    quotaThrottledRequests: new Counter({ name: `${p}quota_throttled_requests_total`, help: 'Requests (and connections) throttled, per quota instance', labelNames: ['key', 'user', 'client_id', 'ip'] as const, registers }),
     connections: new Gauge({ name: `${p}connections`, help: 'Open client connections', registers }),
     connectionsAccepted: new Counter({ name: `${p}connections_accepted_total`, help: 'Client connections accepted', registers }),
     metadataBrokers: new Gauge({ name: `${p}metadata_brokers`, help: 'Brokers registered in the metadata', registers }),

@@ -40,6 +40,7 @@ import { roleName } from '../raft/core/types.js';
 import { RaftHost } from '../raft/host.js';
 import { RaftNode } from '../raft/node.js';
 import { KafkaServer } from '../server/listener.js';
+import { QuotaManager } from '../quota/manager.js';
 import { ServerMetrics } from '../server/metrics.js';
 import { AuditLog } from '../server/audit.js';
 import { parseMappingRules } from '../server/ssl-principal.js';
@@ -47,6 +48,7 @@ import { TlsCertificates } from '../server/tls.js';
 import { usesTls } from '../server/session.js';
 import { brokerEndpoint } from '../metadata/image.js';
 import { Authorizer } from '../auth/authorizer.js';
+import { quotaEntries } from '../quota/entries.js';
 import { type MarkerTarget, TxnCoordinator, type TxnMarker } from '../txn/coordinator.js';
 import { TXN_STATE_TOPIC, TxnPartition } from '../txn/txn-partition.js';
 import { openDiskGroupStore } from '../storage/disk-group-store.js';
@@ -476,8 +478,12 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     }
     const principalRules = parseMappingRules(config.sslPrincipalMappingRules);
     const serverMetrics = new ServerMetrics();
+    // Client quotas (issue 19): one manager per node (quotas are per node, as in Kafka), shared
+    // by its listeners; its entries are the metadata image's quotas (re-read once a window).
+    const quotas = new QuotaManager({ entries: () => quotaEntries(metadata.image()), now: Date.now });
     const servers = config.listeners.map((l) => new KafkaServer({
       authorizer,
+      quotas,
       broker,
       groups,
       txn,
@@ -543,6 +549,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         clientAuth: l.clientAuth, connections: servers[i]!.connectionCount(),
       })),
       ...(certificates === null ? {} : { tls: { ...certificates.stats } }),
+      // Each configured quota entity, its limits and the live rates of the clients it covers.
+      quotas: quotas.status(),
     });
     const binder = new MetricsBinder({
       metrics,
@@ -555,6 +563,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       groups,
       txn,
       audit,
+      quotas,
     });
     binder.start();
     stops.push(['metrics', () => binder.stop()]);

@@ -70,6 +70,8 @@ import type { AuditLog } from './audit.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Session } from './session.js';
 import type { ThrottledLog } from './throttled-log.js';
+import type { QuotaManager, Sensor } from '../quota/manager.js';
+import { RequestQuota } from './quota.js';
 
 /** One line per API (ApiVersions is added below: it lists the others). */
 const handlerList: readonly AnyHandler[] = [
@@ -135,9 +137,12 @@ export const handlers: ReadonlyMap<number, AnyHandler> = new Map(
 );
 
 export type FrameOutcome =
-  | { readonly kind: 'response'; readonly frame: Buffer }
-  | { readonly kind: 'none' }
+  | { readonly kind: 'response'; readonly frame: Buffer; readonly throttle?: Throttle }
+  | { readonly kind: 'none'; readonly throttle?: Throttle }
   | { readonly kind: 'close'; readonly reason: string };
+
+/** A quota throttle (KIP-219): the connection is not read for `ms` after the answer, or until the quota is gone. */
+export interface Throttle { readonly ms: number; readonly sensor: Sensor | null; readonly manager: QuotaManager }
 
 export type ParsedFrame =
   | {
@@ -205,10 +210,12 @@ export interface DispatchEnv {
   readonly audit?: AuditLog | undefined;
   /** The ACL authorizer (lib/auth); absent: authorization is off and every request is allowed. */
   readonly authorizer?: Authorizer | undefined;
+  /** The node's client quotas (issue 19); absent: no quota is enforced. */
+  readonly quotas?: QuotaManager | undefined;
 }
 
 /** Runs a parsed request's handler. Never rejects. */
-export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, env: DispatchEnv, clientHost = '', session?: Session): Promise<FrameOutcome> {
+export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, env: DispatchEnv, clientHost = '', session?: Session, parseMs = 0): Promise<FrameOutcome> {
   env.metrics.countRequest(req.api.name);
   if (req.trailingBytes > 0) {
     env.metrics.countTrailingBytes(req.api.name, req.trailingBytes);
@@ -216,11 +223,22 @@ export async function dispatch(req: Extract<ParsedFrame, { kind: 'request' }>, e
       + `${JSON.stringify(req.header.clientId)} at ${clientHost || '?'} had ${req.trailingBytes} bytes after its last known field `
       + '(ignored, as Kafka ignores them)');
   }
+  // One flag when no quota is configured; otherwise a cached lookup of the client's quotas.
+  const clientQuotas = env.quotas?.client(session?.principal.name ?? 'ANONYMOUS', req.header.clientId ?? '') ?? null;
+  const quota = clientQuotas === null ? null : new RequestQuota(env.quotas as QuotaManager, clientQuotas);
+  if (quota !== null) quota.loopMs += parseMs;
   try {
-    const out = await req.handler.run(requestContext(env.broker, req.header, env.metrics, env.groups, clientHost, env.txn, session, env.authorizer, env.audit), req.body, env.responseBytesMax);
-    if (out === NO_RESPONSE) return { kind: 'none' };
+    const ctx = requestContext(env.broker, req.header, env.metrics, env.groups, clientHost, env.txn, session, env.authorizer, env.audit, quota);
+    const t0 = quota?.timed === true ? performance.now() : 0;
+    const running = req.handler.run(ctx, req.body, env.responseBytesMax);
+    // The handler's synchronous start is event-loop time of this request (request_percentage).
+    if (quota?.timed === true) quota.loopMs += performance.now() - t0;
+    const out = await running;
+    const throttle = quota === null || quota.decided.throttleMs <= 0 ? undefined
+      : { ms: quota.decided.throttleMs, sensor: quota.decided.sensor, manager: env.quotas as QuotaManager };
+    if (out === NO_RESPONSE) return throttle === undefined ? { kind: 'none' } : { kind: 'none', throttle };
     if (out === CLOSE_CONNECTION) return { kind: 'close', reason: `${req.api.name} asked to close the connection` };
-    return { kind: 'response', frame: out };
+    return throttle === undefined ? { kind: 'response', frame: out } : { kind: 'response', frame: out, throttle };
   } catch (err) {
     env.metrics.handlerFailures++;
     env.logger?.(`kafka server: ${req.api.name} v${req.header.apiVersion} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

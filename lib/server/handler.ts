@@ -20,6 +20,7 @@ import { principalString } from './session.js';
 import { type ErrorContext, type KafkaErrorValue, kafkaError, kafkaErrorOf } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import { type Session, plaintextSession } from './session.js';
+import type { RequestQuota } from './quota.js';
 
 export const NO_RESPONSE = Symbol('flotilla.server.noResponse');
 export const CLOSE_CONNECTION = Symbol('flotilla.server.closeConnection');
@@ -43,6 +44,8 @@ export interface RequestContext {
   error(err: unknown, context?: ErrorContext): KafkaErrorValue;
   /** A Kafka error the server chose itself (request validation), counted. */
   errorOf(name: KafkaErrorName, message?: string | null): KafkaErrorValue;
+  /** The client's quotas for this request (quota.ts); null when none applies (nothing is measured). */
+  readonly quota: RequestQuota | null;
   /** True when this node enforces ACLs (the `authorizer` setting); false: every check below allows. */
   readonly authorizerEnabled: boolean;
   /**
@@ -83,8 +86,21 @@ export function handler<Req, Res>(
     async run(ctx: RequestContext, body: unknown, responseBytesMax: number): Promise<Buffer | HandlerDirective> {
       // The body was decoded by `api` itself (parseRequest looks the API up by the same key).
       const result: HandlerResult<Res> = await handle(ctx, body as Req);
+      const quota = ctx.quota;
+      if (quota === null) {
+        if (isDirective(result)) return result;
+        return encodeResponseFrame(api, ctx.apiVersion, ctx.header.correlationId, result as Res, responseBytesMax);
+      }
+      // KIP-219: the answer goes out at once, carrying the throttle (every response with the field).
+      const { throttleMs } = quota.finish();
       if (isDirective(result)) return result;
-      return encodeResponseFrame(api, ctx.apiVersion, ctx.header.correlationId, result as Res, responseBytesMax);
+      const body2 = throttleMs > 0 && typeof (result as { throttleTimeMs?: unknown }).throttleTimeMs === 'number'
+        ? { ...(result as Res), throttleTimeMs: Math.min(throttleMs, 0x7fffffff) }
+        : result as Res;
+      const t0 = quota.timed ? performance.now() : 0;
+      const frame = encodeResponseFrame(api, ctx.apiVersion, ctx.header.correlationId, body2, responseBytesMax);
+      if (quota.timed) quota.encoded(performance.now() - t0);
+      return frame;
     },
   });
 }
@@ -93,7 +109,7 @@ export function handler<Req, Res>(
 export function requestContext(
   broker: BrokerApi, header: RequestHeader, metrics: ServerMetrics, groups?: GroupCoordinatorApi, clientHost = '', txn?: TxnCoordinatorApi,
   session: Session = plaintextSession(clientHost.startsWith('/') ? clientHost.slice(1) : clientHost),
-  authorizer?: Authorizer, audit?: AuditLog,
+  authorizer?: Authorizer, audit?: AuditLog, quota: RequestQuota | null = null,
 ): RequestContext {
   const principal = (): string => principalString(session.principal);
   const denied = (op: AclOperation, resource: string, rule: string): void => {
@@ -120,6 +136,7 @@ export function requestContext(
       metrics.countError(e.errorCode);
       return e;
     },
+    quota,
     authorizerEnabled: authorizer !== undefined,
     authorize(op: AclOperation, resourceType: ResourceType, name: string): boolean {
       if (authorizer === undefined) return true;

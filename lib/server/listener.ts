@@ -38,7 +38,8 @@ import type { GroupCoordinatorApi } from '../group/api.js';
 import type { TxnCoordinatorApi } from '../txn/api.js';
 import { FlotillaError } from '../base/errors.js';
 import { type SettingsOf, validateSettings } from '../base/settings.js';
-import { type DispatchEnv, type FrameOutcome, dispatch, parseFrame } from './dispatch.js';
+import { type DispatchEnv, type FrameOutcome, type Throttle, dispatch, parseFrame } from './dispatch.js';
+import type { QuotaManager } from '../quota/manager.js';
 import type { AuditLog } from './audit.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import { ServerMetrics } from './metrics.js';
@@ -126,6 +127,8 @@ export interface KafkaServerOptions {
   readonly sasl?: SaslServerOptions;
   /** The ACL authorizer (lib/auth); absent: authorization is off. */
   readonly authorizer?: Authorizer;
+  /** The node's client quotas (lib/quota, issue 19), shared by its listeners; absent: none enforced. */
+  readonly quotas?: QuotaManager;
 }
 
 /** What the connections of a SASL listener share (sasl/authenticator.ts). */
@@ -172,6 +175,7 @@ export class KafkaServer {
       protocolLog: options.logger ? new ThrottledLog(options.logger) : undefined,
       audit: options.audit,
       authorizer: options.authorizer,
+      quotas: options.quotas,
     };
     this.listenerName = options.listener?.name ?? 'PLAINTEXT';
     this.securityProtocol = options.listener?.securityProtocol ?? 'PLAINTEXT';
@@ -217,7 +221,15 @@ export class KafkaServer {
       });
     });
     this.state = 'listening';
+    const quotas = this.options.quotas;
+    if (quotas !== undefined) {
+      // Quotas set or removed apply within a window even when no request asks (releasing the muted).
+      this.quotaTimer = setInterval(() => quotas.refresh(), quotas.settings.windowSizeMs);
+      this.quotaTimer.unref();
+    }
   }
+
+  private quotaTimer: ReturnType<typeof setInterval> | null = null;
 
   /** The address listened on (after start()). */
   address(): { host: string; port: number } {
@@ -246,6 +258,7 @@ export class KafkaServer {
       const wasListening = this.state === 'listening';
       this.state = 'closing';
       this.unsubscribeTls?.();
+      if (this.quotaTimer !== null) clearInterval(this.quotaTimer);
       const serverClosed = wasListening
         ? new Promise<void>((resolve) => this.server.close(() => resolve()))
         : Promise.resolve();
@@ -288,6 +301,18 @@ export class KafkaServer {
       || (this.sasl !== null && this.sasl.unauthenticated >= this.sasl.settings.maxUnauthenticatedConnections)) {
       this.metrics.connectionsRejected++;
       socket.destroy();
+      return;
+    }
+    // connection_creation_rate (KIP-612): over the ip's rate, the connection is closed after the
+    // throttle, unread (the client backs off instead of reconnecting at once).
+    const connectionThrottle = this.options.quotas?.recordConnection(ip) ?? 0;
+    if (connectionThrottle > 0) {
+      this.metrics.connectionsRejected++;
+      socket.pause();
+      socket.on('error', () => undefined);
+      const t = setTimeout(() => socket.destroy(), Math.min(connectionThrottle, this.settings.closeTimeoutMs));
+      t.unref();
+      socket.once('close', () => clearTimeout(t));
       return;
     }
     this.perIp.set(ip, fromIp + 1);
@@ -360,6 +385,10 @@ class Connection {
   private readonly closedPromise: Promise<void>;
   /** The SASL login of a SASL listener's connection; null elsewhere. */
   private readonly sasl: SaslAuthenticator | null = null;
+  /** Quota throttle (KIP-219): no frame is read until this time (ms, the quota manager's clock), 0: not muted. */
+  private mutedUntil = 0;
+  private muteTimer: ReturnType<typeof setTimeout> | null = null;
+  private muteThrottle: Throttle | null = null;
 
   constructor(socket: Socket, session: Session, settings: KafkaServerSettings, env: DispatchEnv, options: KafkaServerOptions, sasl: SaslListener | null, onClosed: () => void) {
     this.socket = socket;
@@ -385,6 +414,7 @@ class Connection {
       this.chunks = [];
       this.buffered = 0;
       this.saslClosed?.();
+      if (this.muteTimer !== null) clearTimeout(this.muteTimer);
       this.onClosed();
     });
     if (settings.idleTimeoutMs > 0) {
@@ -469,7 +499,7 @@ class Connection {
         return;
       }
     }
-    while (!this.stopping && !this.closed && this.buffered >= 4) {
+    while (!this.stopping && !this.closed && this.mutedUntil === 0 && this.buffered >= 4) {
       const size = this.peekSize();
       if (size < 0 || size > this.settings.maxRequestBytes) {
         this.protocolClose(`frame size ${size} is outside 0..${this.settings.maxRequestBytes} (maxRequestBytes)`);
@@ -491,7 +521,7 @@ class Connection {
       this.handleFrame(frame);
     }
     if (this.closed) return;
-    if (this.stopping || this.blocked() || this.fullFrameWaiting()) this.socket.pause();
+    if (this.stopping || this.mutedUntil !== 0 || this.blocked() || this.fullFrameWaiting()) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -548,13 +578,17 @@ class Connection {
       });
       return;
     }
+    // Parsing is event-loop time of the request (request_percentage): timed only with quotas set.
+    const timed = this.env.quotas?.active() === true;
+    const t0 = timed ? performance.now() : 0;
     const parsed = parseFrame(frame, this.env.metrics);
+    const parseMs = timed ? performance.now() - t0 : 0;
     if (parsed.kind !== 'request') {
       if (parsed.kind === 'close') this.stopping = true;
       this.settle(slot, parsed);
       return;
     }
-    void dispatch(parsed, this.env, this.clientHost, this.session).then((outcome) => this.settle(slot, outcome));
+    void dispatch(parsed, this.env, this.clientHost, this.session, parseMs).then((outcome) => this.settle(slot, outcome));
   }
 
   private settle(slot: Slot, outcome: FrameOutcome): void {
@@ -563,8 +597,43 @@ class Connection {
     this.inFlightBytes += slot.bytes;
     slot.outcome = outcome;
     if (this.closed) return;
+    if (outcome.kind !== 'close' && outcome.throttle !== undefined) this.mute(outcome.throttle);
     this.flush();
     if (!this.closed) this.pump();
+  }
+
+  /**
+   * KIP-219: the answer goes out at once (flush), then nothing more is read from this connection
+   * for the throttle time; acks=0 Produce too. A timer, never a wait: other connections and the
+   * Raft transport are untouched. The timer checks at least once per quota window whether the
+   * quota still exists, so removing it releases the client within a window.
+   */
+  private mute(throttle: Throttle): void {
+    const until = throttle.manager.now() + throttle.ms;
+    if (until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    this.muteThrottle = throttle;
+    this.socket.pause();
+    if (this.muteTimer === null) this.armMuteTimer();
+  }
+
+  private armMuteTimer(): void {
+    const m = (this.muteThrottle as Throttle).manager;
+    const left = Math.max(0, this.mutedUntil - m.now());
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      if (this.closed || this.muteThrottle === null) return;
+      // The latest throttle (a longer one may have come since the timer was armed).
+      const t = this.muteThrottle;
+      const gone = t.sensor !== null && !t.manager.stillLimited(t.sensor);
+      if (gone || t.manager.now() >= this.mutedUntil) {
+        this.mutedUntil = 0;
+        this.muteThrottle = null;
+        this.pump();
+      } else {
+        this.armMuteTimer();
+      }
+    }, Math.min(left, m.settings.windowSizeMs));
   }
 
   /** Writes the answered requests at the head of the queue, in order. */

@@ -7,6 +7,9 @@ import { encodeRequestFrame } from '../../lib/kafka/apis.js';
 import { processFrame } from '../../lib/server/dispatch.js';
 import { ServerMetrics } from '../../lib/server/metrics.js';
 import { MemoryBroker } from '../server/memory-broker.js';
+import { QuotaManager } from '../../lib/quota/manager.js';
+import { produceApi } from '../../lib/kafka/produce.js';
+import { encodeBatch } from '../../lib/records/encode.js';
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -92,6 +95,44 @@ describe('app/metrics', () => {
     expect(text).to.contain('flotilla_kafka_request_trailing_bytes_total{api="Metadata",node="1"} 3');
     expect(text).to.contain('flotilla_kafka_requests_unsupported_total{api="Metadata",node="1"} 1');
     expect(text).to.contain('flotilla_kafka_requests_malformed_total{api="Metadata",node="1"} 1');
+  });
+
+  it('exports each live quota instance: observed rate, limit, throttle time and throttled requests; drops it once idle', async () => {
+    const m = createNodeMetrics({ nodeId: 1, processMetrics: false });
+    const clock = { t: 1_000_000 };
+    const quotas = new QuotaManager({
+      entries: () => [{ entity: [{ type: 'client-id', name: null }], values: new Map([['producer_byte_rate', 100]]) }],
+      now: () => clock.t,
+    });
+    const broker = new MemoryBroker();
+    broker.addTopic('t', 1);
+    const env = { broker, metrics: new ServerMetrics(), responseBytesMax: 1 << 20, quotas };
+    const produce = encodeRequestFrame(produceApi, 7, 1, 'app', {
+      transactionalId: null, acks: 1, timeoutMs: 1000,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, records: encodeBatch({ records: [{ value: Buffer.alloc(1000) }] }) }] }],
+    }).subarray(4);
+    const out = await processFrame(produce, env);
+    expect(out.kind === 'response' ? out.throttle?.ms : null).to.be.greaterThan(0);
+    const zeroStats = new Proxy({}, { get: () => 0 });
+    const sources = {
+      metrics: m, metadataGroup: '__cluster_metadata', metadataNode: { term: 1, isLeader: true, leaderId: 1, appliedIndex: 0, uncommittedEntries: 0, outOfSyncVoters: 0 },
+      image: () => ({ brokers: new Map() }), replicas: { partitions: () => [], producerStats: zeroStats }, broker: { stats: zeroStats, producerIds: zeroStats },
+      groups: { groupsByState: () => ({}), stats: zeroStats }, server: () => null, quotas,
+    } as unknown as MetricsSources;
+    const binder = new MetricsBinder(sources);
+    binder.update();
+    // A default client-id quota: the instance is the client id alone (no user part).
+    const labels = 'key="producer_byte_rate",user="",client_id="app",ip="",node="1"';
+    let text = await m.registry.metrics();
+    expect(text).to.match(new RegExp(`^flotilla_quota_observed\\{${labels}\\} 1[0-9]{2}\\.?[0-9]*$`, 'm'));
+    expect(text).to.contain(`flotilla_quota_limit{${labels}} 100`);
+    expect(text).to.match(new RegExp(`^flotilla_quota_throttle_time_ms_total\\{${labels}\\} [1-9][0-9]*$`, 'm'));
+    expect(text).to.contain(`flotilla_quota_throttled_requests_total{${labels}} 1`);
+    clock.t += 11_000;
+    quotas.refresh();
+    binder.update();
+    text = await m.registry.metrics();
+    expect(text).to.not.contain('flotilla_quota_observed{');
   });
 
   it('serves /metrics, /status and /healthz over HTTP', async () => {

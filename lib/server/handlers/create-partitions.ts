@@ -26,6 +26,15 @@ export const createPartitionsHandler = handler(createPartitionsApi, async (ctx, 
     }
     topics.push({ name: t.name, count: t.count, assignments: t.assignments === null ? null : t.assignments.map((a) => [...a.brokerIds]) });
   }
+  // controller_mutation_rate (KIP-599): each topic takes the partitions it adds; strict from v3.
+  if (ctx.quota !== null && ctx.quota.quotas.controller_mutation_rate !== null && !req.validateOnly) {
+    const quota = ctx.quota.mutation(ctx.apiVersion >= 3);
+    const current = new Map(ctx.broker.topics(topics.map((t) => t.name)).map((t) => [t.name, t.partitions.length]));
+    for (const t of topics.splice(0)) {
+      if (quota.tryRecord(Math.max(0, t.count - (current.get(t.name) ?? 0)))) topics.push(t);
+      else early.set(t.name, ctx.errorOf('THROTTLING_QUOTA_EXCEEDED', `controller mutation rate quota exceeded: retry in ${quota.throttleMs()} ms`));
+    }
+  }
   const results = new Map<string, NamedResult>();
   let failure: unknown = null;
   if (topics.length > 0) {

@@ -74,6 +74,15 @@ export const createTopicsHandler = handler(createTopicsApi, async (ctx, req) => 
       configs,
     });
   }
+  // controller_mutation_rate (KIP-599): each topic takes its partition count; strict from v6
+  // (THROTTLING_QUOTA_EXCEEDED for the topics beyond it), permissive before (created, then throttled).
+  if (ctx.quota !== null && ctx.quota.quotas.controller_mutation_rate !== null && !req.validateOnly) {
+    const quota = ctx.quota.mutation(ctx.apiVersion >= 6);
+    for (const spec of specs.splice(0)) {
+      if (quota.tryRecord(spec.partitions === -1 ? 1 : spec.partitions)) specs.push(spec);
+      else early.set(spec.name, ctx.errorOf('THROTTLING_QUOTA_EXCEEDED', `controller mutation rate quota exceeded: retry in ${quota.throttleMs()} ms`));
+    }
+  }
   const results = new Map<string, CreateTopicResult>();
   let failure: unknown = null;
   if (specs.length > 0) {

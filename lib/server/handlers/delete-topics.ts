@@ -45,6 +45,17 @@ export const deleteTopicsHandler = handler(deleteTopicsApi, async (ctx, req) => 
     const refused = denied(ctx, 'delete', 'topic', asked.filter((a) => a.error === null && a.name !== null).map((a) => a.name as string));
     for (const a of asked) if (a.error === null && a.name !== null && refused.has(a.name)) a.error = ctx.errorOf('TOPIC_AUTHORIZATION_FAILED', topicDenied('delete', a.name));
   }
+  // controller_mutation_rate (KIP-599): each topic takes its partition count; strict from v5.
+  if (ctx.quota !== null && ctx.quota.quotas.controller_mutation_rate !== null) {
+    const quota = ctx.quota.mutation(ctx.apiVersion >= 5);
+    const candidates = asked.filter((a) => a.error === null && a.name !== null);
+    const sizes = new Map(ctx.broker.topics(candidates.map((a) => a.name as string)).map((t) => [t.name, t.partitions.length]));
+    for (const a of candidates) {
+      if (!quota.tryRecord(sizes.get(a.name as string) ?? 0)) {
+        a.error = ctx.errorOf('THROTTLING_QUOTA_EXCEEDED', `controller mutation rate quota exceeded: retry in ${quota.throttleMs()} ms`);
+      }
+    }
+  }
   const names = asked.filter((a) => a.error === null && a.name !== null).map((a) => a.name as string);
   const results = new Map<string, NamedResult>();
   let failure: unknown = null;

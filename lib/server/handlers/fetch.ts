@@ -77,7 +77,8 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
         partitions,
         maxWaitMs: Math.max(0, req.maxWaitMs),
         minBytes: Math.max(0, req.minBytes),
-        maxBytes: req.maxBytes <= 0 ? 0x7fffffff : req.maxBytes,
+        // consumer_byte_rate: never more than a quota window could allow (getMaxValueInQuotaWindow).
+        maxBytes: Math.min(req.maxBytes <= 0 ? 0x7fffffff : req.maxBytes, ctx.quota?.fetchCap() ?? Infinity),
         isolationLevel,
         replicaId,
       });
@@ -130,6 +131,13 @@ export const fetchHandler = handler(fetchApi, async (ctx, req) => {
     topicId: t.topicId,
     partitions: t.partitions.map((p) => out(names[ti] ?? null, p.partition)),
   }));
+  // consumer_byte_rate, request_percentage: a fetch over either quota is answered at once with the
+  // throttle and no data (Kafka's getThrottledResponse: no partitions), its bytes not counted.
+  if (ctx.quota !== null) {
+    let bytes = 0;
+    for (const t of responses) for (const p of t.partitions) bytes += p.records?.length ?? 0;
+    if (ctx.quota.fetched(bytes)) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [], nodeEndpoints: [] };
+  }
   const leaders = ctx.apiVersion >= 16
     ? responses.flatMap((t) => t.partitions.map((p) => p.currentLeader.leaderId)).filter((id) => id >= 0)
     : [];

@@ -54,6 +54,13 @@ export const produceHandler = handler(produceApi, async (ctx, req) => {
   // request (53 on every partition); WRITE on each topic, per partition (29).
   const txnRefused = req.transactionalId !== null && !ctx.authorize('write', 'transactional-id', req.transactionalId);
   const unwritable = txnRefused ? new Set<string>() : denied(ctx, 'write', 'topic', req.topics.map((t) => t.name));
+  // producer_byte_rate (issue 19): the request's record bytes, recorded as it arrives (Kafka
+  // records the request size); the throttle rides on the response, or mutes an acks=0 producer.
+  if (ctx.quota !== null) {
+    let bytes = 0;
+    for (const t of req.topics) for (const p of t.partitions) bytes += p.records?.length ?? 0;
+    ctx.quota.produced(bytes);
+  }
   const responses = await Promise.all(req.topics.map(async (topic) => ({
     name: topic.name,
     partitions: await settleAll(topic.partitions, async (p): Promise<PartitionOut> => {
