@@ -1,0 +1,301 @@
+/**
+ * End-to-end, issue 19 (quota enforcement): a 3-node cluster of real `flotilla start` processes,
+ * quotas set with `flotilla quotas set` run as a process, real clients held to them.
+ *
+ * Rates are measured after an 11 s warm-up: Kafka's rate is over 11 windows of 1 s with a divisor
+ * of at least 10 windows, so a client starting flat out gets 10 windows' allowance at once (the
+ * burst) and is throttled down to its quota only once the windows roll; held at the quota, a
+ * producer runs ~1.10x the bound (it may spend the window it is in before being throttled for it),
+ * a consumer whose per-partition fetch bytes are at most one window's worth ~1.0-1.09x. The bounds
+ * below, 0.8x-1.3x over a 9 s measurement, allow for that and for a request or two of 256 kB
+ * landing either side of the measurement's edges on a loaded 2-core machine.
+ *
+ * - producer_byte_rate 1 MiB/s, one client id per client so that they run at once (a named
+ *   client-id quota is shared by all its connections): KafkaJS `slow` (which honours
+ *   throttle_time_ms), kcat `slow-kcat` (librdkafka 2.0.2, honours it too) and kafka-python 2.0.2
+ *   `slow-py` (ignores it: only the broker's muting holds it), each to its own topic; KafkaJS
+ *   `fast`, unquoted, on the same node as `slow` at the same time keeps a rate far above the quota.
+ * - consumer_byte_rate 512 KiB/s: kcat `reader` with fetch sizes of 128 kB is held to it.
+ * - request_percentage 1 on `busy`: a tight Metadata loop gets throttle_time_ms and runs far fewer
+ *   requests than the same loop of `calm`, which is never throttled.
+ * - controller_mutation_rate 2 on `mut`: CreateTopics v7 gets THROTTLING_QUOTA_EXCEEDED (89) for the
+ *   topics beyond the token bucket (a burst of 11 windows x 2 partitions, then 2 a second).
+ * - Throughout: no Raft election of the metadata group or of any partition (leader and term of
+ *   every node's /status unchanged): a throttled client never costs a node its heartbeats.
+ */
+import { expect } from 'chai';
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Kafka } from 'kafkajs';
+import { KafkaConnection } from '../../lib/cli/kafka-connection.js';
+import { encodeRequestFrame, parseResponse } from '../../lib/kafka/apis.js';
+import { createTopicsApi } from '../../lib/kafka/create-topics.js';
+import { metadataApi } from '../../lib/kafka/metadata.js';
+import { type NodeStatus, TestCluster, kafkaPython, kcatPath, runChild, until } from './cluster-harness.js';
+
+const BIN = new URL('../../../bin/flotilla.js', import.meta.url).pathname;
+const PY_QUOTA = new URL('../../../spec/e2e/python/kafka_python_quota.py', import.meta.url).pathname;
+
+const MiB = 1 << 20;
+const PRODUCE_QUOTA = MiB;
+const CONSUME_QUOTA = 512 * 1024;
+const RUN_MS = 20_000;
+const WARMUP_MS = 11_000;
+const HELD = { low: 0.8, high: 1.3 } as const;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface QuotaStatusEntry {
+  entity: { type: string; name: string | null }[];
+  limits: Record<string, number>;
+  rates: Record<string, number>;
+  throttleTimeMs: number;
+  throttledRequests: number;
+}
+
+/** Leader and term of the metadata group and of every partition, per node: what must not change. */
+function leadership(st: (NodeStatus | null)[]): string[] {
+  return st.flatMap((s, i) => (s === null ? [`node ${i + 1} down`] : [
+    `node ${s.nodeId} metadata leader ${s.metadata.leader} term ${s.metadata.term}`,
+    ...s.partitions.map((p) => `node ${s.nodeId} ${p.topic}-${p.partition} leader ${p.leader} term ${p.term}`),
+  ])).sort();
+}
+
+describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-python)', function () {
+  this.timeout(180_000);
+  let cluster: TestCluster;
+  let kafka: Kafka;
+  let leaderId = 0;
+  let leaderAddress = '';
+  let leadersBefore: string[] = [];
+
+  const flotillaQuotas = (args: readonly string[]): Promise<string> => runChild(process.execPath, [BIN, 'quotas', ...args, '--bootstrap', cluster.bootstrap.join(',')], 30_000);
+
+  /** The quota entries of the partition leader's /status, by client id. */
+  const quotaStatus = async (): Promise<Map<string, QuotaStatusEntry>> => {
+    const res = await fetch(`http://127.0.0.1:${cluster.node(leaderId).metricsPort}/status`);
+    const body = (await res.json()) as { quotas?: QuotaStatusEntry[] };
+    return new Map((body.quotas ?? []).map((q) => [q.entity.map((p) => p.name ?? '<default>').join(','), q]));
+  };
+
+  /** End offset of partition 0 of `topic` (every record of these topics has the same size). */
+  const endOffset = async (topic: string): Promise<number> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return Number((await admin.fetchTopicOffsets(topic))[0]!.high);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  before(async () => {
+    cluster = new TestCluster(3);
+    cluster.start(['--no-fsync']);
+    await cluster.ready();
+    kafka = cluster.kafka('e2e-admin');
+    const admin = kafka.admin();
+    await admin.connect();
+    // All on the node that leads `q` (the first topic's leader): created one at a time until each
+    // has that leader, so that the quotas measured are those of one node.
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'q', numPartitions: 1, replicationFactor: 3 }] });
+    await admin.disconnect();
+    await until(async () => {
+      const st = await cluster.statuses();
+      leaderId = st.flatMap((s) => s?.partitions ?? []).find((p) => p.topic === 'q' && p.role === 'leader')?.leader ?? 0;
+      return leaderId > 0;
+    }, 15_000, 'a leader of q');
+    leaderAddress = `127.0.0.1:${cluster.node(leaderId).clientPort}`;
+    for (const topic of ['q-kcat', 'q-py']) {
+      // A replica assignment led by the same node (the first replica is the preferred leader).
+      const admin2 = kafka.admin();
+      await admin2.connect();
+      const others = [1, 2, 3].filter((n) => n !== leaderId);
+      await admin2.createTopics({ waitForLeaders: true, topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [leaderId, ...others] }] }] });
+      await admin2.disconnect();
+    }
+    await until(async () => {
+      const parts = (await cluster.statuses()).flatMap((s) => s?.partitions ?? []).filter((p) => p.role === 'leader');
+      return ['q', 'q-kcat', 'q-py'].every((t) => parts.some((p) => p.topic === t));
+    }, 15_000, 'leaders of every topic');
+
+    await flotillaQuotas(['set', '--client-id', 'slow', '--set', `producer_byte_rate=${PRODUCE_QUOTA}`]);
+    await flotillaQuotas(['set', '--client-id', 'slow-kcat', '--set', `producer_byte_rate=${PRODUCE_QUOTA}`]);
+    await flotillaQuotas(['set', '--client-id', 'slow-py', '--set', `producer_byte_rate=${PRODUCE_QUOTA}`]);
+    await flotillaQuotas(['set', '--client-id', 'reader', '--set', `consumer_byte_rate=${CONSUME_QUOTA}`]);
+    await flotillaQuotas(['set', '--client-id', 'busy', '--set', 'request_percentage=1']);
+    await flotillaQuotas(['set', '--client-id', 'mut', '--set', 'controller_mutation_rate=2']);
+    // Every node applies them (the leader's /status lists each entity once its image holds it).
+    await until(async () => (await quotaStatus()).size === 6, 15_000, 'the six quotas in the leader\'s /status');
+    leadersBefore = leadership(await cluster.statuses());
+  });
+
+  after(async function () {
+    if (this.currentTest?.state === 'failed' || process.env.E2E_VERBOSE) console.log(cluster.output());
+    await cluster.destroy();
+  });
+
+  it('producer_byte_rate holds KafkaJS, kcat and kafka-python to 1 MiB/s while an unquoted producer on the same node is not', async function () {
+    const kcat = kcatPath();
+    const python = kafkaPython();
+    if (kcat === null || python === null) this.skip();
+    const value = Buffer.alloc(16_000, 0x71);
+    const batch = Array.from({ length: 16 }, () => ({ value })); // 256 kB a send
+    /** A KafkaJS producer sending flat out for `ms`: the times and sizes of its acked sends. */
+    const produceFor = async (clientId: string, ms: number): Promise<{ at: number; bytes: number }[]> => {
+      const producer = cluster.kafka(clientId).producer();
+      await producer.connect();
+      const acked: { at: number; bytes: number }[] = [];
+      const end = Date.now() + ms;
+      try {
+        while (Date.now() < end) {
+          await producer.send({ topic: 'q', acks: -1, messages: batch });
+          acked.push({ at: Date.now(), bytes: value.length * batch.length });
+        }
+      } finally {
+        await producer.disconnect();
+      }
+      return acked;
+    };
+    const rateOf = (acked: { at: number; bytes: number }[], from: number, to: number): number =>
+      acked.filter((a) => a.at > from && a.at <= to).reduce((s, a) => s + a.bytes, 0) / ((to - from) / 1000);
+
+    // `fast` alone first: what this machine gives an unquoted KafkaJS producer now.
+    const aloneStart = Date.now();
+    const alone = rateOf(await produceFor('fast', 5_000), aloneStart + 1_000, aloneStart + 5_000);
+
+    // kcat: 4000-byte lines to its stdin as fast as it takes them; kafka-python alike; KafkaJS
+    // slow and fast; all for RUN_MS from the same start.
+    const line = Buffer.from(`${'k'.repeat(3999)}\n`);
+    const chunk = Buffer.concat(Array.from({ length: 64 }, () => line));
+    const kcatChild: ChildProcess = spawn(kcat, ['-P', '-b', leaderAddress, '-t', 'q-kcat', '-p', '0',
+      '-X', 'client.id=slow-kcat', '-X', 'acks=1', '-X', 'linger.ms=5', '-X', 'queue.buffering.max.kbytes=8192'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let kcatErr = '';
+    kcatChild.stderr!.on('data', (d: Buffer) => (kcatErr += d.toString()).slice(-4000));
+    kcatChild.stdin!.on('error', () => undefined); // EPIPE once it is killed
+    const feed = (): void => {
+      while (kcatChild.stdin!.writable && kcatChild.stdin!.write(chunk));
+    };
+    kcatChild.stdin!.on('drain', feed);
+
+    const start = Date.now();
+    feed();
+    const pyRun = runChild(python, [PY_QUOTA, leaderAddress, 'q-py', 'slow-py', String(RUN_MS / 1000), '4000'], RUN_MS + 60_000);
+    const offsetsAt = async (ms: number): Promise<{ kcat: number; py: number }> => {
+      await sleep(start + ms - Date.now());
+      const [k, p] = await Promise.all([endOffset('q-kcat'), endOffset('q-py')]);
+      return { kcat: k, py: p };
+    };
+    const [slowAcked, fastAcked, atWarm, atEnd] = await Promise.all([
+      produceFor('slow', RUN_MS), produceFor('fast', RUN_MS), offsetsAt(WARMUP_MS), offsetsAt(RUN_MS),
+    ]);
+    kcatChild.kill('SIGKILL');
+    const py = JSON.parse(await pyRun) as { acked: number; failed: number };
+
+    const measured = (RUN_MS - WARMUP_MS) / 1000;
+    const rates = {
+      slow: rateOf(slowAcked, start + WARMUP_MS, start + RUN_MS),
+      fast: rateOf(fastAcked, start + WARMUP_MS, start + RUN_MS),
+      fastAlone: alone,
+      kcat: (atEnd.kcat - atWarm.kcat) * 4000 / measured,
+      py: (atEnd.py - atWarm.py) * 4000 / measured,
+    };
+    const status = await quotaStatus();
+    console.log(`      rates (MiB/s): ${Object.entries(rates).map(([k, v]) => `${k} ${(v / MiB).toFixed(2)}`).join(', ')}; kafka-python acked ${py.acked}, failed ${py.failed}; `
+      + `throttled requests: ${['slow', 'slow-kcat', 'slow-py'].map((c) => `${c} ${status.get(c)?.throttledRequests}`).join(', ')}`);
+    for (const [name, rate] of [['KafkaJS slow', rates.slow], ['kcat slow-kcat', rates.kcat], ['kafka-python slow-py', rates.py]] as const) {
+      expect(rate / PRODUCE_QUOTA, `${name}: ${(rate / MiB).toFixed(2)} MiB/s`).to.be.within(HELD.low, HELD.high);
+    }
+    for (const c of ['slow', 'slow-kcat', 'slow-py']) expect(status.get(c)!.throttledRequests, c).to.be.greaterThan(0);
+    // `fast` shares the node's two cores with three held producers, the consumer-free cluster's
+    // replication and the clients themselves: a third of its rate alone is kept (CPU contention,
+    // not a quota), and it must run at least twice the quota.
+    expect(rates.fast, `fast ${(rates.fast / MiB).toFixed(2)} MiB/s with the others, ${(alone / MiB).toFixed(2)} alone`).to.be.at.least(Math.max(alone / 3, 2 * PRODUCE_QUOTA));
+    expect(status.has('fast')).to.equal(false);
+  });
+
+  it('consumer_byte_rate holds a kcat consumer with 128 kB fetches to 512 KiB/s', async function () {
+    const kcat = kcatPath();
+    if (kcat === null) this.skip();
+    // q holds tens of MB from the test before (at least 20 MB after `fast` alone and together).
+    expect(await endOffset('q')).to.be.greaterThan(40 * 16);
+    const child = spawn(kcat, ['-C', '-b', leaderAddress, '-t', 'q', '-p', '0', '-o', 'beginning', '-u', '-f', '%S\n',
+      '-X', 'client.id=reader', '-X', 'fetch.message.max.bytes=131072', '-X', 'fetch.max.bytes=131072', '-X', 'queued.max.messages.kbytes=1024'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const received: { at: number; bytes: number }[] = [];
+    let rest = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop()!;
+      const at = Date.now();
+      received.push({ at, bytes: lines.reduce((s, l) => s + Number(l), 0) });
+    });
+    const start = Date.now();
+    await sleep(RUN_MS);
+    child.kill('SIGKILL');
+    const rate = received.filter((r) => r.at > start + WARMUP_MS).reduce((s, r) => s + r.bytes, 0) / ((RUN_MS - WARMUP_MS) / 1000);
+    const status = (await quotaStatus()).get('reader')!;
+    console.log(`      reader: ${(rate / 1024).toFixed(0)} KiB/s (quota 512), throttled requests ${status.throttledRequests}`);
+    expect(rate / CONSUME_QUOTA).to.be.within(HELD.low, HELD.high);
+    expect(status.throttledRequests).to.be.greaterThan(0);
+  });
+
+  it('request_percentage 1 throttles a tight Metadata loop of `busy`, not the same loop of `calm`', async () => {
+    const [host, port] = leaderAddress.split(':') as [string, string];
+    const loop = async (clientId: string): Promise<{ requests: number; throttled: number }> => {
+      const conn = await KafkaConnection.connect(host, Number(port), 10_000);
+      let requests = 0;
+      let throttled = 0;
+      const end = Date.now() + 4_000;
+      try {
+        while (Date.now() < end) {
+          const frame = await conn.request(encodeRequestFrame(metadataApi, 9, ++requests, clientId, {
+            topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
+          }));
+          if (parseResponse(metadataApi, 9, frame).body.throttleTimeMs > 0) throttled++;
+        }
+      } finally {
+        conn.close();
+      }
+      return { requests, throttled };
+    };
+    const [busy, calm] = await Promise.all([loop('busy'), loop('calm')]);
+    console.log(`      busy: ${busy.requests} Metadata requests in 4 s, ${busy.throttled} throttled; calm: ${calm.requests}, ${calm.throttled} throttled`);
+    expect(busy.throttled).to.be.greaterThan(0);
+    expect(calm.throttled).to.equal(0);
+    expect(busy.requests).to.be.below(calm.requests / 2);
+  });
+
+  it('controller_mutation_rate 2 answers CreateTopics v7 with THROTTLING_QUOTA_EXCEEDED for the topics beyond the rate', async () => {
+    const [host, port] = leaderAddress.split(':') as [string, string];
+    const conn = await KafkaConnection.connect(host, Number(port), 30_000);
+    const codes: number[] = [];
+    let corr = 0;
+    const start = Date.now();
+    try {
+      // 30 one-partition topics at once (the bucket holds 11 windows x 2 = 22), then two a request for 3 s.
+      const create = async (names: string[]): Promise<void> => {
+        const frame = await conn.request(encodeRequestFrame(createTopicsApi, 7, ++corr, 'mut', {
+          topics: names.map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })), timeoutMs: 10_000, validateOnly: false,
+        }));
+        codes.push(...parseResponse(createTopicsApi, 7, frame).body.topics.map((t) => t.errorCode));
+      };
+      await create(Array.from({ length: 30 }, (_, i) => `m-${i}`));
+      expect(codes.slice(0, 22), 'the burst').to.deep.equal(Array(22).fill(0));
+      expect(codes.slice(24), 'beyond the burst').to.deep.equal(Array(6).fill(89));
+      for (let i = 0; Date.now() - start < 3_000; i++) await create([`n-${i}-a`, `n-${i}-b`]);
+    } finally {
+      conn.close();
+    }
+    const seconds = (Date.now() - start) / 1000;
+    const accepted = codes.filter((c) => c === 0).length;
+    console.log(`      mut: ${accepted} topics created, ${codes.filter((c) => c === 89).length} refused with 89 in ${seconds.toFixed(1)} s`);
+    expect(codes.every((c) => c === 0 || c === 89)).to.equal(true);
+    // The burst (22, and one more taking the bucket below zero) and 2 a second after it.
+    expect(accepted).to.be.within(22, 23 + Math.ceil(2 * seconds) + 2);
+  });
+
+  it('no Raft election happened on any node meanwhile (metadata group and every partition: same leader, same term)', async () => {
+    const after = leadership(await cluster.statuses());
+    // Partitions created by the tests (m-*, n-*) are not in `before`: compare what was there.
+    expect(after.filter((l) => leadersBefore.includes(l) || / (q|q-kcat|q-py)-0 |metadata/.test(l))).to.deep.equal(leadersBefore);
+  });
+});
