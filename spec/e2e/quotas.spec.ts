@@ -14,9 +14,9 @@
  *   client-id quota is shared by all its connections): KafkaJS `slow` (which honours
  *   throttle_time_ms), kcat `slow-kcat` (librdkafka 2.0.2, honours it too) and kafka-python 2.0.2
  *   `slow-py` (ignores it: only the broker's muting holds it), each to its own topic; KafkaJS
- *   `fast`, unquoted, on the same node as `slow` at the same time keeps a rate far above the quota.
+ *   `fast`, unquoted, flat out on the same node as `slow` at the same time keeps a rate far above.
  * - consumer_byte_rate 512 KiB/s: kcat `reader` with fetch sizes of 128 kB is held to it.
- * - request_percentage 1 on `busy`: a tight Metadata loop gets throttle_time_ms and runs far fewer
+ * - request_percentage 0.1 on `busy`: a tight Metadata loop gets throttle_time_ms and runs far fewer
  *   requests than the same loop of `calm`, which is never throttled.
  * - controller_mutation_rate 2 on `mut`: CreateTopics v7 gets THROTTLING_QUOTA_EXCEEDED (89) for the
  *   topics beyond the token bucket (a burst of 11 windows x 2 partitions, then 2 a second).
@@ -38,7 +38,7 @@ const PY_QUOTA = new URL('../../../spec/e2e/python/kafka_python_quota.py', impor
 const MiB = 1 << 20;
 const PRODUCE_QUOTA = MiB;
 const CONSUME_QUOTA = 512 * 1024;
-const RUN_MS = 20_000;
+const RUN_MS = 22_000;
 const WARMUP_MS = 11_000;
 const HELD = { low: 0.8, high: 1.3 } as const;
 
@@ -64,17 +64,27 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
   this.timeout(180_000);
   let cluster: TestCluster;
   let kafka: Kafka;
-  let leaderId = 0;
-  let leaderAddress = '';
+  let node1 = '';
+  let snapshotAt = 0;
   let leadersBefore: string[] = [];
 
   const flotillaQuotas = (args: readonly string[]): Promise<string> => runChild(process.execPath, [BIN, 'quotas', ...args, '--bootstrap', cluster.bootstrap.join(',')], 30_000);
 
-  /** The quota entries of the partition leader's /status, by client id. */
+  /**
+   * The quota entries of every node's /status by client id, throttled requests summed (quotas are
+   * per node: a client is throttled where the partition it writes to or reads from is led).
+   */
   const quotaStatus = async (): Promise<Map<string, QuotaStatusEntry>> => {
-    const res = await fetch(`http://127.0.0.1:${cluster.node(leaderId).metricsPort}/status`);
-    const body = (await res.json()) as { quotas?: QuotaStatusEntry[] };
-    return new Map((body.quotas ?? []).map((q) => [q.entity.map((p) => p.name ?? '<default>').join(','), q]));
+    const out = new Map<string, QuotaStatusEntry>();
+    for (const n of cluster.nodes) {
+      const body = (await (await fetch(`http://127.0.0.1:${n.metricsPort}/status`)).json()) as { quotas?: QuotaStatusEntry[] };
+      for (const q of body.quotas ?? []) {
+        const key = q.entity.map((p) => p.name ?? '<default>').join(',');
+        const seen = out.get(key);
+        out.set(key, seen ? { ...seen, throttledRequests: seen.throttledRequests + q.throttledRequests } : q);
+      }
+    }
+    return out;
   };
 
   /** End offset of partition 0 of `topic` (every record of these topics has the same size). */
@@ -92,27 +102,14 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     cluster = new TestCluster(3);
     cluster.start(['--no-fsync']);
     await cluster.ready();
+    node1 = `127.0.0.1:${cluster.node(1).clientPort}`;
     kafka = cluster.kafka('e2e-admin');
     const admin = kafka.admin();
     await admin.connect();
-    // All on the node that leads `q` (the first topic's leader): created one at a time until each
-    // has that leader, so that the quotas measured are those of one node.
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'q', numPartitions: 1, replicationFactor: 3 }] });
+    // One partition each, RF 3: placement spreads their leaders (the controller's leader balancing
+    // would move them, by leadership transfer, were they all on one node).
+    await admin.createTopics({ waitForLeaders: true, topics: ['q', 'q-kcat', 'q-py'].map((topic) => ({ topic, numPartitions: 1, replicationFactor: 3 })) });
     await admin.disconnect();
-    await until(async () => {
-      const st = await cluster.statuses();
-      leaderId = st.flatMap((s) => s?.partitions ?? []).find((p) => p.topic === 'q' && p.role === 'leader')?.leader ?? 0;
-      return leaderId > 0;
-    }, 15_000, 'a leader of q');
-    leaderAddress = `127.0.0.1:${cluster.node(leaderId).clientPort}`;
-    for (const topic of ['q-kcat', 'q-py']) {
-      // A replica assignment led by the same node (the first replica is the preferred leader).
-      const admin2 = kafka.admin();
-      await admin2.connect();
-      const others = [1, 2, 3].filter((n) => n !== leaderId);
-      await admin2.createTopics({ waitForLeaders: true, topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [leaderId, ...others] }] }] });
-      await admin2.disconnect();
-    }
     await until(async () => {
       const parts = (await cluster.statuses()).flatMap((s) => s?.partitions ?? []).filter((p) => p.role === 'leader');
       return ['q', 'q-kcat', 'q-py'].every((t) => parts.some((p) => p.topic === t));
@@ -122,10 +119,24 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     await flotillaQuotas(['set', '--client-id', 'slow-kcat', '--set', `producer_byte_rate=${PRODUCE_QUOTA}`]);
     await flotillaQuotas(['set', '--client-id', 'slow-py', '--set', `producer_byte_rate=${PRODUCE_QUOTA}`]);
     await flotillaQuotas(['set', '--client-id', 'reader', '--set', `consumer_byte_rate=${CONSUME_QUOTA}`]);
-    await flotillaQuotas(['set', '--client-id', 'busy', '--set', 'request_percentage=1']);
+    await flotillaQuotas(['set', '--client-id', 'busy', '--set', 'request_percentage=0.1']);
     await flotillaQuotas(['set', '--client-id', 'mut', '--set', 'controller_mutation_rate=2']);
-    // Every node applies them (the leader's /status lists each entity once its image holds it).
-    await until(async () => (await quotaStatus()).size === 6, 15_000, 'the six quotas in the leader\'s /status');
+    // Every node applies them (a node's /status lists each entity once its image holds it).
+    await until(async () => {
+      for (const n of cluster.nodes) {
+        const body = (await (await fetch(`http://127.0.0.1:${n.metricsPort}/status`)).json()) as { quotas?: unknown[] };
+        if ((body.quotas ?? []).length !== 6) return false;
+      }
+      return true;
+    }, 15_000, 'the six quotas in every node\'s /status');
+    // The controller's leader balancing (every 10 s) moves a leadership by transfer while one node
+    // leads two of the three: wait until each node leads one, so that no client's partition moves
+    // (to a node with a fresh quota budget) while its rate is measured.
+    await until(async () => {
+      const leaders = (await cluster.statuses()).flatMap((s) => s?.partitions ?? []).filter((p) => p.role === 'leader' && p.topic.startsWith('q')).map((p) => p.leader);
+      return leaders.length === 3 && new Set(leaders).size === 3;
+    }, 30_000, 'q, q-kcat and q-py led by three different nodes');
+    snapshotAt = Date.now();
     leadersBefore = leadership(await cluster.statuses());
   });
 
@@ -167,10 +178,10 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     // slow and fast; all for RUN_MS from the same start.
     const line = Buffer.from(`${'k'.repeat(3999)}\n`);
     const chunk = Buffer.concat(Array.from({ length: 64 }, () => line));
-    const kcatChild: ChildProcess = spawn(kcat, ['-P', '-b', leaderAddress, '-t', 'q-kcat', '-p', '0',
+    const kcatChild: ChildProcess = spawn(kcat, ['-P', '-b', cluster.bootstrap.join(','), '-t', 'q-kcat', '-p', '0',
       '-X', 'client.id=slow-kcat', '-X', 'acks=1', '-X', 'linger.ms=5', '-X', 'queue.buffering.max.kbytes=8192'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let kcatErr = '';
-    kcatChild.stderr!.on('data', (d: Buffer) => (kcatErr += d.toString()).slice(-4000));
+    kcatChild.stderr!.on('data', (d: Buffer) => (kcatErr = (kcatErr + d.toString()).slice(-4000)));
     kcatChild.stdin!.on('error', () => undefined); // EPIPE once it is killed
     const feed = (): void => {
       while (kcatChild.stdin!.writable && kcatChild.stdin!.write(chunk));
@@ -179,7 +190,7 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
 
     const start = Date.now();
     feed();
-    const pyRun = runChild(python, [PY_QUOTA, leaderAddress, 'q-py', 'slow-py', String(RUN_MS / 1000), '4000'], RUN_MS + 60_000);
+    const pyRun = runChild(python, [PY_QUOTA, cluster.bootstrap.join(','), 'q-py', 'slow-py', String(RUN_MS / 1000), '4000'], RUN_MS + 60_000);
     const offsetsAt = async (ms: number): Promise<{ kcat: number; py: number }> => {
       await sleep(start + ms - Date.now());
       const [k, p] = await Promise.all([endOffset('q-kcat'), endOffset('q-py')]);
@@ -190,6 +201,7 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     ]);
     kcatChild.kill('SIGKILL');
     const py = JSON.parse(await pyRun) as { acked: number; failed: number };
+    expect(atEnd.kcat, `kcat produced nothing: ${kcatErr}`).to.be.greaterThan(0);
 
     const measured = (RUN_MS - WARMUP_MS) / 1000;
     const rates = {
@@ -206,10 +218,11 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
       expect(rate / PRODUCE_QUOTA, `${name}: ${(rate / MiB).toFixed(2)} MiB/s`).to.be.within(HELD.low, HELD.high);
     }
     for (const c of ['slow', 'slow-kcat', 'slow-py']) expect(status.get(c)!.throttledRequests, c).to.be.greaterThan(0);
-    // `fast` shares the node's two cores with three held producers, the consumer-free cluster's
-    // replication and the clients themselves: a third of its rate alone is kept (CPU contention,
-    // not a quota), and it must run at least twice the quota.
-    expect(rates.fast, `fast ${(rates.fast / MiB).toFixed(2)} MiB/s with the others, ${(alone / MiB).toFixed(2)} alone`).to.be.at.least(Math.max(alone / 3, 2 * PRODUCE_QUOTA));
+    // `fast` shares the node's cores with three held producers (~3.3 MiB/s more of acks=all RF 3
+    // on the same 2 cores, clients included): it keeps at least half its rate alone (measured
+    // 0.7x here; CPU, not a quota) and at least three times the quota.
+    expect(rates.fast, `fast ${(rates.fast / MiB).toFixed(2)} MiB/s with the others, ${(alone / MiB).toFixed(2)} alone`).to.be.at.least(0.5 * alone);
+    expect(rates.fast).to.be.at.least(3 * PRODUCE_QUOTA);
     expect(status.has('fast')).to.equal(false);
   });
 
@@ -218,8 +231,8 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     if (kcat === null) this.skip();
     // q holds tens of MB from the test before (at least 20 MB after `fast` alone and together).
     expect(await endOffset('q')).to.be.greaterThan(40 * 16);
-    const child = spawn(kcat, ['-C', '-b', leaderAddress, '-t', 'q', '-p', '0', '-o', 'beginning', '-u', '-f', '%S\n',
-      '-X', 'client.id=reader', '-X', 'fetch.message.max.bytes=131072', '-X', 'fetch.max.bytes=131072', '-X', 'queued.max.messages.kbytes=1024'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(kcat, ['-C', '-b', cluster.bootstrap.join(','), '-t', 'q', '-p', '0', '-o', 'beginning', '-u', '-f', '%S\n',
+      '-X', 'client.id=reader', '-X', 'fetch.message.max.bytes=131072', '-X', 'fetch.max.bytes=131072', '-X', 'message.max.bytes=131072', '-X', 'queued.max.messages.kbytes=1024'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const received: { at: number; bytes: number }[] = [];
     let rest = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -228,9 +241,12 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
       const at = Date.now();
       received.push({ at, bytes: lines.reduce((s, l) => s + Number(l), 0) });
     });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const start = Date.now();
     await sleep(RUN_MS);
     child.kill('SIGKILL');
+    expect(received.length, `kcat read nothing: ${stderr}`).to.be.greaterThan(0);
     const rate = received.filter((r) => r.at > start + WARMUP_MS).reduce((s, r) => s + r.bytes, 0) / ((RUN_MS - WARMUP_MS) / 1000);
     const status = (await quotaStatus()).get('reader')!;
     console.log(`      reader: ${(rate / 1024).toFixed(0)} KiB/s (quota 512), throttled requests ${status.throttledRequests}`);
@@ -238,8 +254,8 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     expect(status.throttledRequests).to.be.greaterThan(0);
   });
 
-  it('request_percentage 1 throttles a tight Metadata loop of `busy`, not the same loop of `calm`', async () => {
-    const [host, port] = leaderAddress.split(':') as [string, string];
+  it('request_percentage 0.1 throttles a tight Metadata loop of `busy`, not the same loop of `calm`', async () => {
+    const [host, port] = node1.split(':') as [string, string];
     const loop = async (clientId: string): Promise<{ requests: number; throttled: number }> => {
       const conn = await KafkaConnection.connect(host, Number(port), 10_000);
       let requests = 0;
@@ -265,7 +281,7 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
   });
 
   it('controller_mutation_rate 2 answers CreateTopics v7 with THROTTLING_QUOTA_EXCEEDED for the topics beyond the rate', async () => {
-    const [host, port] = leaderAddress.split(':') as [string, string];
+    const [host, port] = node1.split(':') as [string, string];
     const conn = await KafkaConnection.connect(host, Number(port), 30_000);
     const codes: number[] = [];
     let corr = 0;
@@ -293,9 +309,21 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     expect(accepted).to.be.within(22, 23 + Math.ceil(2 * seconds) + 2);
   });
 
-  it('no Raft election happened on any node meanwhile (metadata group and every partition: same leader, same term)', async () => {
+  it('no Raft election timeout was missed on any node meanwhile (metadata group and every partition)', async () => {
     const after = leadership(await cluster.statuses());
-    // Partitions created by the tests (m-*, n-*) are not in `before`: compare what was there.
-    expect(after.filter((l) => leadersBefore.includes(l) || / (q|q-kcat|q-py)-0 |metadata/.test(l))).to.deep.equal(leadersBefore);
+    // The metadata group: same leader, same term on every node.
+    expect(after.filter((l) => / metadata /.test(l))).to.deep.equal(leadersBefore.filter((l) => / metadata /.test(l)));
+    // The partitions: a new term only by a leadership transfer of the controller's leader
+    // balancing (the topics the tests created change the leader counts), never by a campaign after
+    // a missed election timeout or a leader losing its quorum.
+    const since = new Date(snapshotAt).toISOString();
+    const lines = cluster.nodes.flatMap((n) => n.output.split('\n')).filter((l) => /"partition":"(q|q-kcat|q-py)-0"|__cluster_metadata/.test(l))
+      .map((l) => { try { return JSON.parse(l) as { time: string; msg: string }; } catch { return null; } })
+      .filter((l): l is { time: string; msg: string } => l !== null && l.time > since);
+    const elected = lines.filter((l) => / became leader at term /.test(l.msg)).length;
+    const transfers = lines.filter((l) => / campaigns at once for a leadership transfer /.test(l.msg)).length;
+    expect(lines.filter((l) => /lost contact with a quorum/.test(l.msg))).to.deep.equal([]);
+    expect(elected, lines.map((l) => `${l.time} ${l.msg}`).join('\n')).to.equal(transfers);
+    if (elected === 0) expect(after).to.deep.equal(leadersBefore);
   });
 });
