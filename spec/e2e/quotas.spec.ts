@@ -7,8 +7,9 @@
  * burst) and is throttled down to its quota only once the windows roll; held at the quota, a
  * producer runs ~1.10x the bound (it may spend the window it is in before being throttled for it),
  * a consumer whose per-partition fetch bytes are at most one window's worth ~1.0-1.09x. The bounds
- * below, 0.8x-1.3x over a 9 s measurement, allow for that and for a request or two of 256 kB
- * landing either side of the measurement's edges on a loaded 2-core machine.
+ * below, 0.8x-1.3x over an 11 s measurement (one cycle of the 11 windows, so that one burst falls
+ * in it, not zero or two), allow for that and for a request or two landing either side of the
+ * measurement's edges on a loaded 2-core machine; kcat's upper bound is 1.45x (HELD).
  *
  * - producer_byte_rate 1 MiB/s, one client id per client so that they run at once (a named
  *   client-id quota is shared by all its connections): KafkaJS `slow` (which honours
@@ -40,7 +41,13 @@ const PRODUCE_QUOTA = MiB;
 const CONSUME_QUOTA = 512 * 1024;
 const RUN_MS = 22_000;
 const WARMUP_MS = 11_000;
-const HELD = { low: 0.8, high: 1.3 } as const;
+/**
+ * kcat's upper bound is wider: librdkafka pipelines requests of up to 1 MB (message.max.bytes,
+ * batch.size) on its connection, and the broker records a request before throttling it, as Kafka
+ * does, so each throttle period ends with about one request (~1 s of this quota) more: measured
+ * 1.27-1.34x here, against 1.04-1.15x for KafkaJS (one 256 kB send at a time) and kafka-python.
+ */
+const HELD = { low: 0.8, high: 1.3, kcatHigh: 1.45 } as const;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -214,8 +221,8 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     const status = await quotaStatus();
     console.log(`      rates (MiB/s): ${Object.entries(rates).map(([k, v]) => `${k} ${(v / MiB).toFixed(2)}`).join(', ')}; kafka-python acked ${py.acked}, failed ${py.failed}; `
       + `throttled requests: ${['slow', 'slow-kcat', 'slow-py'].map((c) => `${c} ${status.get(c)?.throttledRequests}`).join(', ')}`);
-    for (const [name, rate] of [['KafkaJS slow', rates.slow], ['kcat slow-kcat', rates.kcat], ['kafka-python slow-py', rates.py]] as const) {
-      expect(rate / PRODUCE_QUOTA, `${name}: ${(rate / MiB).toFixed(2)} MiB/s`).to.be.within(HELD.low, HELD.high);
+    for (const [name, rate, high] of [['KafkaJS slow', rates.slow, HELD.high], ['kcat slow-kcat', rates.kcat, HELD.kcatHigh], ['kafka-python slow-py', rates.py, HELD.high]] as const) {
+      expect(rate / PRODUCE_QUOTA, `${name}: ${(rate / MiB).toFixed(2)} MiB/s`).to.be.within(HELD.low, high);
     }
     for (const c of ['slow', 'slow-kcat', 'slow-py']) expect(status.get(c)!.throttledRequests, c).to.be.greaterThan(0);
     // `fast` shares the node's cores with three held producers (~3.3 MiB/s more of acks=all RF 3
@@ -324,6 +331,6 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     const transfers = lines.filter((l) => / campaigns at once for a leadership transfer /.test(l.msg)).length;
     expect(lines.filter((l) => /lost contact with a quorum/.test(l.msg))).to.deep.equal([]);
     expect(elected, lines.map((l) => `${l.time} ${l.msg}`).join('\n')).to.equal(transfers);
-    if (elected === 0) expect(after).to.deep.equal(leadersBefore);
+    if (elected === 0) expect(after.filter((l) => / (metadata|q-0|q-kcat-0|q-py-0) /.test(l))).to.deep.equal(leadersBefore);
   });
 });
