@@ -15,7 +15,7 @@
  *   client-id quota is shared by all its connections): KafkaJS `slow` (which honours
  *   throttle_time_ms), kcat `slow-kcat` (librdkafka 2.0.2, honours it too) and kafka-python 2.0.2
  *   `slow-py` (ignores it: only the broker's muting holds it), each to its own topic; KafkaJS
- *   `fast`, unquoted, flat out on the same node as `slow` at the same time keeps a rate far above.
+ *   `fast`, unquoted, at 8 MiB/s on the same node as `slow` at the same time keeps its rate alone.
  * - consumer_byte_rate 512 KiB/s: kcat `reader` with fetch sizes of 128 kB is held to it.
  * - request_percentage 0.1 on `busy`: a tight Metadata loop gets throttle_time_ms and runs far fewer
  *   requests than the same loop of `calm`, which is never throttled.
@@ -48,6 +48,15 @@ const WARMUP_MS = 11_000;
  * 1.27-1.34x here, against 1.04-1.15x for KafkaJS (one 256 kB send at a time) and kafka-python.
  */
 const HELD = { low: 0.8, high: 1.3, kcatHigh: 1.45 } as const;
+/**
+ * The unquoted producer runs at 8 MiB/s, not flat out: flat out (17-30 MB/s of acks=all RF 3 with
+ * all the cluster on a shared 2-core machine) it saturates the node it writes to, and once in four
+ * runs that node, leading the (quiesced) metadata group, was silent long enough for a follower's
+ * host to wake the group and elect another leader (the harness runs 50 ms ticks: a 500 ms election
+ * timeout). That is an unthrottled client's load; this spec checks that throttled ones cost no
+ * election.
+ */
+const FAST_PACE = 8 * MiB;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -158,15 +167,22 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     if (kcat === null || python === null) this.skip();
     const value = Buffer.alloc(16_000, 0x71);
     const batch = Array.from({ length: 16 }, () => ({ value })); // 256 kB a send
-    /** A KafkaJS producer sending flat out for `ms`: the times and sizes of its acked sends. */
-    const produceFor = async (clientId: string, ms: number): Promise<{ at: number; bytes: number }[]> => {
+    /**
+     * A KafkaJS producer sending for `ms`, flat out or at most `pace` bytes/s: the times and sizes
+     * of its acked sends.
+     */
+    const produceFor = async (clientId: string, ms: number, pace = Infinity): Promise<{ at: number; bytes: number }[]> => {
       const producer = cluster.kafka(clientId).producer();
       await producer.connect();
       const acked: { at: number; bytes: number }[] = [];
-      const end = Date.now() + ms;
+      const begin = Date.now();
+      const end = begin + ms;
+      let sent = 0;
       try {
         while (Date.now() < end) {
+          await sleep(begin + (sent / pace) * 1000 - Date.now());
           await producer.send({ topic: 'q', acks: -1, messages: batch });
+          sent += value.length * batch.length;
           acked.push({ at: Date.now(), bytes: value.length * batch.length });
         }
       } finally {
@@ -177,9 +193,9 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     const rateOf = (acked: { at: number; bytes: number }[], from: number, to: number): number =>
       acked.filter((a) => a.at > from && a.at <= to).reduce((s, a) => s + a.bytes, 0) / ((to - from) / 1000);
 
-    // `fast` alone first: what this machine gives an unquoted KafkaJS producer now.
+    // `fast` alone first, at FAST_PACE: what this machine gives it now.
     const aloneStart = Date.now();
-    const alone = rateOf(await produceFor('fast', 5_000), aloneStart + 1_000, aloneStart + 5_000);
+    const alone = rateOf(await produceFor('fast', 5_000, FAST_PACE), aloneStart + 1_000, aloneStart + 5_000);
 
     // kcat: 4000-byte lines to its stdin as fast as it takes them; kafka-python alike; KafkaJS
     // slow and fast; all for RUN_MS from the same start.
@@ -204,7 +220,7 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
       return { kcat: k, py: p };
     };
     const [slowAcked, fastAcked, atWarm, atEnd] = await Promise.all([
-      produceFor('slow', RUN_MS), produceFor('fast', RUN_MS), offsetsAt(WARMUP_MS), offsetsAt(RUN_MS),
+      produceFor('slow', RUN_MS), produceFor('fast', RUN_MS, FAST_PACE), offsetsAt(WARMUP_MS), offsetsAt(RUN_MS),
     ]);
     kcatChild.kill('SIGKILL');
     const py = JSON.parse(await pyRun) as { acked: number; failed: number };
@@ -225,10 +241,9 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
       expect(rate / PRODUCE_QUOTA, `${name}: ${(rate / MiB).toFixed(2)} MiB/s`).to.be.within(HELD.low, high);
     }
     for (const c of ['slow', 'slow-kcat', 'slow-py']) expect(status.get(c)!.throttledRequests, c).to.be.greaterThan(0);
-    // `fast` shares the node's cores with three held producers (~3.3 MiB/s more of acks=all RF 3
-    // on the same 2 cores, clients included): it keeps at least half its rate alone (measured
-    // 0.7x here; CPU, not a quota) and at least three times the quota.
-    expect(rates.fast, `fast ${(rates.fast / MiB).toFixed(2)} MiB/s with the others, ${(alone / MiB).toFixed(2)} alone`).to.be.at.least(0.5 * alone);
+    // `fast` keeps its rate alone within noise (0.75x: a loaded 2-core machine delays a few of its
+    // 256 kB sends) beside three held producers, and at least three times the quota.
+    expect(rates.fast, `fast ${(rates.fast / MiB).toFixed(2)} MiB/s with the others, ${(alone / MiB).toFixed(2)} alone`).to.be.at.least(0.75 * alone);
     expect(rates.fast).to.be.at.least(3 * PRODUCE_QUOTA);
     expect(status.has('fast')).to.equal(false);
   });
