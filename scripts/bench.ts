@@ -779,7 +779,7 @@ async function fairness(ctx: Ctx, topic: string, size: number, quota: number, wi
   const batch = 100;
   const value = Buffer.alloc(size, 0x78);
   const victimMessages = Array.from({ length: batch }, () => ({ value }));
-  const hogMessages = Array.from({ length: 256 }, () => ({ value: Buffer.alloc(4096, 0x79) }));
+  const hogMessages = Array.from({ length: 128 }, () => ({ value: Buffer.alloc(4096, 0x79) }));
   const victim = await kafkajsProducer(ctx);
   /** The victim for `seconds`, and (when `hogId` is given) a hog producing flat out from `warm` seconds before. */
   const phase = async (hogId: string | null, warm: number): Promise<Phase> => {
@@ -791,12 +791,16 @@ async function fairness(ctx: Ctx, topic: string, size: number, quota: number, wi
       const producer = kafkaFor(ctx.cluster, hogId).producer({ allowAutoTopicCreation: false });
       await producer.connect();
       hog = (async () => {
-        while (!stop) {
-          await producer.send({ topic, acks: -1, messages: hogMessages });
-          if (hogFrom > 0) hogBytes += 256 * 4096;
+        try {
+          while (!stop) {
+            await producer.send({ topic, acks: -1, messages: hogMessages });
+            if (hogFrom > 0) hogBytes += 128 * 4096;
+          }
+        } finally {
+          await producer.disconnect();
         }
-        await producer.disconnect();
       })();
+      hog.catch(() => undefined); // awaited (and thrown) after the victim's window
       await sleep(warm * 1000);
     }
     const lats: number[] = [];
@@ -825,7 +829,7 @@ async function fairness(ctx: Ctx, topic: string, size: number, quota: number, wi
   await sleep(2000); // every node applies it within a window
   const quoted = await phase('bench-hog', 11);
   await victim.disconnect();
-  return { alone, unquoted, quoted, command: `flotilla ${args.join(' ')}; KafkaJS victim send({ acks: -1, messages: ${batch} x ${size} B }) one at a time; hog send({ acks: -1, messages: 256 x 4096 B }) flat out` };
+  return { alone, unquoted, quoted, command: `flotilla ${args.join(' ')}; KafkaJS victim send({ acks: -1, messages: ${batch} x ${size} B }) one at a time; hog send({ acks: -1, messages: 128 x 4096 B }) flat out` };
 }
 
 interface Phase {
