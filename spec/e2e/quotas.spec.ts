@@ -21,8 +21,12 @@
  *   requests than the same loop of `calm`, which is never throttled.
  * - controller_mutation_rate 2 on `mut`: CreateTopics v7 gets THROTTLING_QUOTA_EXCEEDED (89) for the
  *   topics beyond the token bucket (a burst of 11 windows x 2 partitions, then 2 a second).
- * - Throughout: no Raft election of the metadata group or of any partition (leader and term of
- *   every node's /status unchanged): a throttled client never costs a node its heartbeats.
+ * - Throughout: the metadata group keeps its leader and term on every node, and the partitions of
+ *   q, q-kcat and q-py change leader only by the controller's leadership transfers (leader
+ *   balancing, after the mutation test's topics), never by a campaign after a missed election
+ *   timeout or a leader losing its quorum (the nodes' logs): a throttled client never costs a node
+ *   its heartbeats. Before it, the spec waits until each node leads one of the three, so that no
+ *   transfer moves a client to a node with a fresh budget while its rate is measured.
  */
 import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
