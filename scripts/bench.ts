@@ -18,6 +18,9 @@
  *   per-record produce latency at a fixed rate (open loop, one record per send, timed from the
  *   send call to the ack, as the peers' latency rows are), and end-to-end latency (KafkaJS
  *   produces a record carrying its send time, kcat -C -o end prints it back).
+ * - fairness-quota: a KafkaJS producer's rate and per-send p99 latency alone, beside a flat-out
+ *   producer on the same partition leader, and beside that producer under a producer_byte_rate
+ *   quota (issue 19; `flotilla quotas set`, measured after the quota's 11 s warm-up).
  * - scale-3000 (its own cluster): 3,000 partitions x RF 3 on the 3 nodes (10 topics of 300): time
  *   to create them (until every node agrees on every leader), idle CPU and RSS per node once the
  *   groups have quiesced, and the time to fail over every partition a killed (kill -9) node led.
@@ -761,6 +764,103 @@ function e2eScenario(name: string, size: number, rate: number, seconds: number):
   };
 }
 
+/**
+ * Fairness under a quota (issue 19): a "victim" KafkaJS producer (one send of `batch` records at a
+ * time, acks=all) on a 1-partition topic, so that both producers write to one node; its rate and
+ * per-send latency alone, then beside a second producer sending flat out to the same partition
+ * without a quota, then beside that producer under a producer_byte_rate quota (set with `flotilla
+ * quotas set`, measured after an 11 s warm-up: the quota's first 10 windows are a burst).
+ */
+async function fairness(ctx: Ctx, topic: string, size: number, quota: number, window: number): Promise<{
+  alone: Phase; unquoted: Phase; quoted: Phase; command: string;
+}> {
+  await ctx.admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor }], waitForLeaders: true, timeout: 30_000 });
+  await ctx.cluster.topicReady(topic, 1);
+  const batch = 100;
+  const value = Buffer.alloc(size, 0x78);
+  const victimMessages = Array.from({ length: batch }, () => ({ value }));
+  const hogMessages = Array.from({ length: 128 }, () => ({ value: Buffer.alloc(4096, 0x79) }));
+  const victim = await kafkajsProducer(ctx);
+  /** The victim for `seconds`, and (when `hogId` is given) a hog producing flat out from `warm` seconds before. */
+  const phase = async (hogId: string | null, warm: number): Promise<Phase> => {
+    let stop = false;
+    let hogBytes = 0;
+    let hogFrom = 0;
+    let hog: Promise<void> = Promise.resolve();
+    if (hogId !== null) {
+      const producer = kafkaFor(ctx.cluster, hogId).producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      hog = (async () => {
+        try {
+          while (!stop) {
+            await producer.send({ topic, acks: -1, messages: hogMessages });
+            if (hogFrom > 0) hogBytes += 128 * 4096;
+          }
+        } finally {
+          await producer.disconnect();
+        }
+      })();
+      hog.catch(() => undefined); // awaited (and thrown) after the victim's window
+      await sleep(warm * 1000);
+    }
+    const lats: number[] = [];
+    const meter = new CpuMeter(ctx.cluster);
+    meter.begin();
+    hogFrom = Date.now();
+    const end = Date.now() + window * 1000;
+    while (Date.now() < end) {
+      const t = process.hrtime.bigint();
+      await victim.send({ topic, acks: -1, messages: victimMessages });
+      lats.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const cpu = meter.end();
+    const hogSeconds = (Date.now() - hogFrom) / 1000;
+    stop = true;
+    await hog;
+    return { records: lats.length * batch, seconds: cpu.seconds, lats, hogMegabytesPerSecond: hogId === null ? 0 : round(hogBytes / 1e6 / hogSeconds, 2), cpu };
+  };
+  const alone = await phase(null, 0);
+  await quiesce(ctx.cluster);
+  const unquoted = await phase('bench-hog-free', 2);
+  await quiesce(ctx.cluster);
+  const args = ['quotas', 'set', '--client-id', 'bench-hog', '--set', `producer_byte_rate=${quota}`, '--bootstrap', ctx.cluster.bootstrap];
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url)), ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`flotilla ${args.join(' ')}: ${r.stderr}`);
+  await sleep(2000); // every node applies it within a window
+  const quoted = await phase('bench-hog', 11);
+  await victim.disconnect();
+  return { alone, unquoted, quoted, command: `flotilla ${args.join(' ')}; KafkaJS victim send({ acks: -1, messages: ${batch} x ${size} B }) one at a time; hog send({ acks: -1, messages: 128 x 4096 B }) flat out` };
+}
+
+interface Phase {
+  records: number;
+  seconds: number;
+  lats: number[];
+  hogMegabytesPerSecond: number;
+  cpu: ReturnType<CpuMeter['end']>;
+}
+
+function fairnessScenario(name: string, size: number, quota: number): Scenario {
+  return {
+    name, fsync: false,
+    async run(ctx) {
+      const r = await fairness(ctx, `bench-${name}`, size, quota, windowSeconds);
+      const rate = (p: Phase): number => Math.round(p.records / p.seconds);
+      const p99 = (p: Phase): number => latencyFigures(p.lats).p99Ms!;
+      const q = r.quoted;
+      return {
+        scenario: name, description: `fairness: KafkaJS victim (sends of 100 x ${size} B, acks=all) beside a flat-out producer on the same partition leader under producer_byte_rate ${quota / 1e6} MB/s`,
+        fsync: false, client: 'kafkajs', recordBytes: size, records: q.records, seconds: round(q.seconds),
+        recordsPerSecond: rate(q), megabytesPerSecond: mb(q.records, size, q.seconds), ...latencyFigures(q.lats), errors: 0,
+        serversCpuPercent: q.cpu.serversCpuPercent, machineBusyPercent: q.cpu.machineBusyPercent, clientCpuPercent: q.cpu.selfCpuPercent,
+        command: r.command,
+        note: `victim per send of 100 records: alone ${fmt(rate(r.alone))} records/s, p99 ${fmt(p99(r.alone), 1)} ms; beside the hog without a quota ${fmt(rate(r.unquoted))} records/s, p99 ${fmt(p99(r.unquoted), 1)} ms (hog ${r.unquoted.hogMegabytesPerSecond} MB/s); `
+          + `beside the hog under its quota ${fmt(rate(q))} records/s, p99 ${fmt(p99(q), 1)} ms (hog ${q.hogMegabytesPerSecond} MB/s, after an 11 s warm-up)`,
+      };
+    },
+  };
+}
+
 const scenarios: Scenario[] = [
   produceScenario('produce-1k', 1024, false),
   consumeScenario('consume-1k', 1024),
@@ -770,6 +870,8 @@ const scenarios: Scenario[] = [
   latencyScenario('latency-1k-1000', 1024, 1000, false, latencySeconds),
   latencyScenario('latency-1k-10000', 1024, 10_000, false, Math.max(2, latencySeconds / 2)),
   e2eScenario('e2e-1k-1000', 1024, 1000, latencySeconds),
+  // Two producers on one node, one of them under a producer_byte_rate quota of 2 MB/s.
+  fairnessScenario('fairness-quota', 1024, 2_000_000),
   // The cost of security: produce-1k on a cluster of its own secured as `flotilla local --secure`.
   produceScenario('produce-1k-sasl-ssl', 1024, false, true),
   produceScenario('produce-1k-fsync', 1024, true),
