@@ -389,6 +389,13 @@ class Connection {
   private mutedUntil = 0;
   private muteTimer: ReturnType<typeof setTimeout> | null = null;
   private muteThrottle: Throttle | null = null;
+  /**
+   * Once throttled, this connection's requests are taken one at a time, as Kafka's SocketServer
+   * takes every connection's: a pipelining client (librdkafka, kafka-python) would otherwise have
+   * its next requests read and counted before the throttle of the first one applies, and run over
+   * its quota by what it pipelines. Cleared when the quota is removed.
+   */
+  private quotaSerial = false;
 
   constructor(socket: Socket, session: Session, settings: KafkaServerSettings, env: DispatchEnv, options: KafkaServerOptions, sasl: SaslListener | null, onClosed: () => void) {
     this.socket = socket;
@@ -513,6 +520,7 @@ class Connection {
         return;
       }
       if (this.sasl?.preAuthentication === true && this.slots.length > 0) break;
+      if (this.quotaSerial && this.slots.length > 0) break;
       if (this.buffered < 4 + size) break;
       const held = this.inFlightBytes + this.socket.writableLength;
       if (this.slots.length >= this.settings.maxInFlightRequestsPerConnection
@@ -613,6 +621,7 @@ class Connection {
     if (until <= this.mutedUntil) return;
     this.mutedUntil = until;
     this.muteThrottle = throttle;
+    this.quotaSerial = true;
     this.socket.pause();
     if (this.muteTimer === null) this.armMuteTimer();
   }
@@ -629,6 +638,7 @@ class Connection {
       if (gone || t.manager.now() >= this.mutedUntil) {
         this.mutedUntil = 0;
         this.muteThrottle = null;
+        if (gone) this.quotaSerial = false;
         this.pump();
       } else {
         this.armMuteTimer();

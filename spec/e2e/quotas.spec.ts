@@ -7,9 +7,8 @@
  * burst) and is throttled down to its quota only once the windows roll; held at the quota, a
  * producer runs ~1.10x the bound (it may spend the window it is in before being throttled for it),
  * a consumer whose per-partition fetch bytes are at most one window's worth ~1.0-1.09x. The bounds
- * below, 0.8x-1.3x over an 11 s measurement (one cycle of the 11 windows, so that one burst falls
- * in it, not zero or two), allow for that and for a request or two landing either side of the
- * measurement's edges on a loaded 2-core machine; kcat's and kafka-python's upper bound is 1.45x (HELD).
+ * below, 0.9x-1.15x over an 11 s measurement (one cycle of the 11 windows, so that one burst falls
+ * in it, not zero or two), allow for that (HELD).
  *
  * - producer_byte_rate 1 MiB/s, one client id per client so that they run at once (a named
  *   client-id quota is shared by all its connections): KafkaJS `slow` (which honours
@@ -46,13 +45,15 @@ const CONSUME_QUOTA = 512 * 1024;
 const RUN_MS = 22_000;
 const WARMUP_MS = 11_000;
 /**
- * kcat's and kafka-python's upper bound is wider: both pipeline requests on their connection
- * (librdkafka batches of up to 1 MB; kafka-python 5 requests in flight), and the broker records a
- * request before throttling it, as Kafka does, so each throttle period ends with about one request
- * more: measured 1.27-1.34x (kcat) and 1.04-1.22x (kafka-python) here, against 1.02-1.07x for
- * KafkaJS (one 256 kB send at a time).
+ * The issue's ±10 %, with 5 % more above for the arithmetic: held at its quota a producer runs
+ * ~1.10x (Kafka's Rate pads its divisor by a window). Measured 1.02-1.07x for KafkaJS and, since a
+ * throttled connection's requests are taken one at a time as Kafka's SocketServer takes them
+ * (lib/server/listener.ts quotaSerial), 1.04-1.06x for kafka-python, which pipelines (before
+ * that: 1.04-1.22x, each pipelined request counted before the throttle). kcat sends batches of
+ * 256 kB like KafkaJS (`batch.size`): with librdkafka's default of 1 MB one request is a whole
+ * window of a 1 MiB/s quota, and the one request a throttle lets through is ~9 % more (1.05-1.16x).
  */
-const HELD = { low: 0.8, high: 1.3, pipelinedHigh: 1.45 } as const;
+const HELD = { low: 0.9, high: 1.15 } as const;
 /**
  * The unquoted producer runs at 8 MiB/s, not flat out: flat out (17-30 MB/s of acks=all RF 3 with
  * all the cluster on a shared 2-core machine) it saturates the node it writes to, and once in four
@@ -207,7 +208,7 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     const line = Buffer.from(`${'k'.repeat(3999)}\n`);
     const chunk = Buffer.concat(Array.from({ length: 64 }, () => line));
     const kcatChild: ChildProcess = spawn(kcat, ['-P', '-b', cluster.bootstrap.join(','), '-t', 'q-kcat', '-p', '0',
-      '-X', 'client.id=slow-kcat', '-X', 'acks=1', '-X', 'linger.ms=5', '-X', 'queue.buffering.max.kbytes=8192'], { stdio: ['pipe', 'ignore', 'pipe'] });
+      '-X', 'client.id=slow-kcat', '-X', 'acks=1', '-X', 'linger.ms=5', '-X', 'batch.size=262144', '-X', 'queue.buffering.max.kbytes=8192'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let kcatErr = '';
     kcatChild.stderr!.on('data', (d: Buffer) => (kcatErr = (kcatErr + d.toString()).slice(-4000)));
     kcatChild.stdin!.on('error', () => undefined); // EPIPE once it is killed
@@ -242,7 +243,7 @@ describe('client quotas enforced on a 3-node cluster (KafkaJS, kcat, kafka-pytho
     const status = await quotaStatus();
     console.log(`      rates (MiB/s): ${Object.entries(rates).map(([k, v]) => `${k} ${(v / MiB).toFixed(2)}`).join(', ')}; kafka-python acked ${py.acked}, failed ${py.failed}; `
       + `throttled requests: ${['slow', 'slow-kcat', 'slow-py'].map((c) => `${c} ${status.get(c)?.throttledRequests}`).join(', ')}`);
-    for (const [name, rate, high] of [['KafkaJS slow', rates.slow, HELD.high], ['kcat slow-kcat', rates.kcat, HELD.pipelinedHigh], ['kafka-python slow-py', rates.py, HELD.pipelinedHigh]] as const) {
+    for (const [name, rate, high] of [['KafkaJS slow', rates.slow, HELD.high], ['kcat slow-kcat', rates.kcat, HELD.high], ['kafka-python slow-py', rates.py, HELD.high]] as const) {
       expect(rate / PRODUCE_QUOTA, `${name}: ${(rate / MiB).toFixed(2)} MiB/s`).to.be.within(HELD.low, high);
     }
     for (const c of ['slow', 'slow-kcat', 'slow-py']) expect(status.get(c)!.throttledRequests, c).to.be.greaterThan(0);
