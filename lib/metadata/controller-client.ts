@@ -66,12 +66,17 @@ export class ControllerClient {
     this.controllerIds = [...options.controllerIds];
   }
 
-  /** The node the next call goes to first. */
+  /**
+   * The node the next call goes to first. A leader named by NOT_CONTROLLER or by the local Raft node
+   * is taken even when it is not one of the configured controllers: voters change at run time
+   * (KIP-853 AddRaftVoter/RemoveRaftVoter), and a voter added since start-up may lead. The configured
+   * ids are only where to start when no leader is known.
+   */
   target(): number {
     const ids = this.controllerIds;
-    if (this.knownLeader > 0 && ids.includes(this.knownLeader)) return this.knownLeader;
+    if (this.knownLeader > 0) return this.knownLeader;
     const hint = this.options.leaderHint?.() ?? 0;
-    if (hint > 0 && hint !== this.avoid && ids.includes(hint)) return hint;
+    if (hint > 0 && hint !== this.avoid) return hint;
     let id = ids[this.rotation % ids.length] ?? 0;
     if (id === this.avoid && ids.length > 1) id = ids[++this.rotation % ids.length] ?? 0;
     return id;

@@ -33,6 +33,21 @@ describe('metadata/controller-client', () => {
     expect(asked).to.deep.equal([1, 3, 3]);
   });
 
+  it('follows a leader that is not one of the configured controllers (a voter added at run time, KIP-853)', async () => {
+    // Voters [1, 2, 4] after AddRaftVoter 4 / RemoveRaftVoter 3, while --controllers still says 1, 2, 3.
+    const { rpc, asked } = fakeRpc((to) => {
+      if (to !== 4) throw new FlotillaError('NOT_CONTROLLER', 'not me', { leaderId: 4 });
+      return { ok: to };
+    });
+    const c = new ControllerClient({ nodeId: 9, rpc: rpc as never, controllerIds: [1, 2, 3], clock, backoffMinMs: 1 });
+    expect(await c.call('m', {})).to.deep.equal({ ok: 4 });
+    expect(asked).to.deep.equal([1, 4]);
+    const hinted = fakeRpc((to) => (to === 4 ? 'done' : (() => { throw new FlotillaError('NOT_CONTROLLER', 'not me', { leaderId: 0 }); })()));
+    const h = new ControllerClient({ nodeId: 9, rpc: hinted.rpc as never, controllerIds: [1, 2, 3], leaderHint: () => 4, clock, backoffMinMs: 1 });
+    expect(await h.call('m', {})).to.equal('done');
+    expect(hinted.asked).to.deep.equal([4]);
+  });
+
   it('moves on to another voter after a TIMEOUT, and prefers the local leader hint', async () => {
     const { rpc, asked } = fakeRpc((to) => {
       if (to === 2) throw new FlotillaError('TIMEOUT', 'no answer');
