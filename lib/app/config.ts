@@ -70,7 +70,7 @@ export const nodeSettings = {
   sslPrincipalMappingRules: { type: 'string', default: 'DEFAULT', doc: 'client certificate DN to principal name (ssl.principal.mapping.rules): RULE:pattern/replacement/[LU],...,DEFAULT' },
   metricsToken: { type: 'string', default: '', doc: 'when set, the HTTP endpoints require "Authorization: Bearer TOKEN" (/healthz excepted)' },
   metricsTls: { type: 'bool', default: false, doc: 'serve the HTTP endpoints over TLS with --tls-cert-file and --tls-key-file' },
-  // issue 18 (sasl): SASL logins and SCRAM credentials (lib/server/sasl)
+  // SASL logins and SCRAM credentials (lib/server/sasl)
   saslMechanisms: { type: 'string', default: 'SCRAM-SHA-256,SCRAM-SHA-512', doc: 'SASL mechanisms of the SASL listeners (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512): MECH,... for all, or NAME:MECH+MECH,... per listener (sasl.enabled.mechanisms)' },
   saslMaxReceiveBytes: { type: 'int', default: 524_288, min: 64, max: 2 ** 31 - 1, unit: 'bytes', doc: 'largest frame accepted before a SASL login completes; a larger one closes the connection (sasl.server.max.receive.size)' },
   saslHandshakeTimeoutMs: { type: 'int', default: 10_000, min: 1, max: 3_600_000, unit: 'ms', doc: 'a SASL connection not logged in this long after it opened is closed' },
@@ -561,7 +561,6 @@ function checkNode(s: NodeSettings, fail: Fail, cwd: string, given: ReadonlySet<
   const peerTls: PeerTlsFiles | null = peerTlsGiven === 0 ? null : Object.freeze({
     certFile: resolve(cwd, s.peerTlsCertFile), keyFile: resolve(cwd, s.peerTlsKeyFile), caFile: resolve(cwd, s.peerTlsCaFile),
   });
-  // issue 18 (sasl)
   let saslMechanisms: ReturnType<typeof parseSaslMechanisms>;
   try {
     saslMechanisms = parseSaslMechanisms(s.saslMechanisms);

@@ -195,7 +195,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       transport.setPeers(all);
     };
 
-    // issue 18 (sasl): the --add-scram credentials, salted here (the password goes no further).
+    // the --add-scram credentials, salted here (the password goes no further).
     const bootstrapCredentials = await Promise.all(config.sasl.addScram.map((c) => scramCredentialRecord(c.name, c.mechanism, c.password, randomBytes(16), c.iterations)));
     const saslSecret = loadSaslSecret(config.dataDir);
 

@@ -27,10 +27,8 @@ import { registerProduce } from './produce.js';
 import { registerSimulate } from './simulate.js';
 import { registerStart } from './start.js';
 import { registerTransactionCommands } from './transactions.js';
-// issue 18 (sasl)
 import { registerUserCommands } from './users.js';
 import { registerAclCommands } from './acls.js';
-// issue 19 (quotas)
 import { registerQuotaCommands } from './quotas.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

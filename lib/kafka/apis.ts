@@ -69,13 +69,12 @@ import { offsetFetchApi } from './offset-fetch.js';
 import { offsetForLeaderEpochApi } from './offset-for-leader-epoch.js';
 import { Reader, Writer } from './primitives.js';
 import { produceApi } from './produce.js';
-// issue 18 (sasl): SASL login and SCRAM credentials
+// SASL login and SCRAM credentials
 import { alterUserScramCredentialsApi } from './alter-user-scram-credentials.js';
 import { describeUserScramCredentialsApi } from './describe-user-scram-credentials.js';
 import { saslAuthenticateApi } from './sasl-authenticate.js';
 import { saslHandshakeApi } from './sasl-handshake.js';
 import { removeRaftVoterApi } from './remove-raft-voter.js';
-// issue 19 (quotas)
 import { alterClientQuotasApi } from './alter-client-quotas.js';
 import { describeClientQuotasApi } from './describe-client-quotas.js';
 import { syncGroupApi } from './sync-group.js';
@@ -141,7 +140,6 @@ const apiList: readonly AnyApi[] = [
   alterPartitionReassignmentsApi,
   listPartitionReassignmentsApi,
   describeTopicPartitionsApi,
-  // issue 18 (sasl)
   saslHandshakeApi,
   saslAuthenticateApi,
   describeUserScramCredentialsApi,
@@ -149,7 +147,6 @@ const apiList: readonly AnyApi[] = [
   describeAclsApi,
   createAclsApi,
   deleteAclsApi,
-  // issue 19 (quotas)
   describeClientQuotasApi,
   alterClientQuotasApi,
 ];

@@ -59,11 +59,9 @@ import {
   addOffsetsToTxnHandler, addPartitionsToTxnHandler, describeTransactionsHandler, endTxnHandler, listTransactionsHandler, txnOffsetCommitHandler,
 } from './handlers/transactions.js';
 import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
-// issue 18 (sasl)
 import { saslAuthenticateHandler, saslHandshakeHandler } from './handlers/sasl.js';
 import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './handlers/scram-credentials.js';
 import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './handlers/acls.js';
-// issue 19 (quotas)
 import { alterClientQuotasHandler, describeClientQuotasHandler } from './handlers/client-quotas.js';
 import type { ServerMetrics } from './metrics.js';
 import type { AuditLog } from './audit.js';
@@ -116,7 +114,6 @@ const handlerList: readonly AnyHandler[] = [
   alterPartitionReassignmentsHandler,
   listPartitionReassignmentsHandler,
   describeTopicPartitionsHandler,
-  // issue 18 (sasl)
   saslHandshakeHandler,
   saslAuthenticateHandler,
   describeUserScramCredentialsHandler,
@@ -124,7 +121,6 @@ const handlerList: readonly AnyHandler[] = [
   describeAclsHandler,
   createAclsHandler,
   deleteAclsHandler,
-  // issue 19 (quotas)
   describeClientQuotasHandler,
   alterClientQuotasHandler,
 ];

@@ -16,10 +16,9 @@ import { type AclOperation, type ResourceType, operationName, resourceString, re
 import type { Authorizer } from '../auth/authorizer.js';
 import { apis } from '../kafka/apis.js';
 import type { AuditLog } from './audit.js';
-import { principalString } from './session.js';
 import { type ErrorContext, type KafkaErrorValue, kafkaError, kafkaErrorOf } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
-import { type Session, plaintextSession } from './session.js';
+import { type Session, plaintextSession, principalString } from './session.js';
 import type { RequestQuota } from './quota.js';
 
 export const NO_RESPONSE = Symbol('flotilla.server.noResponse');

@@ -47,7 +47,7 @@ import { ANONYMOUS, type KafkaPrincipal, type SecurityProtocol, type Session, no
 import { AuditBudget } from './audit.js';
 import { type ListenerTlsOptions, clientCertificateVerdict, secureContextOptions } from './tls.js';
 import { ThrottledLog } from './throttled-log.js';
-// issue 18 (sasl): the SASL state machine of a connection (sasl/authenticator.ts)
+// the SASL state machine of a connection (sasl/authenticator.ts)
 import { randomBytes } from 'node:crypto';
 import { scramCredential } from '../metadata/scram.js';
 import { type SaslFrameResult, SaslAuthenticator } from './sasl/authenticator.js';

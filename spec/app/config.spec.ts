@@ -72,7 +72,6 @@ describe('app/config', () => {
     expect(Object.isFrozen(c.listen)).to.equal(true);
   });
 
-  // issue 18 (sasl)
   it('parses the SASL mechanisms (all listeners, or per listener) and the bootstrap credentials, never quoting a password', () => {
     const c = loadNodeConfig({ flags: { ...minimal, saslMechanisms: 'PLAIN,SCRAM-SHA-512', connectionsMaxReauthMs: '60000' }, env: {} });
     expect(c.sasl.mechanisms).to.deep.equal(['PLAIN', 'SCRAM-SHA-512']);

@@ -190,7 +190,7 @@ export const versionMatrix: readonly MatrixRow[] = [
   { api: 'AlterPartitionReassignments', versions: '1', source: roundTripOnly(`Kafka 4.0 (KIP-860): no client here sends it; ${noKjs('v0')}, kafka-python 2.0.2 has no AlterPartitionReassignments; ${NO_CAPTURE}`) },
   { api: 'ListPartitionReassignments', versions: '0', source: kjs('listPartitionReassignments', { topics: [{ topic: 't', partitions: [0, 1] }], timeout: 100 }) },
   { api: 'DescribeTopicPartitions', versions: '0', source: roundTripOnly(`flexible from v0; ${NEITHER('DescribeTopicPartitions')}; ${NO_CAPTURE}`) },
-  // issue 18 (sasl): answered ILLEGAL_SASL_STATE by dispatch (a PLAINTEXT listener); the login itself is spec/server/sasl.spec.ts
+  // answered ILLEGAL_SASL_STATE by dispatch (a PLAINTEXT listener); the login itself is spec/server/sasl.spec.ts
   { api: 'SaslHandshake', versions: '0-1', source: kp('admin', 'SaslHandShakeRequest') },
   { api: 'SaslAuthenticate', versions: '0-1', source: kp('admin', 'SaslAuthenticateRequest') },
   { api: 'SaslAuthenticate', versions: '2', source: roundTripOnly(`${FLEX}; ${noKjs('v1')}; ${NO_CAPTURE}`) },
@@ -205,7 +205,6 @@ export const versionMatrix: readonly MatrixRow[] = [
   { api: 'DeleteAcls', versions: '0', source: kjs('deleteAcls', { filters: [{ resourceType: 2, resourceName: 'orders', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }] }) },
   { api: 'DeleteAcls', versions: '1', source: kjs('deleteAcls', { filters: [{ resourceType: 2, resourceName: 'orders', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 3, permissionType: 3 }] }) },
   { api: 'DeleteAcls', versions: '2-3', source: roundTripOnly(`${FLEX}; KafkaJS 2.2.4 has v0-v1 only, kafka-python 2.0.2 no flexible version; ${NO_CAPTURE}`) },
-  // issue 19 (quotas)
   { api: 'DescribeClientQuotas', versions: '0', source: roundTripOnly(`${NEITHER('DescribeClientQuotas')}; ${NO_CAPTURE}`) },
   { api: 'DescribeClientQuotas', versions: '1', source: roundTripOnly(`${FLEX}; ${NEITHER('DescribeClientQuotas')}; ${NO_CAPTURE}`) },
   { api: 'AlterClientQuotas', versions: '0', source: roundTripOnly(`${NEITHER('AlterClientQuotas')}; ${NO_CAPTURE}`) },
